@@ -1,0 +1,36 @@
+"""The built-in unit library. Each family lives in its own module and lists its ``UNITS``.
+
+``register_all`` is the ``openbrains.units`` entry point of this package; third-party
+packages expose the same kind of hook (a callable taking the registry).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.units import Registry
+
+FAMILIES = (
+    "io",
+    "dense",
+    "conv",
+    "pooling",
+    "recurrent",
+    "attention",
+    "norm",
+    "activation",
+    "regularize",
+    "embedding",
+    "merge",
+    "hebbian",
+    "reservoir",
+)
+
+
+def register_all(registry: Registry) -> None:
+    for family in FAMILIES:
+        module = importlib.import_module(f"nodes.{family}")
+        for unit in module.UNITS:
+            registry.register(unit)

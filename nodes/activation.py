@@ -1,0 +1,49 @@
+"""Pointwise nonlinearities, as a unit of their own and as a param of dense/conv units."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.units import Choice, Unit, UnitContext
+
+ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "sin", "softplus", "identity")
+
+
+class Sin(nn.Module):
+    """sin(x): periodic features (SIREN-style) help on smooth and periodic targets."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(x)
+
+
+def make_activation(name: str) -> nn.Module:
+    return {
+        "relu": nn.ReLU,
+        "gelu": nn.GELU,
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "sin": Sin,
+        "softplus": nn.Softplus,
+        "identity": nn.Identity,
+    }[name]()
+
+
+def activation_param(default: str = "relu") -> Choice:
+    return Choice("activation", default, ACTIVATIONS, "nonlinearity applied to the output")
+
+
+def _build(ctx: UnitContext) -> nn.Module:
+    return make_activation(ctx.params["kind"])
+
+
+ACTIVATION = Unit(
+    name="activation",
+    version=1,
+    category="activation",
+    doc="A pointwise nonlinearity: relu, gelu, tanh, sigmoid, sin, softplus or identity.",
+    params=(Choice("kind", "relu", ACTIVATIONS, "which nonlinearity"),),
+    build=_build,
+)
+
+UNITS = (ACTIVATION,)

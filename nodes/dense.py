@@ -1,0 +1,41 @@
+"""Fully connected layer, applied to every time step independently (so it is causal)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.units import Bool, Int, Unit, UnitContext, width_from
+from nodes.activation import activation_param, make_activation
+
+
+class Dense(nn.Module):
+    def __init__(self, c_in: int, width: int, activation: str, bias: bool) -> None:
+        super().__init__()
+        self.linear = nn.Linear(c_in, width, bias=bias)
+        self.act = make_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.linear(x))
+
+
+def _build(ctx: UnitContext) -> nn.Module:
+    p = ctx.params
+    return Dense(ctx.in_channels, p["width"], p["activation"], p["bias"])
+
+
+DENSE = Unit(
+    name="dense",
+    version=1,
+    category="learning",
+    doc="Fully connected layer on each time step, with an optional nonlinearity.",
+    params=(
+        Int("width", 32, 1, 4096, "output channels", log=True),
+        activation_param("relu"),
+        Bool("bias", True, "learn an additive bias"),
+    ),
+    infer=width_from("width"),
+    build=_build,
+)
+
+UNITS = (DENSE,)

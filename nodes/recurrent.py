@@ -1,0 +1,59 @@
+"""GRU and LSTM over time. State is explicit: ``forward(x, state)`` returns ``(y, state)``
+so a brain can run a stream chunk by chunk and carry memory across chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.units import Int, Unit, width_from
+
+
+class GRU(nn.Module):
+    def __init__(self, c_in: int, hidden: int) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(c_in, hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+        return self.rnn(x, state)
+
+
+class LSTM(nn.Module):
+    def __init__(self, c_in: int, hidden: int) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(c_in, hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        return self.rnn(x, state)
+
+
+_HIDDEN = Int("width", 32, 2, 1024, "hidden units (output channels)", log=True)
+
+GRU_UNIT = Unit(
+    name="gru",
+    version=1,
+    category="recurrent",
+    doc="Gated recurrent unit over time; carries its hidden state across stream chunks.",
+    params=(_HIDDEN,),
+    infer=width_from("width"),
+    build=lambda ctx: GRU(ctx.in_channels, ctx.params["width"]),
+    stateful=True,
+)
+
+LSTM_UNIT = Unit(
+    name="lstm",
+    version=1,
+    category="recurrent",
+    doc="Long short-term memory over time; carries (h, c) across stream chunks.",
+    params=(_HIDDEN,),
+    infer=width_from("width"),
+    build=lambda ctx: LSTM(ctx.in_channels, ctx.params["width"]),
+    stateful=True,
+)
+
+
+
+
+UNITS = (GRU_UNIT, LSTM_UNIT)

@@ -1,0 +1,18 @@
+"""Dropout: zeroes random channels while training, nothing at inference."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from engine.units import Float, Unit
+
+DROPOUT = Unit(
+    name="dropout",
+    version=1,
+    category="regularize",
+    doc="Randomly zeroes a fraction of values while training (identity at inference).",
+    params=(Float("p", 0.1, 0.0, 0.5, "fraction dropped"),),
+    build=lambda ctx: nn.Dropout(ctx.params["p"]),
+)
+
+UNITS = (DROPOUT,)
