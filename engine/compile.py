@@ -42,18 +42,28 @@ def bind_io(
     if not inputs and not outputs:
         return graph
     g = graph.copy()
-    for specs, nodes, kind in ((inputs, g.input_nodes(), "input"), (outputs, g.output_nodes(), "output")):
+    for specs, nodes, kind in (
+        (inputs, g.input_nodes(), "input"),
+        (outputs, g.output_nodes(), "output"),
+    ):
         if not specs:
             continue
         by_name = {n.params.get("name"): n for n in nodes}
         for name, spec in specs.items():
             if name not in by_name:
-                raise GraphError(f"the graph has no {kind} called {name!r} (it has {sorted(by_name)})")
+                raise GraphError(
+                    f"the graph has no {kind} called {name!r} (it has {sorted(by_name)})"
+                )
             p = by_name[name].params
             p.update(channels=spec.channels, time=spec.time or 0, modality=spec.meta.modality)
             if kind == "input":
                 grid = spec.meta.grid or (0, 0)
-                p.update(grid_h=grid[0], grid_w=grid[1], vocab=spec.meta.vocab or 0, rate=spec.meta.rate or 0.0)
+                p.update(
+                    grid_h=grid[0],
+                    grid_w=grid[1],
+                    vocab=spec.meta.vocab or 0,
+                    rate=spec.meta.rate or 0.0,
+                )
     return g
 
 
@@ -85,7 +95,9 @@ class Brain(nn.Module):
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def step(
-        self, inputs: Mapping[str, torch.Tensor] | Sequence[torch.Tensor], state: BrainState | None = None
+        self,
+        inputs: Mapping[str, torch.Tensor] | Sequence[torch.Tensor],
+        state: BrainState | None = None,
     ) -> tuple[dict[str, torch.Tensor], BrainState]:
         """One chunk of a stream: outputs by name, and the state to pass to the next chunk."""
         if isinstance(inputs, Mapping):
@@ -201,11 +213,11 @@ def _build(graph: Graph, plan: Plan) -> Brain:
     root.edges = nn.ModuleDict()
     g = fx.Graph()
     values: dict[str, fx.Node] = {}
-    placeholders = {
-        p.node.uid: g.placeholder(f"in_{i}") for i, p in enumerate(plan.inputs)
-    }
+    placeholders = {p.node.uid: g.placeholder(f"in_{i}") for i, p in enumerate(plan.inputs)}
     state_nodes = [uid for uid in plan.order if plan.nodes[uid].unit.stateful]
-    state_ph = {uid: g.placeholder(f"state_{i}", default_value=None) for i, uid in enumerate(state_nodes)}
+    state_ph = {
+        uid: g.placeholder(f"state_{i}", default_value=None) for i, uid in enumerate(state_nodes)
+    }
     new_states: list[fx.Node] = []
 
     for uid in plan.order:
@@ -243,7 +255,9 @@ def _build(graph: Graph, plan: Plan) -> Brain:
         module = build(plan.context(uid)) if build is not None else None
         if module is None:
             if np_.unit.merge == "list":
-                raise GraphError(f"unit {np_.unit.name!r} takes a list but builds no module", node=uid)
+                raise GraphError(
+                    f"unit {np_.unit.name!r} takes a list but builds no module", node=uid
+                )
             values[uid] = port_values[0]
             continue
         if not np_.node.trainable:

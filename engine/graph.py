@@ -24,7 +24,9 @@ INPUT_UNIT = "input"
 OUTPUT_UNIT = "output"
 
 
-def new_uid(rng: random.Random | None = None, taken: set[str] | frozenset[str] = frozenset()) -> str:
+def new_uid(
+    rng: random.Random | None = None, taken: set[str] | frozenset[str] = frozenset()
+) -> str:
     """A fresh 8-hex-digit uid not in ``taken`` (seeded ``rng`` gives reproducible graphs)."""
     r = rng or random.Random()
     while True:
@@ -39,7 +41,9 @@ def _check_uid(uid: Any, what: str) -> str:
     return uid
 
 
-def _expect(d: Any, key: str, types: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
+def _expect(
+    d: Any, key: str, types: type | tuple[type, ...], where: str, default: Any = ...
+) -> Any:
     if not isinstance(d, dict):
         raise GraphError(f"{where}: expected an object, got {type(d).__name__}")
     if key not in d:
@@ -201,7 +205,13 @@ class Graph:
         if uid in self.nodes:
             raise GraphError(f"node uid {uid!r} already exists", node=uid)
         version = flags.pop("version", None) or get_unit(unit).version
-        node = Node(uid=_check_uid(uid, "node"), unit=unit, params=dict(params or {}), version=version, **flags)
+        node = Node(
+            uid=_check_uid(uid, "node"),
+            unit=unit,
+            params=dict(params or {}),
+            version=version,
+            **flags,
+        )
         self.nodes[uid] = node
         return node
 
@@ -226,7 +236,9 @@ class Graph:
         uid = uid or new_uid(rng, self.uids())
         if uid in self.edges:
             raise GraphError(f"edge uid {uid!r} already exists", edge=uid)
-        edge = Edge(uid=_check_uid(uid, "edge"), src=src, dst=dst, src_port=src_port, dst_port=dst_port)
+        edge = Edge(
+            uid=_check_uid(uid, "edge"), src=src, dst=dst, src_port=src_port, dst_port=dst_port
+        )
         self.edges[uid] = edge
         return edge
 

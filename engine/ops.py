@@ -17,7 +17,11 @@ def resize_time(x: torch.Tensor, steps: int) -> torch.Tensor:
     if t == 1:
         return x.expand(-1, steps, -1)
     y = x.transpose(1, 2)
-    y = F.adaptive_avg_pool1d(y, steps) if steps < t else F.interpolate(y, size=steps, mode="nearest")
+    y = (
+        F.adaptive_avg_pool1d(y, steps)
+        if steps < t
+        else F.interpolate(y, size=steps, mode="nearest")
+    )
     return y.transpose(1, 2)
 
 

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import GraphError, MissingUnitError, ParamError
+from engine.errors import GraphError, MissingUnitError
 from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Edge, Graph, Node
 from engine.signal import SignalSpec
 from engine.units import Port, Unit, UnitContext, get_unit
@@ -87,30 +87,41 @@ def _resolve_unit(node: Node, package: str | None = None) -> tuple[Unit, dict[st
             unit.package,
             node=node.uid,
         )
-    params = unit.migrate(dict(node.params), node.version) if node.version < unit.version else node.params
+    params = (
+        unit.migrate(dict(node.params), node.version)
+        if node.version < unit.version
+        else node.params
+    )
     return unit, unit.check_params(params, where=_describe(node))
 
 
 def _align_time(src: SignalSpec, target: int | None, causal: bool, where: str, edge: Edge) -> str:
     if src.time == target:
         return "same" if target is not None else "dynamic"
-    if src.time == 1:
-        return "broadcast"
-    if causal:
+    if causal and src.time != 1:
         raise GraphError(
-            f"{where}: edge {edge.uid!r} brings time {src.time} but the port runs at time "
-            f"{target}; a causal graph keeps time end to end",
+            f"{where}: edge {edge.uid!r} brings time {src.time or 'variable'} but the port runs "
+            f"at time {target or 'variable'}; a causal graph keeps time end to end",
             edge=edge.uid,
         )
-    return "static" if src.time is not None and target is not None else "dynamic"
+    if src.time is None or target is None:
+        return "dynamic"
+    return "broadcast" if src.time == 1 else "static"
 
 
 def _plan_port(
-    node: Node, unit: Unit, port: Port, edges: list[Edge], specs: dict[str, SignalSpec], causal: bool
+    node: Node,
+    unit: Unit,
+    port: Port,
+    edges: list[Edge],
+    specs: dict[str, SignalSpec],
+    causal: bool,
 ) -> PortPlan:
     where = _describe(node)
     if not edges:
-        raise GraphError(f"{where} has nothing connected to its input port {port.name!r}", node=node.uid)
+        raise GraphError(
+            f"{where} has nothing connected to its input port {port.name!r}", node=node.uid
+        )
     for e in edges:
         if e.src_port != "out":
             raise GraphError(f"edge {e.uid!r} leaves from unknown port {e.src_port!r}", edge=e.uid)
@@ -130,12 +141,18 @@ def _plan_port(
     plans = []
     for e in edges:
         src = specs[e.src]
-        adapter = (src.channels, target_c) if target_c is not None and src.channels != target_c else None
-        mode = _align_time(src, target_t, causal, where, e) if e is not edges[0] else (
-            "same" if target_t is not None else "dynamic"
+        adapter = (
+            (src.channels, target_c) if target_c is not None and src.channels != target_c else None
+        )
+        mode = (
+            _align_time(src, target_t, causal, where, e)
+            if e is not edges[0]
+            else ("same" if target_t is not None else "dynamic")
         )
         plans.append(EdgePlan(e, src, adapter, mode, target_t))
-    channels = sum(specs[e.src].channels for e in edges) if unit.merge == "concat" else first.channels
+    channels = (
+        sum(specs[e.src].channels for e in edges) if unit.merge == "concat" else first.channels
+    )
     merged = SignalSpec(channels, target_t, first.meta)
     return PortPlan(port, plans, merged)
 
@@ -156,9 +173,36 @@ def live_nodes(graph: Graph) -> set[str]:
     return live
 
 
-def infer_specs(graph: Graph) -> Plan:
-    """Resolve every live node or raise ``GraphError`` naming the node or edge at fault."""
+@dataclass
+class Resolution:
+    """Every node that could be resolved, and why the others could not (for editors and
+    generators, which work on graphs that are not finished yet)."""
+
+    order: list[str]
+    plans: dict[str, NodePlan]
+    errors: dict[str, GraphError]
+
+
+def resolve(graph: Graph) -> Resolution:
+    """Resolve what can be resolved; raises only for a cycle (no order exists then)."""
     order = graph.topological_order()
+    specs: dict[str, SignalSpec] = {}
+    plans: dict[str, NodePlan] = {}
+    errors: dict[str, GraphError] = {}
+    for uid in order:
+        try:
+            plan = _plan_node(graph, graph.nodes[uid], specs, seed=_seed(uid))
+        except GraphError as exc:  # ParamError and MissingUnitError included
+            if exc.node is None and exc.edge is None:
+                exc.node = uid
+            errors[uid] = exc
+            continue
+        specs[uid] = plan.out
+        plans[uid] = plan
+    return Resolution(order, plans, errors)
+
+
+def _check_io(graph: Graph) -> None:
     if not graph.input_nodes():
         raise GraphError("the graph has no input node")
     if not graph.output_nodes():
@@ -170,43 +214,37 @@ def infer_specs(graph: Graph) -> Plan:
             if not isinstance(name, str) or not name:
                 raise GraphError(f"{kind} node {n.uid!r} has no name", node=n.uid)
             if name in seen:
-                raise GraphError(f"two {kind} nodes are called {name!r}: {seen[name]!r} and {n.uid!r}", node=n.uid)
+                raise GraphError(
+                    f"two {kind} nodes are called {name!r}: {seen[name]!r} and {n.uid!r}",
+                    node=n.uid,
+                )
             seen[name] = n.uid
-    live = live_nodes(graph)
-    specs: dict[str, SignalSpec] = {}
-    plans: dict[str, NodePlan] = {}
-    dead: dict[str, str] = {}
-    live_order: list[str] = []
-    for uid in order:
-        node = graph.nodes[uid]
-        try:
-            plan = _plan_node(graph, node, specs, seed=_seed(uid))
-        except (GraphError, ParamError) as exc:
-            if uid in live or isinstance(exc, MissingUnitError):
-                if exc.node is None and exc.edge is None:
-                    exc.node = uid
-                raise
-            dead[uid] = str(exc)
-            continue
-        except _Unresolved as why:
-            if uid in live:
-                raise GraphError(str(why), node=uid) from None
-            dead[uid] = str(why)
-            continue
-        specs[uid] = plan.out
-        if uid in live:
-            plans[uid] = plan
-            live_order.append(uid)
-        else:
-            dead[uid] = "does not feed any output"
+
+
+def infer_specs(graph: Graph) -> Plan:
+    """Resolve every live node or raise ``GraphError`` naming the node or edge at fault."""
+    res = resolve(graph)
+    _check_io(graph)
+    live = live_nodes(graph) | {n.uid for n in graph.input_nodes()}
+    for uid in res.order:  # the first problem in graph order is the one to report
+        exc = res.errors.get(uid)
+        if exc is not None and (uid in live or isinstance(exc, MissingUnitError)):
+            raise exc
+    dead = {uid: str(exc) for uid, exc in res.errors.items()}
+    dead.update({uid: "does not feed any output" for uid in res.plans if uid not in live})
+    live_order = [uid for uid in res.order if uid in live]
+    plans = {uid: res.plans[uid] for uid in live_order}
     for out in graph.output_nodes():
-        if not any(plans[u].node.unit == INPUT_UNIT for u in live_order if u in _ancestors(graph, out.uid)):
-            raise GraphError(f"output {out.params.get('name')!r} is not reachable from any input", node=out.uid)
+        ancestors = _ancestors(graph, out.uid)
+        if not any(plans[u].node.unit == INPUT_UNIT for u in live_order if u in ancestors):
+            raise GraphError(
+                f"output {out.params.get('name')!r} is not reachable from any input", node=out.uid
+            )
     return Plan(graph, live_order, plans, dead)
 
 
-class _Unresolved(Exception):
-    """A dead node whose inputs could not be resolved (fine unless it feeds an output)."""
+class _Unresolved(GraphError):
+    """A node whose inputs could not be resolved (fine unless it feeds an output)."""
 
 
 def _ancestors(graph: Graph, uid: str) -> set[str]:
@@ -232,21 +270,28 @@ def _plan_node(graph: Graph, node: Node, specs: dict[str, SignalSpec], seed: int
     unit, params = _resolve_unit(node, graph.packages.get(node.unit))
     if graph.causal and not unit.supports_causal(params):
         raise GraphError(
-            f"{_describe(node)} cannot run in a causal graph (it would see the future)", node=node.uid
+            f"{_describe(node)} cannot run in a causal graph (it would see the future)",
+            node=node.uid,
         )
     port_names = {p.name for p in unit.inputs}
     for e in graph.in_edges(node.uid):
         if e.dst_port not in port_names:
             raise GraphError(
-                f"edge {e.uid!r} enters {_describe(node)} at unknown port {e.dst_port!r}", edge=e.uid
+                f"edge {e.uid!r} enters {_describe(node)} at unknown port {e.dst_port!r}",
+                edge=e.uid,
             )
         if e.src not in specs:
-            raise _Unresolved(f"{_describe(node)} depends on node {e.src!r}, which does not resolve")
+            raise _Unresolved(
+                f"{_describe(node)} depends on node {e.src!r}, which does not resolve",
+                node=node.uid,
+            )
     ports = [
         _plan_port(node, unit, port, graph.in_edges(node.uid, port.name), specs, graph.causal)
         for port in unit.inputs
     ]
-    ctx = UnitContext(params=params, inputs=tuple(p.merged for p in ports), causal=graph.causal, seed=seed)
+    ctx = UnitContext(
+        params=params, inputs=tuple(p.merged for p in ports), causal=graph.causal, seed=seed
+    )
     try:
         out = unit.infer(ctx)
     except GraphError:

@@ -105,7 +105,9 @@ class Signal:
 
     def __post_init__(self) -> None:
         if self.data.dim() != 3:
-            raise ValueError(f"a Signal is [batch, time, channels]; got shape {tuple(self.data.shape)}")
+            raise ValueError(
+                f"a Signal is [batch, time, channels]; got shape {tuple(self.data.shape)}"
+            )
         if not self.data.is_floating_point():
             self.data = self.data.float()
         if self.meta.grid is not None:

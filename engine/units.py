@@ -109,29 +109,31 @@ class Param:
     def describe(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(str(c) for c in self.choices)
-        if self.kind in ("int", "float") and self.low is not None:
+        if self.kind in ("int", "float") and self.low is not None and self.high is not None:
             scale = ", log scale" if self.log else ""
-            return f"{self.kind} in [{self.low:g}, {self.high:g}]{scale}"
+            if self.kind == "int":
+                return f"int in [{int(self.low)}, {int(self.high)}]{scale}"
+            return f"float in [{self.low:g}, {self.high:g}]{scale}"
         return self.kind
 
 
-def Int(name: str, default: int, low: int, high: int, doc: str = "", **kw: Any) -> Param:  # noqa: N802
+def Int(name: str, default: int, low: int, high: int, doc: str = "", **kw: Any) -> Param:
     return Param(name, "int", default, low, high, doc=doc, **kw)
 
 
-def Float(name: str, default: float, low: float, high: float, doc: str = "", **kw: Any) -> Param:  # noqa: N802
+def Float(name: str, default: float, low: float, high: float, doc: str = "", **kw: Any) -> Param:
     return Param(name, "float", default, low, high, doc=doc, **kw)
 
 
-def Choice(name: str, default: Any, choices: Iterable[Any], doc: str = "", **kw: Any) -> Param:  # noqa: N802
+def Choice(name: str, default: Any, choices: Iterable[Any], doc: str = "", **kw: Any) -> Param:
     return Param(name, "choice", default, choices=tuple(choices), doc=doc, **kw)
 
 
-def Bool(name: str, default: bool, doc: str = "", **kw: Any) -> Param:  # noqa: N802
+def Bool(name: str, default: bool, doc: str = "", **kw: Any) -> Param:
     return Param(name, "bool", default, doc=doc, **kw)
 
 
-def Str(name: str, default: str, doc: str = "", **kw: Any) -> Param:  # noqa: N802
+def Str(name: str, default: str, doc: str = "", **kw: Any) -> Param:
     return Param(name, "str", default, doc=doc, mutable=False, **kw)
 
 
@@ -230,7 +232,9 @@ class Unit:
         decl = self.param_map
         for key in params:
             if key not in decl:
-                raise ParamError(f"{where}: unit {self.name!r} v{self.version} has no param {key!r}")
+                raise ParamError(
+                    f"{where}: unit {self.name!r} v{self.version} has no param {key!r}"
+                )
         out = self.defaults()
         for key, value in params.items():
             out[key] = decl[key].check(value, where=f"{where}: param {key!r}")

@@ -17,6 +17,7 @@ FAMILIES = (
     "dense",
     "conv",
     "pooling",
+    "reshape",
     "recurrent",
     "attention",
     "norm",

@@ -23,8 +23,16 @@ def conv_time(t: int | None, stride: int) -> int | None:
 class Conv1d(nn.Module):
     """[B, T, C] → [B, T', width] with explicit padding (left-only when causal)."""
 
-    def __init__(self, c_in: int, width: int, kernel: int, stride: int, dilation: int,
-                 activation: str, causal: bool) -> None:
+    def __init__(
+        self,
+        c_in: int,
+        width: int,
+        kernel: int,
+        stride: int,
+        dilation: int,
+        activation: str,
+        causal: bool,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv1d(c_in, width, kernel, stride=stride, dilation=dilation)
         total = dilation * (kernel - 1)
@@ -39,18 +47,26 @@ class Conv1d(nn.Module):
 class Conv2d(nn.Module):
     """[B, h*w, C] → [B, h'*w', width]: reshape to the grid, convolve, flatten back."""
 
-    def __init__(self, c_in: int, width: int, kernel: int, stride: int, grid: tuple[int, int],
-                 activation: str) -> None:
+    def __init__(
+        self,
+        c_in: int,
+        width: int,
+        kernel: int,
+        stride: int,
+        grid: tuple[int, int],
+        activation: str,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, width, kernel, stride=stride, padding=kernel // 2)
         self.grid = grid
         self.act = make_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # [B, h*w, C] is NHWC in memory: a channels-last view, so no copy either way.
         b, _t, c = x.shape
-        y = x.transpose(1, 2).reshape(b, c, *self.grid)
+        y = x.reshape(b, self.grid[0], self.grid[1], c).permute(0, 3, 1, 2)
         y = self.act(self.conv(y))
-        return y.flatten(2).transpose(1, 2)
+        return y.permute(0, 2, 3, 1).reshape(b, -1, y.shape[1])
 
 
 def _conv1d_infer(ctx: UnitContext) -> SignalSpec:
@@ -63,8 +79,15 @@ def _conv1d_infer(ctx: UnitContext) -> SignalSpec:
 
 def _conv1d_build(ctx: UnitContext) -> nn.Module:
     p = ctx.params
-    return Conv1d(ctx.in_channels, p["width"], p["kernel"], p["stride"], p["dilation"],
-                  p["activation"], ctx.causal)
+    return Conv1d(
+        ctx.in_channels,
+        p["width"],
+        p["kernel"],
+        p["stride"],
+        p["dilation"],
+        p["activation"],
+        ctx.causal,
+    )
 
 
 def _uses_grid(ctx: UnitContext) -> bool:
@@ -85,10 +108,12 @@ def _conv2d_infer(ctx: UnitContext) -> SignalSpec:
 def _conv2d_build(ctx: UnitContext) -> nn.Module:
     p = ctx.params
     if not _uses_grid(ctx):
-        return Conv1d(ctx.in_channels, p["width"], p["kernel"], p["stride"], 1, p["activation"],
-                      ctx.causal)
-    return Conv2d(ctx.in_channels, p["width"], p["kernel"], p["stride"], ctx.input.meta.grid,
-                  p["activation"])
+        return Conv1d(
+            ctx.in_channels, p["width"], p["kernel"], p["stride"], 1, p["activation"], ctx.causal
+        )
+    return Conv2d(
+        ctx.in_channels, p["width"], p["kernel"], p["stride"], ctx.input.meta.grid, p["activation"]
+    )
 
 
 def _stride_one(params: Mapping[str, Any]) -> bool:

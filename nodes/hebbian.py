@@ -27,8 +27,9 @@ class HebbianDense(nn.Module):
         y = x @ w.t()
         if self.training:
             with torch.no_grad():
-                self.weight = self._updated(w, x.detach().reshape(-1, x.shape[-1]),
-                                            y.detach().reshape(-1, y.shape[-1]))
+                self.weight = self._updated(
+                    w, x.detach().reshape(-1, x.shape[-1]), y.detach().reshape(-1, y.shape[-1])
+                )
         return y
 
     def _updated(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

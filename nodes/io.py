@@ -20,7 +20,9 @@ def _input_spec(ctx: UnitContext) -> SignalSpec:
     p = ctx.params
     grid = (p["grid_h"], p["grid_w"]) if p["grid_h"] and p["grid_w"] else None
     if grid and p["time"] and grid[0] * grid[1] != p["time"]:
-        raise ValueError(f"grid {grid[0]}x{grid[1]} needs time {grid[0] * grid[1]}, not {p['time']}")
+        raise ValueError(
+            f"grid {grid[0]}x{grid[1]} needs time {grid[0] * grid[1]}, not {p['time']}"
+        )
     if p["vocab"] and p["channels"] != 1:
         raise ValueError("a token input carries one id per step: channels must be 1")
     meta = SignalMeta(p["modality"], grid, p["rate"] or None, p["vocab"] or None)

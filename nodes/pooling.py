@@ -31,8 +31,9 @@ def _causal_window_max(x: torch.Tensor, size: int | None) -> torch.Tensor:
 
 
 class Pool(nn.Module):
-    def __init__(self, kind: str, size: int, scope: str, grid: tuple[int, int] | None,
-                 causal: bool) -> None:
+    def __init__(
+        self, kind: str, size: int, scope: str, grid: tuple[int, int] | None, causal: bool
+    ) -> None:
         super().__init__()
         self.kind, self.size, self.scope, self.grid, self.causal = kind, size, scope, grid, causal
 
@@ -42,13 +43,13 @@ class Pool(nn.Module):
             return (_causal_window_avg if self.kind == "avg" else _causal_window_max)(x, window)
         if self.scope == "global":
             return x.mean(1, keepdim=True) if self.kind == "avg" else x.amax(1, keepdim=True)
-        y = x.transpose(1, 2)
-        if self.grid is not None:
-            b, c, _ = y.shape
-            y = y.reshape(b, c, *self.grid)
+        if self.grid is not None:  # channels-last view of [B, h*w, C]: no copies
+            b, _t, c = x.shape
+            y = x.reshape(b, self.grid[0], self.grid[1], c).permute(0, 3, 1, 2)
             k = (min(self.size, self.grid[0]), min(self.size, self.grid[1]))
             y = (F.avg_pool2d if self.kind == "avg" else F.max_pool2d)(y, k, k, ceil_mode=True)
-            return y.flatten(2).transpose(1, 2)
+            return y.permute(0, 2, 3, 1).reshape(b, -1, c)
+        y = x.transpose(1, 2)
         k = min(self.size, y.shape[-1])
         y = (F.avg_pool1d if self.kind == "avg" else F.max_pool1d)(y, k, k, ceil_mode=True)
         return y.transpose(1, 2)

@@ -54,6 +54,4 @@ LSTM_UNIT = Unit(
 )
 
 
-
-
 UNITS = (GRU_UNIT, LSTM_UNIT)

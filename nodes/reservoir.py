@@ -15,8 +15,16 @@ from engine.units import Float, Int, Unit, UnitContext, width_from
 
 
 class Reservoir(nn.Module):
-    def __init__(self, c_in: int, size: int, radius: float, leak: float, density: float,
-                 input_scale: float, seed: int) -> None:
+    def __init__(
+        self,
+        c_in: int,
+        size: int,
+        radius: float,
+        leak: float,
+        density: float,
+        input_scale: float,
+        seed: int,
+    ) -> None:
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         w = torch.randn(size, size, generator=gen)
@@ -41,8 +49,15 @@ class Reservoir(nn.Module):
 
 def _build(ctx: UnitContext) -> nn.Module:
     p = ctx.params
-    return Reservoir(ctx.in_channels, p["width"], p["radius"], p["leak"], p["density"],
-                     p["input_scale"], ctx.seed)
+    return Reservoir(
+        ctx.in_channels,
+        p["width"],
+        p["radius"],
+        p["leak"],
+        p["density"],
+        p["input_scale"],
+        ctx.seed,
+    )
 
 
 RESERVOIR = Unit(

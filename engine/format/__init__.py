@@ -1,0 +1,54 @@
+"""The `.graph` file format (version 1): a deterministic zip of JSON and safetensors.
+
+See ``docs/format.md`` for the specification and ``schema.json`` for the JSON Schema.
+Reading is safe on files from strangers: limits on sizes and counts, no pickle, no code.
+"""
+
+from engine.format.container import dump_json, member_order
+from engine.format.document import (
+    KINDS,
+    GraphFile,
+    PopulationMember,
+    dumps,
+    load,
+    load_brain,
+    loads,
+    save,
+    save_brain,
+)
+from engine.format.migrations import CURRENT, FORMAT_ID, MIGRATIONS
+from engine.format.safety import DEFAULT_LIMITS, Limits, validate_safetensors
+
+FORMAT_VERSION = CURRENT
+
+
+def schema() -> dict:
+    """The JSON Schema (draft 2020-12) of the JSON members, from the packaged schema.json."""
+    from importlib.resources import files
+
+    import orjson
+
+    return orjson.loads(files("engine.format").joinpath("schema.json").read_bytes())
+
+
+__all__ = [
+    "CURRENT",
+    "DEFAULT_LIMITS",
+    "FORMAT_ID",
+    "FORMAT_VERSION",
+    "KINDS",
+    "MIGRATIONS",
+    "GraphFile",
+    "Limits",
+    "PopulationMember",
+    "dump_json",
+    "dumps",
+    "load",
+    "load_brain",
+    "loads",
+    "member_order",
+    "save",
+    "save_brain",
+    "schema",
+    "validate_safetensors",
+]

@@ -1,0 +1,66 @@
+"""Sub-commands of `openbrains` for files and the unit catalog."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from app.cli import command
+
+
+def _units_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("units", help="list the installed units")
+    p.add_argument("--markdown", action="store_true", help="print the catalog as docs/units.md")
+
+
+@command(_units_args)
+def cmd_units(args: argparse.Namespace) -> int:
+    from engine.catalog import catalog_lines, catalog_markdown
+    from engine.units import REGISTRY
+
+    if args.markdown:
+        print(catalog_markdown(), end="")
+        return 0
+    for line in catalog_lines():
+        print(line)
+    for plugin, error in REGISTRY.plugin_errors.items():
+        print(f"(plugin {plugin!r} failed to load: {error})")
+    return 0
+
+
+def _inspect_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("inspect", help="describe a .graph file")
+    p.add_argument("file", type=Path)
+
+
+@command(_inspect_args)
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from app.describe import describe_file
+    from engine.format import load
+
+    for line in describe_file(load(args.file)):
+        print(line)
+    return 0
+
+
+def _convert_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "convert", help="load a .graph (migrating it) and save it in the current format"
+    )
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+
+
+@command(_convert_args)
+def cmd_convert(args: argparse.Namespace) -> int:
+    from engine.format import load, save
+
+    doc = load(args.input)
+    save(args.output, doc)
+    note = (
+        f" (migrated from format version {doc.migrated_from})"
+        if doc.migrated_from is not None
+        else ""
+    )
+    print(f"wrote {args.output}{note}")
+    return 0

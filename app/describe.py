@@ -1,0 +1,79 @@
+"""Human-readable summary of a .graph file (`openbrains inspect`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import GraphError
+from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+
+
+def _io_line(node_params: dict[str, Any]) -> str:
+    p = node_params
+    time = p.get("time") or "variable"
+    extra = []
+    if p.get("grid_h"):
+        extra.append(f"grid {p['grid_h']}x{p['grid_w']}")
+    if p.get("vocab"):
+        extra.append(f"vocab {p['vocab']}")
+    if p.get("rate"):
+        extra.append(f"{p['rate']:g}/s")
+    tail = f", {', '.join(extra)}" if extra else ""
+    return f"{p.get('name')}: {p.get('modality', 'vector')} [time {time}, channels {p.get('channels')}{tail}]"
+
+
+def describe_graph(graph: Graph, weights: dict | None = None) -> list[str]:
+    """Counts, I/O, parameters (when every unit is installed), lineage, tasks and scores."""
+    units = sorted(graph.units_used().items())
+    lines = [
+        f"nodes: {len(graph.nodes)}  edges: {len(graph.edges)}  causal: {'yes' if graph.causal else 'no'}",
+        "units: " + ", ".join(f"{name} v{v}" for name, v in units),
+    ]
+    for node in graph.nodes.values():
+        if node.unit == INPUT_UNIT:
+            lines.append("input  " + _io_line(node.params))
+        elif node.unit == OUTPUT_UNIT:
+            lines.append("output " + _io_line(node.params))
+    try:
+        from engine.compile import compile_graph
+
+        brain = compile_graph(graph)
+        if weights:
+            brain.load_weights(weights)
+        lines.append(f"parameters: {brain.param_count():,} ({brain.param_count(True):,} trainable)")
+    except GraphError as exc:
+        lines.append(f"parameters: unknown — {exc}")
+    frozen = [n.uid for n in graph.nodes.values() if n.frozen]
+    if frozen:
+        lines.append(f"frozen nodes: {', '.join(frozen)}")
+    if graph.lineage:
+        parents = graph.lineage.get("parents") or []
+        lines.append(
+            f"lineage: {len(parents)} parent(s) {', '.join(str(p)[:12] for p in parents)}"
+            + (f"; {graph.lineage['mutation']}" if graph.lineage.get("mutation") else "")
+        )
+    for task in graph.tasks:
+        name = task.get("name", "?") if isinstance(task, dict) else str(task)
+        lines.append(f"trained on: {name}")
+    for key, value in sorted(graph.scores.items()):
+        lines.append(f"score {key}: {value}")
+    return lines
+
+
+def describe_file(doc: Any) -> list[str]:
+    lines = [f"kind: {doc.kind}", f"format version: {doc.format_version_read}"]
+    if doc.migrated_from is not None:
+        lines.append(f"migrated from format version {doc.migrated_from}")
+    created = doc.manifest_extra.get("created_by") if isinstance(doc.manifest_extra, dict) else None
+    if created:
+        lines.append(f"created by: {created}")
+    missing = doc.missing_units()
+    for unit, package in sorted(missing.items()):
+        lines.append(f"missing unit: {unit} (install package {package!r})")
+    if doc.graph is not None:
+        lines += describe_graph(doc.graph, doc.weights if not missing else None)
+    if doc.project:
+        lines.append("project settings: " + ", ".join(sorted(doc.project)))
+    if doc.population:
+        lines.append(f"population: {len(doc.population)} individuals")
+    return lines

@@ -1,0 +1,191 @@
+"""`openbrains run | status | export | eval`: evolution from the terminal, for days."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.cli import command
+from engine.errors import OpenBrainsError
+
+
+def _task_spec(args: argparse.Namespace) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": args.task}
+    if getattr(args, "data", None):
+        spec["data"] = str(Path(args.data).resolve())
+    if getattr(args, "label", None):
+        spec["label"] = args.label
+    return spec
+
+
+def _run_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="evolve a population on a task (resumes when run again)")
+    p.add_argument("project", nargs="?", type=Path, help="a .graph project to start from")
+    p.add_argument("--task", help="built-in task: xor, digits, mnist, csv, images, audio, text")
+    p.add_argument("--data", help="data file or folder for the task")
+    p.add_argument("--label", help="label column (csv)")
+    p.add_argument("--run-dir", type=Path, help="run folder (default: runs/<task>)")
+    p.add_argument("--minutes", type=float, help="stop after this many minutes")
+    p.add_argument("--until", help="stop when the champion reaches e.g. accuracy>=0.97")
+    p.add_argument("--individuals", type=int, help="stop after this many new individuals")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (0 = train in this process)"
+    )
+    p.add_argument(
+        "--cpu-cap", type=float, default=0.0, help="average CPU cap, percent of one core"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--population", type=int, default=16)
+    p.add_argument(
+        "--max-params", type=int, default=0, help="largest brain allowed (0 = sized from the task)"
+    )
+    p.add_argument(
+        "--budget-steps", type=int, default=0, help="training steps for a new candidate (0 = sized)"
+    )
+    p.add_argument(
+        "--tradeoff", type=float, default=0.02, help="weight of size and latency against the score"
+    )
+    p.add_argument("--no-inherit", action="store_true", help="children start from fresh weights")
+    p.add_argument("--quiet", action="store_true")
+
+
+class Progress:
+    """A one-line live display on a terminal; a line every 10 s otherwise (logs)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        if kind == "individual" and data.get("champion"):
+            self._line(
+                f"new champion #{data['id']}: {data['metric']} {data['score']:.4f} "
+                f"(test {data['test_score']:.4f}), {data['params']:,} params, {data['mutation'] or data['origin']}",
+                final=True,
+            )
+        elif kind == "progress":
+            now = time.monotonic()
+            if self.tty or now - self.last >= 10:
+                self.last = now
+                self._line(self.format(data), final=not self.tty)
+        elif kind == "stopped":
+            self._line(self.format(data), final=True)
+
+    @staticmethod
+    def format(p: dict[str, Any]) -> str:
+        best = p.get("best")
+        champ = "no champion yet"
+        if best:
+            champ = f"best {best['metric']} {best['score']:.4f} (test {best['test_score']:.4f}) {best['params']:,} params"
+        mins, secs = divmod(int(p["elapsed_s"]), 60)
+        return (
+            f"[{mins:02d}:{secs:02d}] {p['individuals']} individuals ({p['per_minute']:.1f}/min) "
+            f"{champ}, {p['species']} species"
+        )
+
+    def _line(self, text: str, final: bool) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K" + text + ("\n" if final else ""))
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+@command(_run_args)
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.run import Run, RunSettings, Until
+
+    until = Until.parse(args.until) if args.until else None
+    seeds: list[str] = []
+    if args.project is not None:
+        task_spec, seeds = _project_task(args)
+    elif args.task:
+        task_spec = _task_spec(args)
+    else:
+        raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
+    run_dir = args.run_dir or Path("runs") / task_spec["name"]
+    settings = RunSettings(
+        task=task_spec,
+        seed=args.seed,
+        population=args.population,
+        workers=args.workers,
+        cpu_cap=args.cpu_cap,
+        max_params=args.max_params,
+        budget_steps=args.budget_steps,
+        tradeoff=args.tradeoff,
+        inherit=not args.no_inherit,
+        seeds=seeds,
+    )
+    progress = Progress(args.quiet)
+    run = Run(run_dir, settings, on_event=progress)
+    interrupted = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if interrupted:  # second Ctrl+C: stop now
+            raise KeyboardInterrupt
+        interrupted.append(signum)
+        run.stop()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if not args.quiet:
+            resumed = f", resuming {run.archive.count()} individuals" if run.archive.count() else ""
+            print(f"run folder {run_dir}{resumed}; Ctrl+C stops cleanly", file=sys.stderr)
+        run.run(minutes=args.minutes, until=until, max_individuals=args.individuals)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        run.close()
+    return 0
+
+
+def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    """Task and seed graph(s) from a .graph project (command-line --task wins)."""
+    from engine.format import load
+
+    doc = load(args.project)
+    project = doc.project or {}
+    task = dict(project.get("task") or {})
+    if args.task:
+        task = _task_spec(args)
+    if not task.get("name"):
+        raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
+    seeds = []
+    if doc.graph is not None and doc.graph.nodes:
+        seeds.append(doc.graph.to_json().decode())
+    return task, seeds
+
+
+def _status_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="summarise a run folder")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--json", action="store_true")
+
+
+@command(_status_args)
+def cmd_status(args: argparse.Namespace) -> int:
+    from engine.run import dumps, status_of
+
+    st = status_of(args.run_dir)
+    if args.json:
+        print(dumps(st))
+        return 0
+    print(
+        f"run {st['run_dir']}: task {st['task'].get('name')}, {st['individuals']} individuals, "
+        f"{st['elapsed_s'] / 60:.1f} min, {st['species']} species"
+    )
+    b = st["best"]
+    if b:
+        print(
+            f"best #{b['id']}: {b['metric']} {b['score']:.4f} (validation), {b['test_score']:.4f} (test), "
+            f"{b['params']:,} params, {b['steps']} steps"
+        )
+    return 0

@@ -1,0 +1,76 @@
+"""The unit catalog as text: `openbrains units` and the generated docs/units.md."""
+
+from __future__ import annotations
+
+from engine.units import REGISTRY, Unit
+
+CATEGORY_ORDER = (
+    "io",
+    "learning",
+    "conv",
+    "pooling",
+    "recurrent",
+    "attention",
+    "norm",
+    "activation",
+    "regularize",
+    "embedding",
+    "merge",
+    "local",
+)
+
+
+def _ordered() -> list[Unit]:
+    rank = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    return sorted(
+        REGISTRY.units(), key=lambda u: (rank.get(u.category, len(rank)), u.category, u.name)
+    )
+
+
+def catalog_lines() -> list[str]:
+    """One line per unit: name, version, category, doc (for the terminal)."""
+    units = _ordered()
+    width = max(len(u.name) for u in units)
+    return [f"{u.name:<{width}}  v{u.version}  {u.category:<10}  {u.doc}" for u in units]
+
+
+def catalog_markdown() -> str:
+    """docs/units.md, generated from the declarations (a test fails when the file is stale)."""
+    out = [
+        "# Unit catalog",
+        "",
+        "Generated from the unit declarations by `openbrains units --markdown`; do not edit by hand.",
+        "Every port carries a Signal `[batch, time, channels]`; several wires into one port are",
+        "combined by the unit's merge rule (`sum` after learned edge adapters, `concat` on",
+        "channels, or `list` handed to the unit). `causal` says whether the unit may sit in a",
+        "causal graph (completion and streaming tasks).",
+        "",
+    ]
+    category = None
+    for u in _ordered():
+        if u.category != category:
+            category = u.category
+            out += [f"## {category}", ""]
+        causal = "depends on params" if callable(u.causal) else ("yes" if u.causal else "no")
+        ports_in = ", ".join(f"{p.name} ({p.kind})" for p in u.inputs) or "none"
+        ports_out = ", ".join(p.name for p in u.outputs) or "none"
+        out += [
+            f"### `{u.name}` v{u.version}",
+            "",
+            u.doc,
+            "",
+            f"- inputs: {ports_in}; outputs: {ports_out}; merge: `{u.merge}`",
+            f"- causal: {causal}; recurrent state: {'yes' if u.stateful else 'no'}; package: `{u.package}`",
+        ]
+        if u.params:
+            out += [
+                "",
+                "| param | default | range | evolvable | meaning |",
+                "|---|---|---|---|---|",
+            ]
+            for p in u.params:
+                out.append(
+                    f"| `{p.name}` | `{p.default}` | {p.describe()} | {'yes' if p.mutable else 'no'} | {p.doc} |"
+                )
+        out.append("")
+    return "\n".join(out)

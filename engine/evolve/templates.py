@@ -1,0 +1,73 @@
+"""Sensible starting architectures per modality, with randomised widths.
+
+Part of the first population comes from these, the rest is random over the whole catalog:
+users expect the tool to start somewhere reasonable, and evolution is free to leave.
+"""
+
+from __future__ import annotations
+
+import random
+
+from engine.evolve.random import SizeBounds, add_io
+from engine.graph import Graph
+from engine.signal import SignalSpec
+
+
+def _width(rng: random.Random, bounds: SizeBounds, lo: int = 8) -> int:
+    lo = max(bounds.min_width, min(lo, bounds.max_width))
+    return rng.randint(lo, max(lo, bounds.max_width))
+
+
+def _chain(graph: Graph, start: str, layers: list[tuple[str, dict]], rng: random.Random) -> str:
+    prev = start
+    for unit, params in layers:
+        node = graph.add_node(unit, params, rng=rng)
+        graph.connect(prev, node.uid, rng=rng)
+        prev = node.uid
+    return prev
+
+
+def template_graph(
+    rng: random.Random,
+    inputs: dict[str, SignalSpec],
+    outputs: dict[str, SignalSpec],
+    bounds: SizeBounds,
+    causal: bool = False,
+) -> Graph:
+    """A conventional graph for the first input's modality (others join through a sum)."""
+    graph = Graph(causal=causal)
+    in_uids, out_uids = add_io(graph, inputs, outputs, rng)
+    spec = next(iter(inputs.values()))
+    w = _width(rng, bounds)
+    if spec.meta.vocab:
+        layers = [("embedding", {"width": w}), ("gru", {"width": _width(rng, bounds)})]
+        if not causal:
+            layers.append(("pool", {"kind": "avg", "scope": "global"}))
+        layers.append(("dense", {"width": _width(rng, bounds), "activation": "relu"}))
+    elif spec.meta.grid is not None and not causal:
+        small = max(bounds.min_width, min(16, bounds.max_width))
+        layers = [
+            ("conv2d", {"width": rng.randint(bounds.min_width, small), "kernel": 3}),
+            ("pool", {"kind": "max", "size": 2}),
+        ]
+        if rng.random() < 0.5:
+            layers += [
+                ("conv2d", {"width": rng.randint(bounds.min_width, small), "kernel": 3}),
+                ("pool", {"kind": "max", "size": 2}),
+            ]
+        layers += [("flatten", {}), ("dense", {"width": w, "activation": "relu"})]
+    elif (spec.time or 0) > 1 or spec.time is None:
+        layers = [("conv1d", {"width": w, "kernel": 3}), ("gru", {"width": _width(rng, bounds)})]
+    else:
+        layers = [("dense", {"width": w, "activation": rng.choice(["relu", "tanh", "gelu"])})]
+        if rng.random() < 0.5:
+            layers.append(("dense", {"width": _width(rng, bounds), "activation": "relu"}))
+    last = _chain(graph, in_uids[0], layers, rng)
+    for extra in in_uids[1:]:
+        merge = graph.add_node("sum", {}, rng=rng)
+        graph.connect(last, merge.uid, rng=rng)
+        graph.connect(extra, merge.uid, rng=rng)
+        last = merge.uid
+    for out in out_uids:
+        graph.connect(last, out, rng=rng)
+    return graph

@@ -1,0 +1,567 @@
+"""The steady-state loop (DESIGN §3.4): workers ask for work, get a child to train, return
+scores; the population absorbs each one as it arrives. Regularised (aging) evolution with
+species-aware tournaments, successive-halving promotions for survivors, and every finished
+individual committed to the archive before anything else happens."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from engine.compile import compile_graph
+from engine.errors import GraphError, OpenBrainsError
+from engine.evolve.crossover import crossover
+from engine.evolve.mutate import mutate
+from engine.evolve.random import SizeBounds, random_graph
+from engine.evolve.sizing import bounds_for
+from engine.evolve.species import Speciator
+from engine.evolve.templates import template_graph
+from engine.graph import Graph
+from engine.store import Archive, ArchiveError, Record
+from engine.tasks.base import DatasetTask
+from engine.tasks.registry import load_task
+from engine.train.governor import worker_share
+from engine.train.job import decode_weights, encode_weights
+from engine.train.trainer import DEFAULT_HPARAMS
+from engine.train.workers import Finished, InlinePool, WorkerPool
+
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class RunSettings:
+    """Everything that defines a run. Stored in the archive; ``RUNTIME`` keys may change
+    when a run is resumed, the others are its identity."""
+
+    task: dict[str, Any]
+    seed: int = 0
+    population: int = 16
+    tournament: int = 4
+    crossover_rate: float = 0.15
+    template_fraction: float = 0.35
+    budget_steps: int = 0
+    eta: int = 3
+    max_rung: int = 3
+    promote_every: int = 4
+    tradeoff: float = 0.02
+    max_params: int = 0
+    inherit: bool = True
+    workers: int = 1
+    cpu_cap: float = 0.0
+    seeds: list[str] = field(default_factory=list)
+
+    RUNTIME = ("workers", "cpu_cap", "tradeoff")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSettings:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class Until:
+    """A stop condition on the champion's validation metric, e.g. ``accuracy>=0.97``."""
+
+    metric: str
+    op: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> Until:
+        for op in (">=", "<="):
+            if op in text:
+                metric, value = text.split(op, 1)
+                try:
+                    return cls(metric.strip(), op, float(value))
+                except ValueError:
+                    break
+        raise OpenBrainsError(
+            f"--until must look like METRIC>=VALUE or METRIC<=VALUE, got {text!r}"
+        )
+
+    def met(self, metric: str, value: float | None) -> bool:
+        if value is None or metric != self.metric:
+            return False
+        return value >= self.value if self.op == ">=" else value <= self.value
+
+
+@dataclass
+class Member:
+    """A living individual as the coordinator keeps it: record, graph, weights in RAM."""
+
+    record: Record
+    graph: Graph
+    weights: bytes
+
+
+class Run:
+    """One resumable search in ``run_dir``."""
+
+    def __init__(
+        self, run_dir: Path, settings: RunSettings | None = None, on_event: EventSink | None = None
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.archive = Archive(self.run_dir)
+        try:
+            self.settings = self._reconcile(settings)
+            self.task: DatasetTask = load_task(**self.settings.task)
+            if self.archive.get_meta("task_info") is None:
+                self.archive.set_meta("task_info", self.task.describe())
+        except BaseException:
+            self.archive.close()
+            raise
+        self.bounds: SizeBounds = bounds_for(self.task, self.settings.max_params or None)
+        self.base_steps = self.settings.budget_steps or _base_steps(self.task)
+        self.on_event = on_event or (lambda kind, data: None)
+        self.rng = random.Random(self.settings.seed * 1_000_003 + self.archive.count())
+        self.speciator = Speciator()
+        self.members: list[Member] = []
+        self.promoted: set[int] = set()
+        self.inflight: dict[int, dict[str, Any]] = {}
+        self.job_counter = 0
+        self.births = 0
+        self.started = time.monotonic()
+        self.stop_event = threading.Event()
+        self.best: Record | None = self.archive.best()
+        self._load_population()
+
+    # ----- settings ------------------------------------------------------------------
+    def _reconcile(self, given: RunSettings | None) -> RunSettings:
+        stored = self.archive.get_meta("settings")
+        if stored is None:
+            if given is None:
+                raise ArchiveError(f"{self.run_dir} holds no run yet; give a task to start one")
+            self.archive.set_meta("settings", given.to_dict())
+            return given
+        settings = RunSettings.from_dict(stored)
+        if given is not None:
+            if given.task != settings.task:
+                raise ArchiveError(
+                    f"{self.run_dir} belongs to task {settings.task.get('name')!r} "
+                    f"({_task_label(settings.task)}); use another --run-dir for {_task_label(given.task)}"
+                )
+            for key in RunSettings.RUNTIME:
+                setattr(settings, key, getattr(given, key))
+            self.archive.set_meta("settings", settings.to_dict())
+        return settings
+
+    def _load_population(self) -> None:
+        for rec in self.archive.records(alive_only=True):
+            weights = self.archive.weights(rec.id)
+            if weights is None:
+                continue
+            graph = Graph.from_json(rec.graph_json)
+            self.speciator.assign(graph)
+            self.members.append(Member(rec, graph, weights))
+        for rec in self.archive.records():
+            if rec.origin == "promotion":
+                self.promoted.update(rec.parents)
+
+    # ----- the loop ------------------------------------------------------------------
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(
+        self,
+        minutes: float | None = None,
+        until: Until | None = None,
+        max_individuals: int | None = None,
+    ) -> None:
+        """Evolve until stopped, out of time, or the condition is met."""
+        s = self.settings
+        share = worker_share(s.cpu_cap, max(1, s.workers))
+        pool = (
+            InlinePool(self.task, share) if s.workers <= 0 else WorkerPool(s.workers, s.task, share)
+        )
+        session = self.archive.start_session()
+        deadline = None if minutes is None else time.monotonic() + minutes * 60
+        self.on_event(
+            "started", {"run_dir": str(self.run_dir), "individuals": self.archive.count()}
+        )
+        last_touch = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                for worker in pool.idle():
+                    job, weights = self.next_job()
+                    self.inflight[job["job"]] = job
+                    pool.submit(worker, job, weights)
+                for finished in pool.collect(timeout=0.2):
+                    self.absorb(finished)
+                now = time.monotonic()
+                if now - last_touch > 2:
+                    self.archive.touch_session(session)
+                    last_touch = now
+                    self.on_event("progress", self.progress())
+                if deadline is not None and now >= deadline:
+                    break
+                if (
+                    until is not None
+                    and self.best is not None
+                    and until.met(self.task.metric, self.best.val_metric)
+                ):
+                    break
+                if max_individuals is not None and self.births >= max_individuals:
+                    break
+        finally:
+            pool.close()
+            self.archive.touch_session(session)
+            self.on_event("stopped", self.progress())
+
+    def close(self) -> None:
+        self.archive.close()
+
+    # ----- making work ---------------------------------------------------------------
+    def budget(self, rung: int) -> int:
+        return int(self.base_steps * self.settings.eta**rung)
+
+    def next_job(self) -> tuple[dict[str, Any], bytes]:
+        self.job_counter += 1
+        meta: dict[str, Any]
+        if len(self.members) + len(self.inflight) < self.settings.population:
+            graph, meta = self._fresh_graph()
+            weights = b""
+        else:
+            promo = (
+                self._promotion()
+                if self.births and self.births % self.settings.promote_every == 0
+                else None
+            )
+            if promo is not None:
+                graph, weights, meta = promo
+            else:
+                graph, weights, meta = self._breed()
+        graph.hparams = {**DEFAULT_HPARAMS, **graph.hparams}
+        graph.lineage = {
+            "parents": meta["parents"],
+            "mutation": meta.get("mutation", ""),
+            "detail": meta.get("detail", ""),
+        }
+        steps = meta.pop("steps", None) or self.budget(meta.get("rung", 0))
+        job = {
+            "job": self.job_counter,
+            "graph": graph.to_json().decode(),
+            "seed": self.rng.getrandbits(31),
+            "steps": steps,
+            "meta": meta,
+        }
+        return job, weights
+
+    def _fresh_graph(self) -> tuple[Graph, dict[str, Any]]:
+        t = self.task
+        seeds = self.settings.seeds
+        index = self.archive.count() + len(self.inflight)
+        if index < len(seeds):
+            return Graph.from_json(seeds[index]), {"origin": "seed", "parents": [], "rung": 0}
+        for _ in range(20):
+            if self.rng.random() < self.settings.template_fraction:
+                g, origin = (
+                    template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal),
+                    "template",
+                )
+            else:
+                g, origin = (
+                    random_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal),
+                    "random",
+                )
+            g.hparams = {
+                "lr": math.exp(self.rng.uniform(math.log(1e-3), math.log(2e-2))),
+                "batch_size": self.rng.choice([16, 32, 64]),
+                "optimizer": "adam",
+            }
+            if self._fits(g):
+                return g, {"origin": origin, "parents": [], "rung": 0}
+        return g, {"origin": origin, "parents": [], "rung": 0}
+
+    def _fits(self, graph: Graph) -> bool:
+        try:
+            return compile_graph(graph).param_count() <= self.bounds.max_params
+        except GraphError:
+            return False
+
+    def _select(self) -> Member:
+        """Tournament; half the time within one random species, which shields new structure."""
+        pool = self.members
+        if self.rng.random() < 0.5:
+            species = sorted({m.record.species for m in pool})
+            chosen = self.rng.choice(species)
+            pool = [m for m in pool if m.record.species == chosen]
+        entrants = self.rng.sample(pool, min(self.settings.tournament, len(pool)))
+        return max(
+            entrants, key=lambda m: m.record.fitness if m.record.fitness is not None else -math.inf
+        )
+
+    def _breed(self) -> tuple[Graph, bytes, dict[str, Any]]:
+        for _ in range(10):
+            a = self._select()
+            if len(self.members) > 1 and self.rng.random() < self.settings.crossover_rate:
+                b = self._select()
+                if b is not a:
+                    g, w, detail = crossover(
+                        a.graph,
+                        decode_weights(a.weights),
+                        a.record.fitness or -math.inf,
+                        b.graph,
+                        decode_weights(b.weights),
+                        b.record.fitness or -math.inf,
+                        self.rng,
+                    )
+                    meta = {
+                        "origin": "crossover",
+                        "parents": [a.record.id, b.record.id],
+                        "mutation": "crossover",
+                        "detail": detail,
+                        "rung": 0,
+                    }
+                    if self._fits(g):
+                        return g, self._maybe_inherit(w), meta
+                    continue
+            m = mutate(a.graph, decode_weights(a.weights), self.rng, self.bounds)
+            meta = {
+                "origin": "mutation",
+                "parents": [a.record.id],
+                "mutation": m.name,
+                "detail": m.detail,
+                "preserving": m.preserving,
+                "rung": 0,
+            }
+            if self._fits(m.graph):
+                return m.graph, self._maybe_inherit(m.weights), meta
+        return m.graph, self._maybe_inherit(m.weights), meta
+
+    def _maybe_inherit(self, weights: dict[str, Any]) -> bytes:
+        return encode_weights(weights) if self.settings.inherit and weights else b""
+
+    def _promotion(self) -> tuple[Graph, bytes, dict[str, Any]] | None:
+        """Successive halving: the best unpromoted member of a rung, if it is in that rung's
+        top 1/eta, trains on for the next rung's budget."""
+        eta = self.settings.eta
+        for rung in range(self.settings.max_rung - 1, -1, -1):
+            members = [
+                m for m in self.members if m.record.rung == rung and m.record.fitness is not None
+            ]
+            if len(members) < eta:
+                continue
+            members.sort(key=lambda m: m.record.fitness, reverse=True)
+            top = members[: max(1, len(members) // eta)]
+            for m in top:
+                if m.record.id not in self.promoted:
+                    self.promoted.add(m.record.id)
+                    extra = self.budget(rung + 1) - self.budget(rung)
+                    meta = {
+                        "origin": "promotion",
+                        "parents": [m.record.id],
+                        "mutation": "promotion",
+                        "detail": f"trains {extra} more steps (rung {rung + 1})",
+                        "rung": rung + 1,
+                        "steps": extra,
+                        "prior_steps": m.record.steps,
+                    }
+                    return m.graph.copy(), m.weights, meta
+        return None
+
+    # ----- absorbing results ---------------------------------------------------------
+    def score(self, metric: float | None, params: int, latency_ms: float) -> float | None:
+        """One number for selection: task fitness minus the size/latency trade-off."""
+        if metric is None or not math.isfinite(metric):
+            return None
+        size_cost = math.log10(params + 1) / 6 + math.log10(1 + latency_ms) / 3
+        return self.task.fitness(metric) - self.settings.tradeoff * size_cost
+
+    def absorb(self, fin: Finished) -> Record:
+        job = self.inflight.pop(fin.job["job"], fin.job)
+        meta = job.get("meta", {})
+        r = fin.result
+        graph = Graph.from_json(job["graph"])
+        done = r.get("status") == "done"
+        metric = (r.get("val") or {}).get(self.task.metric) if done else None
+        test_metric = (r.get("test") or {}).get(self.task.metric) if done else None
+        params = int(r.get("params") or 0)
+        latency = float(r.get("latency_ms") or 0.0)
+        fitness = self.score(metric, params, latency) if done else None
+        species = self.speciator.assign(graph)
+        rec = Record(
+            id=0,
+            origin=meta.get("origin", "?"),
+            parents=list(meta.get("parents", [])),
+            graph_json=job["graph"],
+            structure=graph.structure_hash(),
+            status=r.get("status", "failed"),
+            rung=int(meta.get("rung", 0)),
+            steps=int(meta.get("prior_steps", 0)) + int(r.get("steps") or 0),
+            train_seconds=float(r.get("train_seconds") or 0.0),
+            params=params,
+            flops=int(r.get("flops") or 0),
+            latency_ms=latency,
+            val_metric=metric,
+            test_metric=test_metric,
+            fitness=fitness,
+            species=species,
+            mutation=meta.get("mutation", ""),
+            detail=meta.get("detail", "") or r.get("error", ""),
+            alive=done,
+            curve=r.get("curve") or [],
+        )
+        retire: list[Member] = []
+        if done:
+            alive_after = len(self.members) + 1
+            while alive_after > self.settings.population and len(retire) < len(self.members):
+                retire.append(self.members[len(retire)])  # oldest first: aging evolution
+                alive_after -= 1
+        scores = {"val": r.get("val") or {}, "test": r.get("test") or {}} if done else {}
+        rec.id = self.archive.add(
+            rec,
+            fin.weights if done else None,
+            scores,
+            retire=[m.record.id for m in retire],
+            event={"status": rec.status, "fitness": fitness},
+        )
+        self.births += 1
+        for m in retire:
+            self.members.remove(m)
+        if done:
+            self.members.append(Member(rec, graph, fin.weights))
+        champion = self.best is None or (
+            fitness is not None and (self.best.fitness is None or fitness > self.best.fitness)
+        )
+        if champion and fitness is not None:
+            self.best = rec
+            self.archive.log_event("champion", {"id": rec.id, "fitness": fitness, "metric": metric})
+        self.on_event(
+            "individual",
+            {
+                **self._summary(rec),
+                "champion": champion and fitness is not None,
+                "retired": [m.record.id for m in retire],
+                "error": r.get("error", ""),
+            },
+        )
+        if self.births % 25 == 0:
+            self.retain()
+        return rec
+
+    def _summary(self, rec: Record) -> dict[str, Any]:
+        return {
+            "id": rec.id,
+            "origin": rec.origin,
+            "parents": rec.parents,
+            "status": rec.status,
+            "metric": self.task.metric,
+            "score": rec.val_metric,
+            "test_score": rec.test_metric,
+            "fitness": rec.fitness,
+            "params": rec.params,
+            "species": rec.species,
+            "mutation": rec.mutation,
+            "detail": rec.detail,
+            "rung": rec.rung,
+            "steps": rec.steps,
+        }
+
+    def retain(self) -> int:
+        """Drop weights nobody will need: keep the living, the Pareto front (score vs size),
+        each species' champion and the champion's lineage."""
+        records = [r for r in self.archive.records() if r.fitness is not None]
+        keep = {m.record.id for m in self.members}
+        keep |= pareto_front(records)
+        best_by_species: dict[int, Record] = {}
+        for r in records:
+            cur = best_by_species.get(r.species)
+            if cur is None or (r.fitness or -math.inf) > (cur.fitness or -math.inf):
+                best_by_species[r.species] = r
+        keep |= {r.id for r in best_by_species.values()}
+        if self.best is not None:
+            parents = {r.id: r.parents for r in self.archive.records()}
+            lineage: set[int] = set()
+            stack = [self.best.id]
+            while stack:
+                i = stack.pop()
+                if i not in lineage:
+                    lineage.add(i)
+                    stack.extend(parents.get(i, []))
+            keep |= lineage
+        return self.archive.apply_retention(keep)
+
+    def progress(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started
+        best = self.best
+        return {
+            "individuals": self.archive.count(),
+            "births": self.births,
+            "per_minute": self.births / elapsed * 60 if elapsed > 0 else 0.0,
+            "elapsed_s": elapsed,
+            "species": len({m.record.species for m in self.members}),
+            "population": len(self.members),
+            "metric": self.task.metric,
+            "best": None if best is None else self._summary(best),
+        }
+
+
+def pareto_front(records: list[Record]) -> set[int]:
+    """Ids not dominated on (higher fitness, fewer parameters)."""
+    front: set[int] = set()
+    best_fit = -math.inf
+    for r in sorted(records, key=lambda r: (r.params, -(r.fitness or -math.inf))):
+        if (r.fitness or -math.inf) > best_fit:
+            front.add(r.id)
+            best_fit = r.fitness or -math.inf
+    return front
+
+
+def _base_steps(task: DatasetTask) -> int:
+    """Rung-0 budget: a few epochs of a small data set, capped for big ones."""
+    return int(max(100, min(400, 4 * len(task.train) // 32)))
+
+
+def _task_label(task: dict[str, Any]) -> str:
+    parts = [str(task.get("name"))]
+    if task.get("data"):
+        parts.append(str(task["data"]))
+    return " ".join(parts)
+
+
+def status_of(run_dir: Path) -> dict[str, Any]:
+    """`openbrains status` without taking the run's lock (it may be running right now)."""
+    archive = Archive(Path(run_dir), create=False, lock=False)
+    try:
+        settings = archive.get_meta("settings") or {}
+        best = archive.best()
+        alive = archive.records(alive_only=True)
+        out: dict[str, Any] = {
+            "run_dir": str(run_dir),
+            "task": settings.get("task", {}),
+            "individuals": archive.count(),
+            "elapsed_s": round(archive.elapsed(), 1),
+            "population": len(alive),
+            "species": len({r.species for r in alive}),
+            "best": None,
+        }
+        if best is not None:
+            metric = (archive.get_meta("task_info") or {}).get("metric", "?")
+            out["best"] = {
+                "id": best.id,
+                "metric": metric,
+                "score": best.val_metric,
+                "test_score": best.test_metric,
+                "params": best.params,
+                "fitness": best.fitness,
+                "origin": best.origin,
+                "steps": best.steps,
+            }
+        return out
+    finally:
+        archive.close()
+
+
+def dumps(data: Any) -> str:
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()

@@ -1,0 +1,74 @@
+"""Tasks that need no files: XOR and scikit-learn's handwritten digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine.signal import SignalMeta, SignalSpec
+from engine.tasks.base import DatasetTask, Split
+
+DIGITS_VAL_FRACTION = 0.2
+
+
+def xor_task() -> DatasetTask:
+    """The four XOR points as a two-class problem (train = validation = test: it is a toy)."""
+    x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]).unsqueeze(1)
+    y = torch.tensor([0, 1, 1, 0])
+    split = Split({"x": x}, y)
+    return DatasetTask(
+        name="xor",
+        kind="classification",
+        inputs={"x": SignalSpec(2, 1)},
+        outputs={"y": SignalSpec(2, 1)},
+        train=split,
+        val=split,
+        test=split,
+        codecs={"x": {"kind": "vector", "features": 2}},
+        classes=["0", "1"],
+    )
+
+
+def digits_task(seed: int = 0) -> DatasetTask:
+    """8×8 digits with scikit-learn's own example split: first half train, second half test.
+
+    Validation is a seeded 20 % of the train half, so test images never steer selection.
+    Each pixel is one patch: a grid of 8×8 steps with one channel, scaled to [0, 1].
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = digits.images.astype(np.float32) / 16.0
+    labels = digits.target.astype(np.int64)
+    half = len(images) // 2
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(half)
+    n_val = int(round(half * DIGITS_VAL_FRACTION))
+    val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+
+    def split(idx: np.ndarray) -> Split:
+        x = torch.from_numpy(images[idx].reshape(len(idx), 64, 1))
+        return Split({"image": x}, torch.from_numpy(labels[idx]))
+
+    test_idx = np.arange(half, len(images))
+    return DatasetTask(
+        name="digits",
+        kind="classification",
+        inputs={"image": SignalSpec(1, 64, SignalMeta("image", grid=(8, 8)))},
+        outputs={"label": SignalSpec(10, 1)},
+        train=split(train_idx),
+        val=split(val_idx),
+        test=split(test_idx),
+        codecs={
+            "image": {
+                "kind": "image",
+                "patch": 1,
+                "channels": 1,
+                "height": 8,
+                "width": 8,
+                "scale": 16.0,
+            }
+        },
+        settings={"validation": DIGITS_VAL_FRACTION, "seed": seed},
+        classes=[str(i) for i in range(10)],
+    )

@@ -1,0 +1,169 @@
+"""Train one brain on a dataset task for a budget, and measure it.
+
+One loop for every dataset kind. A non-finite or exploding loss ends the candidate as
+*diverged* (worst score) instead of crashing the run. Training genes (learning rate,
+batch size, optimiser) come from ``graph.hparams``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from engine.compile import Brain
+from engine.tasks.base import DatasetTask, Split
+
+DEFAULT_HPARAMS: dict[str, Any] = {"lr": 3e-3, "batch_size": 32, "optimizer": "adam"}
+OPTIMIZERS = ("adam", "adamw", "sgd")
+DIVERGED_LOSS = 1e6
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop after ``steps`` optimiser steps or ``seconds`` of training, whichever comes first."""
+
+    steps: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps is None and self.seconds is None:
+            raise ValueError("a budget needs steps or seconds")
+
+
+@dataclass
+class TrainResult:
+    steps: int = 0
+    seconds: float = 0.0
+    diverged: bool = False
+    reason: str = ""
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    val: dict[str, float] = field(default_factory=dict)
+    test: dict[str, float] = field(default_factory=dict)
+
+
+def hparams_of(raw: dict[str, Any] | None) -> dict[str, Any]:
+    h = dict(DEFAULT_HPARAMS)
+    h.update({k: v for k, v in (raw or {}).items() if k in DEFAULT_HPARAMS})
+    return h
+
+
+def make_optimizer(brain: Brain, hparams: dict[str, Any]) -> torch.optim.Optimizer | None:
+    params = [p for p in brain.parameters() if p.requires_grad]
+    if not params:
+        return None
+    lr = float(hparams["lr"])
+    if hparams["optimizer"] == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
+    if hparams["optimizer"] == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=1e-2)
+    return torch.optim.Adam(params, lr=lr)
+
+
+def _inputs(brain: Brain, split: Split) -> list[torch.Tensor]:
+    return [split.inputs[name] for name in brain.input_names]
+
+
+def _first_output(out: Any) -> torch.Tensor:
+    return out[0] if isinstance(out, tuple) else out
+
+
+@torch.no_grad()
+def evaluate(
+    brain: Brain, task: DatasetTask, split: Split, batch_size: int = 1024
+) -> dict[str, float]:
+    """Mean loss and the task's metric on ``split`` (eval mode, no gradients)."""
+    was_training = brain.training
+    brain.eval()
+    loss_sum = metric_sum = 0.0
+    count = 0
+    try:
+        for start in range(0, len(split), batch_size):
+            part = split.take(slice(start, start + batch_size))
+            out = _first_output(brain(*_inputs(brain, part)))
+            batch_loss, batch_metric, n = task.metric_sums(out, part.target)
+            loss_sum, metric_sum, count = (
+                loss_sum + batch_loss,
+                metric_sum + batch_metric,
+                count + n,
+            )
+    finally:
+        brain.train(was_training)
+    loss = loss_sum / max(count, 1)
+    metric = (
+        task.finish_metric(metric_sum, max(count, 1), split)
+        if math.isfinite(loss)
+        else task.worst_metric
+    )
+    return {"loss": loss, task.metric: metric}
+
+
+def train(
+    brain: Brain,
+    task: DatasetTask,
+    budget: Budget,
+    hparams: dict[str, Any] | None = None,
+    seed: int = 0,
+    measure_test: bool = True,
+    on_step: Callable[[], None] | None = None,
+) -> TrainResult:
+    """Train in place, then score on validation (and test, for reporting only).
+
+    ``on_step`` runs after every optimiser step: the governor sleeps there to hold the CPU
+    cap, and a worker checks there that its coordinator is still alive.
+    """
+    h = hparams_of(hparams)
+    result = TrainResult()
+    opt = make_optimizer(brain, h)
+    gen = torch.Generator().manual_seed(seed)
+    data = task.train
+    n = len(data)
+    batch = max(1, min(int(h["batch_size"]), n))
+    brain.train()
+    start = time.perf_counter()
+    order = torch.randperm(n, generator=gen)
+    pos = 0
+    smoothed = None
+    while opt is not None:
+        if budget.steps is not None and result.steps >= budget.steps:
+            break
+        if budget.seconds is not None and time.perf_counter() - start >= budget.seconds:
+            break
+        if pos + batch > n:
+            order, pos = torch.randperm(n, generator=gen), 0
+        part = data.take(order[pos : pos + batch])
+        pos += batch
+        out = _first_output(brain(*_inputs(brain, part)))
+        loss = task.loss(out, part.target)
+        value = loss.item()
+        if not math.isfinite(value) or value > DIVERGED_LOSS:
+            result.diverged, result.reason = True, f"loss became {value} at step {result.steps}"
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        result.steps += 1
+        if on_step is not None:
+            on_step()
+        smoothed = value if smoothed is None else 0.9 * smoothed + 0.1 * value
+        if result.steps % 10 == 1:
+            result.curve.append((result.steps, smoothed))
+    result.seconds = time.perf_counter() - start
+    if result.diverged or not _weights_finite(brain):
+        result.diverged = True
+        result.reason = result.reason or "weights became non-finite"
+        result.val = {"loss": math.inf, task.metric: task.worst_metric}
+        result.test = dict(result.val)
+        return result
+    result.val = evaluate(brain, task, task.val)
+    if measure_test:
+        result.test = evaluate(brain, task, task.test)
+    return result
+
+
+def _weights_finite(brain: Brain) -> bool:
+    return all(torch.isfinite(t).all() for t in brain.weights().values() if t.is_floating_point())

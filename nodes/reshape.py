@@ -1,0 +1,37 @@
+"""Flatten: all time steps side by side as one step, so a dense layer can see a whole image
+or window at once (the classic conv → flatten → dense head). Needs a fixed time length."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.signal import SignalMeta, SignalSpec
+from engine.units import Unit, UnitContext
+
+
+class Flatten(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], 1, -1)
+
+
+def _infer(ctx: UnitContext) -> SignalSpec:
+    spec = ctx.input
+    if spec.time is None:
+        raise ValueError("flatten needs a fixed time length, but its input has variable length")
+    if spec.time * spec.channels > 1 << 20:
+        raise ValueError(f"flatten would make {spec.time * spec.channels} channels (limit 1048576)")
+    return SignalSpec(spec.time * spec.channels, 1, SignalMeta(spec.meta.modality))
+
+
+FLATTEN = Unit(
+    name="flatten",
+    version=1,
+    category="pooling",
+    doc="Puts all time steps side by side as one step (time × channels); needs a fixed length.",
+    infer=_infer,
+    build=lambda ctx: Flatten(),
+    causal=False,
+)
+
+UNITS = (FLATTEN,)
