@@ -27,7 +27,7 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app import commands  # noqa: F401  (registers the sub-commands)
+    from app import commands, run_cmd  # noqa: F401  (they register the sub-commands)
 
     parser = argparse.ArgumentParser(
         prog="openbrains",
@@ -61,7 +61,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

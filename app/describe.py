@@ -64,9 +64,8 @@ def describe_file(doc: Any) -> list[str]:
     lines = [f"kind: {doc.kind}", f"format version: {doc.format_version_read}"]
     if doc.migrated_from is not None:
         lines.append(f"migrated from format version {doc.migrated_from}")
-    created = doc.manifest_extra.get("created_by") if isinstance(doc.manifest_extra, dict) else None
-    if created:
-        lines.append(f"created by: {created}")
+    if doc.created_by:
+        lines.append(f"created by: {doc.created_by}")
     missing = doc.missing_units()
     for unit, package in sorted(missing.items()):
         lines.append(f"missing unit: {unit} (install package {package!r})")

@@ -189,3 +189,47 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{b['params']:,} params, {b['steps']} steps"
         )
     return 0
+
+
+def _export_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="save an individual of a run as a .graph file")
+    p.add_argument("run_dir", type=Path)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--best", action="store_true", help="the champion (best validation score)")
+    which.add_argument("--id", type=int, help="an individual by id")
+    p.add_argument("-o", "--output", type=Path, required=True)
+
+
+@command(_export_args)
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.export import export_individual
+
+    path, rec = export_individual(args.run_dir, None if args.best else args.id, args.output)
+    print(
+        f"wrote {path}: individual #{rec.id}, {rec.params:,} params, validation {rec.val_metric:.4f}"
+    )
+    return 0
+
+
+def _eval_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="test score of a .graph on a task")
+    p.add_argument("file", type=Path)
+    p.add_argument("--task", required=True)
+    p.add_argument("--data")
+    p.add_argument("--label")
+    p.add_argument("--json", action="store_true")
+
+
+@command(_eval_args)
+def cmd_eval(args: argparse.Namespace) -> int:
+    from engine.export import evaluate_file
+    from engine.run import dumps
+
+    result = evaluate_file(args.file, _task_spec(args))
+    if args.json:
+        print(dumps(result))
+    else:
+        print(
+            f"{result['metric']}={result['test']:.4f} (test, {result['examples']} examples, task {result['task']})"
+        )
+    return 0

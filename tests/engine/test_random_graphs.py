@@ -9,6 +9,7 @@ import torch
 
 from engine.compile import compile_graph
 from engine.evolve.random import SizeBounds, random_graph
+from engine.format import GraphFile, dumps, loads
 from engine.units import REGISTRY
 from tests.engine.specs import MODALITIES
 
@@ -61,3 +62,25 @@ def test_random_graphs_are_reproducible_from_the_seed() -> None:
     y = compile_graph(b, seed=1)
     for k, t in x.weights().items():
         assert torch.equal(t, y.weights()[k])
+
+
+@pytest.mark.slow
+def test_thousand_random_graphs_survive_save_and_load_bit_for_bit() -> None:
+    for i in range(N_GRAPHS):
+        graph, kind = draw(i)
+        brain = compile_graph(graph, seed=i).eval()
+        xs = brain.example_inputs(batch=2, time=5)
+        before = brain(*xs)
+        data = dumps(GraphFile(kind="graph", graph=graph, weights=brain.weights()))
+        doc = loads(data, name=f"graph{i}")
+        assert doc.graph.to_dict() == graph.to_dict(), (i, kind)
+        assert doc.weights.keys() == brain.weights().keys()
+        for key, tensor in brain.weights().items():
+            assert torch.equal(doc.weights[key], tensor), (i, key)
+        again = compile_graph(doc.graph).eval()
+        again.load_weights(doc.weights)
+        after = again(*xs)
+        for a, b in zip(before if isinstance(before, tuple) else (before,),
+                        after if isinstance(after, tuple) else (after,)):
+            assert torch.equal(a, b), (i, kind)
+        assert dumps(doc) == data, (i, kind)
