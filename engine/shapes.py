@@ -57,11 +57,13 @@ class Plan:
 
     @property
     def inputs(self) -> list[NodePlan]:
-        return [p for p in (self.nodes[u] for u in self.order) if p.node.unit == INPUT_UNIT]
+        """Input nodes in graph order (stable under mutations that reorder the DAG)."""
+        return [self.nodes[n.uid] for n in self.graph.input_nodes() if n.uid in self.nodes]
 
     @property
     def outputs(self) -> list[NodePlan]:
-        return [p for p in (self.nodes[u] for u in self.order) if p.node.unit == OUTPUT_UNIT]
+        """Output nodes in graph order, which fixes the order a Brain returns them in."""
+        return [self.nodes[n.uid] for n in self.graph.output_nodes() if n.uid in self.nodes]
 
     def context(self, uid: str) -> UnitContext:
         p = self.nodes[uid]
