@@ -46,7 +46,12 @@ def run_demo(minutes: float = DEMO_MINUTES) -> int:
     except Exception as exc:  # nothing finished yet (stopped at once)
         print(f"No champion to export yet: {exc}", file=sys.stderr)
         return 0
-    summary: dict[str, Any] = {"id": rec.id, "val": rec.val_metric, "test": rec.test_metric, "params": rec.params}
+    summary: dict[str, Any] = {
+        "id": rec.id,
+        "val": rec.val_metric,
+        "test": rec.test_metric,
+        "params": rec.params,
+    }
     print(
         f"\nChampion #{summary['id']}: validation accuracy {summary['val']:.4f}, test accuracy "
         f"{summary['test']:.4f}, {summary['params']:,} parameters.\n"

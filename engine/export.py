@@ -18,7 +18,7 @@ from engine.train.trainer import evaluate
 
 def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Path, Record]:
     """Write individual ``ind`` (the champion when None) of ``run_dir`` to ``output``."""
-    archive = Archive(Path(run_dir), create=False, lock=False)
+    archive = Archive(Path(run_dir), readonly=True)
     try:
         rec = archive.best() if ind is None else archive.get(ind)
         if rec is None:

@@ -532,7 +532,7 @@ def _task_label(task: dict[str, Any]) -> str:
 
 def status_of(run_dir: Path) -> dict[str, Any]:
     """`openbrains status` without taking the run's lock (it may be running right now)."""
-    archive = Archive(Path(run_dir), create=False, lock=False)
+    archive = Archive(Path(run_dir), readonly=True)
     try:
         settings = archive.get_meta("settings") or {}
         best = archive.best()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import GraphError, MissingUnitError
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Edge, Graph, Node
+from engine.graph import INPUT_UNIT, Edge, Graph, Node
 from engine.signal import SignalSpec
 from engine.units import Port, Unit, UnitContext, get_unit
 

@@ -118,21 +118,33 @@ def _num(x: float | None) -> float | None:
 class Archive:
     """Open (creating if needed) the archive of ``run_dir``, holding its lock."""
 
-    def __init__(self, run_dir: Path, create: bool = True, lock: bool = True) -> None:
+    def __init__(
+        self, run_dir: Path, create: bool = True, lock: bool = True, readonly: bool = False
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / DB_NAME
-        if not self.path.exists() and not create:
+        if not self.path.exists() and (not create or readonly):
             raise ArchiveError(f"{self.run_dir} is not a run folder (no {DB_NAME})")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = None
+        if readonly:  # status and export while a run may be writing: never write, never lock
+            try:
+                self.db = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, timeout=30, isolation_level=None
+                )
+                self._check_version()
+                self.db.execute("SELECT COUNT(*) FROM individuals").fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise ArchiveError(f"{self.path} is not a readable run archive ({exc})") from None
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         if lock:
             self._take_lock()
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._check_version()  # before anything writes to a file we may not own
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self._check_version()
             self.db.executescript(_SCHEMA)
             with self.transaction():
                 self.db.execute(
@@ -185,8 +197,10 @@ class Archive:
         row = None
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.OperationalError:
-            return  # new archive: no meta table yet
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return  # a new archive
+            raise
         if row and int(row[0]) > SCHEMA_VERSION:
             raise ArchiveError(
                 f"{self.run_dir} was written by a newer Open Brains (archive version {row[0]}); "

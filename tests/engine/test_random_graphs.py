@@ -80,7 +80,9 @@ def test_thousand_random_graphs_survive_save_and_load_bit_for_bit() -> None:
         again = compile_graph(doc.graph).eval()
         again.load_weights(doc.weights)
         after = again(*xs)
-        for a, b in zip(before if isinstance(before, tuple) else (before,),
-                        after if isinstance(after, tuple) else (after,)):
+        for a, b in zip(
+            before if isinstance(before, tuple) else (before,),
+            after if isinstance(after, tuple) else (after,),
+        ):
             assert torch.equal(a, b), (i, kind)
         assert dumps(doc) == data, (i, kind)
