@@ -264,7 +264,8 @@ class Run:
         if index < len(seeds):
             return Graph.from_json(seeds[index]), {"origin": "seed", "parents": [], "rung": 0}
         for _ in range(20):
-            if self.rng.random() < self.settings.template_fraction:
+            # the very first graph is a conventional one, so a run always starts somewhere sane
+            if index == len(seeds) or self.rng.random() < self.settings.template_fraction:
                 g, origin = (
                     template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal),
                     "template",
@@ -371,12 +372,22 @@ class Run:
         return None
 
     # ----- absorbing results ---------------------------------------------------------
-    def score(self, metric: float | None, params: int, latency_ms: float) -> float | None:
-        """One number for selection: task fitness minus the size/latency trade-off."""
+    LOSS_TIEBREAK = 0.01
+
+    def score(self, metric: float | None, loss: float | None, params: int, latency_ms: float) -> float | None:
+        """One number for selection: task fitness minus the size/latency trade-off.
+
+        For classification a small share of the validation loss breaks ties between equal
+        accuracies (a coarse metric on a small validation set), preferring confident,
+        well-calibrated brains.
+        """
         if metric is None or not math.isfinite(metric):
             return None
         size_cost = math.log10(params + 1) / 6 + math.log10(1 + latency_ms) / 3
-        return self.task.fitness(metric) - self.settings.tradeoff * size_cost
+        fitness = self.task.fitness(metric) - self.settings.tradeoff * size_cost
+        if self.task.kind == "classification" and loss is not None and math.isfinite(loss):
+            fitness -= self.LOSS_TIEBREAK * min(loss, 10.0)
+        return fitness
 
     def absorb(self, fin: Finished) -> Record:
         job = self.inflight.pop(fin.job["job"], fin.job)
@@ -388,7 +399,8 @@ class Run:
         test_metric = (r.get("test") or {}).get(self.task.metric) if done else None
         params = int(r.get("params") or 0)
         latency = float(r.get("latency_ms") or 0.0)
-        fitness = self.score(metric, params, latency) if done else None
+        val_loss = (r.get("val") or {}).get("loss") if done else None
+        fitness = self.score(metric, val_loss, params, latency) if done else None
         species = self.speciator.assign(graph)
         rec = Record(
             id=0,
