@@ -157,15 +157,23 @@ def step_timer(
     return step
 
 
-def median_time(step: Callable[[], None], repeats: int) -> float:
+def paired_times(
+    ours: Callable[[], None], peer: Callable[[], None], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Alternate the two step by step, so a noisy machine slows both alike."""
     for _ in range(10):
-        step()
-    times = []
+        ours()
+        peer()
+    a, b = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        ours()
+        t1 = time.perf_counter()
+        peer()
+        t2 = time.perf_counter()
+        a.append(t1 - t0)
+        b.append(t2 - t1)
+    return a, b
 
 
 def main() -> None:
@@ -188,19 +196,11 @@ def main() -> None:
         if not same:
             raise SystemExit(f"{name}: the hand-written peer does not compute the same function")
         target = torch.randint(0, 10, (x_hand.shape[0],))
-        # interleave the two so drift on the machine hits both alike
-        ours_t, hand_t = [], []
-        for _ in range(5):
-            ours_t.append(
-                median_time(
-                    step_timer(brain, list(brain.parameters()), x_ours, target), args.repeats // 5
-                )
-            )
-            hand_t.append(
-                median_time(
-                    step_timer(hand, list(hand.parameters()), x_hand, target), args.repeats // 5
-                )
-            )
+        ours_t, hand_t = paired_times(
+            step_timer(brain, list(brain.parameters()), x_ours, target),
+            step_timer(hand, list(hand.parameters()), x_hand, target),
+            args.repeats,
+        )
         ours_ms, hand_ms = statistics.median(ours_t) * 1e3, statistics.median(hand_t) * 1e3
         ratios[name] = ours_ms / hand_ms
         rows.append(
@@ -220,7 +220,7 @@ def main() -> None:
     print(last)
     if not args.no_record:
         body = (
-            "Forward+backward (cross-entropy) per batch, median over interleaved repeats; "
+            "Forward+backward (cross-entropy) per batch, median of repeats alternating step by step; "
             "MLP 784-128-64-10 at batch 64, CNN conv8-pool-conv16-pool-gap-fc on 28×28 at "
             "batch 64, GRU(16→64) over 64 steps + mean + fc at batch 32. Goal: ratio ≤ 1.15.\n\n"
             + table

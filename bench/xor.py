@@ -39,7 +39,7 @@ def neat_run(seed: int) -> tuple[bool, float, int]:
 
     evals = 0
 
-    def eval_genomes(genomes, config) -> None:  # noqa: ANN001 (neat's callback signature)
+    def eval_genomes(genomes, config) -> None:
         nonlocal evals
         for _gid, genome in genomes:
             evals += 1
@@ -48,8 +48,13 @@ def neat_run(seed: int) -> tuple[bool, float, int]:
             for xi, xo in zip(XI, XO):
                 genome.fitness -= (net.activate(xi)[0] - xo) ** 2
 
-    config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
-                         neat.DefaultStagnation, str(CONFIG))
+    config = neat.Config(
+        neat.DefaultGenome,
+        neat.DefaultReproduction,
+        neat.DefaultSpeciesSet,
+        neat.DefaultStagnation,
+        str(CONFIG),
+    )
     random.seed(seed)
     pop = neat.Population(config)
     t0 = time.perf_counter()
@@ -102,16 +107,25 @@ def main() -> None:
     med = statistics.median
     time_ratio = med(o[1] for o in ours) / med(p[1] for p in peer)
     evals_ratio = med(o[2] for o in ours) / med(p[2] for p in peer)
-    last = (f"solved={sum(o[0] for o in ours)}/{len(ours)} peer_solved={sum(p[0] for p in peer)}/{len(peer)} "
-            f"time_ratio={time_ratio:.3f} evals_ratio={evals_ratio:.4f}")
-    table = "\n".join(["| seed | ours solved | ours s | ours evals | neat solved | neat s | neat evals |",
-                       "|---:|---|---:|---:|---|---:|---:|", *rows])
+    last = (
+        f"solved={sum(o[0] for o in ours)}/{len(ours)} peer_solved={sum(p[0] for p in peer)}/{len(peer)} "
+        f"time_ratio={time_ratio:.3f} evals_ratio={evals_ratio:.4f}"
+    )
+    table = "\n".join(
+        [
+            "| seed | ours solved | ours s | ours evals | neat solved | neat s | neat evals |",
+            "|---:|---|---:|---:|---|---:|---:|",
+            *rows,
+        ]
+    )
     print(last)
     if not args.no_record:
-        body = ("Open Brains `--task xor` in process (workers=0) until the champion is right on all "
-                "four points and passes neat's fitness > 3.9, vs neat-python on its XOR example "
-                "config (population 150, up to 300 generations). Ratios are medians, ours/peer. "
-                "Goal: all solved, time_ratio ≤ 1, evals_ratio ≤ 0.02.\n\n" + table)
+        body = (
+            "Open Brains `--task xor` in process (workers=0) until the champion is right on all "
+            "four points and passes neat's fitness > 3.9, vs neat-python on its XOR example "
+            "config (population 150, up to 300 generations). Ratios are medians, ours/peer. "
+            "Goal: all solved, time_ratio ≤ 1, evals_ratio ≤ 0.02.\n\n" + table
+        )
         record("xor", "python bench/xor.py", body, last)
 
 

@@ -374,7 +374,9 @@ class Run:
     # ----- absorbing results ---------------------------------------------------------
     LOSS_TIEBREAK = 0.01
 
-    def score(self, metric: float | None, loss: float | None, params: int, latency_ms: float) -> float | None:
+    def score(
+        self, metric: float | None, loss: float | None, params: int, latency_ms: float
+    ) -> float | None:
         """One number for selection: task fitness minus the size/latency trade-off.
 
         For classification a small share of the validation loss breaks ties between equal

@@ -29,6 +29,22 @@ def make_activation(name: str) -> nn.Module:
     }[name]()
 
 
+FUNCTIONS = {
+    "relu": torch.relu,
+    "gelu": torch.nn.functional.gelu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "sin": torch.sin,
+    "softplus": torch.nn.functional.softplus,
+}
+
+
+def activation_fn(name: str):
+    """The functional form (None for identity): avoids a module call per layer, which is a
+    measurable cost for micro-models (bench/overhead.py)."""
+    return FUNCTIONS.get(name)
+
+
 def activation_param(default: str = "relu") -> Choice:
     return Choice("activation", default, ACTIVATIONS, "nonlinearity applied to the output")
 

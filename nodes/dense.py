@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engine.units import Bool, Int, Unit, UnitContext, width_from
-from nodes.activation import activation_param, make_activation
+from nodes.activation import activation_fn, activation_param
 
 
 class Dense(nn.Module):
     def __init__(self, c_in: int, width: int, activation: str, bias: bool) -> None:
         super().__init__()
         self.linear = nn.Linear(c_in, width, bias=bias)
-        self.act = make_activation(activation)
+        self.act = activation_fn(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.linear(x))
+        y = F.linear(x, self.linear.weight, self.linear.bias)
+        return y if self.act is None else self.act(y)
 
 
 def _build(ctx: UnitContext) -> nn.Module:

@@ -37,9 +37,13 @@ def _output_spec(ctx: UnitContext) -> SignalSpec:
 
 
 def _build_output(ctx: UnitContext) -> Any:
+    """An adapter only where one is needed: a matching signal passes straight through."""
     from nodes.modules import OutputAdapter
 
-    return OutputAdapter(ctx.in_channels, ctx.params["channels"], ctx.params["time"] or None)
+    time = ctx.params["time"] or None
+    if ctx.in_channels == ctx.params["channels"] and (time is None or time == ctx.input.time):
+        return None
+    return OutputAdapter(ctx.in_channels, ctx.params["channels"], time)
 
 
 INPUT = Unit(

@@ -1,14 +1,149 @@
-"""Task names for `--task` (temporary: xor and digits only)."""
+"""Task names for ``--task``: what each needs (``--data``, ``--label``) and its options.
+
+``load_task(**spec)`` is how runs, workers and exports rebuild a task from the JSON spec a
+run stores, so options arrive as plain JSON values; numbers and booleans given as strings
+(``"7"``, ``"true"``) are accepted too. A ``None`` option means "the default". Anything
+wrong is a ``TaskError`` with one line saying what.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.tasks.base import DatasetTask, TaskError
 from engine.tasks.builtin import digits_task, xor_task
+from engine.tasks.files import audio_task, csv_task, images_task, mnist_task, need_path
+from engine.tasks.text import text_task
 
-TASK_NAMES = ("xor", "digits")
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    summary: str
+    build: Callable[..., DatasetTask]
+    data: str | None = None  # "dir", "file" or None (no --data)
+    data_help: str = ""
+    label: bool = False
+    options: tuple[Option, ...] = ()
+
+
+TASKS: dict[str, TaskInfo] = {
+    t.name: t
+    for t in (
+        TaskInfo(
+            "xor", "the four XOR points, two classes (no data needed)", lambda seed: xor_task()
+        ),
+        TaskInfo(
+            "digits",
+            "scikit-learn's 8×8 handwritten digits, ten classes (no data needed)",
+            lambda seed: digits_task(seed),
+        ),
+        TaskInfo(
+            "mnist",
+            "28×28 handwritten digits; validation = last 10% of train, test = t10k",
+            mnist_task,
+            "dir",
+            "a folder holding the four MNIST idx files (.gz or not)",
+            options=(
+                Option("patch", int, 4, "patch side in pixels (divides 28)"),
+                Option("validation", float, 0.1, "share of the train file held out, from its end"),
+            ),
+        ),
+        TaskInfo(
+            "csv",
+            "a table with a header row: numeric columns predict --label (class or value)",
+            lambda data, label, seed, **o: csv_task(data, label, seed, **o),
+            "file",
+            "a CSV file with a header row",
+            label=True,
+            options=(
+                Option("kind", str, "auto", "auto, classification or regression"),
+                Option("drop", str, "", "comma-separated columns to leave out"),
+            ),
+        ),
+        TaskInfo(
+            "images",
+            "one sub-folder of PNG/JPEG/BMP images per class",
+            images_task,
+            "dir",
+            "a folder with one sub-folder of images per class",
+            options=(
+                Option("size", int, 32, "images are resized to size×size"),
+                Option("color", bool, False, "RGB instead of grey"),
+                Option("patch", int, 4, "patch side in pixels (divides size)"),
+            ),
+        ),
+        TaskInfo(
+            "audio",
+            "one sub-folder of WAV/FLAC/OGG clips per class, log-mel at 16 kHz",
+            audio_task,
+            "dir",
+            "a folder with one sub-folder of audio clips per class",
+            options=(
+                Option("duration", float, 1.0, "seconds per clip (cut or zero-padded)"),
+                Option("n_mels", int, 40, "mel bands"),
+                Option("holdout", str, None, "files whose name contains this are the test set"),
+            ),
+        ),
+        TaskInfo(
+            "text",
+            "next-byte prediction on any file, in bits per character",
+            text_task,
+            "file",
+            "a text (or any) file to learn to continue",
+            options=(
+                Option("context", int, 64, "bytes per window"),
+                Option("stride", int, None, "bytes between training windows (default context)"),
+            ),
+        ),
+    )
+}
+
+TASK_NAMES = tuple(TASKS)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _coerce(task: str, opt: Option, value: Any) -> Any:
+    what = {int: "an integer", float: "a number", bool: "true or false", str: "text"}[opt.type]
+    bad = TaskError(f"task {task!r}: option {opt.name} must be {what}, got {value!r}")
+    if opt.type is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise bad
+    if opt.type is str:
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return ",".join(value)
+        if not isinstance(value, str):
+            raise bad
+        return value
+    if isinstance(value, bool):
+        raise bad
+    try:
+        number = float(value) if isinstance(value, str) else value
+        if opt.type is int:
+            if isinstance(number, float) and not number.is_integer():
+                raise bad
+            return int(number)
+        return float(number)
+    except (TypeError, ValueError):
+        raise bad from None
 
 
 def load_task(
@@ -18,8 +153,49 @@ def load_task(
     seed: int = 0,
     **options: Any,
 ) -> DatasetTask:
-    if name == "xor":
-        return xor_task()
-    if name == "digits":
-        return digits_task(seed)
-    raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
+    """The task ``name`` built from ``data`` (file or folder), ``label`` (csv) and options."""
+    info = TASKS.get(name)
+    if info is None:
+        raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
+    known = {o.name: o for o in info.options}
+    kwargs: dict[str, Any] = {}
+    for key, value in options.items():
+        if key not in known:
+            have = ", ".join(known) if known else "none"
+            raise TaskError(f"task {name!r} has no option {key!r} (its options: {have})")
+        if value is not None:
+            kwargs[key] = _coerce(name, known[key], value)
+    seed = _coerce(name, Option("seed", int, 0, ""), seed)
+    if info.data is None:
+        if data is not None and str(data) != "":
+            raise TaskError(f"task {name!r} needs no --data (got {data})")
+    else:
+        data = need_path(name, data, info.data, info.data_help)
+    if label is not None and not info.label:
+        raise TaskError(f"task {name!r} takes no --label (only csv does)")
+    if info.label:
+        return info.build(data=data, label=label, seed=seed, **kwargs)
+    if info.data is None:
+        return info.build(seed=seed, **kwargs)
+    return info.build(data=data, seed=seed, **kwargs)
+
+
+def describe_tasks() -> list[str]:
+    """One line per task for ``--help``: name, what it is, what it needs, its options."""
+    width = max(len(n) for n in TASK_NAMES)
+    lines = []
+    for info in TASKS.values():
+        needs = []
+        if info.data:
+            needs.append("--data " + ("DIR" if info.data == "dir" else "FILE"))
+        if info.label:
+            needs.append("--label COLUMN")
+        text = f"{info.name:<{width}}  {info.summary}"
+        if needs:
+            text += f"; needs {' '.join(needs)}"
+        if info.options:
+            text += "; options: " + ", ".join(
+                f"{o.name}={'-' if o.default in (None, '') else o.default}" for o in info.options
+            )
+        lines.append(text)
+    return lines

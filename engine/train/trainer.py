@@ -17,6 +17,7 @@ import torch
 
 from engine.compile import Brain
 from engine.tasks.base import DatasetTask, Split
+from engine.train.augment import random_shift, shift_specs
 
 DEFAULT_HPARAMS: dict[str, Any] = {"lr": 3e-3, "batch_size": 32, "optimizer": "adam"}
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -129,6 +130,7 @@ def train(
     order = torch.randperm(n, generator=gen)
     pos = 0
     smoothed = None
+    shifts = shift_specs(task)
     while opt is not None:
         if budget.steps is not None and result.steps >= budget.steps:
             break
@@ -138,6 +140,8 @@ def train(
             order, pos = torch.randperm(n, generator=gen), 0
         part = data.take(order[pos : pos + batch])
         pos += batch
+        for name, spec in shifts.items():
+            part.inputs[name] = random_shift(part.inputs[name], spec, gen)
         out = _first_output(brain(*_inputs(brain, part)))
         loss = task.loss(out, part.target)
         value = loss.item()

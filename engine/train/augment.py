@@ -1,0 +1,56 @@
+"""Data augmentation for image inputs: small random shifts, per example.
+
+Tiny image sets (scikit-learn's 718 training digits) are memorised in seconds; shifting
+each training image by a pixel or two is the classic cure (on digits it moves test
+accuracy of a 4.5k-parameter seed from about 0.92 to 0.97). Inputs arrive as patches
+``[B, gh·gw, p·p·ch]`` (ImageCodec's layout), so they are unpatched, shifted and
+re-patched. Validation and test data are never augmented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class ShiftSpec:
+    grid: tuple[int, int]
+    patch: int
+    channels: int
+    pixels: int
+
+
+def shift_specs(task: Any) -> dict[str, ShiftSpec]:
+    """Which inputs of ``task`` are images that may be shifted, and by how much."""
+    if task.settings.get("augment", "shift") == "none":
+        return {}
+    out = {}
+    for name, spec in task.inputs.items():
+        codec = task.codecs.get(name) or {}
+        if spec.meta.grid is None or codec.get("kind") != "image":
+            continue
+        patch = int(codec.get("patch", 1))
+        channels = int(codec.get("channels", 1))
+        height = spec.meta.grid[0] * patch
+        out[name] = ShiftSpec(spec.meta.grid, patch, channels, max(1, height // 12))
+    return out
+
+
+def random_shift(x: torch.Tensor, s: ShiftSpec, generator: torch.Generator) -> torch.Tensor:
+    """Each example moved by up to ``s.pixels`` in each direction, zeros shifted in."""
+    b = x.shape[0]
+    gh, gw, p, ch = s.grid[0], s.grid[1], s.patch, s.channels
+    img = x.reshape(b, gh, gw, p, p, ch).permute(0, 1, 3, 2, 4, 5).reshape(b, gh * p, gw * p, ch)
+    k = s.pixels
+    padded = F.pad(img, (0, 0, k, k, k, k))
+    oy = torch.randint(0, 2 * k + 1, (b,), generator=generator)
+    ox = torch.randint(0, 2 * k + 1, (b,), generator=generator)
+    rows = (oy[:, None] + torch.arange(gh * p))[:, :, None]
+    cols = (ox[:, None] + torch.arange(gw * p))[:, None, :]
+    shifted = padded[torch.arange(b)[:, None, None], rows, cols]
+    out = shifted.reshape(b, gh, p, gw, p, ch).permute(0, 1, 3, 2, 4, 5)
+    return out.reshape(b, gh * gw, p * p * ch)
