@@ -79,9 +79,9 @@ def ours_run(seed: int, folder: Path, max_evals: int = 300) -> tuple[bool, float
         while run.births < max_evals:
             run.run(max_individuals=run.births + 1)
             best = run.best
-            if best is not None and best.val_metric == 1.0:
-                if neat_fitness_of(best.graph_json, run.archive.weights(best.id)) > 3.9:
-                    return True, time.perf_counter() - t0, run.births
+            weights = run.archive.weights(best.id) if best is not None else None
+            if best and best.val_metric == 1.0 and neat_fitness_of(best.graph_json, weights) > 3.9:
+                return True, time.perf_counter() - t0, run.births
         return False, time.perf_counter() - t0, run.births
     finally:
         run.close()
