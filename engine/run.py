@@ -534,7 +534,7 @@ def pareto_front(records: list[Record]) -> set[int]:
 
 def _base_steps(task: DatasetTask) -> int:
     """Rung-0 budget: a few epochs of a small data set, capped for big ones."""
-    return int(max(100, min(400, 4 * len(task.train) // 32)))
+    return int(max(100, min(400, 10 * len(task.train) // 32)))
 
 
 def _task_label(task: dict[str, Any]) -> str:

@@ -170,6 +170,14 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, count=size, offset=header).reshape(dims)
 
 
+AUGMENTS = ("shift", "none")
+
+
+def _check_augment(task: str, augment: str) -> None:
+    if augment not in AUGMENTS:
+        raise TaskError(f"{task}: augment must be one of {', '.join(AUGMENTS)}, got {augment!r}")
+
+
 def _encode_images(codec: ImageCodec, images: np.ndarray, chunk: int = 8192) -> torch.Tensor:
     """``codec.encode`` in chunks into one preallocated tensor (keeps 60k images light)."""
     spec = codec.spec()
@@ -180,7 +188,11 @@ def _encode_images(codec: ImageCodec, images: np.ndarray, chunk: int = 8192) -> 
 
 
 def mnist_task(
-    data: str | Path | None, seed: int = 0, patch: int = 4, validation: float = MNIST_VAL
+    data: str | Path | None,
+    seed: int = 0,
+    patch: int = 4,
+    validation: float = MNIST_VAL,
+    augment: str = "shift",
 ) -> DatasetTask:
     """MNIST from the four idx files in ``data``: 28×28 grey digits as ``patch``² patches.
 
@@ -188,6 +200,7 @@ def mnist_task(
     with different seeds still compare on the same images); test is the t10k set.
     """
     folder = need_path("mnist", data, "dir", "a folder holding the four MNIST idx files")
+    _check_augment("mnist", augment)
     if not 0 < validation < 1:
         raise TaskError(f"mnist: validation must be a fraction in (0, 1), got {validation}")
     arrays = {key: _find_idx(folder, names) for key, names in MNIST_FILES.items()}
@@ -231,7 +244,12 @@ def mnist_task(
         val=Split({"image": train_x[cut:]}, train_y[cut:]),
         test=Split({"image": test_x}, torch.from_numpy(y_test.astype(np.int64))),
         codecs={"image": codec.to_dict()},
-        settings={"patch": patch, "validation": validation, "validation_rule": "last"},
+        settings={
+            "patch": patch,
+            "validation": validation,
+            "validation_rule": "last",
+            "augment": augment,
+        },
         classes=[str(i) for i in range(n_classes)],
     )
 
@@ -477,12 +495,18 @@ def load_image(path: str | Path, size: int, color: bool = False) -> np.ndarray:
 
 
 def images_task(
-    data: str | Path | None, seed: int = 0, size: int = 32, color: bool = False, patch: int = 4
+    data: str | Path | None,
+    seed: int = 0,
+    size: int = 32,
+    color: bool = False,
+    patch: int = 4,
+    augment: str = "shift",
 ) -> DatasetTask:
     """A folder of class sub-folders of PNG/JPEG/BMP images, resized to ``size``×``size``,
     grey (or RGB with ``color``), cut into ``patch``×``patch`` patches; seeded stratified
     70/15/15 split."""
     root = need_path("images", data, "dir", "a folder with one sub-folder of images per class")
+    _check_augment("images", augment)
     if size < 1 or patch < 1 or size % patch:
         raise TaskError(f"images: size {size} is not divisible by patch {patch}")
     classes, files = _class_files("images", root, IMAGE_EXTS, "PNG, JPEG or BMP")
@@ -507,6 +531,7 @@ def images_task(
             "size": size,
             "color": color,
             "patch": patch,
+            "augment": augment,
             "split": list(SPLIT),
             "seed": seed,
         },

@@ -58,6 +58,9 @@ TASKS: dict[str, TaskInfo] = {
             options=(
                 Option("patch", int, 4, "patch side in pixels (divides 28)"),
                 Option("validation", float, 0.1, "share of the train file held out, from its end"),
+                Option(
+                    "augment", str, "shift", "shift (random 1–2 pixel shifts in training) or none"
+                ),
             ),
         ),
         TaskInfo(
@@ -82,6 +85,7 @@ TASKS: dict[str, TaskInfo] = {
                 Option("size", int, 32, "images are resized to size×size"),
                 Option("color", bool, False, "RGB instead of grey"),
                 Option("patch", int, 4, "patch side in pixels (divides size)"),
+                Option("augment", str, "shift", "shift (random pixel shifts in training) or none"),
             ),
         ),
         TaskInfo(
@@ -165,7 +169,7 @@ def load_task(
             raise TaskError(f"task {name!r} has no option {key!r} (its options: {have})")
         if value is not None:
             kwargs[key] = _coerce(name, known[key], value)
-    seed = _coerce(name, Option("seed", int, 0, ""), seed)
+    seed = 0 if seed is None else _coerce(name, Option("seed", int, 0, ""), seed)
     if info.data is None:
         if data is not None and str(data) != "":
             raise TaskError(f"task {name!r} needs no --data (got {data})")

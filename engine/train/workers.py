@@ -26,10 +26,11 @@ def _load_task(spec: dict[str, Any]) -> Any:
     return load_task(**spec)
 
 
-def worker_main(conn: Connection, task_spec_json: bytes, share: float | None) -> None:
+def worker_main(conn: Connection, task_spec_json: bytes, share: float | None, parent: int) -> None:
     """Entry point of a worker process: load the task once, then train what it is sent."""
     die_with_parent()
-    parent = os.getppid()
+    if os.getppid() != parent:  # the coordinator died before we could ask to die with it
+        os._exit(0)
     make_passive()
     from engine.train.job import run_job
 
@@ -94,7 +95,7 @@ class WorkerPool:
         parent_conn, child_conn = self.ctx.Pipe(duplex=True)
         proc = self.ctx.Process(
             target=worker_main,
-            args=(child_conn, self.task_spec, self.share),
+            args=(child_conn, self.task_spec, self.share, os.getpid()),
             name=f"openbrains-worker-{index}",
             daemon=True,
         )

@@ -178,6 +178,9 @@ def test_mnist_from_idx_files(tmp_path: Path, gz: bool) -> None:
     task7 = load_task("mnist", data=tmp_path, patch=7)
     assert task7.train.inputs["image"].shape == (180, 16, 49)
     assert task7.inputs["image"].meta.grid == (4, 4)
+    # image shifts in training are on unless the task says "none" (engine.train.augment)
+    assert task.settings["augment"] == "shift"
+    assert load_task("mnist", data=tmp_path, augment="none").settings["augment"] == "none"
 
 
 def test_mnist_errors(tmp_path: Path) -> None:
@@ -441,6 +444,8 @@ def test_images_errors(tmp_path: Path) -> None:
         load_task("images", data=tmp_path)
     with pytest.raises(TaskError, match=r"size 30 is not divisible by patch 4"):
         load_task("images", data=tmp_path, size=30)
+    with pytest.raises(TaskError, match=r"augment must be one of shift, none, got 'flip'"):
+        load_task("images", data=tmp_path, augment="flip")
 
 
 # ----- audio -------------------------------------------------------------------------------
