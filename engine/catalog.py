@@ -74,3 +74,38 @@ def catalog_markdown() -> str:
                 )
         out.append("")
     return "\n".join(out)
+
+
+def catalog_json() -> list[dict]:
+    """The catalog as plain data for the canvas (which never imports torch or the units)."""
+    out = []
+    for u in _ordered():
+        out.append(
+            {
+                "name": u.name,
+                "version": u.version,
+                "category": u.category,
+                "doc": u.doc,
+                "package": u.package,
+                "merge": u.merge,
+                "stateful": u.stateful,
+                "causal": "params" if callable(u.causal) else bool(u.causal),
+                "inputs": [{"name": p.name, "kind": p.kind} for p in u.inputs],
+                "outputs": [{"name": p.name, "kind": p.kind} for p in u.outputs],
+                "params": [
+                    {
+                        "name": p.name,
+                        "kind": p.kind,
+                        "default": p.default,
+                        "low": p.low,
+                        "high": p.high,
+                        "choices": list(p.choices),
+                        "log": p.log,
+                        "mutable": p.mutable,
+                        "doc": p.doc,
+                    }
+                    for p in u.params
+                ],
+            }
+        )
+    return out

@@ -6,6 +6,7 @@ individual committed to the archive before anything else happens."""
 from __future__ import annotations
 
 import math
+import queue
 import random
 import threading
 import time
@@ -133,6 +134,10 @@ class Run:
         self.births = 0
         self.started = time.monotonic()
         self.stop_event = threading.Event()
+        self.paused = threading.Event()
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.injections: list[tuple[Graph, bytes, dict[str, Any]]] = []
+        self._pool_dirty = False
         self.best: Record | None = self.archive.best()
         self._load_population()
 
@@ -168,9 +173,76 @@ class Run:
             if rec.origin == "promotion":
                 self.promoted.update(rec.parents)
 
-    # ----- the loop ------------------------------------------------------------------
+    # ----- control (thread-safe: the service calls these from its command thread) ---------
     def stop(self) -> None:
         self.stop_event.set()
+
+    def pause(self) -> None:
+        """Finish what is in flight, start nothing new (workers stay warm)."""
+        self.paused.set()
+        self.on_event("paused", {})
+
+    def resume(self) -> None:
+        self.paused.clear()
+        self.on_event("resumed", {})
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the loop's thread between jobs (archive and population are its own)."""
+        self._calls.put(fn)
+
+    def update(self, **changes: Any) -> None:
+        """Change runtime settings (workers, cpu_cap, tradeoff) of a running search."""
+        unknown = set(changes) - set(RunSettings.RUNTIME)
+        if unknown:
+            raise OpenBrainsError(
+                f"cannot change {sorted(unknown)} while running; only {RunSettings.RUNTIME}"
+            )
+
+        def apply() -> None:
+            if changes.get("workers", self.settings.workers) != self.settings.workers or (
+                changes.get("cpu_cap", self.settings.cpu_cap) != self.settings.cpu_cap
+            ):
+                self._pool_dirty = True
+            for key, value in changes.items():
+                setattr(self.settings, key, value)
+            self.archive.set_meta("settings", self.settings.to_dict())
+            self.on_event("settings", {k: getattr(self.settings, k) for k in RunSettings.RUNTIME})
+
+        self.call_soon(apply)
+
+    def inject(
+        self,
+        graph: Graph,
+        weights: bytes = b"",
+        parents: list[int] | None = None,
+        detail: str = "edited by hand",
+    ) -> None:
+        """Add a hand-made graph to the population: it is trained next, like any child."""
+        graph.validate()
+        meta = {
+            "origin": "hand",
+            "parents": list(parents or []),
+            "mutation": "hand edit",
+            "detail": detail,
+            "rung": 0,
+        }
+        self.call_soon(lambda: self.injections.append((graph.copy(), weights, meta)))
+
+    def _drain_calls(self) -> None:
+        while True:
+            try:
+                fn = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            fn()
+
+    # ----- the loop ------------------------------------------------------------------
+    def _make_pool(self) -> WorkerPool | InlinePool:
+        s = self.settings
+        share = worker_share(s.cpu_cap, max(1, s.workers))
+        return (
+            InlinePool(self.task, share) if s.workers <= 0 else WorkerPool(s.workers, s.task, share)
+        )
 
     def run(
         self,
@@ -179,11 +251,8 @@ class Run:
         max_individuals: int | None = None,
     ) -> None:
         """Evolve until stopped, out of time, or the condition is met."""
-        s = self.settings
-        share = worker_share(s.cpu_cap, max(1, s.workers))
-        pool = (
-            InlinePool(self.task, share) if s.workers <= 0 else WorkerPool(s.workers, s.task, share)
-        )
+        self.stop_event.clear()
+        pool = self._make_pool()
         session = self.archive.start_session()
         deadline = None if minutes is None else time.monotonic() + minutes * 60
         self.on_event(
@@ -192,10 +261,15 @@ class Run:
         last_touch = time.monotonic()
         try:
             while not self.stop_event.is_set():
-                for worker in pool.idle():
-                    job, weights = self.next_job()
-                    self.inflight[job["job"]] = job
-                    pool.submit(worker, job, weights)
+                self._drain_calls()
+                if self._pool_dirty and pool.busy() == 0:
+                    pool.close()
+                    pool, self._pool_dirty = self._make_pool(), False
+                if not self.paused.is_set() and not self._pool_dirty:
+                    for worker in pool.idle():
+                        job, weights = self.next_job()
+                        self.inflight[job["job"]] = job
+                        pool.submit(worker, job, weights)
                 for finished in pool.collect(timeout=0.2):
                     self.absorb(finished)
                 now = time.monotonic()
@@ -228,7 +302,9 @@ class Run:
     def next_job(self) -> tuple[dict[str, Any], bytes]:
         self.job_counter += 1
         meta: dict[str, Any]
-        if len(self.members) + len(self.inflight) < self.settings.population:
+        if self.injections:
+            graph, weights, meta = self.injections.pop(0)
+        elif len(self.members) + len(self.inflight) < self.settings.population:
             graph, meta = self._fresh_graph()
             weights = b""
         else:
@@ -457,6 +533,7 @@ class Run:
                 **self._summary(rec),
                 "champion": champion and fitness is not None,
                 "retired": [m.record.id for m in retire],
+                "graph": rec.graph_json,
                 "error": r.get("error", ""),
             },
         )

@@ -140,7 +140,11 @@ class Archive:
         if lock:
             self._take_lock()
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # one user at a time, but maybe not the thread that opened it (the service hands
+            # a run to its search thread)
+            self.db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             self._check_version()  # before anything writes to a file we may not own
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")

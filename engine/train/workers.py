@@ -221,6 +221,8 @@ class InlinePool:
     def collect(self, timeout: float) -> list[Finished]:
         from engine.train.job import run_job
 
+        if not self._pending:
+            time.sleep(timeout)  # nothing to do (paused): do not spin
         done = []
         while self._pending:
             job, weights = self._pending.pop(0)

@@ -1,0 +1,294 @@
+"""The engine as its own process (DESIGN §3.8): `python -m engine.service`.
+
+Reads command frames on stdin, writes replies and events on stdout (engine.protocol).
+The search runs in a thread of this process, training in worker processes, so the GUI
+never waits on training. The archive belongs to the search thread; queries use their
+own read-only connection. stdin closing (the GUI quit or died) stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from engine import __version__
+from engine.errors import OpenBrainsError
+from engine.graph import Graph
+from engine.protocol import ProtocolError, encode_frame, read_frame
+from engine.store import Archive
+
+Handler = Callable[["Service", dict[str, Any]], dict[str, Any]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    def wrap(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+
+    return wrap
+
+
+class Service:
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.lock = threading.Lock()
+        self.run: Any = None
+        self.thread: threading.Thread | None = None
+        self.reader: Archive | None = None
+
+    # ----- output ----------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> None:
+        frame = encode_frame(message)
+        with self.lock:
+            self.out.write(frame)
+            self.out.flush()
+
+    def event(self, kind: str, data: dict[str, Any]) -> None:
+        self.send({"event": kind, "data": data})
+
+    # ----- loop --------------------------------------------------------------------------
+    def serve(self, inp: BinaryIO) -> None:
+        while True:
+            try:
+                msg = read_frame(inp)
+            except ProtocolError as exc:
+                self.event("error", {"message": f"bad command frame: {exc}"})
+                break
+            if msg is None:
+                break
+            if msg.get("cmd") == "quit":
+                self.reply(msg, {"ok": True})
+                break
+            self.dispatch(msg)
+        self.shutdown()
+
+    def reply(self, msg: dict[str, Any], body: dict[str, Any]) -> None:
+        self.send({"reply": msg.get("id"), **body})
+
+    def dispatch(self, msg: dict[str, Any]) -> None:
+        handler = HANDLERS.get(str(msg.get("cmd")))
+        if handler is None:
+            self.reply(msg, {"ok": False, "error": f"unknown command {msg.get('cmd')!r}"})
+            return
+        try:
+            body = handler(self, msg)
+            self.reply(msg, {"ok": True, **body})
+        except OpenBrainsError as exc:
+            self.reply(msg, {"ok": False, "error": str(exc)})
+        except Exception as exc:  # report, keep serving: the GUI must not lose its engine
+            self.reply(
+                msg,
+                {
+                    "ok": False,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "trace": traceback.format_exc(limit=6),
+                },
+            )
+
+    def need_run(self) -> Any:
+        if self.run is None:
+            raise OpenBrainsError("no run is open; send open_run first")
+        return self.run
+
+    def query(self) -> Archive:
+        if self.reader is None:
+            self.reader = Archive(self.need_run().run_dir, readonly=True)
+        return self.reader
+
+    def shutdown(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+            if self.thread is not None:
+                self.thread.join(timeout=30)
+            self.run.close()
+            self.run = None
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+
+# ----- commands ------------------------------------------------------------------------------
+@handles("hello")
+def _hello(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    from engine.catalog import catalog_json
+    from engine.tasks.registry import describe_tasks
+
+    return {
+        "version": __version__,
+        "pid": os.getpid(),
+        "catalog": catalog_json(),
+        "tasks": describe_tasks(),
+    }
+
+
+@handles("open_run")
+def _open_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    from engine.run import Run, RunSettings
+
+    if svc.run is not None:
+        raise OpenBrainsError("a run is already open in this engine; close it first")
+    settings = RunSettings.from_dict(msg["settings"]) if msg.get("settings") else None
+    svc.run = Run(Path(msg["run_dir"]), settings, on_event=svc.event)
+    return {
+        "settings": svc.run.settings.to_dict(),
+        "task": svc.run.task.describe(),
+        "individuals": svc.run.archive.count(),
+        "bounds": svc.run.bounds.to_dict(),
+    }
+
+
+@handles("close_run")
+def _close_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    svc.shutdown()
+    return {}
+
+
+@handles("start")
+def _start(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    run = svc.need_run()
+    if svc.thread is not None and svc.thread.is_alive():
+        run.resume()
+        return {"running": True}
+
+    def loop() -> None:
+        try:
+            run.run(minutes=msg.get("minutes"))
+        except Exception as exc:
+            svc.event(
+                "error",
+                {
+                    "message": f"the search stopped: {type(exc).__name__}: {exc}",
+                    "trace": traceback.format_exc(limit=6),
+                },
+            )
+
+    svc.thread = threading.Thread(target=loop, name="openbrains-run", daemon=True)
+    svc.thread.start()
+    return {"running": True}
+
+
+@handles("pause")
+def _pause(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    svc.need_run().pause()
+    return {}
+
+
+@handles("resume")
+def _resume(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    svc.need_run().resume()
+    return {}
+
+
+@handles("stop")
+def _stop(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    run = svc.need_run()
+    run.stop()
+    if svc.thread is not None:
+        svc.thread.join(timeout=30)
+        svc.thread = None
+    return {}
+
+
+@handles("set")
+def _set(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    changes = {k: msg[k] for k in ("workers", "cpu_cap", "tradeoff") if k in msg}
+    svc.need_run().update(**changes)
+    return {"changed": changes}
+
+
+@handles("inject")
+def _inject(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    run = svc.need_run()
+    graph = Graph.from_json(msg["graph"])
+    weights = b""
+    source = msg.get("weights_from")
+    if source is not None:
+        weights = svc.query().weights(int(source)) or b""
+    run.inject(
+        graph,
+        weights,
+        parents=msg.get("parents") or ([source] if source is not None else []),
+        detail=msg.get("detail", "edited by hand"),
+    )
+    return {}
+
+
+def _summary(rec: Any) -> dict[str, Any]:
+    return {
+        "id": rec.id,
+        "origin": rec.origin,
+        "parents": rec.parents,
+        "status": rec.status,
+        "score": rec.val_metric,
+        "test_score": rec.test_metric,
+        "fitness": rec.fitness,
+        "params": rec.params,
+        "species": rec.species,
+        "mutation": rec.mutation,
+        "detail": rec.detail,
+        "rung": rec.rung,
+        "steps": rec.steps,
+        "alive": rec.alive,
+        "created": rec.created,
+        "latency_ms": rec.latency_ms,
+    }
+
+
+@handles("population")
+def _population(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    recs = svc.query().records(alive_only=True)
+    return {"individuals": [{**_summary(r), "graph": r.graph_json} for r in recs]}
+
+
+@handles("history")
+def _history(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    recs = svc.query().records(since_id=int(msg.get("since", 0)))
+    return {"individuals": [_summary(r) for r in recs]}
+
+
+@handles("individual")
+def _individual(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    archive = svc.query()
+    rec = archive.get(int(msg["individual"]))
+    return {
+        **_summary(rec),
+        "graph": rec.graph_json,
+        "curve": rec.curve,
+        "scores": archive.scores(rec.id),
+        "has_weights": archive.weights(rec.id) is not None,
+    }
+
+
+@handles("check_graph")
+def _check_graph(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    from engine.checks import check_graph
+
+    return check_graph(Graph.from_json(msg["graph"]))
+
+
+@handles("status")
+def _status(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    run = svc.need_run()
+    return {
+        "progress": run.progress(),
+        "paused": run.paused.is_set(),
+        "running": svc.thread is not None and svc.thread.is_alive(),
+    }
+
+
+def main() -> int:
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything printed by libraries must not corrupt the frames
+    svc = Service(out)
+    svc.serve(sys.stdin.buffer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
