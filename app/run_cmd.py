@@ -104,8 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     until = Until.parse(args.until) if args.until else None
     seeds: list[str] = []
+    seed_weights: list[bytes] = []
     if args.project is not None:
-        task_spec, seeds = _project_task(args)
+        task_spec, seeds, seed_weights = _project_task(args)
     elif args.task:
         task_spec = _task_spec(args)
     else:
@@ -125,6 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     progress = Progress(args.quiet)
     run = Run(run_dir, settings, on_event=progress)
+    run.save_seed_weights(seed_weights)
     interrupted = []
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -147,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], list[bytes]]:
     """Task and seed graph(s) from a .graph project (command-line --task wins)."""
     from engine.format import load
 
@@ -158,10 +160,13 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         task = _task_spec(args)
     if not task.get("name"):
         raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
-    seeds = []
+    from engine.train.job import encode_weights
+
+    seeds, weights = [], []
     if doc.graph is not None and doc.graph.nodes:
         seeds.append(doc.graph.to_json().decode())
-    return task, seeds
+        weights.append(encode_weights(doc.weights) if doc.weights else b"")
+    return task, seeds, weights
 
 
 def _status_args(sub: argparse._SubParsersAction) -> None:

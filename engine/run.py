@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from engine.compile import compile_graph
+from engine.compile import bind_io, compile_graph
 from engine.errors import GraphError, OpenBrainsError
 from engine.evolve.crossover import crossover
 from engine.evolve.mutate import mutate
@@ -122,6 +122,7 @@ class Run:
         except BaseException:
             self.archive.close()
             raise
+        self.settings.seeds = [fit_seed(s, self.task) for s in self.settings.seeds]
         self.bounds: SizeBounds = bounds_for(self.task, self.settings.max_params or None)
         self.base_steps = self.settings.budget_steps or _base_steps(self.task)
         self.on_event = on_event or (lambda kind, data: None)
@@ -305,8 +306,7 @@ class Run:
         if self.injections:
             graph, weights, meta = self.injections.pop(0)
         elif len(self.members) + len(self.inflight) < self.settings.population:
-            graph, meta = self._fresh_graph()
-            weights = b""
+            graph, weights, meta = self._fresh_graph()
         else:
             promo = (
                 self._promotion()
@@ -333,15 +333,38 @@ class Run:
         }
         return job, weights
 
-    def _fresh_graph(self) -> tuple[Graph, dict[str, Any]]:
+    def _fresh_graph(self) -> tuple[Graph, bytes, dict[str, Any]]:
+        """The initial population: the project's seed graphs and their mutations, or (with
+        no seed) a conventional graph first, then templates and random graphs."""
         t = self.task
         seeds = self.settings.seeds
         index = self.archive.count() + len(self.inflight)
         if index < len(seeds):
-            return Graph.from_json(seeds[index]), {"origin": "seed", "parents": [], "rung": 0}
+            return (
+                Graph.from_json(seeds[index]),
+                self._seed_weights(index),
+                {"origin": "seed", "parents": [], "rung": 0},
+            )
+        if seeds:
+            pick = self.rng.randrange(len(seeds))
+            graph, weights = Graph.from_json(seeds[pick]), self._seed_weights(pick)
+            tensors = decode_weights(weights)
+            details = []
+            for _ in range(self.rng.randint(1, 2)):
+                m = mutate(graph, tensors, self.rng, self.bounds)
+                graph, tensors = m.graph, m.weights
+                details.append(m.detail)
+            meta = {
+                "origin": "seed-mutation",
+                "parents": [],
+                "mutation": "seed mutation",
+                "detail": "; ".join(details),
+                "rung": 0,
+            }
+            return graph, self._maybe_inherit(tensors), meta
         for _ in range(20):
             # the very first graph is a conventional one, so a run always starts somewhere sane
-            if index == len(seeds) or self.rng.random() < self.settings.template_fraction:
+            if index == 0 or self.rng.random() < self.settings.template_fraction:
                 g, origin = (
                     template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal),
                     "template",
@@ -357,8 +380,23 @@ class Run:
                 "optimizer": "adam",
             }
             if self._fits(g):
-                return g, {"origin": origin, "parents": [], "rung": 0}
-        return g, {"origin": origin, "parents": [], "rung": 0}
+                break
+        return g, b"", {"origin": origin, "parents": [], "rung": 0}
+
+    def _seed_weights(self, index: int) -> bytes:
+        path = self.run_dir / "seeds" / f"{index}.safetensors"
+        return path.read_bytes() if path.exists() else b""
+
+    def save_seed_weights(self, weights: list[bytes]) -> None:
+        """Keep the project's seed weights beside the archive (written once, at creation)."""
+        folder = self.run_dir / "seeds"
+        folder.mkdir(exist_ok=True)
+        for i, data in enumerate(weights):
+            path = folder / f"{i}.safetensors"
+            if data and not path.exists():
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
 
     def _fits(self, graph: Graph) -> bool:
         try:
@@ -596,6 +634,24 @@ class Run:
             "metric": self.task.metric,
             "best": None if best is None else self._summary(best),
         }
+
+
+def fit_seed(graph_json: str, task: DatasetTask) -> str:
+    """A seed graph with its input/output nodes set to the task's signals (adapters in the
+    graph absorb the difference); names must match."""
+    graph = Graph.from_json(graph_json)
+    if sorted(graph.input_names) != sorted(task.inputs) or sorted(graph.output_names) != sorted(
+        task.outputs
+    ):
+        raise OpenBrainsError(
+            f"the seed graph has inputs {sorted(graph.input_names)} and outputs "
+            f"{sorted(graph.output_names)}, but task {task.name!r} gives inputs "
+            f"{sorted(task.inputs)} and expects outputs {sorted(task.outputs)}"
+        )
+    graph = bind_io(graph, task.inputs, task.outputs)
+    graph.causal = graph.causal or task.causal
+    graph.validate()
+    return graph.to_json().decode()
 
 
 def pareto_front(records: list[Record]) -> set[int]:

@@ -1,0 +1,75 @@
+"""Autosave and crash recovery: while a project has unsaved edits it is written every
+minute to ~/.openbrains/autosave; a clean close removes the file, so any file found there
+at start-up is work a crash would otherwise have lost."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.project import Project
+from engine.errors import OpenBrainsError
+from engine.format import save
+
+AUTOSAVE_INTERVAL_MS = 60_000
+
+
+def autosave_dir() -> Path:
+    return Path(os.environ.get("OPENBRAINS_HOME", Path.home() / ".openbrains")) / "autosave"
+
+
+def autosave_path(project: Project, session: str) -> Path:
+    key = str(project.path.resolve()) if project.path else f"untitled-{session}"
+    return autosave_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.graph"
+
+
+def write_autosave(project: Project, session: str) -> Path:
+    """Save a recovery copy (atomic); remembers the original path in the project data."""
+    path = autosave_path(project, session)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = project.to_file()
+    doc.project = dict(doc.project or {}, recovery_of=str(project.path) if project.path else None,
+                       recovery_time=time.time())
+    save(path, doc)
+    return path
+
+
+def discard_autosave(project: Project, session: str) -> None:
+    autosave_path(project, session).unlink(missing_ok=True)
+
+
+@dataclass
+class Recoverable:
+    path: Path
+    original: str | None
+    saved_at: float
+
+
+def find_recoverable() -> list[Recoverable]:
+    """Autosaves left by a session that did not close cleanly, newest first."""
+    from engine.format import load
+
+    found = []
+    folder = autosave_dir()
+    for path in sorted(folder.glob("*.graph")) if folder.exists() else []:
+        try:
+            doc = load(path)
+        except OpenBrainsError:
+            continue
+        data = doc.project or {}
+        found.append(Recoverable(path, data.get("recovery_of"), float(data.get("recovery_time") or 0)))
+    return sorted(found, key=lambda r: r.saved_at, reverse=True)
+
+
+def recover(item: Recoverable) -> Project:
+    """The recovered project: unsaved (dirty), pointing at its original file if it had one."""
+    from engine.format import load
+
+    project = Project.from_file(load(item.path), Path(item.original) if item.original else None)
+    project.extra.pop("recovery_of", None)
+    project.extra.pop("recovery_time", None)
+    project.dirty = True
+    return project
