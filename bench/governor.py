@@ -15,11 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import tree_cpu_seconds
 from bench.record import record
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_first_individual(db: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
