@@ -30,7 +30,7 @@ from engine.store import Archive, ArchiveError, Record
 from engine.tasks.base import DatasetTask
 from engine.tasks.registry import load_task
 from engine.train.governor import worker_share
-from engine.train.job import decode_weights, encode_weights
+from engine.train.job import decode_weights, encode_weights, sibling_graph, unpack_members
 from engine.train.trainer import DEFAULT_HPARAMS
 from engine.train.workers import Finished, InlinePool, WorkerPool
 
@@ -50,11 +50,13 @@ class RunSettings:
     template_fraction: float = 0.35
     budget_steps: int = 0
     eta: int = 3
-    max_rung: int = 3
-    promote_every: int = 4
+    max_rung: int = 4
+    promote_every: int = 2
     tradeoff: float = 0.02
     max_params: int = 0
     inherit: bool = True
+    sibling_rate: float = 0.25
+    siblings: int = 4
     workers: int = 1
     cpu_cap: float = 0.0
     seeds: list[str] = field(default_factory=list)
@@ -331,7 +333,26 @@ class Run:
             "steps": steps,
             "meta": meta,
         }
+        if (
+            meta.get("origin") in ("mutation", "crossover")
+            and self.rng.random() < self.settings.sibling_rate
+        ):
+            job["siblings"] = self._siblings(graph)
         return job, weights
+
+    def _siblings(self, graph: Graph) -> list[dict[str, Any]] | None:
+        """A child trained K times with its own learning rates and seeds: a learning-rate
+        sweep that the worker trains in one vmapped program when that is faster."""
+        from engine.train.batched import batchable
+
+        if self.settings.siblings < 2 or not batchable(graph):
+            return None
+        base = float(graph.hparams.get("lr", DEFAULT_HPARAMS["lr"]))
+        lrs = [base] + [
+            min(0.1, max(1e-4, base * math.exp(self.rng.gauss(0, 0.7))))
+            for _ in range(self.settings.siblings - 1)
+        ]
+        return [{"seed": self.rng.getrandbits(31), "hparams": {"lr": lr}} for lr in lrs]
 
     def _fresh_graph(self) -> tuple[Graph, bytes, dict[str, Any]]:
         """The initial population: the project's seed graphs and their mutations, or (with
@@ -505,8 +526,35 @@ class Run:
             fitness -= self.LOSS_TIEBREAK * min(loss, 10.0)
         return fitness
 
-    def absorb(self, fin: Finished) -> Record:
+    def absorb(self, fin: Finished) -> Record | None:
+        """Store what came back; a sibling group becomes one individual per member."""
         job = self.inflight.pop(fin.job["job"], fin.job)
+        if job.get("siblings"):
+            members = fin.result.get("members") or []
+            blobs = unpack_members(fin.weights, len(job["siblings"]))
+            last = None
+            for i, sib in enumerate(job["siblings"]):
+                member = (
+                    members[i]
+                    if i < len(members)
+                    else {"status": "failed", "error": fin.result.get("error", "lost")}
+                )
+                graph = sibling_graph(job["graph"], sib["hparams"])
+                one = {**job, "graph": graph.to_json().decode(), "seed": sib["seed"]}
+                one.pop("siblings")
+                one["meta"] = {
+                    **job.get("meta", {}),
+                    "detail": (
+                        job.get("meta", {}).get("detail", "")
+                        + f"; sibling {i + 1}/{len(job['siblings'])} lr {sib['hparams']['lr']:.2g}"
+                    ),
+                }
+                last = self._absorb_one(one, {**member, "job": job["job"]}, blobs[i])
+            return last
+        return self._absorb_one(job, fin.result, fin.weights)
+
+    def _absorb_one(self, job: dict[str, Any], result: dict[str, Any], weights: bytes) -> Record:
+        fin = Finished(job, result, weights)
         meta = job.get("meta", {})
         r = fin.result
         graph = Graph.from_json(job["graph"])

@@ -65,7 +65,10 @@ def run_job(
     task: DatasetTask,
     on_step: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
-    """Train one candidate. Never raises for a bad candidate: it comes back as failed."""
+    """Train one candidate (or a sibling group). Never raises for a bad candidate: it comes
+    back as failed."""
+    if job.get("siblings"):
+        return run_siblings(job, weights, task, on_step)
     t0 = time.perf_counter()
     result: dict[str, Any] = {"job": job["job"], "status": "failed"}
     try:
@@ -93,3 +96,93 @@ def run_job(
         out = b""
     result["wall_seconds"] = time.perf_counter() - t0
     return result, out
+
+
+def sibling_graph(graph_json: str, hparams: dict[str, Any]) -> Graph:
+    graph = Graph.from_json(graph_json)
+    graph.hparams = {**graph.hparams, **hparams}
+    return graph
+
+
+def run_siblings(
+    job: dict[str, Any],
+    weights: bytes,
+    task: DatasetTask,
+    on_step: Callable[[], None] | None = None,
+) -> tuple[dict[str, Any], bytes]:
+    """K candidates with one topology and their own learning rates and seeds, trained
+    together under vmap when that measures faster (engine.train.batched), else in turn.
+    Weights come back packed as ``<member>/<key>``."""
+    from engine.train.batched import should_batch, train_siblings
+
+    t0 = time.perf_counter()
+    siblings = job["siblings"]
+    result: dict[str, Any] = {"job": job["job"], "status": "group", "members": []}
+    packed: dict[str, torch.Tensor] = {}
+    try:
+        inherited = decode_weights(weights) if weights else {}
+        graphs = [sibling_graph(job["graph"], s["hparams"]) for s in siblings]
+        brains = [compile_graph(g, seed=int(s["seed"])) for g, s in zip(graphs, siblings)]
+        for b in brains:
+            if inherited:
+                inherit(b, inherited)
+        budget = Budget(steps=job.get("steps"), seconds=job.get("seconds"))
+        hparams = [g.hparams for g in graphs]
+        seeds = [int(s["seed"]) for s in siblings]
+        batched = should_batch(graphs[0], len(graphs), task, hparams[0])
+        if batched:
+            outcomes = train_siblings(
+                graphs[0],
+                [b.weights() for b in brains],
+                hparams,
+                task,
+                budget,
+                seeds,
+                on_step=on_step,
+            )
+            for b, (_res, w) in zip(brains, outcomes):
+                b.load_weights(w)
+            results = [r for r, _w in outcomes]
+        else:
+            results = [
+                train(b, task, budget, h, seed=sd, on_step=on_step)
+                for b, h, sd in zip(brains, hparams, seeds)
+            ]
+        params, flops = brains[0].param_count(), brains[0].flops(time=16)
+        latency = measure_latency(brains[0], task)
+        for i, (b, res) in enumerate(zip(brains, results)):
+            result["members"].append(
+                {
+                    "status": "diverged" if res.diverged else "done",
+                    "error": res.reason,
+                    "val": res.val,
+                    "test": res.test,
+                    "steps": res.steps,
+                    "train_seconds": res.seconds,
+                    "curve": res.curve,
+                    "params": params,
+                    "flops": flops,
+                    "latency_ms": latency,
+                }
+            )
+            if not res.diverged:
+                packed.update({f"{i}/{k}": v for k, v in b.weights().items()})
+        result["batched"] = batched
+    except (OpenBrainsError, RuntimeError, ValueError) as exc:
+        result["members"] = [
+            {"status": "failed", "error": f"{type(exc).__name__}: {exc}"} for _ in siblings
+        ]
+        packed = {}
+    result["wall_seconds"] = time.perf_counter() - t0
+    return result, encode_weights(packed) if packed else b""
+
+
+def unpack_members(data: bytes, count: int) -> list[bytes]:
+    """Split a sibling group's packed weights back into one safetensors blob per member."""
+    tensors = decode_weights(data)
+    out = []
+    for i in range(count):
+        prefix = f"{i}/"
+        mine = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        out.append(encode_weights(mine) if mine else b"")
+    return out

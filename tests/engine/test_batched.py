@@ -1,0 +1,345 @@
+"""Batched sibling training (torch.func + vmap) ends where training each alone ends.
+
+Real training on digits and on synthetic data for every modality, no mocks. Tolerance for
+"the same as ``train``": |Δ weight| ≤ 1e-4 and |Δ loss| ≤ 1e-4 (observed ≈ 1e-6: batched
+matmuls sum in another order; Adam magnifies rounding only in gradients near its eps).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+from engine.compile import compile_graph
+from engine.errors import GraphError
+from engine.evolve.random import SizeBounds, random_graph
+from engine.graph import Graph
+from engine.tasks.base import DatasetTask, Split
+from engine.tasks.builtin import digits_task
+from engine.train import batched
+from engine.train.batched import (
+    CHECKED_UNITS,
+    EXCLUDED_UNITS,
+    batchable,
+    evaluate_siblings,
+    measure_speedup,
+    should_batch,
+    stacked_loss,
+    train_siblings,
+    unbatchable_reasons,
+)
+from engine.train.trainer import Budget, TrainResult, train
+from engine.units import REGISTRY
+from tests.engine.specs import MODALITIES
+
+ATOL = 1e-4
+
+IMAGE = {"name": "image", "channels": 1, "time": 64, "grid_h": 8, "grid_w": 8}
+IMAGE["modality"] = "image"
+LABEL = {"name": "label", "channels": 10, "time": 1}
+
+
+@pytest.fixture(scope="module")
+def digits() -> DatasetTask:
+    return digits_task()
+
+
+def chain(units: list[tuple[str, dict]], inp: dict = IMAGE, out: dict = LABEL) -> Graph:
+    g = Graph()
+    prev = g.add_node("input", inp, uid="in")
+    for i, (unit, params) in enumerate(units):
+        node = g.add_node(unit, params, uid=f"n{i}")
+        g.connect(prev.uid, node.uid, uid=f"e{i}")
+        prev = node
+    o = g.add_node("output", out, uid="out")
+    g.connect(prev.uid, o.uid, uid="eo")
+    return g
+
+
+def dense_graph() -> Graph:
+    return chain([("flatten", {}), ("dense", {"width": 32}), ("dense", {"width": 16})])
+
+
+def alone(
+    graph: Graph, start: dict, h: dict, task: DatasetTask, steps: int, seed: int
+) -> tuple[TrainResult, dict[str, torch.Tensor]]:
+    brain = compile_graph(graph, seed=0)
+    brain.load_weights(start)
+    result = train(brain, task, Budget(steps=steps), h, seed=seed)
+    return result, brain.weights()
+
+
+def assert_same(
+    a: tuple[TrainResult, dict[str, torch.Tensor]], b: tuple[TrainResult, dict[str, torch.Tensor]]
+) -> None:
+    (ra, wa), (rb, wb) = a, b
+    assert (ra.steps, ra.diverged) == (rb.steps, rb.diverged)
+    assert list(wa) == list(wb)
+    for key in wa:
+        assert torch.allclose(wa[key], wb[key], atol=ATOL, rtol=0), (key, wa[key] - wb[key])
+    for split in ("val", "test"):
+        sa, sb = getattr(ra, split), getattr(rb, split)
+        assert sa.keys() == sb.keys()
+        for k in sa:
+            assert sa[k] == pytest.approx(sb[k], abs=ATOL), (split, k)
+    assert [s for s, _ in ra.curve] == [s for s, _ in rb.curve]
+    assert [v for _, v in ra.curve] == pytest.approx([v for _, v in rb.curve], abs=ATOL)
+
+
+# ----- equivalence with train() ----------------------------------------------------------------
+def test_four_dense_siblings_match_training_each_alone(digits: DatasetTask) -> None:
+    graph = dense_graph()
+    starts = [compile_graph(graph, seed=s).weights() for s in range(4)]
+    hs = [{"lr": lr, "optimizer": "adam"} for lr in (1e-3, 3e-3, 1e-2, 2e-2)]
+    seeds = [5, 6, 7, 8]
+    together = train_siblings(graph, starts, hs, digits, Budget(steps=60), seeds)
+    for i in range(4):
+        assert_same(together[i], alone(graph, starts[i], hs[i], digits, 60, seeds[i]))
+    # the members really are different models that learned something
+    losses = [r.val["loss"] for r, _ in together]
+    assert len({round(x, 4) for x in losses}) == 4
+    assert all(x < math.log(10) for x in losses)  # better than uniform guessing
+    # and the starting tensors were not touched
+    fresh = compile_graph(graph, seed=0).weights()
+    assert all(torch.equal(fresh[k], starts[0][k]) for k in fresh)
+
+
+def test_mixed_optimisers_and_batch_sizes_are_grouped_and_still_match(
+    digits: DatasetTask,
+) -> None:
+    graph = dense_graph()
+    starts = [compile_graph(graph, seed=10 + s).weights() for s in range(4)]
+    hs = [
+        {"lr": 3e-3, "optimizer": "adam", "batch_size": 32},
+        {"lr": 3e-2, "optimizer": "sgd", "batch_size": 32},
+        {"lr": 3e-3, "optimizer": "adamw", "batch_size": 16},
+        {"lr": 1e-2, "optimizer": "sgd", "batch_size": 32},
+    ]
+    seeds = [1, 2, 3, 4]
+    together = train_siblings(graph, starts, hs, digits, Budget(steps=25), seeds)
+    for i in range(4):
+        assert_same(together[i], alone(graph, starts[i], hs[i], digits, 25, seeds[i]))
+
+
+def test_a_diverging_member_does_not_touch_the_others(digits: DatasetTask) -> None:
+    graph = dense_graph()
+    starts = [compile_graph(graph, seed=20 + s).weights() for s in range(4)]
+    starts[2] = {k: torch.full_like(v, math.nan) for k, v in starts[2].items()}
+    hs = [{"lr": 3e-3}, {"lr": 1e7}, {"lr": 3e-3}, {"lr": 1e-2}]
+    seeds = [1, 2, 3, 4]
+    together = train_siblings(graph, starts, hs, digits, Budget(steps=30), seeds)
+    for i in range(4):
+        ref = alone(graph, starts[i], hs[i], digits, 30, seeds[i])
+        if i in (1, 2):
+            r, w = together[i]
+            assert r.diverged and ref[0].diverged
+            assert r.steps == ref[0].steps
+            assert r.reason.split(" at ")[1] == ref[0].reason.split(" at ")[1]
+            assert r.val["loss"] == math.inf and r.val["accuracy"] == 0.0
+            assert r.test == r.val
+            for k in w:  # frozen where it diverged, as train() leaves the brain
+                assert torch.allclose(w[k], ref[1][k], rtol=1e-5, equal_nan=True), k
+        else:
+            assert_same(together[i], ref)
+    assert together[1][0].steps >= 1 and together[2][0].steps == 0
+
+
+def test_all_members_diverging_ends_cleanly(digits: DatasetTask) -> None:
+    graph = dense_graph()
+    starts = [compile_graph(graph, seed=s).weights() for s in range(2)]
+    together = train_siblings(
+        graph, starts, [{"lr": 1e8}, {"lr": 1e9}], digits, Budget(steps=50), [0, 1]
+    )
+    assert all(r.diverged and r.steps < 50 for r, _ in together)
+
+
+# ----- every unit of the catalog ---------------------------------------------------------------
+def test_every_catalog_unit_is_either_checked_or_excluded_with_a_reason() -> None:
+    names = set(REGISTRY.names())
+    assert names <= CHECKED_UNITS | set(EXCLUDED_UNITS), names - CHECKED_UNITS
+    assert not CHECKED_UNITS & set(EXCLUDED_UNITS)
+    assert "hebbian" in EXCLUDED_UNITS
+
+
+def test_batchable_refuses_hebbian_graphs(digits: DatasetTask) -> None:
+    graph = chain([("flatten", {}), ("hebbian", {"width": 8}), ("dense", {"width": 8})])
+    assert not batchable(graph)
+    assert "hebbian" in unbatchable_reasons(graph)["n1"]
+    assert batchable(dense_graph())
+    starts = [compile_graph(graph, seed=s).weights() for s in range(2)]
+    with pytest.raises(GraphError, match="hebbian"):
+        train_siblings(graph, starts, [{}, {}], digits, Budget(steps=1), [0, 1])
+    assert not should_batch(graph, 8, digits)
+
+
+def synthetic_task(kind: str, n: int = 40) -> DatasetTask:
+    """Random data shaped like MODALITIES[kind]; the first output decides the task kind."""
+    ins, outs = MODALITIES[kind]
+    gen = torch.Generator().manual_seed(len(kind))
+    total = n + 32
+    inputs, codecs = {}, {}
+    for name, spec in ins.items():
+        t = spec.time or 8
+        if spec.meta.vocab:
+            inputs[name] = torch.randint(0, spec.meta.vocab, (total, t, 1), generator=gen).float()
+        else:
+            inputs[name] = torch.rand(total, t, spec.channels, generator=gen)
+        if spec.meta.grid is not None:  # so that shift augmentation runs in these graphs too
+            codecs[name] = {"kind": "image", "patch": 1, "channels": spec.channels}
+    out_name, out = next(iter(outs.items()))
+    if kind == "text":
+        task_kind, target = "completion", torch.randint(0, out.channels, (total, 8), generator=gen)
+    elif kind == "vector":
+        task_kind, target = "regression", torch.randn(total, out.channels, generator=gen)
+    else:
+        task_kind, target = (
+            "classification",
+            torch.randint(0, out.channels, (total,), generator=gen),
+        )
+    whole = Split(inputs, target)
+    return DatasetTask(
+        name=f"synthetic-{kind}",
+        kind=task_kind,
+        inputs=dict(ins),
+        outputs={out_name: out},
+        train=whole.take(slice(0, n)),
+        val=whole.take(slice(n, n + 16)),
+        test=whole.take(slice(n + 16, total)),
+        codecs=codecs,
+    )
+
+
+def test_random_batchable_graphs_train_under_vmap_like_alone() -> None:
+    """30 random graphs over the whole catalog (hebbian ones skipped), K=3, a few steps:
+    finite results, and member 0 equal to training it alone (unless it has dropout, whose
+    masks come from another random stream)."""
+    bounds = SizeBounds(max_nodes=6, max_width=16)
+    kinds = list(MODALITIES)
+    tasks = {kind: synthetic_task(kind) for kind in kinds}
+    seen: set[str] = set()
+    trained = skipped = 0
+    i = 0
+    while trained < 30:
+        rng = random.Random(1000 + i)
+        kind = kinds[i % len(kinds)]
+        i += 1
+        ins, outs = MODALITIES[kind]
+        graph = random_graph(rng, ins, outs, bounds, causal=kind == "text")
+        units = {n.unit for n in graph.nodes.values()}
+        if not batchable(graph):
+            assert units & set(EXCLUDED_UNITS)
+            skipped += 1
+            continue
+        task = tasks[kind]
+        starts = [compile_graph(graph, seed=s).weights() for s in range(3)]
+        hs = [{"lr": 1e-3}, {"lr": 3e-3, "batch_size": 8}, {"lr": 1e-2}]
+        together = train_siblings(graph, starts, hs, task, Budget(steps=3), [1, 2, 3])
+        for r, w in together:
+            assert not r.diverged, (i, kind, r.reason)
+            assert r.steps == 3
+            assert math.isfinite(r.val["loss"]) and math.isfinite(r.test["loss"])
+            assert all(torch.isfinite(t).all() for t in w.values() if t.is_floating_point())
+        if "dropout" not in units:
+            assert_same(together[0], alone(graph, starts[0], hs[0], task, 3, 1))
+        seen |= units
+        trained += 1
+    assert seen == CHECKED_UNITS, CHECKED_UNITS - seen
+    assert skipped >= 1  # the generator does place hebbian units, and they are refused
+
+
+# ----- pieces -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["text", "vector", "image"])
+def test_stacked_loss_is_each_models_task_loss(kind: str) -> None:
+    task = synthetic_task(kind)
+    out_spec = next(iter(task.outputs.values()))
+    t = 8 if task.kind == "completion" else 3
+    out = torch.randn(4, 5, t, out_spec.channels)
+    idx = torch.arange(20).view(4, 5)
+    target = task.train.target[idx]
+    expected = torch.stack([task.loss(out[k], target[k]) for k in range(4)])
+    assert torch.allclose(stacked_loss(task, out, target), expected, atol=1e-6)
+
+
+def test_vmapped_evaluation_gives_evaluates_numbers(digits: DatasetTask) -> None:
+    graph = chain([("conv2d", {"width": 4}), ("pool", {"kind": "max"}), ("flatten", {})])
+    weights = [compile_graph(graph, seed=s).weights() for s in range(3)]
+    one = evaluate_siblings(graph, weights, digits, digits.val)
+    many = evaluate_siblings(graph, weights, digits, digits.val, vmapped=True)
+    for a, b in zip(one, many):
+        assert a["loss"] == pytest.approx(b["loss"], abs=1e-5)
+        assert a["accuracy"] == pytest.approx(b["accuracy"], abs=1.5 / len(digits.val))
+
+
+def test_should_batch_measures_once_per_structure(digits: DatasetTask) -> None:
+    graph = dense_graph()
+    assert not should_batch(graph, 1, digits)
+    before = len(batched._DECISIONS)
+    first = should_batch(graph, 4, digits)
+    assert len(batched._DECISIONS) == before + 1
+    assert should_batch(graph, 4, digits) == first
+    assert len(batched._DECISIONS) == before + 1
+    assert measure_speedup(graph, 4, digits, steps=2) > 0
+
+
+def test_bad_arguments_are_refused(digits: DatasetTask) -> None:
+    graph = dense_graph()
+    start = compile_graph(graph, seed=0).weights()
+    with pytest.raises(ValueError, match="one hparams dict and one seed"):
+        train_siblings(graph, [start, start], [{}], digits, Budget(steps=1), [0, 1])
+    broken = dict(start)
+    broken.pop(next(iter(broken)))
+    with pytest.raises(GraphError, match="missing"):
+        train_siblings(graph, [start, broken], [{}, {}], digits, Budget(steps=1), [0, 1])
+    assert train_siblings(graph, [], [], digits, Budget(steps=1), []) == []
+
+
+def test_seconds_budget_and_on_step(digits: DatasetTask) -> None:
+    graph = dense_graph()
+    starts = [compile_graph(graph, seed=s).weights() for s in range(3)]
+    calls = []
+    together = train_siblings(
+        graph,
+        starts,
+        [{}, {}, {}],
+        digits,
+        Budget(seconds=0.2),
+        [0, 1, 2],
+        on_step=lambda: calls.append(1),
+    )
+    steps = {r.steps for r, _ in together}
+    assert len(steps) == 1 and steps.pop() == len(calls) > 0
+    assert all(0.2 <= r.seconds < 2.0 for r, _ in together)
+
+
+def test_vector_task_without_trainable_weights_is_only_evaluated() -> None:
+    task = synthetic_task("vector")
+    spec = next(iter(task.inputs.values()))
+    inp = {"name": "x", "channels": spec.channels, "time": 1}
+    out = {"name": "y", "channels": 2, "time": 1}
+    graph = chain([("dense", {"width": 2})], inp, out)
+    graph.nodes["n0"].trainable = False
+    starts = [compile_graph(graph, seed=s).weights() for s in range(2)]
+    together = train_siblings(graph, starts, [{}, {}], task, Budget(steps=5), [0, 1])
+    for (r, w), start in zip(together, starts):
+        assert r.steps == 0 and math.isfinite(r.val["loss"])
+        assert all(torch.equal(w[k], start[k]) for k in start)
+
+
+@pytest.mark.parametrize("gradients", ["autograd", "vmap_grad"])
+def test_recurrent_graphs_match_in_both_gradient_modes(gradients: str) -> None:
+    """GRU/LSTM ops have no batching rule: they run decomposed (under vjp / grad)."""
+    task = synthetic_task("audio")
+    spec = task.inputs["audio"]
+    inp = {"name": "audio", "channels": spec.channels, "time": spec.time, "modality": "audio"}
+    out = {"name": "label", "channels": 5, "time": 1}
+    graph = chain(
+        [("lstm", {"width": 8}), ("gru", {"width": 6}), ("pool", {"scope": "global"})], inp, out
+    )
+    starts = [compile_graph(graph, seed=s).weights() for s in range(2)]
+    hs = [{"lr": 1e-2}, {"lr": 3e-3}]
+    together = train_siblings(graph, starts, hs, task, Budget(steps=5), [3, 4], gradients=gradients)
+    for i in range(2):
+        assert_same(together[i], alone(graph, starts[i], hs[i], task, 5, 3 + i))

@@ -1,0 +1,124 @@
+"""The steady-state loop in process: births, aging, promotions, sibling groups, retention,
+injection and resume, all against a real archive."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from engine.graph import Graph
+from engine.run import Run, RunSettings, pareto_front
+from engine.store import Record
+
+
+def xor_run(tmp: Path, **kw) -> Run:
+    kw.setdefault("sibling_rate", 0.0)
+    return Run(tmp / "run", RunSettings(task={"name": "xor"}, workers=0, population=6, **kw))
+
+
+def test_population_ages_promotes_and_keeps_archive_consistent(tmp_path: Path) -> None:
+    run = xor_run(tmp_path, sibling_rate=0.0)
+    try:
+        run.run(max_individuals=30)
+        recs = run.archive.records()
+        assert len(recs) == 30
+        assert len(run.members) == 6  # aging keeps the population at its size
+        alive = [r for r in recs if r.alive]
+        assert {r.id for r in alive} == {m.record.id for m in run.members}
+        origins = {r.origin for r in recs}
+        assert {"template", "mutation", "promotion"} <= origins
+        promos = [r for r in recs if r.origin == "promotion"]
+        assert all(r.rung >= 1 and r.steps > run.budget(0) for r in promos)
+        assert run.archive.integrity_ok()
+    finally:
+        run.close()
+
+
+def test_sibling_groups_become_one_individual_each(tmp_path: Path) -> None:
+    run = xor_run(tmp_path, sibling_rate=1.0, siblings=3)
+    try:
+        sibs = []
+        while not sibs and run.births < 80:
+            run.run(max_individuals=run.births + 8)
+            sibs = [r for r in run.archive.records() if "sibling" in r.detail]
+        assert sibs, "no sibling group was made"
+        lrs = {Graph.from_json(r.graph_json).hparams["lr"] for r in sibs}
+        assert len(lrs) > 1
+        assert all(run.archive.weights(r.id) for r in sibs if r.alive)
+    finally:
+        run.close()
+
+
+def test_retention_keeps_living_front_champions_and_lineage(tmp_path: Path) -> None:
+    run = xor_run(tmp_path, sibling_rate=0.0)
+    try:
+        run.run(max_individuals=40)
+        run.retain()
+        with_weights = {
+            r[0]
+            for r in sqlite3.connect(run.archive.path).execute("SELECT individual FROM weights")
+        }
+        records = run.archive.records()
+        assert {m.record.id for m in run.members} <= with_weights
+        assert pareto_front([r for r in records if r.fitness is not None]) <= with_weights
+        lineage, stack = set(), [run.best.id]
+        parents = {r.id: r.parents for r in records}
+        while stack:
+            i = stack.pop()
+            if i not in lineage:
+                lineage.add(i)
+                stack.extend(parents.get(i, []))
+        assert lineage <= with_weights
+        assert len(with_weights) < len(records)  # something was dropped: disk stays bounded
+    finally:
+        run.close()
+
+
+def test_injected_graph_is_trained_next_with_its_lineage(tmp_path: Path) -> None:
+    run = xor_run(tmp_path)
+    try:
+        run.run(max_individuals=3)
+        source = run.members[0]
+        run.inject(source.graph, source.weights, parents=[source.record.id])
+        run.run(max_individuals=4)
+        hand = [r for r in run.archive.records() if r.origin == "hand"]
+        assert len(hand) == 1 and hand[0].parents == [source.record.id]
+    finally:
+        run.close()
+
+
+def test_resume_continues_ids_and_population(tmp_path: Path) -> None:
+    run = xor_run(tmp_path)
+    run.run(max_individuals=8)
+    alive = {m.record.id for m in run.members}
+    run.close()
+    again = Run(tmp_path / "run", None)
+    try:
+        assert {m.record.id for m in again.members} == alive
+        again.run(max_individuals=3)
+        assert again.archive.count() == 11
+    finally:
+        again.close()
+
+
+def test_pareto_front() -> None:
+    def rec(i: int, fit: float, params: int) -> Record:
+        return Record(
+            id=i,
+            origin="x",
+            parents=[],
+            graph_json="{}",
+            structure="",
+            status="done",
+            fitness=fit,
+            params=params,
+        )
+
+    recs = [
+        rec(1, 0.9, 100),
+        rec(2, 0.8, 50),
+        rec(3, 0.85, 200),
+        rec(4, 0.95, 300),
+        rec(5, 0.7, 60),
+    ]
+    assert pareto_front(recs) == {1, 2, 4}
