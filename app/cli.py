@@ -27,7 +27,7 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app import commands, run_cmd  # noqa: F401  (they register the sub-commands)
+    from app import commands, live_cmd, run_cmd  # noqa: F401  (they register the sub-commands)
 
     parser = argparse.ArgumentParser(
         prog="openbrains",
