@@ -108,7 +108,8 @@ def test_cli_live_without_a_microphone_is_one_clear_line(tmp_path: Path) -> None
 
 
 def test_cli_live_on_a_video_file_and_on_text(tmp_path: Path) -> None:
-    video = media.moving_square_video(tmp_path / "cam.avi", "MJPG")
+    video = tmp_path / "cam.avi"
+    media.moving_square_video(video, "MJPG")
     out = live(
         str(ROOT / "sample_graphs" / "digits.graph"), "--source", f"camera:{video}", "--chunks", "5"
     )
