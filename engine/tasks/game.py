@@ -1,0 +1,470 @@
+"""Scored tasks, AlphaZero style (DESIGN §3.7): the game protocol and ``GameTask``.
+
+A *game* here is two-player, zero-sum, with perfect information and alternating (or at
+least announced) turns; its semantics follow alpha-zero-general's ``Game`` class closely so
+that ``AlphaZeroGeneralAdapter`` can wrap one of those in a few lines. A *scored
+environment* is the single-player cousin: reset, step, and a score at the end.
+
+States are opaque to the engine: only the game reads them. Everything the engine needs
+goes through the protocol, and everything a brain sees goes through ``encode``, which is
+always from the point of view of the player to move, so one network plays both sides.
+
+Nothing here imports torch; the brains that play live in ``engine/games``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from engine.errors import OpenBrainsError
+from engine.signal import SignalMeta, SignalSpec
+
+State = Any
+"""Whatever the game uses for a position; the engine never looks inside."""
+
+POLICY = "policy"
+VALUE = "value"
+BOARD = "board"
+OBSERVATION = "observation"
+
+
+class GameError(OpenBrainsError):
+    """A game or environment that cannot be loaded or used: says which and why."""
+
+
+# ----- the protocols -----------------------------------------------------------------------
+
+
+@runtime_checkable
+class Game(Protocol):
+    """A two-player, zero-sum, perfect-information game.
+
+    Players are ``+1`` and ``-1``. ``play`` is pure (returns a new state) so search trees
+    can share parents. ``outcome`` is ``None`` while the game runs, else ``+1`` / ``-1`` /
+    ``0`` *from player +1's view*. ``encode`` is from the *player to move*'s view, shaped
+    ``[T, C]`` with ``T = rows * cols`` so conv units can use the grid from ``spec()``.
+    """
+
+    name: str
+    action_size: int
+
+    def initial(self) -> State: ...
+
+    def current_player(self, state: State) -> int: ...
+
+    def legal(self, state: State) -> np.ndarray: ...
+
+    def play(self, state: State, action: int) -> State: ...
+
+    def outcome(self, state: State) -> int | None: ...
+
+    def encode(self, state: State) -> np.ndarray: ...
+
+    def spec(self) -> SignalSpec: ...
+
+    def symmetries(self, state: State, policy: np.ndarray) -> list[tuple[State, np.ndarray]]: ...
+
+    def render(self, state: State) -> str: ...
+
+
+@runtime_checkable
+class ScoredEnv(Protocol):
+    """A single-player environment with a score: the player is the brain, the opponent is
+    the world. ``step`` returns ``(observation, reward, done)``; ``score`` is what the run
+    ranks by (usually the sum of rewards of the episode so far)."""
+
+    name: str
+    action_size: int
+
+    def reset(self, seed: int | None = None) -> np.ndarray: ...
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool]: ...
+
+    def score(self) -> float: ...
+
+    def spec(self) -> SignalSpec: ...
+
+
+GAME_METHODS = (
+    "initial",
+    "current_player",
+    "legal",
+    "play",
+    "outcome",
+    "encode",
+    "spec",
+    "symmetries",
+    "render",
+)
+ENV_METHODS = ("reset", "step", "score", "spec")
+AZG_METHODS = (
+    "getInitBoard",
+    "getBoardSize",
+    "getActionSize",
+    "getNextState",
+    "getValidMoves",
+    "getGameEnded",
+    "getCanonicalForm",
+    "getSymmetries",
+    "stringRepresentation",
+)
+
+
+def state_key(game: Game, state: State) -> Hashable:
+    """A hashable identity of ``state`` for caches and transposition tables.
+
+    Games may offer ``key(state)``; otherwise the encoding plus the player to move is the
+    identity (two positions that look the same to the brain are the same to a cache).
+    """
+    key = getattr(game, "key", None)
+    if key is not None:
+        return key(state)
+    return (game.current_player(state), np.ascontiguousarray(game.encode(state)).tobytes())
+
+
+def board_spec(rows: int, cols: int, channels: int) -> SignalSpec:
+    """The Signal of a ``rows × cols`` board with ``channels`` planes (an image grid)."""
+    return SignalSpec(channels, rows * cols, SignalMeta("image", grid=(rows, cols)))
+
+
+def planes(board: np.ndarray, player: int) -> np.ndarray:
+    """``[T, 3]`` float32 planes (mine, theirs, empty) of a ±1/0 board, seen by ``player``.
+
+    The explicit *empty* plane lets a zero-padded convolution tell an empty cell from the
+    edge of the board.
+    """
+    flat = board.reshape(-1) * player
+    out = np.empty((flat.size, 3), dtype=np.float32)
+    out[:, 0] = flat > 0
+    out[:, 1] = flat < 0
+    out[:, 2] = flat == 0
+    return out
+
+
+# ----- a helper state for board games -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BoardState:
+    """A position of a board game: ``board`` (int8, +1 / -1 / 0), the player to move, the
+    outcome (decided when the last move was played, so ``outcome`` is O(1)), the number of
+    moves so far, and game-specific ``extra`` data (bitboards, heights). Never mutate
+    ``board``: states are shared by search trees."""
+
+    board: np.ndarray
+    player: int
+    result: int | None
+    moves: int
+    extra: Any = None
+
+    def key(self) -> bytes:
+        return self.board.tobytes() + (b"+" if self.player > 0 else b"-")
+
+
+# ----- alpha-zero-general adapter ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AZGState:
+    """A position of a wrapped alpha-zero-general game: its board and the player to move."""
+
+    board: Any
+    player: int
+
+
+class AlphaZeroGeneralAdapter:
+    """Wraps a game written for alpha-zero-general (suragnair/alpha-zero-general).
+
+    Mapping: ``getGameEnded(board, 1)`` gives +1's view (a small non-zero value such as
+    ``1e-4`` is a draw); ``getValidMoves`` and ``getSymmetries`` are called on the
+    canonical form with player 1, as alpha-zero-general's own MCTS does. Symmetric states
+    are therefore returned in canonical form with player +1 to move: they encode and mask
+    exactly like the original, which is what training needs; do not continue play from
+    them. Boards are encoded as three planes (mine, theirs, empty) of the canonical form.
+    """
+
+    def __init__(self, game: Any, name: str | None = None) -> None:
+        missing = [m for m in AZG_METHODS if not callable(getattr(game, m, None))]
+        if missing:
+            raise GameError(
+                f"{type(game).__name__} is not an alpha-zero-general game: missing {missing}"
+            )
+        self.game = game
+        self.name = name or type(game).__name__
+        self.action_size = int(game.getActionSize())
+        rows, cols = game.getBoardSize()
+        self.rows, self.cols = int(rows), int(cols)
+
+    def initial(self) -> AZGState:
+        return AZGState(self.game.getInitBoard(), 1)
+
+    def current_player(self, state: AZGState) -> int:
+        return state.player
+
+    def _canonical(self, state: AZGState) -> Any:
+        return self.game.getCanonicalForm(state.board, state.player)
+
+    def legal(self, state: AZGState) -> np.ndarray:
+        valid = np.asarray(self.game.getValidMoves(self._canonical(state), 1))
+        return valid.reshape(-1)[: self.action_size] > 0
+
+    def play(self, state: AZGState, action: int) -> AZGState:
+        board, player = self.game.getNextState(state.board, state.player, int(action))
+        return AZGState(board, int(player))
+
+    def outcome(self, state: AZGState) -> int | None:
+        r = float(self.game.getGameEnded(state.board, 1))
+        if r == 0:
+            return None
+        if abs(r) < 1:
+            return 0
+        return 1 if r > 0 else -1
+
+    def encode(self, state: AZGState) -> np.ndarray:
+        return planes(np.asarray(self._canonical(state), dtype=np.float32), 1)
+
+    def spec(self) -> SignalSpec:
+        return board_spec(self.rows, self.cols, 3)
+
+    def symmetries(self, state: AZGState, policy: np.ndarray) -> list[tuple[AZGState, np.ndarray]]:
+        pairs = self.game.getSymmetries(self._canonical(state), list(np.asarray(policy)))
+        return [(AZGState(b, 1), np.asarray(p, dtype=np.float32)) for b, p in pairs]
+
+    def key(self, state: AZGState) -> Hashable:
+        return (state.player, self.game.stringRepresentation(state.board))
+
+    def render(self, state: AZGState) -> str:
+        display = getattr(self.game, "display", None)
+        if callable(display):
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                display(state.board)
+            return buf.getvalue()
+        return str(np.asarray(state.board))
+
+
+# ----- loading games by entry point --------------------------------------------------------
+
+BUILTIN_GAMES: dict[str, str] = {
+    "tictactoe": "nodes.games.tictactoe:TicTacToe",
+    "connect4": "nodes.games.connect4:ConnectFour",
+    "maze": "nodes.games.maze:Maze",
+}
+"""Names a user may type for the games that ship with Open Brains."""
+
+
+def is_game(obj: Any) -> bool:
+    return all(callable(getattr(obj, m, None)) for m in GAME_METHODS)
+
+
+def is_env(obj: Any) -> bool:
+    return all(callable(getattr(obj, m, None)) for m in ENV_METHODS)
+
+
+def load_user_game(entry: str, **options: Any) -> Game | ScoredEnv:
+    """Import ``"package.module:Class"`` and build it with ``options``.
+
+    This runs the user's own code *on purpose*: the user names a game they wrote or
+    installed, as they would run a script. It is unlike opening a ``.graph`` file, which
+    never runs code from the file (DESIGN §10); a run stores only the entry string and
+    options, and loads the code again from the user's installed packages.
+
+    A class (or factory) is called with ``options``; an instance is used as is. Objects
+    with alpha-zero-general's method names are wrapped in ``AlphaZeroGeneralAdapter``.
+    Anything wrong is a ``GameError`` with one line.
+    """
+    module_name, sep, attr = entry.partition(":")
+    if not sep or not module_name or not attr:
+        raise GameError(f"game entry {entry!r} must look like 'package.module:Class'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as e:
+        raise GameError(f"cannot import {module_name!r} for game {entry!r}: {e}") from e
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise GameError(f"{module_name!r} has no {attr!r} (game {entry!r})") from None
+    if isinstance(obj, type) or (callable(obj) and not (is_game(obj) or is_env(obj))):
+        try:
+            obj = obj(**options)
+        except Exception as e:
+            raise GameError(f"building game {entry!r} failed: {type(e).__name__}: {e}") from e
+    if is_game(obj) or is_env(obj):
+        return obj
+    if all(callable(getattr(obj, m, None)) for m in AZG_METHODS):
+        return AlphaZeroGeneralAdapter(obj)
+    missing = [m for m in GAME_METHODS if not callable(getattr(obj, m, None))]
+    raise GameError(
+        f"{entry!r} is neither a game (missing {missing}), a scored environment "
+        f"(needs {list(ENV_METHODS)}) nor an alpha-zero-general game"
+    )
+
+
+def make_game(name: str, **options: Any) -> Game | ScoredEnv:
+    """A built-in game by name (``"tictactoe"``) or a user's game by entry point."""
+    if name in BUILTIN_GAMES:
+        return load_user_game(BUILTIN_GAMES[name], **options)
+    if ":" in name:
+        return load_user_game(name, **options)
+    raise GameError(
+        f"unknown game {name!r}; built-ins are {sorted(BUILTIN_GAMES)}, "
+        "or give your own as 'package.module:Class'"
+    )
+
+
+# ----- what a policy + value brain looks like ----------------------------------------------
+
+
+def game_io(game: Game | ScoredEnv) -> tuple[dict[str, SignalSpec], dict[str, SignalSpec]]:
+    """Input and output specs of a policy+value brain for ``game``.
+
+    One input (``board`` for games, ``observation`` for environments) and two outputs:
+    ``policy`` (``action_size`` logits, time 1) and ``value`` (one channel, time 1; tanh
+    is applied by the loss and the evaluator so the graph's output stays linear). Pass
+    them to ``compile_graph``, ``random_graph`` or ``template_graph``.
+    """
+    name = BOARD if is_game(game) else OBSERVATION
+    inputs = {name: game.spec()}
+    outputs = {
+        POLICY: SignalSpec(int(game.action_size), 1),
+        VALUE: SignalSpec(1, 1),
+    }
+    return inputs, outputs
+
+
+# ----- the task ----------------------------------------------------------------------------
+
+
+@dataclass
+class GameTask:
+    """What "good" means for a game: self-play learning, then Elo in an arena.
+
+    ``game`` is a built-in name or a ``"package.module:Class"`` entry (see
+    ``load_user_game``); ``options`` go to its constructor. For two-player games each
+    candidate trains by self-play (``selfplay_games`` games of ``sims`` MCTS simulations,
+    ``train_steps`` optimiser steps) and is then rated by ``arena_games`` games against
+    others and against ``references`` (player names understood by
+    ``engine.games.players.reference_player``); ``anchors`` pin reference ratings so Elo
+    is an absolute yardstick. For scored environments fitness is the mean ``score`` over
+    ``episodes`` episodes.
+    """
+
+    name: str
+    game: str
+    options: dict[str, Any] = field(default_factory=dict)
+    selfplay_games: int = 32
+    sims: int = 25
+    train_steps: int = 200
+    lr: float = 3e-3
+    arena_games: int = 20
+    arena_sims: int = 0
+    references: tuple[str, ...] = ("random", "onestep", "minimax:2")
+    anchors: dict[str, float] = field(default_factory=lambda: {"random": 0.0})
+    episodes: int = 20
+    kind: str = "game"
+    settings: dict[str, Any] = field(default_factory=dict)
+    _instance: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def make(self) -> Game | ScoredEnv:
+        """The game object (built once per task instance; games are stateless, envs are
+        cheap to reset)."""
+        if self._instance is None:
+            self._instance = make_game(self.game, **self.options)
+        return self._instance
+
+    @property
+    def two_player(self) -> bool:
+        return is_game(self.make())
+
+    @property
+    def inputs(self) -> dict[str, SignalSpec]:
+        return game_io(self.make())[0]
+
+    @property
+    def outputs(self) -> dict[str, SignalSpec]:
+        return game_io(self.make())[1]
+
+    @property
+    def input_names(self) -> list[str]:
+        return list(self.inputs)
+
+    @property
+    def causal(self) -> bool:
+        return False
+
+    @property
+    def metric(self) -> str:
+        return "elo" if self.two_player else "score"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return True
+
+    @property
+    def worst_metric(self) -> float:
+        return -math.inf
+
+    def fitness(self, metric_value: float) -> float:
+        return metric_value if math.isfinite(metric_value) else -math.inf
+
+    def describe(self) -> dict[str, Any]:
+        """What a graph records about the task it learned (``graph.tasks``); JSON-safe."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "metric": self.metric,
+            "game": self.game,
+            "options": dict(self.options),
+            "selfplay_games": self.selfplay_games,
+            "sims": self.sims,
+            "train_steps": self.train_steps,
+            "lr": self.lr,
+            "arena_games": self.arena_games,
+            "arena_sims": self.arena_sims,
+            "references": list(self.references),
+            "anchors": dict(self.anchors),
+            "episodes": self.episodes,
+            "settings": dict(self.settings),
+            "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
+            "outputs": {k: v.to_dict() for k, v in self.outputs.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GameTask:
+        """Rebuild from ``describe()`` output (unknown keys are ignored)."""
+        known = {
+            "name",
+            "game",
+            "options",
+            "selfplay_games",
+            "sims",
+            "train_steps",
+            "lr",
+            "arena_games",
+            "arena_sims",
+            "references",
+            "anchors",
+            "episodes",
+            "settings",
+        }
+        kw = {k: v for k, v in d.items() if k in known}
+        if "references" in kw:
+            kw["references"] = tuple(kw["references"])
+        if "game" not in kw:
+            raise GameError("a game task needs 'game' (a built-in name or 'package.module:Class')")
+        kw.setdefault("name", kw["game"])
+        return cls(**kw)
+
+
+def legal_actions(game: Game, state: State) -> Sequence[int]:
+    """Indices of the legal moves of ``state`` (a convenience over the boolean mask)."""
+    return np.flatnonzero(game.legal(state)).tolist()
