@@ -64,3 +64,39 @@ def cmd_convert(args: argparse.Namespace) -> int:
     )
     print(f"wrote {args.output}{note}")
     return 0
+
+
+def _open_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("open", help="open a .graph project in the window")
+    p.add_argument("file", type=Path)
+
+
+@command(_open_args)
+def cmd_open(args: argparse.Namespace) -> int:
+    from engine.format import load
+
+    load(args.file)  # a clear error now rather than a dialog later
+    from app.main import run_window
+
+    return run_window(str(args.file))
+
+
+def _screenshot_args(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("screenshot", help="render the main window with a project into a PNG")
+    p.add_argument("output", type=Path)
+    p.add_argument("file", type=Path, nargs="?")
+    p.add_argument("--size", default="1440x900", help="WIDTHxHEIGHT")
+
+
+@command(_screenshot_args)
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from engine.format import load
+
+    if args.file is not None:
+        load(args.file)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    from app.main import screenshot
+
+    out = screenshot(args.output, args.file, (width, height))
+    print(f"wrote {out}")
+    return 0

@@ -14,7 +14,13 @@ import torch
 from engine.format import GraphFile, load, save
 from engine.graph import Graph
 
-DEFAULT_EVOLVER = {"population": 16, "workers": 1, "cpu_cap": 0.0, "tradeoff": 0.02, "max_params": 0}
+DEFAULT_EVOLVER = {
+    "population": 16,
+    "workers": 1,
+    "cpu_cap": 0.0,
+    "tradeoff": 0.02,
+    "max_params": 0,
+}
 
 
 @dataclass
@@ -39,7 +45,9 @@ class Project:
     def to_file(self) -> GraphFile:
         project = copy.deepcopy(self.extra)
         project.update(task=self.task, evolver=self.evolver, run_dir=self.run_dir, view=self.view)
-        return GraphFile(kind="project", graph=self.graph, weights=dict(self.weights), project=project)
+        return GraphFile(
+            kind="project", graph=self.graph, weights=dict(self.weights), project=project
+        )
 
     @classmethod
     def from_file(cls, doc: GraphFile, path: Path | None) -> Project:

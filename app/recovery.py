@@ -31,8 +31,11 @@ def write_autosave(project: Project, session: str) -> Path:
     path = autosave_path(project, session)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = project.to_file()
-    doc.project = dict(doc.project or {}, recovery_of=str(project.path) if project.path else None,
-                       recovery_time=time.time())
+    doc.project = dict(
+        doc.project or {},
+        recovery_of=str(project.path) if project.path else None,
+        recovery_time=time.time(),
+    )
     save(path, doc)
     return path
 
@@ -60,7 +63,9 @@ def find_recoverable() -> list[Recoverable]:
         except OpenBrainsError:
             continue
         data = doc.project or {}
-        found.append(Recoverable(path, data.get("recovery_of"), float(data.get("recovery_time") or 0)))
+        found.append(
+            Recoverable(path, data.get("recovery_of"), float(data.get("recovery_time") or 0))
+        )
     return sorted(found, key=lambda r: r.saved_at, reverse=True)
 
 

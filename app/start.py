@@ -12,7 +12,7 @@ def has_display() -> bool:
     return True
 
 
-def start() -> int:
+def start(path: str | None = None) -> int:
     from app.demo import run_demo
 
     if has_display():
@@ -21,5 +21,5 @@ def start() -> int:
         except ImportError:
             pass
         else:
-            return run_window()
+            return run_window(path)
     return run_demo()

@@ -333,12 +333,63 @@ class Run:
             "steps": steps,
             "meta": meta,
         }
+        if self.is_game:
+            return job, self._with_opponents(job, weights)
         if (
             meta.get("origin") in ("mutation", "crossover")
             and self.rng.random() < self.settings.sibling_rate
         ):
             job["siblings"] = self._siblings(graph)
         return job, weights
+
+    @property
+    def is_game(self) -> bool:
+        return getattr(self.task, "kind", "") == "game"
+
+    def _with_opponents(self, job: dict[str, Any], weights: bytes) -> bytes:
+        """A game candidate also meets the champion and one random member in the arena; their
+        weights travel with its own, packed as ``self/…`` and ``oppN/…``."""
+        packed = {f"self/{k}": v for k, v in decode_weights(weights).items()}
+        rated = [m for m in self.members if m.record.val_metric is not None]
+        picks: list[Member] = []
+        if rated:
+            picks.append(max(rated, key=lambda m: m.record.val_metric))
+            others = [m for m in rated if m is not picks[0]]
+            if others:
+                picks.append(self.rng.choice(others))
+        job["opponents"] = []
+        for i, m in enumerate(picks):
+            job["opponents"].append(
+                {"id": m.record.id, "graph": m.record.graph_json, "rating": m.record.val_metric}
+            )
+            packed.update({f"opp{i}/{k}": v for k, v in decode_weights(m.weights).items()})
+        return encode_weights(packed) if packed else b""
+
+    def _arena_updates(self, result: dict[str, Any]) -> None:
+        """Members the candidate played move on the Elo scale too (draws count half)."""
+        from engine.games.arena import update
+
+        rating = (result.get("val") or {}).get("elo")
+        if rating is None:
+            return
+        if result.get("references") and self.archive.get_meta("references") is None:
+            self.archive.set_meta("references", result["references"])
+        for name, res in (result.get("matches") or {}).items():
+            if not name.startswith("#"):
+                continue
+            member = next((m for m in self.members if m.record.id == int(name[1:])), None)
+            if member is None or member.record.val_metric is None:
+                continue
+            games = res["wins"] + res["draws"] + res["losses"]
+            if games == 0:
+                continue
+            member_points = res["losses"] + 0.5 * res["draws"]  # the member's side of the games
+            new, _ = update(member.record.val_metric, rating, member_points, k=16, games=games)
+            member.record.val_metric = new
+            member.record.fitness = self.score(
+                new, None, member.record.params, member.record.latency_ms
+            )
+            self.archive.update_score(member.record.id, new, member.record.fitness)
 
     def _siblings(self, graph: Graph) -> list[dict[str, Any]] | None:
         """A child trained K times with its own learning rates and seeds: a learning-rate
@@ -554,6 +605,8 @@ class Run:
         return self._absorb_one(job, fin.result, fin.weights)
 
     def _absorb_one(self, job: dict[str, Any], result: dict[str, Any], weights: bytes) -> Record:
+        if self.is_game and result.get("status") == "done":
+            self._arena_updates(result)
         fin = Finished(job, result, weights)
         meta = job.get("meta", {})
         r = fin.result
@@ -715,6 +768,8 @@ def pareto_front(records: list[Record]) -> set[int]:
 
 def _base_steps(task: DatasetTask) -> int:
     """Rung-0 budget: a few epochs of a small data set, capped for big ones."""
+    if getattr(task, "kind", "") == "game":
+        return int(task.train_steps)
     return int(max(100, min(400, 10 * len(task.train) // 32)))
 
 

@@ -295,6 +295,14 @@ class Archive:
             )
         return ind
 
+    def update_score(self, ind: int, val_metric: float | None, fitness: float | None) -> None:
+        """A living member's rating moved (arena games against newcomers)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE individuals SET val_metric=?, fitness=? WHERE id=?",
+                (_num(val_metric), _num(fitness), ind),
+            )
+
     def log_event(self, kind: str, data: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute(

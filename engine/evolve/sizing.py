@@ -4,6 +4,7 @@ training examples and the input/output sizes, depth from the sequence length."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from engine.evolve.random import SizeBounds
 from engine.tasks.base import DatasetTask
@@ -13,13 +14,13 @@ def _clamp(x: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, x))
 
 
-def bounds_for(task: DatasetTask, max_params: int | None = None) -> SizeBounds:
+def bounds_for(task: DatasetTask | Any, max_params: int | None = None) -> SizeBounds:
     """Size bounds for ``task``; ``max_params`` (a user setting) overrides the budget.
 
     About 20 parameters per training example keeps tiny data sets from being memorised by
     huge graphs, floored so XOR-sized tasks can still be solved and capped for laptops.
     """
-    n = len(task.train)
+    n = task.size_hint if hasattr(task, "size_hint") else len(task.train)
     budget = max_params or int(_clamp(20 * n, 2_000, 200_000))
     longest = max((s.time or 64) for s in task.inputs.values())
     width = 2 ** round(math.log2(_clamp(math.sqrt(budget) / 2, 8, 128)))

@@ -398,6 +398,11 @@ class GameTask:
         return list(self.inputs)
 
     @property
+    def size_hint(self) -> int:
+        """How many examples a candidate learns from (for sizing the first graphs)."""
+        return self.selfplay_games * 40
+
+    @property
     def causal(self) -> bool:
         return False
 

@@ -38,6 +38,29 @@ class TaskInfo:
     options: tuple[Option, ...] = ()
 
 
+_GAME_OPTIONS = (
+    Option("selfplay_games", int, None, "self-play games per candidate at the base budget"),
+    Option("sims", int, None, "MCTS simulations per move in self-play"),
+    Option("arena_games", int, None, "arena games against each opponent"),
+    Option("arena_sims", int, None, "MCTS simulations per move in the arena (0 = greedy policy)"),
+)
+
+
+def _game_task(game: str, **options: Any) -> Any:
+    from engine.tasks.game import GameTask
+
+    defaults = {
+        "tictactoe": {"references": ("random", "onestep", "minimax")},
+        "connect4": {
+            "references": ("random", "onestep", "minimax:2"),
+            "sims": 40,
+            "selfplay_games": 48,
+            "train_steps": 300,
+        },
+    }[game]
+    return GameTask(name=game, game=game, **{**defaults, **options})
+
+
 TASKS: dict[str, TaskInfo] = {
     t.name: t
     for t in (
@@ -101,6 +124,18 @@ TASKS: dict[str, TaskInfo] = {
             ),
         ),
         TaskInfo(
+            "tictactoe",
+            "tic-tac-toe by self-play (MCTS), ranked by Elo against reference players",
+            lambda seed, **kw: _game_task("tictactoe", **kw),
+            options=_GAME_OPTIONS,
+        ),
+        TaskInfo(
+            "connect4",
+            "Connect Four by self-play (MCTS), ranked by Elo against reference players",
+            lambda seed, **kw: _game_task("connect4", **kw),
+            options=_GAME_OPTIONS,
+        ),
+        TaskInfo(
             "text",
             "next-byte prediction on any file, in bits per character",
             text_task,
@@ -159,6 +194,10 @@ def load_task(
 ) -> DatasetTask:
     """The task ``name`` built from ``data`` (file or folder), ``label`` (csv) and options."""
     info = TASKS.get(name)
+    if info is None and ":" in name:  # a user's own game or environment, "package.module:Class"
+        from engine.tasks.game import GameTask
+
+        return GameTask(name=name, game=name, options=dict(options))
     if info is None:
         raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
     known = {o.name: o for o in info.options}

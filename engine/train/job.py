@@ -67,6 +67,10 @@ def run_job(
 ) -> tuple[dict[str, Any], bytes]:
     """Train one candidate (or a sibling group). Never raises for a bad candidate: it comes
     back as failed."""
+    if getattr(task, "kind", "") == "game":
+        from engine.train.game_job import run_game_job
+
+        return run_game_job(job, weights, task, on_step)
     if job.get("siblings"):
         return run_siblings(job, weights, task, on_step)
     t0 = time.perf_counter()

@@ -1,0 +1,531 @@
+"""The main window: canvas in the middle, palette, inspector, population, plots and the
+run bar around it, wired to an engine service process. Only app/ knows both Qt and torch."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from app import recovery
+from app.client import EngineClient
+from app.project import Project
+from app.settings import add_recent, recent_files
+from app.taskdialog import TaskDialog, io_graph_for_task
+from canvas.editor import GraphEditor
+from canvas.plots import PlotsView
+from canvas.population import PopulationView
+from canvas.runbar import RunBar
+from engine.errors import OpenBrainsError
+from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+
+WINDOW_SIZE = (1440, 900)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, project: Project | None = None, start_engine: bool = True) -> None:
+        super().__init__()
+        from engine.catalog import catalog_json
+        from engine.checks import check_graph
+
+        self.session = uuid.uuid4().hex[:8]
+        self.project = project or Project()
+        self.client = EngineClient(self)
+        self.client.event.connect(self.on_engine_event)
+        self.client.finished.connect(self.on_engine_finished)
+        self.client.log.connect(self.append_log)
+        self.run_open = False
+        self.running = False
+        self.opened_from: int | None = None
+        self.follow_champion = False
+        self.metric_name = "score"
+
+        self.editor = GraphEditor(self)
+        self.editor.set_catalog(catalog_json())
+        self.editor.set_checker(check_graph)
+        self.setCentralWidget(self.editor)
+        self.editor.graphChanged.connect(self.on_graph_edited)
+        self.editor.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.editor.startPauseRequested.connect(self.start_pause)
+
+        self.population = PopulationView(self)
+        self.population.individualActivated.connect(self.open_individual)
+        self.population.followChampionChanged.connect(self.set_follow)
+        self.plots = PlotsView(self)
+        self.log = QPlainTextEdit(self)
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        palette_dock = self._dock(
+            "Palette", self.editor.palette, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        inspector_dock = self._dock(
+            "Inspector", self.editor.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        population_dock = self._dock(
+            "Population", self.population, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        plots_dock = self._dock("Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
+        log_dock = self._dock("Engine log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(plots_dock, log_dock)
+        plots_dock.raise_()
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._initial_docks = (palette_dock, inspector_dock, population_dock, plots_dock)
+
+        self.runbar = RunBar(self)
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("RunToolbar")
+        toolbar.addWidget(self.runbar)
+        self.runbar.startPauseClicked.connect(self.start_pause)
+        self.runbar.workersChanged.connect(lambda n: self.change_setting("workers", n))
+        self.runbar.cpuCapChanged.connect(lambda v: self.change_setting("cpu_cap", v))
+        self.runbar.tradeoffChanged.connect(lambda v: self.change_setting("tradeoff", v))
+        self.task_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.task_label)
+
+        self._build_menus()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(recovery.AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.resize(*WINDOW_SIZE)
+        self.arrange_docks()
+        self.show_project()
+        if start_engine:
+            self.client.start()
+
+    # ----- layout --------------------------------------------------------------------
+    def arrange_docks(self) -> None:
+        """Canvas gets the most room; plots a strip below it; palette and docks at the sides."""
+        palette, inspector, population, plots = self._initial_docks
+        width, height = self.width(), self.height()
+        self.resizeDocks([palette], [int(width * 0.15)], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [inspector, population], [int(width * 0.26)] * 2, Qt.Orientation.Horizontal
+        )
+        self.resizeDocks(
+            [inspector, population],
+            [int(height * 0.42), int(height * 0.58)],
+            Qt.Orientation.Vertical,
+        )
+        self.resizeDocks([plots], [int(height * 0.28)], Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", ""))
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "&New project…", self.new_project, QKeySequence.StandardKey.New)
+        self._action(f, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = f.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._action(f, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(f, "Save &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        f.addSeparator()
+        self._action(f, "Export &champion…", self.export_champion)
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = bar.addMenu("&Edit")
+        for action in self.editor.actions():
+            e.addAction(action)
+        r = bar.addMenu("&Run")
+        self._action(r, "Choose &task…", self.choose_task)
+        self._action(r, "Start / pause", self.start_pause)
+        self._action(r, "&Inject edited graph", self.inject, "Ctrl+I")
+        self.follow_action = self._action(r, "&Follow champion", lambda on: self.set_follow(on))
+        self.follow_action.setCheckable(True)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files():
+            self._action(self.recent_menu, path, lambda _=False, p=path: self.open_path(Path(p)))
+
+    # ----- project -------------------------------------------------------------------
+    def show_project(self) -> None:
+        self.editor.set_graph(self.project.graph)
+        self.setWindowTitle(f"{self.project.title} — Open Brains")
+        task = self.project.task
+        self.task_label.setText(
+            f"task: {task.get('name', 'none')}" + (f" ({task['data']})" if task.get("data") else "")
+        )
+        ev = self.project.evolver
+        self.runbar.blockSignals(True)
+        self.runbar.set_values(
+            workers=int(ev.get("workers", 1)),
+            cpu_cap=float(ev.get("cpu_cap", 0)),
+            tradeoff=float(ev.get("tradeoff", 0.02)),
+        )
+        self.runbar.blockSignals(False)
+
+    def on_graph_edited(self) -> None:
+        self.project.graph = self.editor.graph()
+        if not self.project.dirty:
+            self.project.dirty = True
+            self.setWindowTitle(f"{self.project.title} — Open Brains")
+
+    def confirm_discard(self) -> bool:
+        """Ask before losing unsaved edits; True when it is fine to go on."""
+        if not self.project.dirty:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save changes to {self.project.title.rstrip(' *')}?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_project(self) -> None:
+        if not self.confirm_discard():
+            return
+        dialog = TaskDialog(self)
+        if not dialog.exec():
+            return
+        self.set_project(
+            Project(graph=io_graph_for_task(dialog.task_spec()), task=dialog.task_spec())
+        )
+
+    def choose_task(self) -> None:
+        dialog = TaskDialog(self, self.project.task)
+        if dialog.exec():
+            self.project.task = dialog.task_spec()
+            if not any(
+                n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in self.project.graph.nodes.values()
+            ):
+                self.project.graph = io_graph_for_task(self.project.task)
+            self.project.dirty = True
+            self.show_project()
+
+    def set_project(self, project: Project) -> None:
+        self.close_run()
+        recovery.discard_autosave(self.project, self.session)
+        self.project = project
+        self.opened_from = None
+        self.population.set_population([])
+        self.plots.set_history([])
+        self.show_project()
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Open Brains (*.graph)")
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> bool:
+        if not self.confirm_discard():
+            return False
+        try:
+            project = Project.open(path)
+        except OpenBrainsError as exc:
+            QMessageBox.warning(self, "Cannot open", str(exc))
+            return False
+        add_recent(path)
+        self.set_project(project)
+        return True
+
+    def save(self) -> bool:
+        if self.project.path is None:
+            return self.save_as()
+        return self._save_to(self.project.path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project", "untitled.graph", "Open Brains (*.graph)"
+        )
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        self.project.graph = self.editor.graph()
+        self.project.view = self.editor.view_state() if hasattr(self.editor, "view_state") else {}
+        try:
+            self.project.save(path)
+        except OpenBrainsError as exc:
+            QMessageBox.warning(self, "Cannot save", str(exc))
+            return False
+        recovery.discard_autosave(self.project, self.session)
+        add_recent(path)
+        self.setWindowTitle(f"{self.project.title} — Open Brains")
+        self.statusBar().showMessage(f"saved {path}", 4000)
+        return True
+
+    def autosave(self) -> Path | None:
+        if not self.project.dirty:
+            return None
+        self.project.graph = self.editor.graph()
+        return recovery.write_autosave(self.project, self.session)
+
+    def export_champion(self) -> None:
+        if not self.run_open:
+            self.statusBar().showMessage("no run yet: start one first", 4000)
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export champion", "champion.graph", "Open Brains (*.graph)"
+        )
+        if path:
+            from engine.export import export_individual
+
+            try:
+                export_individual(self.project.default_run_dir(), None, Path(path))
+            except OpenBrainsError as exc:
+                QMessageBox.warning(self, "Cannot export", str(exc))
+
+    # ----- the run ---------------------------------------------------------------------
+    def run_settings(self) -> dict[str, Any]:
+        ev = self.project.evolver
+        settings = {
+            "task": self.project.task,
+            "population": int(ev.get("population", 16)),
+            "workers": int(ev.get("workers", 1)),
+            "cpu_cap": float(ev.get("cpu_cap", 0.0)),
+            "tradeoff": float(ev.get("tradeoff", 0.02)),
+            "max_params": int(ev.get("max_params", 0)),
+        }
+        seed = self.seed_graph()
+        if seed is not None:
+            settings["seeds"] = [seed.to_json().decode()]
+        return settings
+
+    def seed_graph(self) -> Graph | None:
+        """The canvas graph, if it is a real seed (hidden units, and it compiles)."""
+        graph = self.editor.graph()
+        if not any(n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in graph.nodes.values()):
+            return None
+        try:
+            graph.validate()
+        except OpenBrainsError:
+            return None
+        return graph
+
+    def start_pause(self) -> None:
+        if not self.project.task.get("name"):
+            self.choose_task()
+            if not self.project.task.get("name"):
+                return
+        if not self.run_open:
+            run_dir = self.project.default_run_dir()
+            self.project.run_dir = str(run_dir)
+            self.runbar.set_running(True)
+            self.client.send(
+                "open_run", self._on_opened, run_dir=str(run_dir), settings=self.run_settings()
+            )
+        elif self.running:
+            self.client.send("pause", self._on_reply)
+        else:
+            self.client.send("start", self._on_reply)
+
+    def _on_opened(self, reply: dict[str, Any]) -> None:
+        if not reply.get("ok"):
+            self.runbar.set_running(False)
+            self.statusBar().showMessage(f"cannot start: {reply.get('error')}", 10_000)
+            self.append_log(f"cannot start: {reply.get('error')}")
+            return
+        self.run_open = True
+        task = reply.get("task") or {}
+        self.metric_name = task.get("metric", "score")
+        higher = task.get("metric") != "bpc"
+        self.population.set_metric(self.metric_name)
+        self.plots.set_metric(self.metric_name, higher)
+        self.client.send("history", self._on_history)
+        self.client.send("population", self._on_population)
+        self.client.send("start", self._on_reply)
+
+    def _on_history(self, reply: dict[str, Any]) -> None:
+        if reply.get("ok"):
+            self.plots.set_history(reply["individuals"])
+
+    def _on_population(self, reply: dict[str, Any]) -> None:
+        if reply.get("ok"):
+            self.population.set_population(reply["individuals"])
+
+    def _on_reply(self, reply: dict[str, Any]) -> None:
+        if not reply.get("ok"):
+            self.statusBar().showMessage(str(reply.get("error")), 8000)
+            self.append_log(str(reply.get("error")))
+
+    def change_setting(self, key: str, value: Any) -> None:
+        self.project.evolver[key] = value
+        self.project.dirty = True
+        if self.run_open:
+            self.client.send("set", self._on_reply, **{key: value})
+
+    def close_run(self) -> None:
+        if self.run_open:
+            self.client.send("close_run")
+        self.run_open = self.running = False
+        self.runbar.set_running(False)
+
+    def inject(self) -> None:
+        if not self.run_open:
+            self.statusBar().showMessage(
+                "start the run first; the edited graph is then added to it", 5000
+            )
+            return
+        graph = self.editor.graph()
+        args: dict[str, Any] = {"graph": graph.to_json().decode(), "detail": "edited on the canvas"}
+        if self.opened_from is not None:
+            args["weights_from"] = self.opened_from
+        self.client.send("inject", self._on_injected, **args)
+
+    def _on_injected(self, reply: dict[str, Any]) -> None:
+        text = (
+            "edited graph added to the population"
+            if reply.get("ok")
+            else f"cannot inject: {reply.get('error')}"
+        )
+        self.statusBar().showMessage(text, 6000)
+
+    def open_individual(self, ind: int) -> None:
+        if self.run_open:
+            self.client.send("individual", self._on_individual, individual=ind)
+
+    def _on_individual(self, reply: dict[str, Any]) -> None:
+        if not reply.get("ok"):
+            self._on_reply(reply)
+            return
+        self.opened_from = int(reply["id"])
+        self.editor.set_graph(Graph.from_json(reply["graph"]))
+        self.plots.show_curve(self.opened_from, reply.get("curve") or [])
+        self.statusBar().showMessage(
+            f"individual #{reply['id']}: {self.metric_name} {reply.get('score')}, {reply.get('params'):,} params — "
+            "edit it and press Inject (Ctrl+I) to add your version to the population",
+            10_000,
+        )
+
+    def set_follow(self, on: bool) -> None:
+        self.follow_champion = bool(on)
+        self.follow_action.setChecked(self.follow_champion)
+
+    def on_engine_event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "individual":
+            self.population.add_individual(data)
+            self.plots.add_individual(data)
+            if data.get("champion"):
+                self.population.mark_champion(int(data["id"]))
+                if self.follow_champion and data.get("graph"):
+                    self.opened_from = int(data["id"])
+                    self.editor.show_graph_animated(Graph.from_json(data["graph"]))
+            if data.get("status") != "done" and data.get("error"):
+                self.append_log(f"#{data['id']} {data['status']}: {data['error']}")
+        elif kind == "progress":
+            self.runbar.set_progress(data)
+        elif kind in ("started", "resumed"):
+            self.running = True
+            self.runbar.set_running(True)
+        elif kind in ("paused", "stopped"):
+            self.running = False
+            self.runbar.set_running(False)
+        elif kind == "error":
+            self.append_log(data.get("message", "error"))
+            self.statusBar().showMessage(data.get("message", "error"), 10_000)
+
+    def on_engine_finished(self, code: int, last: str) -> None:
+        was_open = self.run_open
+        self.run_open = self.running = False
+        self.runbar.set_running(False)
+        if was_open and code != 0:
+            self.append_log(f"the engine stopped (exit code {code}): {last}")
+            self.statusBar().showMessage(
+                "the engine stopped; press Start to restart it and resume the run", 10_000
+            )
+
+    def append_log(self, text: str) -> None:
+        self.log.appendPlainText(text)
+
+    # ----- closing -------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.autosave_timer.stop()
+        self.client.stop()
+        recovery.discard_autosave(self.project, self.session)
+        event.accept()
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Open Brains")
+    app.setOrganizationName("Open Brains")
+    from canvas.theme import apply_theme
+
+    apply_theme(app)
+    return app
+
+
+def offer_recovery(window: MainWindow) -> None:
+    found = recovery.find_recoverable()
+    if not found:
+        return
+    item = found[0]
+    name = item.original or "an untitled project"
+    answer = QMessageBox.question(
+        window,
+        "Recover unsaved work",
+        f"Open Brains did not close cleanly. Recover the unsaved edits to {name}?",
+    )
+    if answer == QMessageBox.StandardButton.Yes:
+        window.set_project(recovery.recover(item))
+    for other in found:
+        other.path.unlink(missing_ok=True)
+
+
+def run_window(path: str | None = None) -> int:
+    app = make_app()
+    project = Project.open(Path(path)) if path else None
+    window = MainWindow(project)
+    window.show()
+    if project is None:
+        offer_recovery(window)
+    return app.exec()
+
+
+def screenshot(out: Path, path: Path | None = None, size: tuple[int, int] = WINDOW_SIZE) -> Path:
+    """Render the main window with ``path`` offscreen into ``out`` (for docs and checks)."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = make_app()
+    window = MainWindow(Project.open(path) if path else None, start_engine=False)
+    window.resize(*size)
+    window.show()
+    app.processEvents()
+    window.arrange_docks()
+    for _ in range(5):
+        app.processEvents()
+    window.editor.fit()
+    app.processEvents()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out))
+    window.project.dirty = False
+    window.close()
+    return out
