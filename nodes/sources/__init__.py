@@ -370,7 +370,13 @@ def _text(arg: str | None, **kw: Any) -> Source:
     from nodes.sources.text import TextSource
 
     if arg == "-":
-        return TextSource(stream=sys.stdin.buffer, name="stdin", **kw)
+        # Unbuffered: a daemon thread blocked in a buffered readline holds the reader's lock
+        # and aborts the interpreter at exit ("could not acquire lock ... at shutdown").
+        try:
+            stream: Any = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
+        except (OSError, ValueError, AttributeError):  # a stand-in stdin (tests, embedding)
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+        return TextSource(stream=stream, name="stdin", **kw)
     if arg:
         raise SourceError(f"text takes no argument except '-' (stdin), got {arg!r}")
     return TextSource(**kw)
