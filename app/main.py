@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from app import recovery
 from app.client import EngineClient
 from app.project import Project
+from app.runlink import RunLink
 from app.settings import add_recent, recent_files
 from app.taskdialog import TaskDialog, io_graph_for_task
 from canvas.editor import GraphEditor
@@ -32,12 +34,14 @@ from canvas.plots import PlotsView
 from canvas.population import PopulationView
 from canvas.runbar import RunBar
 from engine.errors import OpenBrainsError
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+from engine.graph import INPUT_UNIT, OUTPUT_UNIT
 
 WINDOW_SIZE = (1440, 900)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(QMainWindow, RunLink):
+    """The whole tool in one window; the run side lives in ``app.runlink.RunLink``."""
+
     def __init__(self, project: Project | None = None, start_engine: bool = True) -> None:
         super().__init__()
         from engine.catalog import catalog_json
@@ -46,12 +50,10 @@ class MainWindow(QMainWindow):
         self.session = uuid.uuid4().hex[:8]
         self.project = project or Project()
         self.client = EngineClient(self)
-        self.client.event.connect(self.on_engine_event)
-        self.client.finished.connect(self.on_engine_finished)
-        self.client.log.connect(self.append_log)
         self.run_open = False
         self.running = False
         self.opened_from: int | None = None
+        self.edited_individual = False
         self.follow_champion = False
         self.metric_name = "score"
 
@@ -64,8 +66,6 @@ class MainWindow(QMainWindow):
         self.editor.startPauseRequested.connect(self.start_pause)
 
         self.population = PopulationView(self)
-        self.population.individualActivated.connect(self.open_individual)
-        self.population.followChampionChanged.connect(self.set_follow)
         self.plots = PlotsView(self)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
@@ -91,12 +91,13 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("RunToolbar")
         toolbar.addWidget(self.runbar)
-        self.runbar.startPauseClicked.connect(self.start_pause)
-        self.runbar.workersChanged.connect(lambda n: self.change_setting("workers", n))
-        self.runbar.cpuCapChanged.connect(lambda v: self.change_setting("cpu_cap", v))
-        self.runbar.tradeoffChanged.connect(lambda v: self.change_setting("tradeoff", v))
+        self.canvas_label = QLabel(self)
         self.task_label = QLabel(self)
+        for label in (self.canvas_label, self.task_label):
+            label.setContentsMargins(10, 0, 10, 0)
+        self.statusBar().addPermanentWidget(self.canvas_label)
         self.statusBar().addPermanentWidget(self.task_label)
+        self.connect_run()
 
         self._build_menus()
         self.autosave_timer = QTimer(self)
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.resize(*WINDOW_SIZE)
         self.arrange_docks()
         self.show_project()
+        self.show_run_snapshot()
         if start_engine:
             self.client.start()
 
@@ -114,9 +116,9 @@ class MainWindow(QMainWindow):
         """Canvas gets the most room; plots a strip below it; palette and docks at the sides."""
         palette, inspector, population, plots = self._initial_docks
         width, height = self.width(), self.height()
-        self.resizeDocks([palette], [int(width * 0.15)], Qt.Orientation.Horizontal)
+        self.resizeDocks([palette], [int(width * 0.13)], Qt.Orientation.Horizontal)
         self.resizeDocks(
-            [inspector, population], [int(width * 0.26)] * 2, Qt.Orientation.Horizontal
+            [inspector, population], [int(width * 0.25)] * 2, Qt.Orientation.Horizontal
         )
         self.resizeDocks(
             [inspector, population],
@@ -160,6 +162,10 @@ class MainWindow(QMainWindow):
         self._action(r, "Choose &task…", self.choose_task)
         self._action(r, "Start / pause", self.start_pause)
         self._action(r, "&Inject edited graph", self.inject, "Ctrl+I")
+        r.addSeparator()
+        self._action(r, "Show the &seed", self.show_seed)
+        self._action(r, "&Use the canvas graph as the seed", self.use_as_seed)
+        r.addSeparator()
         self.follow_action = self._action(r, "&Follow champion", lambda on: self.set_follow(on))
         self.follow_action.setCheckable(True)
 
@@ -170,7 +176,9 @@ class MainWindow(QMainWindow):
 
     # ----- project -------------------------------------------------------------------
     def show_project(self) -> None:
-        self.editor.set_graph(self.project.graph)
+        self.opened_from, self.edited_individual = None, False
+        self.editor.set_graph(self.project.graph)  # fits the view: sizes differ between screens
+        self.show_canvas_state()
         self.setWindowTitle(f"{self.project.title} — Open Brains")
         task = self.project.task
         self.task_label.setText(
@@ -186,6 +194,12 @@ class MainWindow(QMainWindow):
         self.runbar.blockSignals(False)
 
     def on_graph_edited(self) -> None:
+        """An edit of the seed dirties the project; an edit of an individual is for Inject."""
+        if self.opened_from is not None:
+            if not self.edited_individual:
+                self.edited_individual = True
+                self.show_canvas_state()
+            return
         self.project.graph = self.editor.graph()
         if not self.project.dirty:
             self.project.dirty = True
@@ -232,10 +246,8 @@ class MainWindow(QMainWindow):
         self.close_run()
         recovery.discard_autosave(self.project, self.session)
         self.project = project
-        self.opened_from = None
-        self.population.set_population([])
-        self.plots.set_history([])
         self.show_project()
+        self.show_run_snapshot()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Open Brains (*.graph)")
@@ -266,8 +278,9 @@ class MainWindow(QMainWindow):
         return bool(path) and self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
-        self.project.graph = self.editor.graph()
-        self.project.view = self.editor.view_state() if hasattr(self.editor, "view_state") else {}
+        if self.opened_from is None:
+            self.project.graph = self.editor.graph()
+            self.project.view = self.editor.view_state()
         try:
             self.project.save(path)
         except OpenBrainsError as exc:
@@ -282,7 +295,6 @@ class MainWindow(QMainWindow):
     def autosave(self) -> Path | None:
         if not self.project.dirty:
             return None
-        self.project.graph = self.editor.graph()
         return recovery.write_autosave(self.project, self.session)
 
     def export_champion(self) -> None:
@@ -299,168 +311,6 @@ class MainWindow(QMainWindow):
                 export_individual(self.project.default_run_dir(), None, Path(path))
             except OpenBrainsError as exc:
                 QMessageBox.warning(self, "Cannot export", str(exc))
-
-    # ----- the run ---------------------------------------------------------------------
-    def run_settings(self) -> dict[str, Any]:
-        ev = self.project.evolver
-        settings = {
-            "task": self.project.task,
-            "population": int(ev.get("population", 16)),
-            "workers": int(ev.get("workers", 1)),
-            "cpu_cap": float(ev.get("cpu_cap", 0.0)),
-            "tradeoff": float(ev.get("tradeoff", 0.02)),
-            "max_params": int(ev.get("max_params", 0)),
-        }
-        seed = self.seed_graph()
-        if seed is not None:
-            settings["seeds"] = [seed.to_json().decode()]
-        return settings
-
-    def seed_graph(self) -> Graph | None:
-        """The canvas graph, if it is a real seed (hidden units, and it compiles)."""
-        graph = self.editor.graph()
-        if not any(n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in graph.nodes.values()):
-            return None
-        try:
-            graph.validate()
-        except OpenBrainsError:
-            return None
-        return graph
-
-    def start_pause(self) -> None:
-        if not self.project.task.get("name"):
-            self.choose_task()
-            if not self.project.task.get("name"):
-                return
-        if not self.run_open:
-            run_dir = self.project.default_run_dir()
-            self.project.run_dir = str(run_dir)
-            self.runbar.set_running(True)
-            self.client.send(
-                "open_run", self._on_opened, run_dir=str(run_dir), settings=self.run_settings()
-            )
-        elif self.running:
-            self.client.send("pause", self._on_reply)
-        else:
-            self.client.send("start", self._on_reply)
-
-    def _on_opened(self, reply: dict[str, Any]) -> None:
-        if not reply.get("ok"):
-            self.runbar.set_running(False)
-            self.statusBar().showMessage(f"cannot start: {reply.get('error')}", 10_000)
-            self.append_log(f"cannot start: {reply.get('error')}")
-            return
-        self.run_open = True
-        task = reply.get("task") or {}
-        self.metric_name = task.get("metric", "score")
-        higher = task.get("metric") != "bpc"
-        self.population.set_metric(self.metric_name)
-        self.plots.set_metric(self.metric_name, higher)
-        self.client.send("history", self._on_history)
-        self.client.send("population", self._on_population)
-        self.client.send("start", self._on_reply)
-
-    def _on_history(self, reply: dict[str, Any]) -> None:
-        if reply.get("ok"):
-            self.plots.set_history(reply["individuals"])
-
-    def _on_population(self, reply: dict[str, Any]) -> None:
-        if reply.get("ok"):
-            self.population.set_population(reply["individuals"])
-
-    def _on_reply(self, reply: dict[str, Any]) -> None:
-        if not reply.get("ok"):
-            self.statusBar().showMessage(str(reply.get("error")), 8000)
-            self.append_log(str(reply.get("error")))
-
-    def change_setting(self, key: str, value: Any) -> None:
-        self.project.evolver[key] = value
-        self.project.dirty = True
-        if self.run_open:
-            self.client.send("set", self._on_reply, **{key: value})
-
-    def close_run(self) -> None:
-        if self.run_open:
-            self.client.send("close_run")
-        self.run_open = self.running = False
-        self.runbar.set_running(False)
-
-    def inject(self) -> None:
-        if not self.run_open:
-            self.statusBar().showMessage(
-                "start the run first; the edited graph is then added to it", 5000
-            )
-            return
-        graph = self.editor.graph()
-        args: dict[str, Any] = {"graph": graph.to_json().decode(), "detail": "edited on the canvas"}
-        if self.opened_from is not None:
-            args["weights_from"] = self.opened_from
-        self.client.send("inject", self._on_injected, **args)
-
-    def _on_injected(self, reply: dict[str, Any]) -> None:
-        text = (
-            "edited graph added to the population"
-            if reply.get("ok")
-            else f"cannot inject: {reply.get('error')}"
-        )
-        self.statusBar().showMessage(text, 6000)
-
-    def open_individual(self, ind: int) -> None:
-        if self.run_open:
-            self.client.send("individual", self._on_individual, individual=ind)
-
-    def _on_individual(self, reply: dict[str, Any]) -> None:
-        if not reply.get("ok"):
-            self._on_reply(reply)
-            return
-        self.opened_from = int(reply["id"])
-        self.editor.set_graph(Graph.from_json(reply["graph"]))
-        self.plots.show_curve(self.opened_from, reply.get("curve") or [])
-        self.statusBar().showMessage(
-            f"individual #{reply['id']}: {self.metric_name} {reply.get('score')}, {reply.get('params'):,} params — "
-            "edit it and press Inject (Ctrl+I) to add your version to the population",
-            10_000,
-        )
-
-    def set_follow(self, on: bool) -> None:
-        self.follow_champion = bool(on)
-        self.follow_action.setChecked(self.follow_champion)
-
-    def on_engine_event(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "individual":
-            self.population.add_individual(data)
-            self.plots.add_individual(data)
-            if data.get("champion"):
-                self.population.mark_champion(int(data["id"]))
-                if self.follow_champion and data.get("graph"):
-                    self.opened_from = int(data["id"])
-                    self.editor.show_graph_animated(Graph.from_json(data["graph"]))
-            if data.get("status") != "done" and data.get("error"):
-                self.append_log(f"#{data['id']} {data['status']}: {data['error']}")
-        elif kind == "progress":
-            self.runbar.set_progress(data)
-        elif kind in ("started", "resumed"):
-            self.running = True
-            self.runbar.set_running(True)
-        elif kind in ("paused", "stopped"):
-            self.running = False
-            self.runbar.set_running(False)
-        elif kind == "error":
-            self.append_log(data.get("message", "error"))
-            self.statusBar().showMessage(data.get("message", "error"), 10_000)
-
-    def on_engine_finished(self, code: int, last: str) -> None:
-        was_open = self.run_open
-        self.run_open = self.running = False
-        self.runbar.set_running(False)
-        if was_open and code != 0:
-            self.append_log(f"the engine stopped (exit code {code}): {last}")
-            self.statusBar().showMessage(
-                "the engine stopped; press Start to restart it and resume the run", 10_000
-            )
-
-    def append_log(self, text: str) -> None:
-        self.log.appendPlainText(text)
 
     # ----- closing -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -510,8 +360,14 @@ def run_window(path: str | None = None) -> int:
     return app.exec()
 
 
-def screenshot(out: Path, path: Path | None = None, size: tuple[int, int] = WINDOW_SIZE) -> Path:
-    """Render the main window with ``path`` offscreen into ``out`` (for docs and checks)."""
+def screenshot(
+    out: Path,
+    path: Path | None = None,
+    size: tuple[int, int] = WINDOW_SIZE,
+    prepare: Callable[[MainWindow], None] | None = None,
+) -> Path:
+    """Render the main window with ``path`` (and its run folder, if any) offscreen into
+    ``out``, for docs and checks; ``prepare(window)`` may select or open things first."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = make_app()
@@ -523,9 +379,15 @@ def screenshot(out: Path, path: Path | None = None, size: tuple[int, int] = WIND
     for _ in range(5):
         app.processEvents()
     window.editor.fit()
+    window.editor.check_now()  # cards show parameter counts and shapes, as after an edit
+    if prepare is not None:
+        prepare(window)
+    window.plots.flush()  # redraws are throttled by a timer that has not fired yet
     app.processEvents()
     out.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out))
+    if not window.grab().save(str(out)):
+        raise OSError(f"cannot write {out}")
     window.project.dirty = False
     window.close()
+    window.deleteLater()
     return out

@@ -59,10 +59,10 @@ HISTORY_LIMIT = 400  # retired individuals kept on screen with "history" on
 
 SORT_KEYS = ("score", "params", "age", "species")
 _SORT_LABELS = {
-    "score": "score",
-    "params": "size (params)",
-    "age": "age (newest first)",
-    "species": "species",
+    "score": "by score",
+    "params": "by size",
+    "age": "newest first",
+    "species": "by species",
 }
 
 IdRole = Qt.ItemDataRole.UserRole + 1
@@ -440,6 +440,11 @@ class PopulationView(QWidget):
         for key in SORT_KEYS:
             self.sort_box.addItem(_SORT_LABELS[key], key)
         self.sort_box.setToolTip("order of the cards")
+        # a compact bar, so the dock can be two cards wide beside a roomy canvas
+        self.sort_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.sort_box.setMinimumContentsLength(7)
         self.sort_box.currentIndexChanged.connect(
             lambda _i: self.set_sort_key(str(self.sort_box.currentData()))
         )
@@ -459,9 +464,6 @@ class PopulationView(QWidget):
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 2)
         bar.setSpacing(8)
-        sort_label = QLabel("Sort", self)
-        sort_label.setStyleSheet(f"color: {COLORS['text_dim']};")
-        bar.addWidget(sort_label)
         bar.addWidget(self.sort_box)
         bar.addWidget(self.history_box)
         bar.addStretch(1)
@@ -472,6 +474,17 @@ class PopulationView(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.list, 1)
+        # an empty dock says what will fill it
+        self.empty_hint = QLabel(
+            "No individuals yet.\nPress Start (or Space on the canvas) to evolve a population.",
+            self.list.viewport(),
+        )
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setStyleSheet(f"color: {COLORS['text_faint']}; background: transparent;")
+        hint_layout = QVBoxLayout(self.list.viewport())
+        hint_layout.setContentsMargins(16, 16, 16, 16)
+        hint_layout.addWidget(self.empty_hint)
 
         self.keep_history = False
         self._glow = QTimer(self)
@@ -650,6 +663,7 @@ class PopulationView(QWidget):
         if self.keep_history and self.count() > living:
             text += f" · {self.count() - living} retired"
         self.count_label.setText(text)
+        self.empty_hint.setVisible(self.count() == 0)
 
 
 def _id_of(d: dict[str, Any]) -> int | None:

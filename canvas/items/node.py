@@ -31,6 +31,10 @@ LINE = 18.0
 PORT_SPACING = 20.0
 RADIUS = 7.0
 GLOW_MARGIN = 14.0
+# below this zoom a card is a few pixels of text: draw it plain (no shadow, body lines or
+# port labels), which keeps a fitted 300-node canvas fast to repaint
+LOD_SIMPLE = 0.5
+LOD_TITLE = 0.3
 
 
 def pen(c: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -224,6 +228,10 @@ class NodeItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < LOD_SIMPLE:
+            self._paint_simple(painter, lod)
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         r = self.rect()
@@ -316,7 +324,40 @@ class NodeItem(QGraphicsItem):
         self._paint_port_labels(painter)
         painter.restore()
 
-        # outline: error > selected > frozen > plain
+        self._paint_outline(painter, r)
+
+    def _paint_simple(self, painter: QPainter, lod: float) -> None:
+        """The zoomed-out card: body, category band, title when legible, state outline."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = self.rect()
+        if self.glow > 0.01:
+            g = QColor(self.glow_color)
+            g.setAlphaF(0.5 * self.glow)
+            painter.setPen(pen(g, 8.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(r.adjusted(-4, -4, 4, 4), RADIUS, RADIUS)
+        painter.setPen(Qt.PenStyle.NoPen)
+        body = theme.color("node")
+        if (self.check or {}).get("live") is False:
+            body.setAlphaF(0.55)
+        painter.setBrush(body)
+        painter.drawRoundedRect(r, RADIUS, RADIUS)
+        tint = theme.category_color(self.spec.category)
+        tint.setAlphaF(0.6)
+        painter.setBrush(tint)
+        painter.drawRect(QRectF(r.left(), r.top() + RADIUS / 2, r.width(), HEADER - RADIUS / 2))
+        if lod >= LOD_TITLE:
+            painter.setFont(theme.ui_font(10.5, bold=True))
+            painter.setPen(theme.color("text"))
+            painter.drawText(
+                self.header_rect().adjusted(10, 3, -10, 0),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                self.title,
+            )
+        self._paint_outline(painter, r)
+
+    def _paint_outline(self, painter: QPainter, r: QRectF) -> None:
+        """Outline by state: fading > error > selected > frozen > unknown unit > plain."""
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.fading:
             painter.setPen(pen(theme.color("removed"), 2.0, Qt.PenStyle.DashLine))

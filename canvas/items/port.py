@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 RADIUS = 5.5
 HIT_RADIUS = 11.0
+LOD_SIMPLE = 0.5  # as canvas.items.node: below this zoom, plain dots
 
 NORMAL, COMPATIBLE, INCOMPATIBLE, TARGET, REFUSED = (
     "normal",
@@ -87,6 +88,12 @@ class PortItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         fill = theme.port_color(self.kind)
         r = RADIUS
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < LOD_SIMPLE and self.state == NORMAL and not self._hover:
+            painter.setPen(Qt.PenStyle.NoPen)  # zoomed out: a dot of the kind's colour
+            painter.setBrush(fill)
+            painter.drawEllipse(QPointF(0, 0), r, r)
+            return
         dead = (getattr(self.node, "check", None) or {}).get("live") is False
         if self.state == INCOMPATIBLE:
             fill.setAlphaF(0.25)

@@ -534,6 +534,30 @@ def test_checker_decorates_nodes_and_grab_png_draws_the_graph(editor, qtbot, tmp
     assert variance > 50
 
 
+def test_zoomed_out_canvas_draws_plain_cards_with_their_state(editor, qtbot):
+    """Below ``LOD_SIMPLE`` cards lose their text but keep colour and state outlines."""
+    from PySide6.QtGui import QPainter
+
+    from canvas.items.node import LOD_SIMPLE, LOD_TITLE
+
+    editor.set_graph(float_graph())
+    editor.select(["a"])
+    editor.freeze_selection(True)
+    editor.select(["b"])
+    images = []
+    for zoom in (1.0, (LOD_SIMPLE + LOD_TITLE) / 2, LOD_TITLE / 2):
+        editor.view.set_zoom(zoom)
+        editor.view.centerOn(editor.scene.nodes["a"])
+        img = QImage(editor.view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
+        painter = QPainter(img)
+        editor.view.render(painter)
+        painter.end()
+        centre = editor.view.mapFromScene(editor.scene.nodes["a"].scenePos())
+        assert img.pixelColor(centre).lightness() > 38  # the card (48), not the canvas (30)
+        images.append(img)
+    assert images[0] != images[1] != images[2]
+
+
 def test_space_requests_start_pause_and_f_fits(editor, qtbot):
     editor.set_graph(float_graph())
     with qtbot.waitSignal(editor.startPauseRequested, timeout=1000):

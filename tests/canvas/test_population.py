@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 
 from canvas.plots import PlotsView, pareto_front
@@ -340,6 +340,23 @@ def test_curve_of_the_selected_individual(plots: PlotsView) -> None:
     plots.show_curve(2, [])
     plots.flush()
     assert plots.curve_data() == (2, [])
+
+
+def test_clicking_a_pareto_front_point_opens_that_individual(plots: PlotsView, qtbot: Any) -> None:
+    """Front points are drawn twice (dot and ring); the click must reach the dot's id."""
+    for i in range(1, 6):
+        plots.add_individual({"id": i, "score": 0.5 + i / 20, "params": 100 * i, "status": "done"})
+    plots.flush()
+    qtbot.wait(50)  # the view box takes its new range
+    assert len(plots.pareto_points()) == 5
+    got: list[int] = []
+    plots.individualActivated.connect(got.append)
+    for ind in (3, 1):
+        i = plots.s_ids.index(ind)
+        at = QPointF(float(plots.s_logp.view()[i]), float(plots.s_score.view()[i]))
+        pos = plots.pareto_w.mapFromScene(plots.pareto.vb.mapViewToScene(at))
+        qtbot.mouseClick(plots.pareto_w.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert got == [3, 1]
 
 
 def test_plots_history_then_events_and_throttled_redraws(plots: PlotsView, qtbot: Any) -> None:

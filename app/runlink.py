@@ -1,0 +1,304 @@
+"""The main window's side of a run: start/pause through the engine process, the docks fed
+in place by its events, opening individuals on the canvas, following the champion, and
+injecting a hand-edited individual with its lineage.
+
+A mixin of ``MainWindow`` (kept apart so each file stays readable); it owns no widgets.
+The canvas shows either the project's seed (``opened_from is None``) or an individual
+of the run; edits of an individual are for Inject and never overwrite the seed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.snapshot import higher_is_better, read_snapshot
+from engine.errors import OpenBrainsError
+from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QLabel, QPlainTextEdit, QStatusBar
+
+    from app.client import EngineClient
+    from app.project import Project
+    from canvas.editor import GraphEditor
+    from canvas.plots import PlotsView
+    from canvas.population import PopulationView
+    from canvas.runbar import RunBar
+
+
+def best_of(items: list[dict[str, Any]]) -> int | None:
+    """The champion among summaries: highest fitness, then fewer params, then oldest
+    (the archive's own order)."""
+    scored = [d for d in items if isinstance(d.get("fitness"), int | float)]
+    if not scored:
+        return None
+    best = min(scored, key=lambda d: (-float(d["fitness"]), int(d.get("params") or 0), d["id"]))
+    return int(best["id"])
+
+
+class RunLink:
+    client: EngineClient
+    editor: GraphEditor
+    population: PopulationView
+    plots: PlotsView
+    runbar: RunBar
+    log: QPlainTextEdit
+    canvas_label: QLabel
+    follow_action: QAction
+    project: Project
+    run_open: bool
+    running: bool
+    opened_from: int | None
+    edited_individual: bool
+    follow_champion: bool
+    metric_name: str
+
+    if TYPE_CHECKING:  # the window class provides these
+
+        def statusBar(self) -> QStatusBar: ...
+        def choose_task(self) -> None: ...
+        def on_graph_edited(self) -> None: ...
+
+    def connect_run(self) -> None:
+        """Wire the engine client and the run docks to this window."""
+        self.client.event.connect(self.on_engine_event)
+        self.client.finished.connect(self.on_engine_finished)
+        self.client.log.connect(self.append_log)
+        self.population.individualActivated.connect(self.open_individual)
+        self.population.followChampionChanged.connect(self.set_follow)
+        self.plots.individualActivated.connect(self.open_individual)
+        self.runbar.startPauseClicked.connect(self.start_pause)
+        self.runbar.workersChanged.connect(lambda n: self.change_setting("workers", n))
+        self.runbar.cpuCapChanged.connect(lambda v: self.change_setting("cpu_cap", v))
+        self.runbar.tradeoffChanged.connect(lambda v: self.change_setting("tradeoff", v))
+
+    # ----- what the docks show -------------------------------------------------------
+    def set_metric(self, metric: str | None) -> None:
+        self.metric_name = metric or "score"
+        self.population.set_metric(self.metric_name)
+        self.plots.set_metric(self.metric_name, higher_is_better(metric))
+
+    def show_run_snapshot(self) -> bool:
+        """Fill the docks from the project's run folder, if it has one (read-only)."""
+        self.population.set_population([])
+        self.plots.set_history([])
+        self.plots.set_window(int(self.project.evolver.get("population", 16)))
+        snap = read_snapshot(self.project.default_run_dir())
+        if snap is None:
+            return False
+        self.set_metric(snap.metric)
+        self.plots.set_history(snap.history)
+        self.population.set_population(snap.population)
+        if snap.champion is not None:
+            self.population.mark_champion(snap.champion)
+            self.plots.show_curve(snap.champion, snap.champion_curve)
+        return True
+
+    def show_canvas_state(self) -> None:
+        if self.opened_from is None:
+            text = "canvas: the seed"
+        else:
+            edited = " (edited: Ctrl+I injects it)" if self.edited_individual else ""
+            text = f"canvas: individual #{self.opened_from}{edited}"
+        self.canvas_label.setText(text)
+
+    def show_seed(self) -> None:
+        """Back from an individual to the project's seed graph."""
+        self.opened_from, self.edited_individual = None, False
+        self.editor.set_graph(self.project.graph)
+        self.show_canvas_state()
+
+    def use_as_seed(self) -> None:
+        """Make the graph on the canvas the project's seed (an unsaved project edit)."""
+        self.opened_from, self.edited_individual = None, False
+        self.on_graph_edited()  # the seed becomes the canvas graph; dirty; the title says so
+        self.show_canvas_state()
+        self.statusBar().showMessage("the canvas graph is now the project's seed", 5000)
+
+    # ----- the run ---------------------------------------------------------------------
+    def run_settings(self) -> dict[str, Any]:
+        ev = self.project.evolver
+        settings = {
+            "task": self.project.task,
+            "population": int(ev.get("population", 16)),
+            "workers": int(ev.get("workers", 1)),
+            "cpu_cap": float(ev.get("cpu_cap", 0.0)),
+            "tradeoff": float(ev.get("tradeoff", 0.02)),
+            "max_params": int(ev.get("max_params", 0)),
+        }
+        seed = self.seed_graph()
+        if seed is not None:
+            settings["seeds"] = [seed.to_json().decode()]
+        return settings
+
+    def seed_graph(self) -> Graph | None:
+        """The project's seed, if it is a real one (hidden units, and it compiles)."""
+        graph = self.project.graph.copy()
+        if not any(n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in graph.nodes.values()):
+            return None
+        try:
+            graph.validate()
+        except OpenBrainsError:
+            return None
+        return graph
+
+    def start_pause(self) -> None:
+        if not self.project.task.get("name"):
+            self.choose_task()
+            if not self.project.task.get("name"):
+                return
+        if not self.run_open:
+            run_dir = self.project.default_run_dir()
+            self.project.run_dir = str(run_dir)
+            self.runbar.set_running(True)
+            self.client.send(
+                "open_run", self._on_opened, run_dir=str(run_dir), settings=self.run_settings()
+            )
+        elif self.running:
+            self.client.send("pause", self._on_reply)
+        else:
+            self.client.send("start", self._on_reply)
+
+    def _on_opened(self, reply: dict[str, Any]) -> None:
+        if not reply.get("ok"):
+            self.runbar.set_running(False)
+            self.statusBar().showMessage(f"cannot start: {reply.get('error')}", 10_000)
+            self.append_log(f"cannot start: {reply.get('error')}")
+            return
+        self.run_open = True
+        self.set_metric((reply.get("task") or {}).get("metric"))
+        settings = reply.get("settings") or {}
+        self.plots.set_window(int(settings.get("population") or 16))
+        self.client.send("history", self._on_history)
+        self.client.send("population", self._on_population)
+        self.client.send("start", self._on_reply)
+
+    def _on_history(self, reply: dict[str, Any]) -> None:
+        if reply.get("ok"):
+            self.plots.set_history(reply["individuals"])
+            best = best_of(reply["individuals"])
+            if best is not None:  # the population reply, next, shows it crowned
+                self.population.mark_champion(best)
+
+    def _on_population(self, reply: dict[str, Any]) -> None:
+        if reply.get("ok"):
+            self.population.set_population(reply["individuals"])
+
+    def _on_reply(self, reply: dict[str, Any]) -> None:
+        if not reply.get("ok"):
+            self.statusBar().showMessage(str(reply.get("error")), 8000)
+            self.append_log(str(reply.get("error")))
+
+    def change_setting(self, key: str, value: Any) -> None:
+        self.project.evolver[key] = value
+        self.project.dirty = True
+        if self.run_open:
+            self.client.send("set", self._on_reply, **{key: value})
+
+    def close_run(self) -> None:
+        if self.run_open:
+            self.client.send("close_run")
+        self.run_open = self.running = False
+        self.runbar.set_running(False)
+
+    # ----- individuals on the canvas ---------------------------------------------------
+    def inject(self) -> None:
+        """Add the canvas graph to the population as a hand-made individual; when it was
+        edited from an individual, that one is its parent and lends it its weights."""
+        if not self.run_open:
+            self.statusBar().showMessage(
+                "start the run first; the edited graph is then added to it", 5000
+            )
+            return
+        graph = self.editor.graph()
+        source = self.opened_from
+        args: dict[str, Any] = {"graph": graph.to_json().decode()}
+        if source is not None:
+            args["weights_from"] = source
+            args["parents"] = [source]
+            args["detail"] = f"edited on the canvas from #{source}"
+        else:
+            args["detail"] = "drawn on the canvas"
+        self.client.send("inject", lambda r: self._on_injected(r, source), **args)
+
+    def _on_injected(self, reply: dict[str, Any], source: int | None) -> None:
+        if reply.get("ok"):
+            origin = f" as a child of #{source}" if source is not None else ""
+            text = f"edited graph added to the population{origin}; it trains next"
+        else:
+            text = f"cannot inject: {reply.get('error')}"
+        self.statusBar().showMessage(text, 6000)
+
+    def open_individual(self, ind: int, animated: bool = False) -> None:
+        """Ask the engine for individual ``ind`` and show it on the canvas."""
+        if not self.run_open:
+            self.statusBar().showMessage("start the run to open its individuals", 4000)
+            return
+        self.population.select(int(ind))
+        self.client.send(
+            "individual", lambda r: self._on_individual(r, animated), individual=int(ind)
+        )
+
+    def _on_individual(self, reply: dict[str, Any], animated: bool = False) -> None:
+        if not reply.get("ok"):
+            self._on_reply(reply)
+            return
+        self.opened_from, self.edited_individual = int(reply["id"]), False
+        graph = Graph.from_json(reply["graph"])
+        if animated:
+            self.editor.show_graph_animated(graph)
+        else:
+            self.editor.set_graph(graph)
+        self.plots.show_curve(self.opened_from, reply.get("curve") or [])
+        self.show_canvas_state()
+        if not animated:
+            score, params = reply.get("score"), int(reply.get("params") or 0)
+            self.statusBar().showMessage(
+                f"individual #{reply['id']}: {self.metric_name} {score}, {params:,} params — "
+                "edit it and press Inject (Ctrl+I) to add your version to the population",
+                10_000,
+            )
+
+    def set_follow(self, on: bool) -> None:
+        """Follow the champion: each new one is drawn on the canvas with its changes
+        animated; turning it on shows the current champion at once."""
+        self.follow_champion = bool(on)
+        self.follow_action.setChecked(self.follow_champion)
+        self.population.set_follow_champion(self.follow_champion)
+        if on and self.run_open and self.population.champion is not None:
+            self.open_individual(self.population.champion, animated=True)
+
+    def on_engine_event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "individual":
+            self.population.add_individual(data)
+            self.plots.add_individual(data)
+            if data.get("champion"):
+                self.population.mark_champion(int(data["id"]))
+                if self.follow_champion:  # asked for, so its loss curve comes along
+                    self.open_individual(int(data["id"]), animated=True)
+            if data.get("status") != "done" and data.get("error"):
+                self.append_log(f"#{data['id']} {data['status']}: {data['error']}")
+        elif kind == "progress":
+            self.runbar.set_progress(data)
+        elif kind in ("started", "resumed"):
+            self.running = True
+            self.runbar.set_running(True)
+        elif kind in ("paused", "stopped"):
+            self.running = False
+            self.runbar.set_running(False)
+        elif kind == "error":
+            self.append_log(data.get("message", "error"))
+            self.statusBar().showMessage(data.get("message", "error"), 10_000)
+
+    def on_engine_finished(self, code: int, last: str) -> None:
+        was_open = self.run_open
+        self.run_open = self.running = False
+        self.runbar.set_running(False)
+        if was_open and code != 0:
+            self.append_log(f"the engine stopped (exit code {code}): {last}")
+            self.statusBar().showMessage(
+                "the engine stopped; press Start to restart it and resume the run", 10_000
+            )
+
+    def append_log(self, text: str) -> None:
+        self.log.appendPlainText(text)

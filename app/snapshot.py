@@ -1,0 +1,84 @@
+"""A read-only look at a project's run folder, so opening a project (or screenshotting it)
+shows its population and plots before the engine is asked to resume anything.
+
+Same summaries as the engine service's ``population`` and ``history`` replies; reads with
+the archive's read-only connection, so a run still writing in another process is fine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import OpenBrainsError
+from engine.store import DB_NAME, Archive, Record
+
+LOWER_IS_BETTER = ("bpc", "loss", "mse")
+
+
+@dataclass
+class RunSnapshot:
+    """What the population and plots docks show of a run that is not open in the engine."""
+
+    metric: str = "score"
+    higher_is_better: bool = True
+    population: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    champion: int | None = None
+    champion_curve: list[list[float]] = field(default_factory=list)
+
+
+def higher_is_better(metric: str | None) -> bool:
+    return (metric or "score") not in LOWER_IS_BETTER
+
+
+def summary(rec: Record) -> dict[str, Any]:
+    """An individual as the population and plots take it (the service's summary)."""
+    return {
+        "id": rec.id,
+        "origin": rec.origin,
+        "parents": rec.parents,
+        "status": rec.status,
+        "score": rec.val_metric,
+        "test_score": rec.test_metric,
+        "fitness": rec.fitness,
+        "params": rec.params,
+        "species": rec.species,
+        "mutation": rec.mutation,
+        "detail": rec.detail,
+        "rung": rec.rung,
+        "steps": rec.steps,
+        "alive": rec.alive,
+        "created": rec.created,
+        "latency_ms": rec.latency_ms,
+    }
+
+
+def read_snapshot(run_dir: Path) -> RunSnapshot | None:
+    """The run in ``run_dir``, or None when there is none (or it cannot be read)."""
+    if not (Path(run_dir) / DB_NAME).exists():
+        return None
+    try:
+        archive = Archive(Path(run_dir), readonly=True)
+    except OpenBrainsError:
+        return None
+    try:
+        metric = str((archive.get_meta("task_info") or {}).get("metric") or "score")
+        records = archive.records()
+        best = archive.best()
+    finally:
+        archive.close()
+    champion = best.id if best is not None else None
+    population = [
+        {**summary(r), "graph": r.graph_json, "champion": r.id == champion}
+        for r in records
+        if r.alive
+    ]
+    return RunSnapshot(
+        metric=metric,
+        higher_is_better=higher_is_better(metric),
+        population=population,
+        history=[summary(r) for r in records],
+        champion=champion,
+        champion_curve=list(best.curve) if best is not None else [],
+    )
