@@ -35,4 +35,7 @@ if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   touch "$stamp"
 fi
+# the spoken-digits sample set (sample_graphs/spoken_digits.graph), made with espeak-ng;
+# skipped when already present
+.venv/bin/python -m engine.datasets.spoken data/spoken_digits
 echo "setup: ready (.venv)"

@@ -39,7 +39,8 @@ def split_bounds(n: int) -> tuple[int, int]:
     return int(n * TEXT_SPLIT[0]), int(n * (TEXT_SPLIT[0] + TEXT_SPLIT[1]))
 
 
-def _min_bytes(context: int) -> int:
+def min_bytes(context: int) -> int:
+    """The shortest data that gives train, validation and test a window each."""
     n = 10 * (context + 1)
     while True:
         a, b = split_bounds(n)
@@ -64,25 +65,37 @@ def text_task(
     """Next-byte prediction on the bytes of ``data`` (any file: text in any language, code,
     logs). ``seed`` is recorded but unused: the split is contiguous, not random."""
     path = need_path("text", data, "file", "a text (or any) file to learn to continue")
-    if context < 1:
-        raise TaskError(f"text: context must be >= 1, got {context}")
-    stride = context if stride is None else stride
-    if stride < 1:
-        raise TaskError(f"text: stride must be >= 1, got {stride}")
     try:
         blob = path.read_bytes()
     except OSError as e:
         raise TaskError(f"cannot read {path}: {e}") from None
-    need = _min_bytes(context)
+    return bytes_task(blob, str(path), seed, context, stride)
+
+
+def bytes_task(
+    blob: bytes,
+    where: str,
+    seed: int = 0,
+    context: int = 64,
+    stride: int | None = None,
+    name: str = "text",
+) -> DatasetTask:
+    """The completion task on ``blob`` (``where`` names its source in errors)."""
+    if context < 1:
+        raise TaskError(f"{name}: context must be >= 1, got {context}")
+    stride = context if stride is None else stride
+    if stride < 1:
+        raise TaskError(f"{name}: stride must be >= 1, got {stride}")
+    need = min_bytes(context)
     if len(blob) < need:
         raise TaskError(
-            f"text: {path} has {len(blob)} bytes, too short for context {context}: it needs at "
+            f"{name}: {where} has {len(blob)} bytes, too short for context {context}: it needs at "
             f"least {need} (train, validation and test each need a window of {context + 1} bytes)"
         )
     a, b = split_bounds(len(blob))
     codec = BytesCodec(length=context)
     return DatasetTask(
-        name="text",
+        name=name,
         kind="completion",
         inputs={"text": SignalSpec(1, None, SignalMeta("text", vocab=BytesCodec.VOCAB))},
         outputs={"next": SignalSpec(BytesCodec.VOCAB, None, SignalMeta("text"))},
@@ -101,4 +114,4 @@ def text_task(
     )
 
 
-__all__ = ["order0_entropy", "split_bounds", "text_task", "windows"]
+__all__ = ["bytes_task", "min_bytes", "order0_entropy", "split_bounds", "text_task", "windows"]

@@ -382,6 +382,9 @@ def stacked_loss(task: DatasetTask, out: torch.Tensor, target: torch.Tensor) -> 
         per = F.mse_loss(out[:, :, -1, :], target, reduction="none")
     elif task.kind == "completion":
         per = F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1), reduction="none")
+        scored = target.reshape(k, -1) != -100  # -100: not scored (call-and-response prompts)
+        if not bool(scored.all()):  # mean over scored targets only, as task.loss does
+            return per.reshape(k, -1).sum(1) / scored.sum(1).clamp_min(1)
     else:
         return torch.vmap(task.loss)(out, target)
     return per.reshape(k, -1).mean(1)

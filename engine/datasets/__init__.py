@@ -1,0 +1,1 @@
+"""Sample data sets made locally (nothing is downloaded): spoken digits from espeak-ng."""
