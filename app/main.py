@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app import recovery
 from app.client import EngineClient
+from app.panels import install_live_and_rating_docks
 from app.project import Project
 from app.runlink import RunLink
 from app.settings import add_recent, recent_files
@@ -82,6 +83,10 @@ class MainWindow(QMainWindow, RunLink):
         plots_dock = self._dock("Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         log_dock = self._dock("Engine log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(plots_dock, log_dock)
+        self.feedback_docks = install_live_and_rating_docks(self, self.client)
+        self.tabifyDockWidget(inspector_dock, self.feedback_docks.live_dock)
+        self.tabifyDockWidget(plots_dock, self.feedback_docks.rating_dock)
+        inspector_dock.raise_()
         plots_dock.raise_()
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)

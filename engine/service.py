@@ -20,6 +20,8 @@ from engine import __version__
 from engine.errors import OpenBrainsError
 from engine.graph import Graph
 from engine.protocol import ProtocolError, encode_frame, read_frame
+from engine.service_feedback import COMMANDS as FEEDBACK_COMMANDS
+from engine.service_feedback import stop_all as stop_feedback
 from engine.store import Archive
 
 Handler = Callable[["Service", dict[str, Any]], dict[str, Any]]
@@ -102,6 +104,7 @@ class Service:
         return self.reader
 
     def shutdown(self) -> None:
+        stop_feedback(self)
         if self.run is not None:
             self.run.stop()
             if self.thread is not None:
@@ -197,7 +200,7 @@ def _stop(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 @handles("set")
 def _set(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    changes = {k: msg[k] for k in ("workers", "cpu_cap", "tradeoff") if k in msg}
+    changes = {k: msg[k] for k in ("workers", "cpu_cap", "tradeoff", "rating_weight") if k in msg}
     svc.need_run().update(**changes)
     return {"changed": changes}
 
@@ -248,8 +251,13 @@ def _population(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 @handles("history")
 def _history(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    recs = svc.query().records(since_id=int(msg.get("since", 0)))
-    return {"individuals": [_summary(r) for r in recs]}
+    archive = svc.query()
+    recs = archive.records(since_id=int(msg.get("since", 0)))
+    # game runs also send their reference players' Elo (PlotsView.set_references)
+    return {
+        "individuals": [_summary(r) for r in recs],
+        "references": archive.get_meta("references") or {},
+    }
 
 
 @handles("individual")
@@ -280,6 +288,9 @@ def _status(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
         "paused": run.paused.is_set(),
         "running": svc.thread is not None and svc.thread.is_alive(),
     }
+
+
+HANDLERS.update(FEEDBACK_COMMANDS)  # samples, recording, ratings, live mode
 
 
 def main() -> int:

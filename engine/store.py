@@ -4,6 +4,11 @@ Every finished individual is one committed transaction (row, weights, scores, ev
 power cut or ``kill -9`` loses at most the work in flight and the run resumes where it was.
 Weights are safetensors blobs; graphs are JSON. Retention keeps the weights that matter
 (the living population, the Pareto front, species champions, the champion's lineage).
+
+Schema version 2 adds what people give a run (docs/decisions.md, "Recording and ratings"):
+``samples`` (recorded examples, raw bytes), ``ratings`` (0–10 slider scores), and per
+individual the data version and training-set size it was trained on. Version 1 folders are
+upgraded in place when opened for writing and read as they are when opened read-only.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import orjson
 from engine import __version__
 from engine.errors import OpenBrainsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
 LOCK_NAME = "run.lock"
 
@@ -51,7 +56,10 @@ CREATE TABLE IF NOT EXISTS individuals (
     test_metric REAL,
     fitness REAL,
     alive INTEGER NOT NULL DEFAULT 1,
-    curve TEXT NOT NULL DEFAULT '[]'
+    curve TEXT NOT NULL DEFAULT '[]',
+    trained_version INTEGER NOT NULL DEFAULT 0,
+    train_size INTEGER NOT NULL DEFAULT 0,
+    scored_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS individuals_alive ON individuals(alive);
 CREATE TABLE IF NOT EXISTS weights (
@@ -76,7 +84,35 @@ CREATE TABLE IF NOT EXISTS sessions (
     started REAL NOT NULL,
     last_seen REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    label TEXT NOT NULL,
+    split TEXT NOT NULL,
+    modality TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY,
+    individual INTEGER NOT NULL REFERENCES individuals(id),
+    input_id TEXT NOT NULL,
+    score REAL NOT NULL,
+    rater TEXT NOT NULL DEFAULT '',
+    time REAL NOT NULL,
+    batch TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS ratings_individual ON ratings(individual);
 """
+
+# columns added to older tables, by the schema version that added them
+_ADDED_COLUMNS = {
+    2: (
+        ("individuals", "trained_version", "INTEGER NOT NULL DEFAULT 0"),
+        ("individuals", "train_size", "INTEGER NOT NULL DEFAULT 0"),
+        ("individuals", "scored_version", "INTEGER NOT NULL DEFAULT 0"),
+    ),
+}
 
 
 class ArchiveError(OpenBrainsError):
@@ -108,6 +144,39 @@ class Record:
     alive: bool = True
     created: float = 0.0
     curve: list[Any] = field(default_factory=list)
+    trained_version: int = 0  # the recorded-data version its training data had
+    train_size: int = 0  # training examples it trained on
+    scored_version: int = 0  # the data version its validation score is on (rescoring moves it)
+
+
+VAL_EVERY = 5  # every 5th recorded sample of a label goes to validation
+
+
+@dataclass
+class Sample:
+    """One recorded example: raw bytes in the layout ``meta`` describes (see engine.recorded)."""
+
+    id: int
+    label: str
+    split: str
+    modality: str
+    data: bytes
+    meta: dict[str, Any] = field(default_factory=dict)
+    created: float = 0.0
+
+
+@dataclass
+class Rating:
+    """One person's 0–10 score for one individual's output on one input. Ratings given
+    side by side share a ``batch``, which is what makes them preference pairs."""
+
+    id: int
+    individual: int
+    input_id: str
+    score: float
+    rater: str = ""
+    time: float = 0.0
+    batch: str = ""
 
 
 def _num(x: float | None) -> float | None:
@@ -129,10 +198,15 @@ class Archive:
         if readonly:  # status and export while a run may be writing: never write, never lock
             try:
                 self.db = sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, timeout=30, isolation_level=None
+                    f"file:{self.path}?mode=ro",
+                    uri=True,
+                    timeout=30,
+                    isolation_level=None,
+                    check_same_thread=False,
                 )
                 self._check_version()
                 self.db.execute("SELECT COUNT(*) FROM individuals").fetchone()
+                self._columns = self._select_list()
             except sqlite3.DatabaseError as exc:
                 raise ArchiveError(f"{self.path} is not a readable run archive ({exc})") from None
             return
@@ -151,17 +225,44 @@ class Archive:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
             with self.transaction():
+                self._migrate()
                 self.db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
                 self.db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('created_by', ?)",
                     (f"openbrains {__version__}",),
                 )
+            self._columns = self._select_list()
         except sqlite3.DatabaseError as exc:
             self.release()
             raise ArchiveError(f"{self.path} is not a readable run archive ({exc})") from None
+
+    # ----- schema versions -------------------------------------------------------------
+    def _table_columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+
+    def _migrate(self) -> None:
+        """Add what newer versions added to an older archive (new tables came with _SCHEMA)."""
+        for _version, columns in sorted(_ADDED_COLUMNS.items()):
+            for table, column, decl in columns:
+                if column not in self._table_columns(table):
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+    def _select_list(self) -> str:
+        """The individuals columns to read; an older archive opened read-only reads the
+        columns it lacks as their defaults."""
+        have = self._table_columns("individuals")
+        return ", ".join(
+            c if c in have else f"0 AS {c}" for c in (x.strip() for x in self._COLUMNS.split(","))
+        )
+
+    def has_table(self, name: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+        ).fetchone()
+        return row is not None
 
     # ----- locking -------------------------------------------------------------------
     def _take_lock(self) -> None:
@@ -252,8 +353,8 @@ class Archive:
             cur = db.execute(
                 "INSERT INTO individuals (id, created, origin, parents, mutation, detail, graph, "
                 "structure, species, status, rung, steps, train_seconds, params, flops, latency_ms, "
-                "val_metric, test_metric, fitness, alive, curve) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "val_metric, test_metric, fitness, alive, curve, trained_version, train_size, "
+                "scored_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     rec.id if rec.id > 0 else None,
                     rec.created or time.time(),
@@ -276,6 +377,9 @@ class Archive:
                     _num(rec.fitness),
                     int(rec.alive),
                     orjson.dumps(rec.curve).decode(),
+                    rec.trained_version,
+                    rec.train_size,
+                    rec.scored_version,
                 ),
             )
             ind = int(cur.lastrowid)
@@ -303,6 +407,29 @@ class Archive:
                 (_num(val_metric), _num(fitness), ind),
             )
 
+    def rescore(
+        self, changes: Iterable[tuple[int, dict[str, float], float | None, float | None, int]]
+    ) -> None:
+        """Living members measured again on refreshed validation data, in one transaction:
+        ``(id, val scores, val metric, fitness, data_version)``."""
+        with self.transaction() as db:
+            for ind, val, metric, fitness, version in changes:
+                db.execute("DELETE FROM scores WHERE individual=? AND split='val'", (ind,))
+                for name, value in val.items():
+                    db.execute("INSERT INTO scores VALUES (?,'val',?,?)", (ind, name, _num(value)))
+                db.execute(
+                    "UPDATE individuals SET val_metric=?, fitness=?, scored_version=? WHERE id=?",
+                    (_num(metric), _num(fitness), version, ind),
+                )
+
+    def set_fitness(self, changes: Iterable[tuple[int, float | None]]) -> None:
+        """New fitness values (ratings moved), in one transaction."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE individuals SET fitness=? WHERE id=?",
+                [(_num(f), ind) for ind, f in changes],
+            )
+
     def log_event(self, kind: str, data: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute(
@@ -312,7 +439,8 @@ class Archive:
 
     _COLUMNS = (
         "id, origin, parents, graph, structure, status, rung, steps, train_seconds, params, flops, "
-        "latency_ms, val_metric, test_metric, fitness, species, mutation, detail, alive, created, curve"
+        "latency_ms, val_metric, test_metric, fitness, species, mutation, detail, alive, created, "
+        "curve, trained_version, train_size, scored_version"
     )
 
     def _record(self, row: tuple) -> Record:
@@ -338,6 +466,9 @@ class Archive:
             alive,
             created,
             curve,
+            trained_version,
+            train_size,
+            scored_version,
         ) = row
         return Record(
             id=i,
@@ -361,11 +492,14 @@ class Archive:
             alive=bool(alive),
             created=created,
             curve=orjson.loads(curve),
+            trained_version=int(trained_version or 0),
+            train_size=int(train_size or 0),
+            scored_version=int(scored_version or 0),
         )
 
     def get(self, ind: int) -> Record:
         row = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM individuals WHERE id=?", (ind,)
+            f"SELECT {self._columns} FROM individuals WHERE id=?", (ind,)
         ).fetchone()
         if row is None:
             raise ArchiveError(f"no individual {ind} in {self.run_dir}")
@@ -374,7 +508,7 @@ class Archive:
     def records(self, alive_only: bool = False, since_id: int = 0) -> list[Record]:
         where = "WHERE id > ?" + (" AND alive=1" if alive_only else "")
         rows = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM individuals {where} ORDER BY id", (since_id,)
+            f"SELECT {self._columns} FROM individuals {where} ORDER BY id", (since_id,)
         )
         return [self._record(r) for r in rows]
 
@@ -394,9 +528,19 @@ class Archive:
         return int(self.db.execute("SELECT COUNT(*) FROM individuals").fetchone()[0])
 
     def best(self) -> Record | None:
-        """Highest validation fitness (selection's view); ties go to the smaller brain."""
+        """Highest validation fitness (selection's view); ties go to the smaller brain.
+
+        Only scores on the newest validation data compete: after recordings refreshed it,
+        an individual scored on older data is not comparable (the living are rescored).
+        """
+        newest = ""
+        if "scored_version" in self._columns.split(", "):
+            newest = (
+                "AND scored_version = "
+                "(SELECT MAX(scored_version) FROM individuals WHERE fitness IS NOT NULL) "
+            )
         row = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM individuals WHERE fitness IS NOT NULL "
+            f"SELECT {self._columns} FROM individuals WHERE fitness IS NOT NULL {newest}"
             "ORDER BY fitness DESC, params ASC, id ASC LIMIT 1"
         ).fetchone()
         return None if row is None else self._record(row)
@@ -429,3 +573,108 @@ class Archive:
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # ----- recorded samples ----------------------------------------------------------------
+    def add_samples(
+        self,
+        items: Iterable[tuple[str, str, bytes, dict[str, Any]]],
+        split: str | None = None,
+    ) -> list[int]:
+        """Store recorded examples ``(label, modality, data, meta)`` in one transaction.
+
+        The split is decided here, once, and stored: every ``VAL_EVERY``-th sample of a label
+        goes to validation, the rest to training (``split`` forces one). Recordings never go
+        to test, so a run's test score stays comparable over its whole life.
+        """
+        if split not in (None, "train", "val"):
+            raise ArchiveError(f"a recorded sample goes to 'train' or 'val', not {split!r}")
+        ids = []
+        now = time.time()
+        with self.transaction() as db:
+            for label, modality, data, meta in items:
+                where = split
+                if where is None:
+                    row = db.execute("SELECT COUNT(*) FROM samples WHERE label=?", (label,))
+                    n = int(row.fetchone()[0])
+                    where = "val" if n % VAL_EVERY == VAL_EVERY - 1 else "train"
+                cur = db.execute(
+                    "INSERT INTO samples (created, label, split, modality, meta, data) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (
+                        now,
+                        label,
+                        where,
+                        modality,
+                        orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode(),
+                        bytes(data),
+                    ),
+                )
+                ids.append(int(cur.lastrowid))
+        return ids
+
+    def samples(self, upto: int | None = None, with_data: bool = True) -> list[Sample]:
+        """Recorded samples in id order (``upto``: only ids up to it, a data version)."""
+        if not self.has_table("samples"):
+            return []
+        data = "data" if with_data else "x''"
+        rows = self.db.execute(
+            f"SELECT id, label, split, modality, {data}, meta, created FROM samples "
+            "WHERE id <= ? ORDER BY id",
+            (upto if upto is not None else 2**62,),
+        )
+        return [
+            Sample(i, label, split, mod, bytes(blob), orjson.loads(meta), created)
+            for i, label, split, mod, blob, meta, created in rows
+        ]
+
+    def samples_version(self) -> int:
+        """The newest sample id: the data version a task with every recording has."""
+        if not self.has_table("samples"):
+            return 0
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM samples").fetchone()[0])
+
+    def sample_counts(self) -> dict[str, dict[str, int]]:
+        """``{label: {"train": n, "val": m}}`` over every recorded sample."""
+        out: dict[str, dict[str, int]] = {}
+        if not self.has_table("samples"):
+            return out
+        for label, split, n in self.db.execute(
+            "SELECT label, split, COUNT(*) FROM samples GROUP BY label, split"
+        ):
+            out.setdefault(label, {"train": 0, "val": 0})[split] = int(n)
+        return out
+
+    # ----- ratings ---------------------------------------------------------------------
+    def add_ratings(self, items: Iterable[tuple[int, str, float, str, str]]) -> list[int]:
+        """Store ``(individual, input_id, score 0–10, rater, batch)`` rows in one transaction."""
+        ids = []
+        now = time.time()
+        with self.transaction() as db:
+            for ind, input_id, score, rater, batch in items:
+                score = float(score)
+                if not 0.0 <= score <= 10.0:
+                    raise ArchiveError(f"a rating is a number from 0 to 10, got {score:g}")
+                if db.execute("SELECT 1 FROM individuals WHERE id=?", (ind,)).fetchone() is None:
+                    raise ArchiveError(f"no individual {ind} in {self.run_dir} to rate")
+                cur = db.execute(
+                    "INSERT INTO ratings (individual, input_id, score, rater, time, batch) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (int(ind), str(input_id), score, str(rater), now, str(batch)),
+                )
+                ids.append(int(cur.lastrowid))
+        return ids
+
+    def ratings(self, since_id: int = 0) -> list[Rating]:
+        if not self.has_table("ratings"):
+            return []
+        rows = self.db.execute(
+            "SELECT id, individual, input_id, score, rater, time, batch FROM ratings "
+            "WHERE id > ? ORDER BY id",
+            (since_id,),
+        )
+        return [Rating(*row) for row in rows]
+
+    def ratings_version(self) -> int:
+        if not self.has_table("ratings"):
+            return 0
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0])

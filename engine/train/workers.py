@@ -21,9 +21,10 @@ TaskLoader = Callable[[dict[str, Any]], Any]
 
 
 def _load_task(spec: dict[str, Any]) -> Any:
-    from engine.tasks.registry import load_task
+    """The run's task, with the recorded samples its spec names (engine.recorded)."""
+    from engine.recorded import load_task_with_samples
 
-    return load_task(**spec)
+    return load_task_with_samples(spec)
 
 
 def worker_main(conn: Connection, task_spec_json: bytes, share: float | None, parent: int) -> None:
@@ -52,7 +53,10 @@ def worker_main(conn: Connection, task_spec_json: bytes, share: float | None, pa
         except (EOFError, OSError):
             return
         if header.get("type") == "data":
-            task = _load_task(header["task"])
+            try:
+                task = _load_task(header["task"])
+            except Exception:  # keep training on the data we have rather than die over it
+                pass
             continue
         governor.idle()
         result, out = run_job(header, weights, task, on_step)
@@ -118,8 +122,9 @@ class WorkerPool:
         worker.conn.send_bytes(orjson.dumps({"type": "train", **job}))
         worker.conn.send_bytes(weights)
 
-    def reload_task(self, task_spec: dict[str, Any]) -> None:
-        """Workers re-read the task between jobs (new recorded samples, refreshed data)."""
+    def reload_task(self, task_spec: dict[str, Any], task: Any = None) -> None:
+        """Workers re-read the task between jobs (new recorded samples, refreshed data); a
+        worker that is training finishes its job on the old data first (pipes are ordered)."""
         self.task_spec = orjson.dumps(task_spec)
         for w in self.workers:
             try:
@@ -215,8 +220,8 @@ class InlinePool:
     def submit(self, worker: Any, job: dict[str, Any], weights: bytes) -> None:
         self._pending.append((job, weights))
 
-    def reload_task(self, task_spec: dict[str, Any]) -> None:
-        self.task = _load_task(task_spec)
+    def reload_task(self, task_spec: dict[str, Any], task: Any = None) -> None:
+        self.task = task if task is not None else _load_task(task_spec)
 
     def collect(self, timeout: float) -> list[Finished]:
         from engine.train.job import run_job

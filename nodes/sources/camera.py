@@ -9,6 +9,8 @@ see tiny pictures. A video file plays as fast as it can be decoded unless ``fps`
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,21 @@ def _cv2() -> Any:
     except ImportError as e:
         raise SourceError(f"OpenCV is not installed, so no camera or video: {e}") from e
     return cv2
+
+
+@contextmanager
+def _quiet(cv2: Any) -> Iterator[None]:
+    """Silence OpenCV's log (it prints backend warnings for a missing camera) for a moment."""
+    log = getattr(getattr(cv2, "utils", None), "logging", None)
+    if log is None:
+        yield
+        return
+    old = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        log.setLogLevel(old)
 
 
 def to_rgb(frame: np.ndarray, size: tuple[int, int] | None, cv2: Any) -> np.ndarray:
@@ -122,7 +139,8 @@ class CameraSource(SourceBase):
                     "OpenCV lacks)"
                 )
         else:
-            cap = cv2.VideoCapture(self.source)
+            with _quiet(cv2):  # OpenCV's own warnings would bury our one clear line
+                cap = cv2.VideoCapture(self.source)
             if not cap.isOpened():
                 cap.release()
                 raise SourceError(

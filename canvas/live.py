@@ -1,0 +1,174 @@
+"""The live panel (DESIGN §6): source → champion → outputs, with a latency meter, and a
+button to hold while recording examples of a label (Teachable Machine style).
+
+It shows the engine's ``live`` events as they are (plain data: the input frame, text or
+sound level, each output decoded, the chunk's latency) and emits what the user asks for;
+the window turns those signals into ``live_start``/``live_stop``/``record``/``record_stop``
+commands. Nothing here needs torch.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from canvas.media import ItemView, dim_label
+from canvas.theme import COLORS
+
+LATENCY_WINDOW = 200  # chunks the p50/p99 are taken over
+LATENCY_SCALE_MS = 50.0  # a full meter
+SOURCES = ("mic", "camera", "camera:1", "text")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
+
+
+class LivePanel(QWidget):
+    """Live outputs of one individual on one source."""
+
+    startRequested = Signal(str)  # source spec
+    stopRequested = Signal()
+    recordPressed = Signal(str, str)  # label, source spec (used when live mode is off)
+    recordReleased = Signal()
+    textEntered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.running = False
+        self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self.views: dict[str, ItemView] = {}
+        self.recorded = 0
+
+        self.source = QComboBox(self)
+        self.source.setEditable(True)
+        self.source.addItems(SOURCES)
+        self.source.setToolTip("mic[:DEVICE], camera[:N|:PATH], text, follow:PATH, file:PATH")
+        self.start_button = QPushButton("Start", self)
+        self.start_button.clicked.connect(self._toggle)
+        self.input_view = ItemView(self)
+        self.typed = QLineEdit(self)
+        self.typed.setPlaceholderText("type here, Enter sends (source: text)")
+        self.typed.returnPressed.connect(self._send_text)
+        self.outputs = QFormLayout()
+        self.latency = QProgressBar(self)
+        self.latency.setRange(0, 1000)
+        self.latency.setTextVisible(False)
+        self.latency.setFixedHeight(10)
+        self.latency_text = dim_label("latency —", self)
+        self.label = QLineEdit(self)
+        self.label.setPlaceholderText("label to record")
+        self.record_button = QPushButton("Hold to record", self)
+        self.record_button.pressed.connect(self._record_pressed)
+        self.record_button.released.connect(self.recordReleased)
+        self.record_text = dim_label("", self)
+        self.message = dim_label("", self)
+        self.message.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.source, 1)
+        top.addWidget(self.start_button)
+        rec = QHBoxLayout()
+        rec.addWidget(self.label, 1)
+        rec.addWidget(self.record_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.input_view)
+        layout.addWidget(self.typed)
+        layout.addLayout(self.outputs)
+        layout.addWidget(self.latency)
+        layout.addWidget(self.latency_text)
+        layout.addLayout(rec)
+        layout.addWidget(self.record_text)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        self.set_running(False)
+
+    # ----- user actions --------------------------------------------------------------------
+    def source_spec(self) -> str:
+        return self.source.currentText().strip()
+
+    def _toggle(self) -> None:
+        if self.running:
+            self.stopRequested.emit()
+        else:
+            self.show_message("")
+            self.startRequested.emit(self.source_spec())
+
+    def _record_pressed(self) -> None:
+        self.record_text.setText(f"recording {self.label.text().strip()!r}…")
+        self.recordPressed.emit(self.label.text().strip(), self.source_spec())
+
+    def _send_text(self) -> None:
+        text = self.typed.text()
+        if text:
+            self.textEntered.emit(text + "\n")
+            self.typed.clear()
+
+    # ----- what the engine says ------------------------------------------------------------
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self.start_button.setText("Stop" if running else "Start")
+        self.source.setEnabled(not running)
+        self.typed.setEnabled(running and self.source_spec().startswith("text"))
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        color = COLORS["error"] if error else COLORS["text_dim"]
+        self.message.setStyleSheet(f"color: {color};")
+
+    def show_step(self, data: dict[str, Any]) -> None:
+        """One ``live`` event: the input (when it came along), outputs and latency."""
+        if not self.running:
+            self.set_running(True)
+        if data.get("input") is not None:
+            self.input_view.set_item(data["input"])
+        for name, value in (data.get("outputs") or {}).items():
+            view = self.views.get(name)
+            if view is None:
+                view = self.views[name] = ItemView(self)
+                self.outputs.addRow(dim_label(name, self), view)
+            view.set_item(as_item(value))
+        ms = float(data.get("latency_ms", 0.0))
+        self.latencies.append(ms)
+        self.latency.setValue(int(1000 * min(1.0, ms / LATENCY_SCALE_MS)))
+        values = list(self.latencies)
+        self.latency_text.setText(
+            f"latency {ms:.2f} ms · p50 {percentile(values, 0.5):.2f} · "
+            f"p99 {percentile(values, 0.99):.2f} ms over {len(values)} chunks"
+        )
+
+    def set_recording(self, count: int, label: str = "") -> None:
+        self.recorded = count
+        self.record_text.setText(f"recording {label!r}: {count} samples")
+
+    def recording_done(self, count: int, label: str = "", error: str = "") -> None:
+        self.recorded = count
+        text = f"recorded {count} samples of {label!r}"
+        self.record_text.setText(text + (f" — {error}" if error else ""))
+        if error:
+            self.show_message(error, error=True)
+
+
+def as_item(value: Any) -> dict[str, Any]:
+    """A decoded live output as a view item: ``{"label", "p"}`` dicts, text, numbers."""
+    if isinstance(value, dict) and "kind" in value:
+        return value
+    if isinstance(value, dict) and "label" in value:
+        return {"kind": "label", "label": value["label"], "p": value.get("p", 0.0)}
+    if isinstance(value, int | float):
+        return {"kind": "value", "value": float(value)}
+    return {"kind": "text", "text": str(value)}
