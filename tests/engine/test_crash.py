@@ -51,6 +51,21 @@ def archive_state(run_dir: Path) -> tuple[str, int]:
     return ok, count
 
 
+def finished_count(run_dir: Path) -> int:
+    """Individuals in the archive, read without disturbing the writer (0 before it exists)."""
+    path = run_dir / "run.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return db.execute("SELECT COUNT(*) FROM individuals").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
 def start_run(run_dir: Path, *extra: str) -> subprocess.Popen:
     cmd = [
         sys.executable,
@@ -79,9 +94,17 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     for i in range(KILLS):
         proc = start_run(run_dir)
         deadline = time.monotonic() + rng.uniform(1.0, 7.0)
+        # every fourth life lasts until one more individual is in (start-up alone can take
+        # 7 s on a busy machine), then a random moment more, so the count must grow
+        wait_for_birth = i % 4 == 3
+        if wait_for_birth:
+            deadline = time.monotonic() + 120
         workers: set[int] = set()
         while time.monotonic() < deadline and proc.poll() is None:
             workers |= children_of(proc.pid)
+            if wait_for_birth and finished_count(run_dir) > finished:
+                wait_for_birth = False
+                deadline = time.monotonic() + rng.uniform(0.0, 1.5)
             time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read().decode()
         workers |= children_of(proc.pid)
