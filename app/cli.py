@@ -27,7 +27,15 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app import commands, live_cmd, run_cmd  # noqa: F401  (they register the sub-commands)
+    from app import (  # noqa: F401  (they register the sub-commands)
+        commands,
+        game_cmd,
+        live_cmd,
+        rate_cmd,
+        record_cmd,
+        run_cmd,
+        sample_cmd,
+    )
 
     parser = argparse.ArgumentParser(
         prog="openbrains",

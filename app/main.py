@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -36,6 +37,8 @@ from canvas.population import PopulationView
 from canvas.runbar import RunBar
 from engine.errors import OpenBrainsError
 from engine.graph import INPUT_UNIT, OUTPUT_UNIT
+
+BOARD_GAMES = ("tictactoe", "connect4")  # the games the play window can draw
 
 WINDOW_SIZE = (1440, 900)
 
@@ -158,6 +161,7 @@ class MainWindow(QMainWindow, RunLink):
         self._action(f, "Save &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
         f.addSeparator()
         self._action(f, "Export &champion…", self.export_champion)
+        self._action(f, "&Play a game against a brain…", self.play_game)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         e = bar.addMenu("&Edit")
@@ -316,6 +320,34 @@ class MainWindow(QMainWindow, RunLink):
                 export_individual(self.project.default_run_dir(), None, Path(path))
             except OpenBrainsError as exc:
                 QMessageBox.warning(self, "Cannot export", str(exc))
+
+    def play_game(self) -> None:
+        """Play the champion of a game run (exported first) or any game ``.graph`` file."""
+        from app.play_window import open_play_window
+
+        game = self.project.task.get("name")
+        path: Path | None = None
+        if game in BOARD_GAMES and self.run_open:
+            from engine.export import export_individual
+
+            path = self.project.default_run_dir() / "champion.graph"
+            try:
+                export_individual(self.project.default_run_dir(), None, path)
+            except OpenBrainsError as exc:
+                QMessageBox.warning(self, "Cannot play", str(exc))
+                return
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Play against", "", "Open Brains (*.graph)"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+            if game not in BOARD_GAMES:
+                game, ok = QInputDialog.getItem(self, "Game", "Game:", list(BOARD_GAMES), 0, False)
+                if not ok:
+                    return
+        self.play_window = open_play_window(self, path, str(game))
 
     # ----- closing -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

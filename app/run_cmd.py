@@ -49,6 +49,12 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tradeoff", type=float, default=0.02, help="weight of size and latency against the score"
     )
+    p.add_argument(
+        "--rating-weight",
+        type=float,
+        default=0.0,
+        help="0..1: weight of people's ratings (openbrains rate) against the task's score",
+    )
     p.add_argument("--no-inherit", action="store_true", help="children start from fresh weights")
     p.add_argument("--quiet", action="store_true")
 
@@ -121,6 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_params=args.max_params,
         budget_steps=args.budget_steps,
         tradeoff=args.tradeoff,
+        rating_weight=min(1.0, max(0.0, args.rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
     )
@@ -193,7 +200,27 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"best #{b['id']}: {b['metric']} {b['score']:.4f} (validation), {b['test_score']:.4f} (test), "
             f"{b['params']:,} params, {b['steps']} steps"
         )
+    if st.get("references"):
+        print(yardstick(st["references"], b["score"] if b else None))
+    if st.get("samples") or st.get("ratings"):
+        recorded = ", ".join(
+            f"{k} {v['train']}+{v['val']}" for k, v in st.get("samples", {}).items()
+        )
+        print(f"recorded (train+val): {recorded or 'none'}; {st.get('ratings', 0)} ratings")
     return 0
+
+
+def yardstick(references: dict[str, float], best: float | None) -> str:
+    """Reference players' Elo in order, the champion placed among them: what a game
+    run's rating means (random = 0 by convention)."""
+    items = [(float(r), name) for name, r in references.items()]
+    if best is not None:
+        items.append((float(best), "\0best"))
+    parts = [
+        f"[champion {r:.0f}]" if name == "\0best" else f"{name} {r:.0f}"
+        for r, name in sorted(items)
+    ]
+    return "reference players (elo): " + " < ".join(parts)
 
 
 def _export_args(sub: argparse._SubParsersAction) -> None:

@@ -176,9 +176,14 @@ class RunLink:
     def _on_history(self, reply: dict[str, Any]) -> None:
         if reply.get("ok"):
             self.plots.set_history(reply["individuals"])
+            self.plots.set_references(reply.get("references"))
             best = best_of(reply["individuals"])
             if best is not None:  # the population reply, next, shows it crowned
                 self.population.mark_champion(best)
+
+    def _on_status(self, reply: dict[str, Any]) -> None:
+        if reply.get("ok") and reply.get("references"):
+            self.plots.set_references(reply["references"])
 
     def _on_population(self, reply: dict[str, Any]) -> None:
         if reply.get("ok"):
@@ -274,6 +279,9 @@ class RunLink:
             self.plots.add_individual(data)
             if data.get("champion"):
                 self.population.mark_champion(int(data["id"]))
+                if self.metric_name == "elo" and not self.plots.reference_lines():
+                    # a game run knows its yardstick once its first candidate has played
+                    self.client.send("status", self._on_status)
                 if self.follow_champion:  # asked for, so its loss curve comes along
                     self.open_individual(int(data["id"]), animated=True)
             if data.get("status") != "done" and data.get("error"):

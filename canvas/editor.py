@@ -21,6 +21,7 @@ Public API (what ``app/`` uses)::
 
 from __future__ import annotations
 
+import atexit
 import copy
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -52,6 +53,29 @@ from engine.graph import Edge, Graph, Node, new_uid
 from engine.layout import LAYER_DX, ROW_DY, layered_positions
 
 SUBGRAPH_MIME = "application/x-openbrains-subgraph"
+_clipboard_release_registered = False
+
+
+def _release_clipboard_at_exit() -> None:
+    """Our QMimeData has a Python wrapper; left in the clipboard, Qt frees it from its own
+    exit handlers after Python has finalised, which crashes the process (SIGSEGV in
+    shiboken). Clearing our copy while Python still runs avoids that."""
+    global _clipboard_release_registered
+    if _clipboard_release_registered:
+        return
+    _clipboard_release_registered = True
+
+    def release() -> None:
+        if QGuiApplication.instance() is None:
+            return
+        clipboard = QGuiApplication.clipboard()
+        mime = clipboard.mimeData()
+        if mime is not None and mime.hasFormat(SUBGRAPH_MIME):
+            clipboard.clear()
+
+    atexit.register(release)
+
+
 SUBGRAPH_FORMAT = "openbrains.subgraph"
 CHECK_DELAY_MS = 150
 PASTE_OFFSET = (40.0, 40.0)
@@ -651,6 +675,7 @@ class GraphEditor(QWidget):
         mime.setData(SUBGRAPH_MIME, raw)
         mime.setText(raw.decode())
         QGuiApplication.clipboard().setMimeData(mime)
+        _release_clipboard_at_exit()
         n = len(data["nodes"])
         self.statusMessage.emit(f"Copied {n} node{'s' if n > 1 else ''}")
         return True

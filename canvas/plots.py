@@ -120,6 +120,44 @@ class ParetoFront:
         return list(zip(self.xs, self.ys))
 
 
+def compact_count(n: float) -> str:
+    """800, 2.5k, 40k, 1.2M: parameter counts as a tick label."""
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{suffix}"
+    return f"{n:.3g}"
+
+
+class ParamsAxis(pg.AxisItem):
+    """A log axis of parameter counts, labelled 2k, 50k, 1M, with only as many 1-2-5 ticks
+    as fit (pyqtgraph labels every minor tick of a narrow range and they collide)."""
+
+    STEPS = ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1, 3), (1,))
+
+    def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> Any:
+        lo, hi = math.floor(minVal), math.ceil(maxVal)
+        major = [float(v) for v in range(lo, hi + 1) if minVal <= v <= maxVal]
+        room = max(2, int(size / 48))
+        values: list[float] = []
+        for mults in self.STEPS:
+            values = [
+                v + math.log10(m)
+                for v in range(lo, hi + 1)
+                for m in mults
+                if minVal <= v + math.log10(m) <= maxVal
+            ]
+            if len(values) <= room:
+                break
+        levels: list[tuple[float | None, list[float]]] = [(1.0, major)]
+        minor = [v for v in values if v not in major]
+        if minor:
+            levels.append((None, minor))
+        return levels
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [compact_count(10**v) for v in values]
+
+
 def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
     plot.setTitle(title, color=COLORS["text"], size="10pt")
     plot.showGrid(x=True, y=True, alpha=0.18)
@@ -128,6 +166,7 @@ def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         axis.setPen(pg.mkPen(COLORS["grid"]))
         axis.setTextPen(pg.mkPen(COLORS["text_dim"]))
         axis.setLabel(label, color=COLORS["text_dim"])
+        axis.enableAutoSIPrefix(False)  # "(x0.001)" beside a label reads as a bug
     plot.setMenuEnabled(False)
     plot.hideButtons()
 
@@ -149,7 +188,7 @@ class PlotsView(QWidget):
 
         bg = COLORS["panel"]
         self.progress_w = pg.PlotWidget(background=bg)
-        self.pareto_w = pg.PlotWidget(background=bg)
+        self.pareto_w = pg.PlotWidget(background=bg, axisItems={"bottom": ParamsAxis("bottom")})
         self.loss_w = pg.PlotWidget(background=bg)
         self.progress = self.progress_w.getPlotItem()
         self.pareto = self.pareto_w.getPlotItem()
@@ -192,7 +231,11 @@ class PlotsView(QWidget):
             symbolBrush=None,
             symbolPen=pg.mkPen(COLORS["text"], width=2),
         )
+        # on top, so a click on a front point reaches the scatter (whose points carry ids)
+        # rather than the front's hollow rings drawn over it
+        self.scatter_item.setZValue(10)
         self.loss_item = self.loss.plot([], [], pen=pg.mkPen(COLORS["loss"], width=1.5))
+        self.reference_items: list[pg.InfiniteLine] = []  # game runs: the Elo yardstick
 
         self.x_box = QComboBox(self)
         self.x_box.addItem("x: individuals", "individuals")
@@ -345,6 +388,37 @@ class PlotsView(QWidget):
         self._dirty |= {"loss", "selected"}
         self._schedule()
 
+    def set_references(self, references: dict[str, float] | None) -> None:
+        """Reference players' ratings of a game run (``status``'s "references"), drawn as
+        labelled horizontal lines on the progress plot so an Elo reads as "beats onestep";
+        None or an empty dict removes them."""
+        for item in self.reference_items:
+            self.progress.removeItem(item)
+        self.reference_items = []
+        pen = pg.mkPen(COLORS["text_dim"], width=1, style=Qt.PenStyle.DashLine)
+        for name, rating in sorted((references or {}).items(), key=lambda kv: str(kv[0])):
+            y = _num(rating)
+            if y is None:
+                continue
+            line = pg.InfiniteLine(
+                pos=y,
+                angle=0,
+                pen=pen,
+                label=f"{name} {y:.0f}",
+                labelOpts={
+                    "position": 0.04,
+                    "color": COLORS["text_dim"],
+                    "anchors": [(0, 1), (0, 1)],
+                },
+            )
+            line.setZValue(-1)
+            self.progress.addItem(line)
+            self.reference_items.append(line)
+
+    def reference_lines(self) -> list[tuple[str, float]]:
+        """(label, rating) of the reference lines drawn (tests, tooltips)."""
+        return [(item.label.format, float(item.value())) for item in self.reference_items]
+
     def set_window(self, n: int) -> None:
         """How many recent individuals the median covers (the population size)."""
         self.median_window = max(1, int(n))
@@ -465,12 +539,15 @@ class PlotsView(QWidget):
         self.front_item.setData(np.log10(sx), sy)
 
     def _restyle(self) -> None:
-        direction = "higher is better" if self.higher else "lower is better"
-        label = f"validation {self.metric_name}"
+        # short labels: the plots share a strip under the canvas and must not clip them
+        # the arrow says which way is better; it sits in the (horizontal) title, since a
+        # rotated axis label would turn it sideways
+        arrow = "↑" if self.higher else "↓"
+        label = f"val {self.metric_name}"
         bottom = "individual #" if self.x_mode == "individuals" else "minutes since start"
-        _style_plot(self.progress, f"{label}: best and median", f"{label} ({direction})", bottom)
-        _style_plot(self.pareto, "size vs score (Pareto front)", label, "parameters (log)")
-        _style_plot(self.loss, "training loss", "smoothed loss", "step")
+        _style_plot(self.progress, f"best & median {self.metric_name} {arrow}", label, bottom)
+        _style_plot(self.pareto, "size vs score · Pareto front", label, "parameters (log)")
+        _style_plot(self.loss, "training loss", "loss", "step")
 
     def _update_summary(self) -> None:
         if self.best_so_far is None:

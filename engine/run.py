@@ -26,8 +26,11 @@ from engine.evolve.sizing import bounds_for
 from engine.evolve.species import Speciator
 from engine.evolve.templates import template_graph
 from engine.graph import Graph
+from engine.record import PLAN_KEY
+from engine.recorded import recording_plan, task_spec, with_samples
 from engine.store import Archive, ArchiveError, Record
 from engine.tasks.base import DatasetTask
+from engine.tasks.rating import DEFAULT_PRIOR_STRENGTH, RatingBook, mix
 from engine.tasks.registry import load_task
 from engine.train.governor import worker_share
 from engine.train.job import decode_weights, encode_weights, sibling_graph, unpack_members
@@ -35,6 +38,7 @@ from engine.train.trainer import DEFAULT_HPARAMS
 from engine.train.workers import Finished, InlinePool, WorkerPool
 
 EventSink = Callable[[str, dict[str, Any]], None]
+FEEDBACK_POLL_S = 1.0  # how often the loop looks for new recordings and ratings
 
 
 @dataclass
@@ -60,8 +64,10 @@ class RunSettings:
     workers: int = 1
     cpu_cap: float = 0.0
     seeds: list[str] = field(default_factory=list)
+    rating_weight: float = 0.0  # 0: the task's metric alone; 1: people's ratings alone
+    rating_prior: float = DEFAULT_PRIOR_STRENGTH  # k of the shrunk mean rating
 
-    RUNTIME = ("workers", "cpu_cap", "tradeoff")
+    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,13 +127,23 @@ class Run:
             self.task: DatasetTask = load_task(**self.settings.task)
             if self.archive.get_meta("task_info") is None:
                 self.archive.set_meta("task_info", self.task.describe())
+            self.plan = recording_plan(self.task)
+            if self.archive.get_meta(PLAN_KEY) != self.plan:
+                self.archive.set_meta(PLAN_KEY, self.plan)
         except BaseException:
             self.archive.close()
             raise
+        self.base_task = self.task  # without recordings; with_samples adds them per version
+        self.data_version = 0
+        self._failed_version = 0
+        self.ratings = RatingBook(self.settings.rating_prior)
+        self.lineage: dict[int, list[int]] = {}
         self.settings.seeds = [fit_seed(s, self.task) for s in self.settings.seeds]
+        # sized from the task's own data, so recordings never change a run's budgets
         self.bounds: SizeBounds = bounds_for(self.task, self.settings.max_params or None)
         self.base_steps = self.settings.budget_steps or _base_steps(self.task)
         self.on_event = on_event or (lambda kind, data: None)
+        self._load_samples(self.archive.samples_version())
         self.rng = random.Random(self.settings.seed * 1_000_003 + self.archive.count())
         self.speciator = Speciator()
         self.members: list[Member] = []
@@ -165,6 +181,7 @@ class Run:
         return settings
 
     def _load_population(self) -> None:
+        self.ratings.refresh(self.archive)
         for rec in self.archive.records(alive_only=True):
             weights = self.archive.weights(rec.id)
             if weights is None:
@@ -173,6 +190,7 @@ class Run:
             self.speciator.assign(graph)
             self.members.append(Member(rec, graph, weights))
         for rec in self.archive.records():
+            self.lineage[rec.id] = rec.parents
             if rec.origin == "promotion":
                 self.promoted.update(rec.parents)
 
@@ -194,7 +212,8 @@ class Run:
         self._calls.put(fn)
 
     def update(self, **changes: Any) -> None:
-        """Change runtime settings (workers, cpu_cap, tradeoff) of a running search."""
+        """Change runtime settings (workers, cpu_cap, tradeoff, rating_weight) of a running
+        search."""
         unknown = set(changes) - set(RunSettings.RUNTIME)
         if unknown:
             raise OpenBrainsError(
@@ -206,9 +225,14 @@ class Run:
                 changes.get("cpu_cap", self.settings.cpu_cap) != self.settings.cpu_cap
             ):
                 self._pool_dirty = True
+            refit = changes.get("rating_weight", self.settings.rating_weight) != (
+                self.settings.rating_weight
+            )
             for key, value in changes.items():
                 setattr(self.settings, key, value)
             self.archive.set_meta("settings", self.settings.to_dict())
+            if refit:
+                self._refit_members()
             self.on_event("settings", {k: getattr(self.settings, k) for k in RunSettings.RUNTIME})
 
         self.call_soon(apply)
@@ -231,6 +255,128 @@ class Run:
         }
         self.call_soon(lambda: self.injections.append((graph.copy(), weights, meta)))
 
+    # ----- what people add while it runs: recordings and ratings -------------------------
+    def task_spec(self) -> dict[str, Any]:
+        """The spec workers load: the run's task plus its recordings up to this version."""
+        return task_spec(self.settings.task, self.run_dir, self.data_version)
+
+    def _load_samples(self, version: int) -> bool:
+        """Make ``self.task`` the base task plus the recordings up to ``version``."""
+        if not self.plan.get("ok") or version <= self.data_version:
+            return False
+        try:
+            task = with_samples(self.base_task, self.archive.samples(version), version)
+        except Exception as exc:  # a bad recording must not stop the run: keep the old data
+            self._failed_version = version
+            self.archive.log_event("error", {"message": f"recorded samples unusable: {exc}"})
+            self.on_event("error", {"message": f"recorded samples could not be used: {exc}"})
+            return False
+        self.task, self.data_version = task, version
+        return True
+
+    def _grow_stream(self) -> bool:
+        """A task whose own data grows (a followed log: ``refresh()``) read what was added."""
+        refresh = getattr(self.base_task, "refresh", None)
+        if not callable(refresh):
+            return False
+        try:
+            if not refresh():
+                return False
+        except OpenBrainsError as exc:  # the file went away for a moment: keep the data
+            self.on_event("error", {"message": str(exc)})
+            return False
+        self.task = (
+            with_samples(self.base_task, self.archive.samples(self.data_version), self.data_version)
+            if self.data_version
+            else self.base_task
+        )
+        return True
+
+    def poll_feedback(self, pool: WorkerPool | InlinePool | None = None) -> None:
+        """Between births: take in new recordings, or what a streamed task's file gained
+        (rebuild the data, ship it to the workers, rescore the living on the refreshed
+        validation split), and new ratings (refit)."""
+        version = self.archive.samples_version()
+        grown = self._grow_stream()
+        recorded = version > max(self.data_version, self._failed_version) and self._load_samples(
+            version
+        )
+        if grown or recorded:
+            if pool is not None:
+                pool.reload_task(self.task_spec(), self.task)
+            self._rescore_members()
+            info = {
+                "version": self.data_version,
+                "stream": grown,
+                "train": len(self.task.train),
+                "val": len(self.task.val),
+                "recorded": self.task.settings.get("recorded", {}),
+                "samples": self.archive.sample_counts(),
+            }
+            self.archive.log_event("data", info)
+            self.on_event("data", info)
+        if self.ratings.refresh(self.archive):
+            if self.settings.rating_weight > 0:
+                self._refit_members()
+            self.on_event("ratings", {"count": self.ratings.total, "mean": self.ratings.mean})
+
+    def _validate(self, graph: Graph, weights: bytes) -> dict[str, float] | None:
+        """A trained member measured on the current validation split."""
+        from engine.train.trainer import evaluate
+
+        try:
+            brain = compile_graph(graph, seed=0)
+            brain.load_weights(decode_weights(weights))
+            return evaluate(brain, self.task, self.task.val)
+        except (OpenBrainsError, RuntimeError, ValueError):
+            return None
+
+    def _rescore_members(self) -> None:
+        """Scores stay comparable: every living member is measured again on the refreshed
+        validation data, so selection never weighs an old score against a new one."""
+        changes = []
+        for m in self.members:
+            val = self._validate(m.graph, m.weights)
+            if val is None:
+                continue
+            rec = m.record
+            rec.val_metric = val.get(self.task.metric)
+            rec.fitness = self.score(
+                rec.val_metric, val.get("loss"), rec.params, rec.latency_ms, self._rating_of(rec)
+            )
+            rec.scored_version = self.data_version
+            changes.append((rec.id, val, rec.val_metric, rec.fitness, self.data_version))
+        if changes:
+            self.archive.rescore(changes)
+        self.best = self.archive.best()
+
+    def _rating_of(self, rec: Record) -> float | None:
+        return self._rating(rec.id, rec.parents)
+
+    def _rating(self, ind: int, parents: list[int]) -> float | None:
+        """People's estimate for an individual (0–10), or None when ratings do not count.
+        A newborn (``ind`` 0) has no ratings yet: it stands where its parents stand."""
+        if self.settings.rating_weight <= 0:
+            return None
+        if ind:
+            return self.ratings.estimate(ind, parents, self.lineage)
+        known = [self.ratings.estimate(p, self.lineage.get(p, ()), self.lineage) for p in parents]
+        return sum(known) / len(known) if known else self.ratings.mean
+
+    def _refit_members(self) -> None:
+        """Fitness of the living again, after ratings or their weight changed."""
+        changes = []
+        for m in self.members:
+            rec = m.record
+            loss = (self.archive.scores(rec.id).get("val") or {}).get("loss")
+            rec.fitness = self.score(
+                rec.val_metric, loss, rec.params, rec.latency_ms, self._rating_of(rec)
+            )
+            changes.append((rec.id, rec.fitness))
+        if changes:
+            self.archive.set_fitness(changes)
+        self.best = self.archive.best()
+
     def _drain_calls(self) -> None:
         while True:
             try:
@@ -244,7 +390,9 @@ class Run:
         s = self.settings
         share = worker_share(s.cpu_cap, max(1, s.workers))
         return (
-            InlinePool(self.task, share) if s.workers <= 0 else WorkerPool(s.workers, s.task, share)
+            InlinePool(self.task, share)
+            if s.workers <= 0
+            else WorkerPool(s.workers, self.task_spec(), share)
         )
 
     def run(
@@ -261,10 +409,13 @@ class Run:
         self.on_event(
             "started", {"run_dir": str(self.run_dir), "individuals": self.archive.count()}
         )
-        last_touch = time.monotonic()
+        last_touch = last_feedback = time.monotonic()
         try:
             while not self.stop_event.is_set():
                 self._drain_calls()
+                if time.monotonic() - last_feedback >= FEEDBACK_POLL_S:
+                    self.poll_feedback(pool)
+                    last_feedback = time.monotonic()
                 if self._pool_dirty and pool.busy() == 0:
                     pool.close()
                     pool, self._pool_dirty = self._make_pool(), False
@@ -332,6 +483,7 @@ class Run:
             "seed": self.rng.getrandbits(31),
             "steps": steps,
             "meta": meta,
+            "data_version": self.data_version,
         }
         if self.is_game:
             return job, self._with_opponents(job, weights)
@@ -561,18 +713,29 @@ class Run:
     LOSS_TIEBREAK = 0.01
 
     def score(
-        self, metric: float | None, loss: float | None, params: int, latency_ms: float
+        self,
+        metric: float | None,
+        loss: float | None,
+        params: int,
+        latency_ms: float,
+        rating: float | None = None,
     ) -> float | None:
         """One number for selection: task fitness minus the size/latency trade-off.
 
         For classification a small share of the validation loss breaks ties between equal
         accuracies (a coarse metric on a small validation set), preferring confident,
-        well-calibrated brains.
+        well-calibrated brains. With ``rating_weight`` > 0 and a ``rating`` (the shrunk mean
+        of people's 0–10 scores), the task part is ``(1 − w)·metric + w·rating``, both on
+        0..1 (engine.tasks.rating.mix).
         """
         if metric is None or not math.isfinite(metric):
             return None
         size_cost = math.log10(params + 1) / 6 + math.log10(1 + latency_ms) / 3
-        fitness = self.task.fitness(metric) - self.settings.tradeoff * size_cost
+        if rating is not None and self.settings.rating_weight > 0:
+            base = mix(self.task.metric, metric, rating, self.settings.rating_weight)
+        else:
+            base = self.task.fitness(metric)
+        fitness = base - self.settings.tradeoff * size_cost
         if self.task.kind == "classification" and loss is not None and math.isfinite(loss):
             fitness -= self.LOSS_TIEBREAK * min(loss, 10.0)
         return fitness
@@ -600,7 +763,9 @@ class Run:
                         + f"; sibling {i + 1}/{len(job['siblings'])} lr {sib['hparams']['lr']:.2g}"
                     ),
                 }
-                last = self._absorb_one(one, {**member, "job": job["job"]}, blobs[i])
+                last = self._absorb_one(
+                    one, {**member, "job": job["job"], "data": fin.result.get("data")}, blobs[i]
+                )
             return last
         return self._absorb_one(job, fin.result, fin.weights)
 
@@ -617,7 +782,17 @@ class Run:
         params = int(r.get("params") or 0)
         latency = float(r.get("latency_ms") or 0.0)
         val_loss = (r.get("val") or {}).get("loss") if done else None
-        fitness = self.score(metric, val_loss, params, latency) if done else None
+        data = r.get("data") or {}
+        trained_version = int(data.get("version") or 0)
+        val_scores = r.get("val") or {}
+        if done and not self.is_game and trained_version != self.data_version:
+            # trained while recordings arrived: score it on the validation data the living
+            # are scored on now, or its number would not compare with theirs
+            fresh = self._validate(graph, fin.weights)
+            if fresh is not None:
+                val_scores, metric, val_loss = fresh, fresh.get(self.task.metric), fresh["loss"]
+        rating = self._rating(0, list(meta.get("parents", [])))
+        fitness = self.score(metric, val_loss, params, latency, rating) if done else None
         species = self.speciator.assign(graph)
         rec = Record(
             id=0,
@@ -640,6 +815,9 @@ class Run:
             detail=meta.get("detail", "") or r.get("error", ""),
             alive=done,
             curve=r.get("curve") or [],
+            trained_version=trained_version,
+            train_size=int(data.get("train") or 0),
+            scored_version=self.data_version,
         )
         retire: list[Member] = []
         if done:
@@ -647,7 +825,7 @@ class Run:
             while alive_after > self.settings.population and len(retire) < len(self.members):
                 retire.append(self.members[len(retire)])  # oldest first: aging evolution
                 alive_after -= 1
-        scores = {"val": r.get("val") or {}, "test": r.get("test") or {}} if done else {}
+        scores = {"val": val_scores, "test": r.get("test") or {}} if done else {}
         rec.id = self.archive.add(
             rec,
             fin.weights if done else None,
@@ -656,6 +834,7 @@ class Run:
             event={"status": rec.status, "fitness": fitness},
         )
         self.births += 1
+        self.lineage[rec.id] = rec.parents
         for m in retire:
             self.members.remove(m)
         if done:
@@ -696,6 +875,8 @@ class Run:
             "detail": rec.detail,
             "rung": rec.rung,
             "steps": rec.steps,
+            "trained_version": rec.trained_version,
+            "train_size": rec.train_size,
         }
 
     def retain(self) -> int:
@@ -734,6 +915,8 @@ class Run:
             "population": len(self.members),
             "metric": self.task.metric,
             "best": None if best is None else self._summary(best),
+            "data_version": self.data_version,
+            "ratings": self.ratings.total,
         }
 
 
@@ -808,6 +991,14 @@ def status_of(run_dir: Path) -> dict[str, Any]:
                 "origin": best.origin,
                 "steps": best.steps,
             }
+        references = archive.get_meta("references")  # game runs: the Elo yardstick
+        if references:
+            out["references"] = references
+        samples, ratings = archive.sample_counts(), archive.ratings_version()
+        if samples:  # what people recorded (label → train/val counts) and how often they rated
+            out["samples"] = samples
+        if ratings:
+            out["ratings"] = len(archive.ratings())
         return out
     finally:
         archive.close()

@@ -287,6 +287,7 @@ def _status(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
         "progress": run.progress(),
         "paused": run.paused.is_set(),
         "running": svc.thread is not None and svc.thread.is_alive(),
+        "references": run.archive.get_meta("references") or {},  # game runs' Elo yardstick
     }
 
 

@@ -61,6 +61,21 @@ def _game_task(game: str, **options: Any) -> Any:
     return GameTask(name=game, game=game, **{**defaults, **options})
 
 
+def _maze_task(size: int = 6, episodes: int | None = None, **options: Any) -> Any:
+    """The built-in scored environment: policy gradient on fresh mazes, fitness the mean
+    score on fixed ones."""
+    from engine.tasks.game import GameTask
+
+    return GameTask(
+        name="maze",
+        game="maze",
+        options={"size": size},
+        train_steps=30,
+        episodes=episodes or 32,
+        **options,
+    )
+
+
 TASKS: dict[str, TaskInfo] = {
     t.name: t
     for t in (
@@ -136,6 +151,15 @@ TASKS: dict[str, TaskInfo] = {
             options=_GAME_OPTIONS,
         ),
         TaskInfo(
+            "maze",
+            "walk random mazes to the goal (a scored environment), ranked by mean score",
+            lambda seed, **kw: _maze_task(**kw),
+            options=(
+                Option("size", int, 6, "side of the square maze"),
+                Option("episodes", int, 32, "scored mazes per candidate"),
+            ),
+        ),
+        TaskInfo(
             "text",
             "next-byte prediction on any file, in bits per character",
             text_task,
@@ -146,8 +170,45 @@ TASKS: dict[str, TaskInfo] = {
                 Option("stride", int, None, "bytes between training windows (default context)"),
             ),
         ),
+        TaskInfo(
+            "callresponse",
+            "answer prompts from a prompt → response file; bits per char of the responses",
+            lambda data, seed, **o: _lazy("callresponse", "callresponse_task")(data, seed, **o),
+            "file",
+            "a TSV (prompt<TAB>response per line) or a two-column CSV",
+            options=(Option("context", int, None, "bytes per window (default: the longest pair)"),),
+        ),
+        TaskInfo(
+            "denoise",
+            "make 8×8 digits by denoising steps: noise prediction, R² (no data needed)",
+            lambda seed, **o: _lazy("denoise", "denoise_task")(seed, **o),
+            options=(
+                Option("steps", int, 100, "noise levels of the schedule (sampling steps)"),
+                Option("draws", int, 32, "noisings of each training image"),
+            ),
+        ),
+        TaskInfo(
+            "stream",
+            "next-byte prediction on a growing file (a log being appended), refreshed live",
+            lambda data, seed, **o: _lazy("stream", "stream_task")(data, seed, **o),
+            "file",
+            "a file that grows (a log being appended)",
+            options=(
+                Option("context", int, 64, "bytes per window"),
+                Option("stride", int, None, "bytes between training windows (default context)"),
+                Option("tail", int, 1_000_000, "learn from the newest this many bytes"),
+            ),
+        ),
     )
 }
+
+
+def _lazy(module: str, name: str) -> Callable[..., DatasetTask]:
+    """A task builder imported when first used (keeps ``--help`` fast)."""
+    import importlib
+
+    return getattr(importlib.import_module(f"engine.tasks.{module}"), name)
+
 
 TASK_NAMES = tuple(TASKS)
 
@@ -197,7 +258,10 @@ def load_task(
     if info is None and ":" in name:  # a user's own game or environment, "package.module:Class"
         from engine.tasks.game import GameTask
 
-        return GameTask(name=name, game=name, options=dict(options))
+        task = GameTask(name=name, game=name, options=dict(options))
+        if not task.two_player:  # an environment: the maze's budget, not self-play's
+            task.train_steps, task.episodes = 30, 32
+        return task
     if info is None:
         raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
     known = {o.name: o for o in info.options}

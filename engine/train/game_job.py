@@ -18,7 +18,7 @@ from engine.compile import compile_graph
 from engine.errors import OpenBrainsError
 from engine.games.arena import fit_ratings, play_match
 from engine.games.players import BrainPlayer, encode_batch, reference_player
-from engine.games.selfplay import selfplay_train
+from engine.games.selfplay import ReplayBuffer, selfplay_train
 from engine.graph import Graph
 from engine.tasks.game import GameTask
 from engine.train.job import decode_weights, encode_weights, inherit
@@ -42,6 +42,29 @@ def task_references(task: GameTask) -> dict[str, float]:
 
     key = orjson.dumps(task.options, option=orjson.OPT_SORT_KEYS).decode()
     return reference_ratings(task.game, key, tuple(task.references))
+
+
+REPLAY_CAPACITY = 30_000
+
+
+@functools.lru_cache(maxsize=4)
+def _replay(game_name: str, options_key: str) -> ReplayBuffer:
+    import orjson
+
+    from engine.tasks.game import make_game
+
+    return ReplayBuffer.for_game(make_game(game_name, **orjson.loads(options_key)), REPLAY_CAPACITY)
+
+
+def task_replay(task: GameTask) -> ReplayBuffer:
+    """This worker's buffer of recent self-play examples, from every candidate it
+    trained: a new candidate learns from its elders' games as well as its own (as
+    AlphaZero learns from a window of recent games), at no extra self-play cost. It lives
+    as long as the worker process and is only a cache: a resumed run starts it empty."""
+    import orjson
+
+    key = orjson.dumps(task.options, option=orjson.OPT_SORT_KEYS).decode()
+    return _replay(task.game, key)
 
 
 def split_packed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -69,12 +92,14 @@ def rate(
 def run_game_job(
     job: dict[str, Any], weights: bytes, task: GameTask, on_step: Callable[[], None] | None = None
 ) -> tuple[dict[str, Any], bytes]:
+    if not task.two_player:  # a single-player scored environment
+        from engine.train.env_job import run_env_job
+
+        return run_env_job(job, weights, task, on_step)
     t0 = time.perf_counter()
     result: dict[str, Any] = {"job": job["job"], "status": "failed"}
     try:
         game = task.make()
-        if not task.two_player:
-            raise OpenBrainsError(f"{task.name}: scored environments run through the env trainer")
         graph = Graph.from_json(job["graph"])
         seed = int(job["seed"])
         brain = compile_graph(graph, seed=seed)
@@ -92,6 +117,7 @@ def run_game_job(
             on_step=on_step,
             train_steps=steps,
             lr=float(graph.hparams.get("lr", task.lr)),
+            buffer=task_replay(task),
         )
         brain.eval()
         opponents = {}

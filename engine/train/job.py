@@ -59,6 +59,14 @@ def measure_latency(brain: Brain, task: DatasetTask, reps: int = 15) -> float:
     return statistics.median(times) * 1e3
 
 
+def data_info(task: DatasetTask) -> dict[str, int]:
+    """Which data a candidate trained on: the recorded-data version and the train size, so
+    the archive can show that new recordings reached the workers."""
+    from engine.recorded import data_version
+
+    return {"version": data_version(task), "train": len(task.train)}
+
+
 def run_job(
     job: dict[str, Any],
     weights: bytes,
@@ -74,7 +82,7 @@ def run_job(
     if job.get("siblings"):
         return run_siblings(job, weights, task, on_step)
     t0 = time.perf_counter()
-    result: dict[str, Any] = {"job": job["job"], "status": "failed"}
+    result: dict[str, Any] = {"job": job["job"], "status": "failed", "data": data_info(task)}
     try:
         graph = Graph.from_json(job["graph"])
         brain = compile_graph(graph, seed=int(job["seed"]))
@@ -121,7 +129,12 @@ def run_siblings(
 
     t0 = time.perf_counter()
     siblings = job["siblings"]
-    result: dict[str, Any] = {"job": job["job"], "status": "group", "members": []}
+    result: dict[str, Any] = {
+        "job": job["job"],
+        "status": "group",
+        "members": [],
+        "data": data_info(task),
+    }
     packed: dict[str, torch.Tensor] = {}
     try:
         inherited = decode_weights(weights) if weights else {}
