@@ -162,6 +162,7 @@ class MainWindow(QMainWindow, RunLink):
         f.addSeparator()
         self._action(f, "Export &champion…", self.export_champion)
         self._action(f, "&Play a game against a brain…", self.play_game)
+        self._action(f, "&Generate images from a denoiser…", self.generate_images)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         e = bar.addMenu("&Edit")
@@ -348,6 +349,30 @@ class MainWindow(QMainWindow, RunLink):
                 if not ok:
                     return
         self.play_window = open_play_window(self, path, str(game))
+
+    def generate_images(self) -> None:
+        """Watch the champion of a denoise run (exported first) or any ``.graph`` file
+        turn noise into images."""
+        from app.samples_window import open_samples_window
+
+        path: Path | None = None
+        if self.project.task.get("name") == "denoise" and self.run_open:
+            from engine.export import export_individual
+
+            path = self.project.default_run_dir() / "champion.graph"
+            try:
+                export_individual(self.project.default_run_dir(), None, path)
+            except OpenBrainsError as exc:
+                QMessageBox.warning(self, "Cannot generate images", str(exc))
+                return
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Generate images from", "", "Open Brains (*.graph)"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+        self.samples_window = open_samples_window(self, path)
 
     # ----- closing -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -22,6 +22,7 @@ samples are to real digits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +95,14 @@ def digit_images(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
+MIN_STEPS = 25  # the largest β, 20/steps, stays at 0.8 or below
+
+
 def denoise_task(seed: int = 0, steps: int = 100, draws: int = 32) -> DatasetTask:
     """Noise prediction on 8×8 digits; ``draws`` noisings per training image (validation
     and test get 8 each, with their own seeds)."""
-    if steps < 2:
-        raise TaskError(f"denoise: steps must be >= 2, got {steps}")
+    if steps < MIN_STEPS:  # β reaches 20/steps: at 20 steps or fewer a step is all noise
+        raise TaskError(f"denoise: steps must be >= {MIN_STEPS}, got {steps}")
     if draws < 1:
         raise TaskError(f"denoise: draws must be >= 1, got {draws}")
     schedule = Schedule(steps)
@@ -133,10 +137,18 @@ def _predict(brain: Brain, noisy: torch.Tensor, step: torch.Tensor) -> torch.Ten
 
 @torch.no_grad()
 def sample_images(
-    brain: Brain, settings: dict[str, Any] | Schedule | None = None, n: int = 16, seed: int = 0
+    brain: Brain,
+    settings: dict[str, Any] | Schedule | None = None,
+    n: int = 16,
+    seed: int = 0,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> np.ndarray:
     """``n`` images ``[n, side, side]`` in [0, 1], made from pure noise by the brain's
-    denoising steps (``settings``: the task's settings, or a Schedule)."""
+    denoising steps (``settings``: the task's settings, or a Schedule).
+
+    ``on_step(done, images)``, if given, sees the loop as it goes so a window can show
+    it: first the pure noise (``done`` 0), then the images after each step (``done`` 1 …
+    ``steps``, the last being the result). It does not change the samples."""
     if sorted(brain.input_names) != ["noisy", "step"]:
         raise OpenBrainsError(
             f"a denoiser takes inputs noisy and step; this brain takes {brain.input_names}"
@@ -149,7 +161,14 @@ def sample_images(
     gen = torch.Generator().manual_seed(seed)
     betas, ab = schedule.betas, schedule.alpha_bars
     x = torch.randn(n, schedule.side**2, generator=gen)
+
+    def show(done: int, x: torch.Tensor) -> None:
+        if on_step is not None:
+            pixels = ((x + 1) / 2).clamp(0, 1)
+            on_step(done, pixels.reshape(n, schedule.side, schedule.side).numpy().copy())
+
     try:
+        show(0, x)
         for t in reversed(range(schedule.steps)):
             emb = time_embedding(torch.full((n,), t), schedule.steps)
             eps = _predict(brain, x, emb).double()
@@ -158,6 +177,7 @@ def sample_images(
             x0 = ((x.double() - math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)).clamp(-1, 1)
             if t == 0:
                 x = x0.float()
+                show(schedule.steps, x)
                 break
             mean = (
                 float(betas[t]) * math.sqrt(ab_prev) / (1 - ab_t) * x0
@@ -165,6 +185,7 @@ def sample_images(
             )
             var = float(betas[t]) * (1 - ab_prev) / (1 - ab_t)
             x = (mean + math.sqrt(var) * torch.randn(x.shape, generator=gen)).float()
+            show(schedule.steps - t, x)
     finally:
         brain.train(was)
     pixels = ((x + 1) / 2).clamp(0, 1)

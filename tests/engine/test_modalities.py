@@ -29,7 +29,7 @@ from engine.tasks.callresponse import (
     read_pairs,
     respond,
 )
-from engine.tasks.denoise import Schedule, sample_images, time_embedding
+from engine.tasks.denoise import Schedule, denoise_task, sample_images, time_embedding
 from engine.tasks.denoise_score import sample_quality
 from engine.tasks.registry import load_task
 from engine.tasks.stream import StreamTask
@@ -281,3 +281,11 @@ def test_stream_tail_and_learning(tmp_path: Path) -> None:
     assert math.isfinite(bpc) and bpc < order0_entropy(task.blob) - 1.0
     with pytest.raises(TaskError, match="tail 100 is too small for context 64"):
         load_task("stream", data=log, tail=100)
+
+
+def test_denoise_refuses_schedules_whose_steps_are_all_noise() -> None:
+    """β runs up to 20/steps: with 20 steps or fewer a step would replace the image by noise
+    (and training meets NaN at once), so such schedules are refused by name."""
+    with pytest.raises(TaskError, match="steps must be >= 25"):
+        denoise_task(steps=20)
+    assert denoise_task(steps=25, draws=1).settings["steps"] == 25
