@@ -12,6 +12,13 @@ from typing import Any
 from app.cli import command
 from engine.errors import OpenBrainsError
 
+# written out, not imported: the task registry pulls in torch, and `openbrains --version`
+# should not wait for it (a test keeps this list equal to the registry's)
+RUN_TASKS = (
+    "xor", "digits", "mnist", "csv", "images", "audio", "tictactoe", "connect4", "maze",
+    "text", "callresponse", "denoise", "stream",
+)  # fmt: skip
+
 
 def _task_spec(args: argparse.Namespace) -> dict[str, Any]:
     spec: dict[str, Any] = {"name": args.task}
@@ -25,7 +32,7 @@ def _task_spec(args: argparse.Namespace) -> dict[str, Any]:
 def _run_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="evolve a population on a task (resumes when run again)")
     p.add_argument("project", nargs="?", type=Path, help="a .graph project to start from")
-    p.add_argument("--task", help="built-in task: xor, digits, mnist, csv, images, audio, text")
+    p.add_argument("--task", help=f"a task ({', '.join(RUN_TASKS)}) or package.module:Class")
     p.add_argument("--data", help="data file or folder for the task")
     p.add_argument("--label", help="label column (csv)")
     p.add_argument("--run-dir", type=Path, help="run folder (default: runs/<task>)")
@@ -165,6 +172,11 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
     task = dict(project.get("task") or {})
     if args.task:
         task = _task_spec(args)
+    else:  # the project's task on the user's own data: --data / --label still apply
+        if getattr(args, "data", None):
+            task["data"] = str(Path(args.data).resolve())
+        if getattr(args, "label", None):
+            task["label"] = args.label
     if not task.get("name"):
         raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
     from engine.train.job import encode_weights

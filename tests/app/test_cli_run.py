@@ -189,3 +189,24 @@ def test_status_and_export_of_a_non_run(tmp_path: Path) -> None:
     one_line_error(
         ob("export", str(tmp_path), "--best", "-o", str(tmp_path / "x.graph")), "not a run folder"
     )
+
+
+def test_run_help_names_every_task() -> None:
+    """`run --help` lists the tasks without importing the registry (which needs torch)."""
+    from app.run_cmd import RUN_TASKS
+    from engine.tasks.registry import TASK_NAMES
+
+    assert RUN_TASKS == TASK_NAMES
+
+
+def test_a_project_runs_on_the_data_given(tmp_path: Path) -> None:
+    """A project names its task; `--data` points that task at the user's own file."""
+    text = tmp_path / "notes.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog\n" * 40)
+    run_dir = tmp_path / "run"
+    project = str(ROOT / "sample_graphs" / "text.graph")
+    common = ("--run-dir", str(run_dir), "--workers", "0", "--quiet", "--budget-steps", "5")
+    out = ob("run", project, "--data", str(text), "--individuals", "1", *common)
+    assert out.returncode == 0, out.stderr
+    status = json.loads(ob("status", str(run_dir), "--json").stdout)
+    assert status["individuals"] == 1
