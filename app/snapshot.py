@@ -34,24 +34,7 @@ def higher_is_better(metric: str | None) -> bool:
 
 def summary(rec: Record) -> dict[str, Any]:
     """An individual as the population and plots take it (the service's summary)."""
-    return {
-        "id": rec.id,
-        "origin": rec.origin,
-        "parents": rec.parents,
-        "status": rec.status,
-        "score": rec.val_metric,
-        "test_score": rec.test_metric,
-        "fitness": rec.fitness,
-        "params": rec.params,
-        "species": rec.species,
-        "mutation": rec.mutation,
-        "detail": rec.detail,
-        "rung": rec.rung,
-        "steps": rec.steps,
-        "alive": rec.alive,
-        "created": rec.created,
-        "latency_ms": rec.latency_ms,
-    }
+    return rec.summary()
 
 
 def read_snapshot(run_dir: Path) -> RunSnapshot | None:

@@ -861,20 +861,8 @@ class Run:
 
     def _summary(self, rec: Record) -> dict[str, Any]:
         return {
-            "id": rec.id,
-            "origin": rec.origin,
-            "parents": rec.parents,
-            "status": rec.status,
+            **rec.summary(),
             "metric": self.task.metric,
-            "score": rec.val_metric,
-            "test_score": rec.test_metric,
-            "fitness": rec.fitness,
-            "params": rec.params,
-            "species": rec.species,
-            "mutation": rec.mutation,
-            "detail": rec.detail,
-            "rung": rec.rung,
-            "steps": rec.steps,
             "trained_version": rec.trained_version,
             "train_size": rec.train_size,
         }

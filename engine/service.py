@@ -223,24 +223,7 @@ def _inject(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _summary(rec: Any) -> dict[str, Any]:
-    return {
-        "id": rec.id,
-        "origin": rec.origin,
-        "parents": rec.parents,
-        "status": rec.status,
-        "score": rec.val_metric,
-        "test_score": rec.test_metric,
-        "fitness": rec.fitness,
-        "params": rec.params,
-        "species": rec.species,
-        "mutation": rec.mutation,
-        "detail": rec.detail,
-        "rung": rec.rung,
-        "steps": rec.steps,
-        "alive": rec.alive,
-        "created": rec.created,
-        "latency_ms": rec.latency_ms,
-    }
+    return rec.summary()
 
 
 @handles("population")

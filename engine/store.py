@@ -148,6 +148,28 @@ class Record:
     train_size: int = 0  # training examples it trained on
     scored_version: int = 0  # the data version its validation score is on (rescoring moves it)
 
+    def summary(self) -> dict[str, Any]:
+        """The individual as the GUI's population dock and plots take it (no graph, no
+        curve): one shape for the service's replies and for a run folder read from disk."""
+        return {
+            "id": self.id,
+            "origin": self.origin,
+            "parents": self.parents,
+            "status": self.status,
+            "score": self.val_metric,
+            "test_score": self.test_metric,
+            "fitness": self.fitness,
+            "params": self.params,
+            "species": self.species,
+            "mutation": self.mutation,
+            "detail": self.detail,
+            "rung": self.rung,
+            "steps": self.steps,
+            "alive": self.alive,
+            "created": self.created,
+            "latency_ms": self.latency_ms,
+        }
+
 
 VAL_EVERY = 5  # every 5th recorded sample of a label goes to validation
 

@@ -23,7 +23,7 @@ from engine.errors import OpenBrainsError
 from engine.games.envtrain import env_copies, evaluate_batched, train_policy_gradient
 from engine.graph import Graph
 from engine.tasks.game import GameTask, ScoredEnv
-from engine.train.job import decode_weights, encode_weights, inherit
+from engine.train.job import decode_weights, encode_weights, forward_latency, inherit
 
 VAL_SEED = 1_000_003
 TEST_SEED = 2_000_003
@@ -92,7 +92,7 @@ def run_env_job(
             train_score=stats.mean_score,
             params=brain.param_count(),
             flops=0,
-            latency_ms=_latency(brain, obs),
+            latency_ms=forward_latency(brain, obs),
         )
         out = b"" if stats.diverged else encode_weights(brain.weights())
     except (OpenBrainsError, RuntimeError, ValueError) as exc:
@@ -101,14 +101,3 @@ def run_env_job(
         out = b""
     result["wall_seconds"] = time.perf_counter() - t0
     return result, out
-
-
-@torch.no_grad()
-def _latency(brain: Any, x: torch.Tensor, reps: int = 10) -> float:
-    brain(x)
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        brain(x)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times) * 1e3)

@@ -11,7 +11,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 
 from engine.compile import compile_graph
@@ -21,7 +20,7 @@ from engine.games.players import BrainPlayer, encode_batch, reference_player
 from engine.games.selfplay import ReplayBuffer, selfplay_train
 from engine.graph import Graph
 from engine.tasks.game import GameTask
-from engine.train.job import decode_weights, encode_weights, inherit
+from engine.train.job import decode_weights, encode_weights, forward_latency, inherit
 
 
 @functools.lru_cache(maxsize=8)
@@ -149,7 +148,7 @@ def run_game_job(
             selfplay=stats.summary(),
             params=brain.param_count(),
             flops=0,
-            latency_ms=_latency(brain, example),
+            latency_ms=forward_latency(brain, example),
             matches=refs,
             references=task_references(task),
             games=games,
@@ -161,14 +160,3 @@ def run_game_job(
         out = b""
     result["wall_seconds"] = time.perf_counter() - t0
     return result, out
-
-
-@torch.no_grad()
-def _latency(brain: Any, x: torch.Tensor, reps: int = 10) -> float:
-    brain(x)
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        brain(x)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times) * 1e3)

@@ -45,10 +45,15 @@ def inherit(brain: Brain, weights: dict[str, torch.Tensor]) -> dict[str, int]:
 @torch.no_grad()
 def measure_latency(brain: Brain, task: DatasetTask, reps: int = 15) -> float:
     """Median milliseconds of one forward pass on one validation example (batch 1)."""
+    example = task.val.take(slice(0, 1))
+    return forward_latency(brain, *[example.inputs[n] for n in brain.input_names], reps=reps)
+
+
+@torch.no_grad()
+def forward_latency(brain: Brain, *xs: torch.Tensor, reps: int = 15) -> float:
+    """Median milliseconds of a forward pass on ``xs``, in eval mode, after one warm-up."""
     was = brain.training
     brain.eval()
-    example = task.val.take(slice(0, 1))
-    xs = [example.inputs[n] for n in brain.input_names]
     brain(*xs)
     times = []
     for _ in range(reps):
