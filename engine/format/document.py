@@ -16,6 +16,7 @@ from typing import Any
 
 import safetensors.torch
 import torch
+from safetensors.torch import load as load_safetensors
 
 from engine import __version__
 from engine.compile import Brain, compile_graph
@@ -514,7 +515,7 @@ def _graph(value: Any, file: str, member: str) -> Graph:
 def _tensors(data: bytes, file: str, member: str, limits: Limits) -> Tensors:
     validate_safetensors(data, file, member, limits)
     try:
-        return dict(safetensors.torch.load(data))
+        return dict(load_safetensors(data))  # safetensors bytes only, never pickle
     except Exception as exc:  # the header was checked; anything left is the library's word
         raise fail(file, member, f"could not be read as safetensors: {exc}") from None
 
