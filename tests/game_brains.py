@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from engine.compile import Brain, compile_graph
 from engine.evolve.random import add_io
@@ -14,7 +15,12 @@ from engine.tasks.game import game_io, make_game
 
 def game_brain(game_name: str, seed: int = 0) -> Brain:
     """conv2d(16) → flatten → dense(32) → policy and value heads, fresh weights."""
-    ins, outs = game_io(make_game(game_name))
+    return brain_for(make_game(game_name), seed)
+
+
+def brain_for(game: Any, seed: int = 0) -> Brain:
+    """The same small policy+value brain for a game object."""
+    ins, outs = game_io(game)
     rng = random.Random(seed)
     graph = Graph()
     in_uids, out_uids = add_io(graph, ins, outs, rng)

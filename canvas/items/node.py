@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from canvas import theme
 from canvas.catalog import PortSpec, UnitSpec, format_count
+from canvas.items.hover import HoverHighlight
 from canvas.items.port import PortItem
 from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Node
 
@@ -84,7 +85,7 @@ def summary(node: Node, spec: UnitSpec) -> str:
     return " · ".join(parts)
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(HoverHighlight, QGraphicsItem):
     Type = QGraphicsItem.UserType + 1
 
     def __init__(self, uid: str) -> None:
@@ -215,14 +216,6 @@ class NodeItem(QGraphicsItem):
         elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
             self.setZValue(1 if value else 0)
         return super().itemChange(change, value)
-
-    def hoverEnterEvent(self, event) -> None:
-        self._hover = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:
-        self._hover = False
-        self.update()
 
     # ----- painting ---------------------------------------------------------------------
     def paint(

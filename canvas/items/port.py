@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from canvas import theme
+from canvas.items.hover import HoverHighlight
 
 if TYPE_CHECKING:
     from canvas.items.node import NodeItem
@@ -32,7 +33,7 @@ NORMAL, COMPATIBLE, INCOMPATIBLE, TARGET, REFUSED = (
 )
 
 
-class PortItem(QGraphicsItem):
+class PortItem(HoverHighlight, QGraphicsItem):
     Type = QGraphicsItem.UserType + 2
 
     def __init__(self, node: NodeItem, name: str, kind: str, is_output: bool) -> None:
@@ -73,14 +74,6 @@ class PortItem(QGraphicsItem):
         path = QPainterPath()
         path.addEllipse(QPointF(0, 0), HIT_RADIUS, HIT_RADIUS)
         return path
-
-    def hoverEnterEvent(self, event) -> None:
-        self._hover = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:
-        self._hover = False
-        self.update()
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, Q
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from canvas import theme
+from canvas.items.hover import HoverHighlight
 
 if TYPE_CHECKING:
     from canvas.items.port import PortItem
@@ -32,7 +33,7 @@ def _pen(c: QColor, width: float) -> QPen:
     return QPen(c, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
 
-class WireItem(QGraphicsPathItem):
+class WireItem(HoverHighlight, QGraphicsPathItem):
     Type = QGraphicsItem.UserType + 3
 
     def __init__(
@@ -106,14 +107,6 @@ class WireItem(QGraphicsPathItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(PICK_WIDTH)
         return stroker.createStroke(self.path())
-
-    def hoverEnterEvent(self, event) -> None:
-        self._hover = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:
-        self._hover = False
-        self.update()
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None

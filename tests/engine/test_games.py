@@ -66,6 +66,7 @@ from engine.tasks.game import (
 from nodes.games.connect4 import ConnectFour, wins
 from nodes.games.maze import Maze
 from nodes.games.tictactoe import TicTacToe
+from tests.game_brains import brain_for
 
 TTT = TicTacToe()
 C4 = ConnectFour()
@@ -84,22 +85,7 @@ def c4(rows: list[str]) -> object:
 
 def tiny_brain(game, seed: int = 0):
     """A tiny conv policy+value brain: conv2d(16) → flatten → dense(32) → both heads."""
-    ins, outs = game_io(game)
-    rng = random.Random(seed)
-    graph = Graph()
-    in_uids, out_uids = add_io(graph, ins, outs, rng)
-    prev = in_uids[0]
-    for unit, params in (
-        ("conv2d", {"width": 16, "kernel": 3}),
-        ("flatten", {}),
-        ("dense", {"width": 32, "activation": "relu"}),
-    ):
-        node = graph.add_node(unit, params, rng=rng)
-        graph.connect(prev, node.uid, rng=rng)
-        prev = node.uid
-    for out in out_uids:
-        graph.connect(prev, out, rng=rng)
-    return compile_graph(graph, seed=seed)
+    return brain_for(game, seed)
 
 
 # ----- rules ------------------------------------------------------------------------------------
