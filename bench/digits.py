@@ -84,7 +84,8 @@ def main() -> None:
     print(last)
     if not args.no_record:
         body = (
-            "Champion chosen by validation accuracy; its test accuracy at each moment. "
+            "Champion chosen by validation accuracy (the last 20 % of the train half); its "
+            "test accuracy at each moment. "
             f"`--max-params {args.max_params}`. Goal: ≥ 0.97 within 60 s with ≤ 5,000 "
             "parameters.\n\n" + table
         )

@@ -21,7 +21,7 @@ from engine.errors import GraphError
 from engine.evolve.random import SizeBounds, hidden_units, sample_params
 from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
 from engine.shapes import EdgePlan, Plan, PortPlan, infer_specs, live_nodes, resolve
-from engine.train.trainer import DEFAULT_HPARAMS
+from engine.train.trainer import DEFAULT_HPARAMS, OPTIMIZERS, SCHEDULES
 from engine.units import REGISTRY, Param
 
 Tensor = torch.Tensor
@@ -29,7 +29,6 @@ Tensor = torch.Tensor
 MERGE_UNITS = ("sum", "concat", "gate", "residual")
 LR_RANGE = (1e-4, 0.1)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
-OPTIMIZERS = ("adam", "adamw", "sgd")
 # Params whose value is baked into a unit's (fixed, seeded) weights: changing one must
 # re-draw the weights, or the child would silently keep the parent's.
 WEIGHT_SHAPING_PARAMS = {"reservoir": {"radius", "density", "input_scale"}}
@@ -728,7 +727,7 @@ def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
     if key == "lr":
         lo, hi = LR_RANGE
         return min(hi, max(lo, float(value) * math.exp(rng.gauss(0.0, 0.5))))
-    options = BATCH_SIZES if key == "batch_size" else OPTIMIZERS
+    options = {"batch_size": BATCH_SIZES, "schedule": SCHEDULES}.get(key, OPTIMIZERS)
     if key == "batch_size" and value in options:  # a neighbouring size, not a leap
         i = options.index(value)
         return (
@@ -740,7 +739,8 @@ def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
 
 
 def change_hparams(ctx: _Ctx) -> Mutation | None:
-    """Change one training gene (lr, batch size, optimiser); the weights are untouched."""
+    """Change one training gene (lr, batch size, optimiser, schedule); the weights are
+    untouched."""
     child = ctx.graph.copy()
     key = ctx.rng.choice(list(DEFAULT_HPARAMS))
     old = child.hparams.get(key, DEFAULT_HPARAMS[key])

@@ -56,6 +56,7 @@ from engine.train.trainer import (
     TrainResult,
     evaluate,
     hparams_of,
+    lr_factor,
     make_optimizer,
 )
 
@@ -267,12 +268,14 @@ class _Optimizer:
         self.mask = self.stack.per_element(torch.tensor(list(active), dtype=torch.bool))
 
     @torch.no_grad()
-    def step(self, g: torch.Tensor) -> None:
+    def step(self, g: torch.Tensor, factor: float = 1.0) -> None:
+        """One update; ``factor`` scales every model's learning rate (the schedule)."""
         flat = self.stack.flat
         self.t += 1
+        lr = self.lr if factor == 1.0 else self.lr * factor
         if self.kind == "sgd":
             self.m.mul_(self.MOMENTUM).add_(g)
-            upd = (g + self.MOMENTUM * self.m).mul_(self.lr)
+            upd = (g + self.MOMENTUM * self.m).mul_(lr)
         else:
             b1, b2 = self.BETAS
             assert self.v is not None
@@ -281,9 +284,9 @@ class _Optimizer:
             bc1 = 1 - b1**self.t
             bc2_sqrt = math.sqrt(1 - b2**self.t)
             denom = (self.v.sqrt() / bc2_sqrt).add_(self.EPS)
-            upd = (self.m / denom).mul_(self.lr / bc1)
+            upd = (self.m / denom).mul_(lr / bc1)
             if self.kind == "adamw":
-                upd.addcmul_(flat, self.lr, value=self.WEIGHT_DECAY)
+                upd.addcmul_(flat, lr, value=self.WEIGHT_DECAY)
         if self.mask is not None:
             upd = torch.where(self.mask, upd, 0.0)
         flat.sub_(upd)
@@ -485,16 +488,16 @@ def train_siblings(
     layout = _Layout.of(brain)
     hs = [hparams_of(h) for h in hparams]
     n = len(task.train)
-    groups: dict[tuple[str, int], list[int]] = {}
+    groups: dict[tuple[str, int, str], list[int]] = {}
     for i, h in enumerate(hs):
         batch = max(1, min(int(h["batch_size"]), n))
-        groups.setdefault((str(h["optimizer"]), batch), []).append(i)
+        groups.setdefault((str(h["optimizer"]), batch, str(h["schedule"])), []).append(i)
     out: list[Any] = [None] * k
-    for (kind, batch), members in groups.items():
+    for (kind, batch, schedule), members in groups.items():
         done = _train_group(
             layout,
             [starts[i] for i in members],
-            kind,
+            (kind, schedule),
             [float(hs[i]["lr"]) for i in members],
             batch,
             task,
@@ -513,7 +516,7 @@ def train_siblings(
 def _train_group(
     layout: _Layout,
     starts: list[dict[str, torch.Tensor]],
-    kind: str,
+    rule: tuple[str, str],
     lrs: list[float],
     batch: int,
     task: DatasetTask,
@@ -531,6 +534,7 @@ def _train_group(
     smoothed: list[float] = [0.0] * k
     start = time.perf_counter()
     stopped = [0.0] * k
+    kind, schedule = rule
     if stack.width:
         opt = _Optimizer(kind, lrs, stack)
         step = _Stepper(stack, task, gradients)
@@ -538,10 +542,12 @@ def _train_group(
         brain.train()
         steps = 0
         while True:
+            elapsed = time.perf_counter() - start
             if budget.steps is not None and steps >= budget.steps:
                 break
-            if budget.seconds is not None and time.perf_counter() - start >= budget.seconds:
+            if budget.seconds is not None and elapsed >= budget.seconds:
                 break
+            factor = lr_factor(schedule, budget, steps, elapsed)
             xs, target = feed.next()
             losses, g = step(xs, target)
             values = losses.tolist()
@@ -559,7 +565,7 @@ def _train_group(
                 break
             if newly:
                 opt.freeze(active)
-            opt.step(g)
+            opt.step(g, factor)
             steps += 1
             for i, value in enumerate(values):
                 if active[i]:

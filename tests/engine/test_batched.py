@@ -116,7 +116,7 @@ def test_four_dense_siblings_match_training_each_alone(digits: DatasetTask) -> N
     assert all(torch.equal(fresh[k], starts[0][k]) for k in fresh)
 
 
-def test_mixed_optimisers_and_batch_sizes_are_grouped_and_still_match(
+def test_mixed_optimisers_batch_sizes_and_schedules_are_grouped_and_still_match(
     digits: DatasetTask,
 ) -> None:
     graph = dense_graph()
@@ -125,7 +125,7 @@ def test_mixed_optimisers_and_batch_sizes_are_grouped_and_still_match(
         {"lr": 3e-3, "optimizer": "adam", "batch_size": 32},
         {"lr": 3e-2, "optimizer": "sgd", "batch_size": 32},
         {"lr": 3e-3, "optimizer": "adamw", "batch_size": 16},
-        {"lr": 1e-2, "optimizer": "sgd", "batch_size": 32},
+        {"lr": 1e-2, "optimizer": "sgd", "batch_size": 32, "schedule": "constant"},
     ]
     seeds = [1, 2, 3, 4]
     together = train_siblings(graph, starts, hs, digits, Budget(steps=25), seeds)
