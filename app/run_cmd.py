@@ -62,7 +62,11 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         help="0..1: weight of people's ratings (openbrains rate) against the task's score",
     )
-    p.add_argument("--no-inherit", action="store_true", help="children start from fresh weights")
+    p.add_argument(
+        "--no-inherit",
+        action="store_true",
+        help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
+    )
     p.add_argument("--quiet", action="store_true")
 
 

@@ -128,3 +128,66 @@ def test_pareto_front() -> None:
         rec(5, 0.7, 60),
     ]
     assert pareto_front(recs) == {1, 2, 4}
+
+
+def _only_candidate(run: Run, rung: int, history: list[float], fitness: float | None = None) -> int:
+    """Make one living member the sole promotable one, at ``rung``, with ``fitness`` (the
+    best of ``history`` by default) and that rung's finishers' fitness ``history``."""
+    chosen = run.members[-1]
+    for m in run.members:
+        run.promoted.add(m.record.id)
+    run.promoted.discard(chosen.record.id)
+    chosen.record.rung = rung
+    chosen.record.fitness = max(history) if fitness is None else fitness
+    run.rung_history = {rung: list(history)}
+    return chosen.record.id
+
+
+def test_promotion_ranks_against_every_finisher_of_the_rung_not_just_the_living(
+    tmp_path: Path,
+) -> None:
+    run = xor_run(tmp_path)
+    try:
+        run.run(max_individuals=8)
+        # one living member at rung 2, but three finished it: the best third is promotable
+        chosen = _only_candidate(run, 2, [0.9, 0.5, 0.4])
+        _graph, weights, meta = run._promotion()
+        assert meta["parents"] == [chosen] and meta["rung"] == 3
+        assert weights and meta["steps"] == run.budget(3) - run.budget(2)
+        # two finishers are too few to rank; a member outside the top third is not promoted
+        _only_candidate(run, 2, [0.9, 0.5])
+        assert run._promotion() is None
+        _only_candidate(run, 1, [0.9, 0.95, 0.97], fitness=0.9)
+        assert run._promotion() is None
+    finally:
+        run.close()
+
+
+def test_without_inheritance_a_promotion_retrains_from_scratch(tmp_path: Path) -> None:
+    run = xor_run(tmp_path, inherit=False)
+    try:
+        run.run(max_individuals=8)
+        chosen = _only_candidate(run, 0, [0.9, 0.5, 0.4])
+        _graph, weights, meta = run._promotion()
+        assert meta["parents"] == [chosen] and weights == b""
+        assert meta["steps"] == run.budget(1) and "prior_steps" not in meta
+        run.run(max_individuals=40)
+        promos = [r for r in run.archive.records() if r.origin == "promotion"]
+        assert promos and all(r.steps == run.budget(r.rung) for r in promos)
+        assert all("from scratch" in r.detail for r in promos)
+    finally:
+        run.close()
+
+
+def test_the_best_member_outlives_aging(tmp_path: Path) -> None:
+    run = xor_run(tmp_path, template_fraction=0.0)
+    try:
+        for births in (15, 30, 45):
+            run.run(max_individuals=births)
+            living = {m.record.id for m in run.members}
+            assert len(living) == 6
+            best_living = max(run.members, key=lambda m: m.record.fitness or -1e9)
+            assert run.best is not None and run.best.id == best_living.record.id
+            assert run.best.id in living
+    finally:
+        run.close()
