@@ -81,7 +81,7 @@ def evals_to_target(
         run.run(until=Until("accuracy", ">=", TARGET), max_individuals=cap)
         reached = run.best is not None and (run.best.val_metric or 0) >= TARGET
         # the id of the first champion to reach it is the evaluations it took
-        last = run.best.id if reached and run.best else run.archive.count()
+        last = run.best.id if reached and run.best else min(run.archive.count(), cap)
     finally:
         run.close()
     return Outcome(last, steps_until(run_dir, last), reached)
