@@ -709,28 +709,22 @@ class Run:
                 continue
             m = max(members, key=lambda m: m.record.fitness or -math.inf)
             self.promoted.add(m.record.id)
-            if not self.settings.inherit:  # no weights carried anywhere: retrain
-                full = self.budget(rung + 1)
-                meta = {
-                    "origin": "promotion",
-                    "parents": [m.record.id],
-                    "mutation": "promotion",
-                    "detail": f"trains {full} steps from scratch (rung {rung + 1})",
-                    "rung": rung + 1,
-                    "steps": full,
-                }
-                return m.graph.copy(), b"", meta
-            extra = self.budget(rung + 1) - self.budget(rung)
             meta = {
                 "origin": "promotion",
                 "parents": [m.record.id],
                 "mutation": "promotion",
-                "detail": f"trains {extra} more steps (rung {rung + 1})",
                 "rung": rung + 1,
-                "steps": extra,
-                "prior_steps": m.record.steps,
             }
-            return m.graph.copy(), m.weights, meta
+            if not self.settings.inherit:  # no weights carried anywhere: retrain
+                full = self.budget(rung + 1)
+                meta |= {"steps": full, "detail": f"trains {full} steps from scratch"}
+                weights = b""
+            else:
+                extra = self.budget(rung + 1) - self.budget(rung)
+                meta |= {"steps": extra, "detail": f"trains {extra} more steps"}
+                meta["prior_steps"], weights = m.record.steps, m.weights
+            meta["detail"] += f" (rung {rung + 1})"
+            return m.graph.copy(), weights, meta
         return None
 
     # ----- absorbing results ---------------------------------------------------------
