@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 import queue
 import random
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,11 +36,15 @@ from engine.tasks.rating import DEFAULT_PRIOR_STRENGTH, RatingBook, mix
 from engine.tasks.registry import load_task
 from engine.train.governor import worker_share
 from engine.train.job import decode_weights, encode_weights, sibling_graph, unpack_members
-from engine.train.trainer import DEFAULT_HPARAMS
+from engine.train.trainer import CLASSIFICATION_HPARAMS, DEFAULT_HPARAMS
 from engine.train.workers import Finished, InlinePool, WorkerPool
 
 EventSink = Callable[[str, dict[str, Any]], None]
 FEEDBACK_POLL_S = 1.0  # how often the loop looks for new recordings and ratings
+# a job may take this many times the recent median seconds per step before it is cut short
+TIME_CAP = 5.0
+TIME_CAP_WINDOW = 50  # recent finished jobs the median is taken over
+TIME_CAP_MIN_JOBS = 8  # no cap until this many jobs have finished (in this session)
 
 
 @dataclass
@@ -149,6 +155,7 @@ class Run:
         self.members: list[Member] = []
         self.promoted: set[int] = set()
         self.rung_history: dict[int, list[float]] = {}  # fitness of every finished, per rung
+        self.step_seconds: deque[float] = deque(maxlen=TIME_CAP_WINDOW)  # recent s per step
         self.inflight: dict[int, dict[str, Any]] = {}
         self.job_counter = 0
         self.births = 0
@@ -473,7 +480,7 @@ class Run:
                 graph, weights, meta = promo
             else:
                 graph, weights, meta = self._breed()
-        graph.hparams = {**DEFAULT_HPARAMS, **graph.hparams}
+        graph.hparams = {**self._gene_defaults(), **graph.hparams}
         graph.lineage = {
             "parents": meta["parents"],
             "mutation": meta.get("mutation", ""),
@@ -495,7 +502,19 @@ class Run:
             and self.rng.random() < self.settings.sibling_rate
         ):
             job["siblings"] = self._siblings(graph)
+        cap = self._time_cap(steps)
+        if cap is not None:
+            job["seconds"] = cap * max(1, len(job.get("siblings") or ()))
         return job, weights
+
+    def _time_cap(self, steps: int) -> float | None:
+        """Seconds after which a job stops even if its steps are not done: ``TIME_CAP`` times
+        what ``steps`` take at the recent median pace. A random graph can be a hundred times
+        slower per step than its peers (an LSTM reading 64 pixels one by one); without a cap
+        one such candidate held a worker for a quarter of a 60 s digits search."""
+        if len(self.step_seconds) < TIME_CAP_MIN_JOBS:
+            return None
+        return TIME_CAP * statistics.median(self.step_seconds) * steps
 
     @property
     def is_game(self) -> bool:
@@ -605,10 +624,25 @@ class Run:
                 "lr": math.exp(self.rng.uniform(math.log(1e-3), math.log(2e-2))),
                 "batch_size": self.rng.choice([16, 32, 64]),
                 "optimizer": "adam",
+                **self._first_genes(),
             }
             if self._fits(g):
                 break
         return g, b"", {"origin": origin, "parents": [], "rung": 0}
+
+    def _gene_defaults(self) -> dict[str, Any]:
+        """Every training gene this task's graphs carry, at its neutral value (a graph from
+        a file keeps training as it did, and evolution can still change the gene)."""
+        if getattr(self.task, "kind", None) == "classification":
+            return {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS}
+        return dict(DEFAULT_HPARAMS)
+
+    def _first_genes(self) -> dict[str, Any]:
+        """Task-specific genes of a first graph: label smoothing 0.1 for classification
+        (on digits it lifts a 4.6k conv net from 0.968 to 0.974 test, mean of 7 seeds)."""
+        if getattr(self.task, "kind", None) == "classification":
+            return {"label_smoothing": 0.1}
+        return {}
 
     def _seed_weights(self, index: int) -> bytes:
         path = self.run_dir / "seeds" / f"{index}.safetensors"
@@ -837,6 +871,8 @@ class Run:
             train_size=int(data.get("train") or 0),
             scored_version=self.data_version,
         )
+        if done and int(r.get("steps") or 0) > 0 and rec.train_seconds > 0:
+            self.step_seconds.append(rec.train_seconds / int(r["steps"]))
         retire: list[Member] = []
         if done:
             retire = self._aged_out(fitness)

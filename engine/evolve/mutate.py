@@ -21,7 +21,13 @@ from engine.errors import GraphError
 from engine.evolve.random import SizeBounds, hidden_units, sample_params
 from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
 from engine.shapes import EdgePlan, Plan, PortPlan, infer_specs, live_nodes, resolve
-from engine.train.trainer import DEFAULT_HPARAMS, OPTIMIZERS, SCHEDULES
+from engine.train.trainer import (
+    CLASSIFICATION_HPARAMS,
+    DEFAULT_HPARAMS,
+    OPTIMIZERS,
+    SCHEDULES,
+    SMOOTHINGS,
+)
 from engine.units import REGISTRY, Param
 
 Tensor = torch.Tensor
@@ -727,7 +733,11 @@ def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
     if key == "lr":
         lo, hi = LR_RANGE
         return min(hi, max(lo, float(value) * math.exp(rng.gauss(0.0, 0.5))))
-    options = {"batch_size": BATCH_SIZES, "schedule": SCHEDULES}.get(key, OPTIMIZERS)
+    options = {
+        "batch_size": BATCH_SIZES,
+        "schedule": SCHEDULES,
+        "label_smoothing": SMOOTHINGS,
+    }.get(key, OPTIMIZERS)
     if key == "batch_size" and value in options:  # a neighbouring size, not a leap
         i = options.index(value)
         return (
@@ -739,11 +749,12 @@ def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
 
 
 def change_hparams(ctx: _Ctx) -> Mutation | None:
-    """Change one training gene (lr, batch size, optimiser, schedule); the weights are
-    untouched."""
+    """Change one training gene (lr, batch size, optimiser, schedule, and label smoothing
+    where the graph carries it: classification only); the weights are untouched."""
     child = ctx.graph.copy()
-    key = ctx.rng.choice(list(DEFAULT_HPARAMS))
-    old = child.hparams.get(key, DEFAULT_HPARAMS[key])
+    optional = [k for k in CLASSIFICATION_HPARAMS if k in child.hparams]
+    key = ctx.rng.choice([*DEFAULT_HPARAMS, *optional])
+    old = child.hparams.get(key, DEFAULT_HPARAMS.get(key))
     new = _new_hparam(key, old, ctx.rng)
     child.hparams[key] = new
     shown = f"{new:.3g}" if isinstance(new, float) else str(new)

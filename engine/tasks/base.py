@@ -119,9 +119,11 @@ class DatasetTask:
         return {"accuracy": 0.0, "r2": -math.inf, "bpc": math.inf}[self.metric]
 
     # ----- loss and metric -----------------------------------------------------------
-    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def loss(self, out: torch.Tensor, target: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+        """The training loss. ``smoothing`` (the ``label_smoothing`` gene) only applies to
+        classification: it spreads that share of each target over all classes."""
         if self.kind == "classification":
-            return F.cross_entropy(out[:, -1, :], target)
+            return F.cross_entropy(out[:, -1, :], target, label_smoothing=smoothing)
         if self.kind == "regression":
             return F.mse_loss(out[:, -1, :], target)
         return F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1))

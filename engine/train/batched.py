@@ -369,7 +369,9 @@ def _first(out: Any) -> torch.Tensor:
     return out[0] if isinstance(out, tuple) else out
 
 
-def stacked_loss(task: DatasetTask, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def stacked_loss(
+    task: DatasetTask, out: torch.Tensor, target: torch.Tensor, smoothing: float = 0.0
+) -> torch.Tensor:
     """``task.loss`` of K models at once: ``out [K, B, ...]``, ``target [K, B, ...]`` → ``[K]``.
 
     Computed outside vmap on the stacked outputs: cross-entropy under vmap goes through a
@@ -379,7 +381,10 @@ def stacked_loss(task: DatasetTask, out: torch.Tensor, target: torch.Tensor) -> 
     if task.kind == "classification":
         logits = out[:, :, -1, :]
         per = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none"
+            logits.reshape(-1, logits.shape[-1]),
+            target.reshape(-1),
+            reduction="none",
+            label_smoothing=smoothing,
         )
     elif task.kind == "regression":
         per = F.mse_loss(out[:, :, -1, :], target, reduction="none")
@@ -389,7 +394,7 @@ def stacked_loss(task: DatasetTask, out: torch.Tensor, target: torch.Tensor) -> 
         if not bool(scored.all()):  # mean over scored targets only, as task.loss does
             return per.reshape(k, -1).sum(1) / scored.sum(1).clamp_min(1)
     else:
-        return torch.vmap(task.loss)(out, target)
+        return torch.vmap(lambda o, t: task.loss(o, t, smoothing))(out, target)
     return per.reshape(k, -1).mean(1)
 
 
@@ -423,17 +428,20 @@ class _Stepper:
     model's own). ``vmap_grad``: ``vmap(grad_and_value(...))``, the loss inside vmap.
     """
 
-    def __init__(self, stack: _Stack, task: DatasetTask, gradients: str) -> None:
+    def __init__(
+        self, stack: _Stack, task: DatasetTask, gradients: str, smoothing: float = 0.0
+    ) -> None:
         if gradients not in GRADIENTS:
             raise ValueError(f"gradients must be one of {GRADIENTS}, not {gradients!r}")
         self.stack, self.task, self.gradients = stack, task, gradients
+        self.smoothing = smoothing
         brain = stack.layout.brain
         forward = _forward_of(brain)
 
         def loss(
             params: Tensors, consts: Tensors, xs: Sequence[torch.Tensor], target: torch.Tensor
         ) -> torch.Tensor:
-            return task.loss(forward(params, consts, xs), target)
+            return task.loss(forward(params, consts, xs), target, smoothing)
 
         self._forward = torch.vmap(_forward_of(brain, in_vmap=True), randomness="different")
         self._grads = torch.vmap(grad_and_value(loss), randomness="different")
@@ -446,7 +454,7 @@ class _Stepper:
             detached = {m: p.detach() for m, p in params.items()}
             grads, losses = self._grads(detached, consts, xs, target)
             return losses.detach(), self.stack.flat_grad(list(grads.values()))
-        losses = stacked_loss(self.task, self._forward(params, consts, xs), target)
+        losses = stacked_loss(self.task, self._forward(params, consts, xs), target, self.smoothing)
         grads = torch.autograd.grad(losses.sum(), list(params.values()), allow_unused=True)
         return losses.detach(), self.stack.flat_grad(grads)
 
@@ -465,7 +473,8 @@ def train_siblings(
 ) -> list[tuple[TrainResult, dict[str, torch.Tensor]]]:
     """Train K candidates of ``graph`` together; returns ``(result, weights)`` per candidate.
 
-    Candidates are grouped by (optimiser, batch size) and each group runs as one vmapped
+    Candidates are grouped by their genes other than the learning rate (optimiser, batch
+    size, schedule, label smoothing) and each group runs as one vmapped
     loop with per-model learning rates; ``budget`` applies to each group as it would to
     each candidate alone (so ``seconds`` is wall time shared by the group, and each
     result's ``seconds`` is that shared time up to when the candidate stopped).
@@ -488,16 +497,17 @@ def train_siblings(
     layout = _Layout.of(brain)
     hs = [hparams_of(h) for h in hparams]
     n = len(task.train)
-    groups: dict[tuple[str, int, str], list[int]] = {}
+    groups: dict[tuple[str, int, str, float], list[int]] = {}
     for i, h in enumerate(hs):
         batch = max(1, min(int(h["batch_size"]), n))
-        groups.setdefault((str(h["optimizer"]), batch, str(h["schedule"])), []).append(i)
+        rule = (str(h["optimizer"]), batch, str(h["schedule"]), float(h["label_smoothing"]))
+        groups.setdefault(rule, []).append(i)
     out: list[Any] = [None] * k
-    for (kind, batch, schedule), members in groups.items():
+    for (kind, batch, schedule, smoothing), members in groups.items():
         done = _train_group(
             layout,
             [starts[i] for i in members],
-            (kind, schedule),
+            (kind, schedule, smoothing),
             [float(hs[i]["lr"]) for i in members],
             batch,
             task,
@@ -516,7 +526,7 @@ def train_siblings(
 def _train_group(
     layout: _Layout,
     starts: list[dict[str, torch.Tensor]],
-    rule: tuple[str, str],
+    rule: tuple[str, str, float],
     lrs: list[float],
     batch: int,
     task: DatasetTask,
@@ -534,10 +544,10 @@ def _train_group(
     smoothed: list[float] = [0.0] * k
     start = time.perf_counter()
     stopped = [0.0] * k
-    kind, schedule = rule
+    kind, schedule, smoothing = rule
     if stack.width:
         opt = _Optimizer(kind, lrs, stack)
-        step = _Stepper(stack, task, gradients)
+        step = _Stepper(stack, task, gradients, smoothing)
         feed = _Feeder(task, brain.input_names, batch, seeds)
         brain.train()
         steps = 0

@@ -2,7 +2,8 @@
 
 One loop for every dataset kind. A non-finite or exploding loss ends the candidate as
 *diverged* (worst score) instead of crashing the run. Training genes (learning rate,
-batch size, optimiser) come from ``graph.hparams``.
+batch size, optimiser, schedule, and label smoothing for classification) come from
+``graph.hparams``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ DEFAULT_HPARAMS: dict[str, Any] = {
     "optimizer": "adam",
     "schedule": "cosine",
 }
+# genes that only mean something for a classification task; a run adds them to such graphs
+CLASSIFICATION_HPARAMS: dict[str, Any] = {"label_smoothing": 0.0}
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
+SMOOTHINGS = (0.0, 0.05, 0.1, 0.2)
 DIVERGED_LOSS = 1e6
 
 
@@ -56,25 +60,23 @@ class TrainResult:
 def lr_factor(schedule: str, budget: Budget, steps: int, elapsed_s: float) -> float:
     """The share of the learning rate to use now.
 
-    ``cosine`` anneals to zero over the job's own budget (steps, else seconds): on digits it
-    lifts test accuracy of the same 3,000-step conv net from 0.949 to 0.967 (mean of 3
-    seeds), because the last steps stop bouncing around the minimum. A promotion is a new
+    ``cosine`` anneals to zero over the job's own budget (steps or seconds, whichever runs
+    out first): on digits it lifts test accuracy of the same 3,000-step conv net from 0.949
+    to 0.967 (mean of 3 seeds), because the last steps stop bouncing around the minimum. A promotion is a new
     job, so a promoted brain warm-restarts (SGDR).
     """
     if schedule != "cosine":
         return 1.0
-    if budget.steps:
-        done = steps / budget.steps
-    elif budget.seconds:
-        done = elapsed_s / budget.seconds
-    else:
-        return 1.0
+    done = max(
+        steps / budget.steps if budget.steps else 0.0,
+        elapsed_s / budget.seconds if budget.seconds else 0.0,
+    )
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, done)))
 
 
 def hparams_of(raw: dict[str, Any] | None) -> dict[str, Any]:
-    h = dict(DEFAULT_HPARAMS)
-    h.update({k: v for k, v in (raw or {}).items() if k in DEFAULT_HPARAMS})
+    h = {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS}
+    h.update({k: v for k, v in (raw or {}).items() if k in h})
     return h
 
 
@@ -157,6 +159,7 @@ def train(
     smoothed = None
     shifts = shift_specs(task)
     base_lr = float(h["lr"])
+    smoothing = float(h["label_smoothing"])
     while opt is not None:
         elapsed = time.perf_counter() - start
         if budget.steps is not None and result.steps >= budget.steps:
@@ -173,7 +176,7 @@ def train(
         for name, spec in shifts.items():
             part.inputs[name] = random_shift(part.inputs[name], spec, gen)
         out = _first_output(brain(*_inputs(brain, part)))
-        loss = task.loss(out, part.target)
+        loss = task.loss(out, part.target, smoothing)
         value = loss.item()
         if not math.isfinite(value) or value > DIVERGED_LOSS:
             result.diverged, result.reason = True, f"loss became {value} at step {result.steps}"

@@ -116,14 +116,14 @@ def test_four_dense_siblings_match_training_each_alone(digits: DatasetTask) -> N
     assert all(torch.equal(fresh[k], starts[0][k]) for k in fresh)
 
 
-def test_mixed_optimisers_batch_sizes_and_schedules_are_grouped_and_still_match(
+def test_mixed_optimisers_batch_sizes_schedules_and_smoothing_are_grouped_and_still_match(
     digits: DatasetTask,
 ) -> None:
     graph = dense_graph()
     starts = [compile_graph(graph, seed=10 + s).weights() for s in range(4)]
     hs = [
-        {"lr": 3e-3, "optimizer": "adam", "batch_size": 32},
-        {"lr": 3e-2, "optimizer": "sgd", "batch_size": 32},
+        {"lr": 3e-3, "optimizer": "adam", "batch_size": 32, "label_smoothing": 0.1},
+        {"lr": 1e-2, "optimizer": "adam", "batch_size": 32},  # differs from 0 in smoothing only
         {"lr": 3e-3, "optimizer": "adamw", "batch_size": 16},
         {"lr": 1e-2, "optimizer": "sgd", "batch_size": 32, "schedule": "constant"},
     ]
@@ -260,16 +260,17 @@ def test_random_batchable_graphs_train_under_vmap_like_alone() -> None:
 
 
 # ----- pieces -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("kind", ["text", "vector", "image"])
-def test_stacked_loss_is_each_models_task_loss(kind: str) -> None:
+def test_stacked_loss_is_each_models_task_loss(kind: str, smoothing: float) -> None:
     task = synthetic_task(kind)
     out_spec = next(iter(task.outputs.values()))
     t = 8 if task.kind == "completion" else 3
     out = torch.randn(4, 5, t, out_spec.channels)
     idx = torch.arange(20).view(4, 5)
     target = task.train.target[idx]
-    expected = torch.stack([task.loss(out[k], target[k]) for k in range(4)])
-    assert torch.allclose(stacked_loss(task, out, target), expected, atol=1e-6)
+    expected = torch.stack([task.loss(out[k], target[k], smoothing) for k in range(4)])
+    assert torch.allclose(stacked_loss(task, out, target, smoothing), expected, atol=1e-6)
 
 
 def test_vmapped_evaluation_gives_evaluates_numbers(digits: DatasetTask) -> None:
