@@ -19,14 +19,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.toplevel import open_top_level
 from canvas.board import BoardWidget
-from engine.errors import OpenBrainsError
 from engine.games.champion import DEFAULT_SIMS, board_view, champion_player, load_champion
 from engine.tasks.game import State
 
@@ -164,16 +163,7 @@ def open_play_window(
 ) -> PlayWindow | None:
     """Open a play window for ``path`` as its own top-level window; a file that cannot
     play ``game`` gets a (non-blocking) message box instead and None is returned."""
-    try:
-        window = PlayWindow(path, game, parent=parent)
-    except OpenBrainsError as exc:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot play", str(exc), parent=parent)
-        box.open()
-        return None
-    window.setWindowFlag(Qt.WindowType.Window, True)
-    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-    window.show()
-    return window
+    return open_top_level(parent, lambda: PlayWindow(path, game, parent=parent), "Cannot play")
 
 
 def run_play_window(

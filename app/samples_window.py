@@ -14,17 +14,17 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtCore import Signal, SignalInstance
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from app.toplevel import open_top_level
 from canvas.imagegrid import ImageGrid
 from engine.errors import OpenBrainsError
 
@@ -170,18 +170,11 @@ def open_samples_window(
     """Open a samples window for ``graph_path`` as its own top-level window; a file that
     is not a denoiser (or cannot be read) gets a non-blocking message box instead and
     None is returned."""
-    try:
-        window = SamplesWindow(graph_path, count, seed, parent=parent)
-    except OpenBrainsError as exc:
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, "Cannot generate images", str(exc), parent=parent
-        )
-        box.open()
-        return None
-    window.setWindowFlag(Qt.WindowType.Window, True)
-    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-    window.show()
-    return window
+    return open_top_level(
+        parent,
+        lambda: SamplesWindow(graph_path, count, seed, parent=parent),
+        "Cannot generate images",
+    )
 
 
 __all__ = ["SamplesWindow", "open_samples_window", "to_uint8"]

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from engine.compile import Brain
 from engine.games.players import policy_value
 from engine.tasks.game import ScoredEnv
-from engine.train.trainer import DIVERGED_LOSS, make_optimizer
+from engine.train.trainer import descend, make_optimizer
 
 Actor = Callable[[np.ndarray, np.random.Generator], int]
 
@@ -189,13 +189,10 @@ def train_reinforce(
             pg = -(logp.gather(1, a[:, None])[:, 0] * adv).mean()
             ent = -(logp.exp() * logp).sum(-1).mean()
             loss = pg + F.mse_loss(v, ret.clamp(-1, 1)) - entropy * ent
-            value = float(loss.detach())
-            if not math.isfinite(value) or abs(value) > DIVERGED_LOSS:
+            value, stepped = descend(opt, loss)
+            if not stepped:
                 stats.diverged, stats.reason = True, f"loss became {value}"
                 break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
             stats.steps += 1
             if on_step is not None:
                 on_step()

@@ -24,7 +24,7 @@ from engine.compile import Brain
 from engine.games.envs import EnvResult, Episode, episode_seed
 from engine.games.players import policy_value
 from engine.tasks.game import ScoredEnv
-from engine.train.trainer import DIVERGED_LOSS, make_optimizer
+from engine.train.trainer import descend, make_optimizer
 
 MAX_STEPS = 100_000
 
@@ -194,13 +194,10 @@ def train_policy_gradient(
                 sil = -(chosen[n:] * gain).sum() / max(1, len(e_acts))
             ent = -(logp[:n].exp() * logp[:n]).sum(-1).mean()
             loss = pg + sil + F.mse_loss(v, ret.clamp(-1, 1)) - entropy * ent
-            value = float(loss.detach())
-            if not math.isfinite(value) or abs(value) > DIVERGED_LOSS:
+            value, stepped = descend(opt, loss)
+            if not stepped:
                 stats.diverged, stats.reason = True, f"loss became {value} at iteration {it}"
                 break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
             stats.iterations += 1
             stats.curve.append([stats.iterations, value])
             if on_step is not None:

@@ -23,7 +23,7 @@ from engine.compile import Brain
 from engine.games.mcts import MCTS, Evaluator, sample_action, visit_policy
 from engine.games.players import BrainEvaluator, policy_value
 from engine.tasks.game import Game, GameError
-from engine.train.trainer import DIVERGED_LOSS, make_optimizer
+from engine.train.trainer import descend, make_optimizer
 
 OnStep = Callable[[], None] | None
 
@@ -371,13 +371,10 @@ def train_on_examples(
             pos += batch
             lp, lv = policy_value_loss(brain, xs[idx], ps[idx], zs[idx])
             loss = lp + lv
-            value = float(loss.detach())
-            if not math.isfinite(value) or value > DIVERGED_LOSS:
+            value, stepped = descend(opt, loss)
+            if not stepped:
                 stats.diverged, stats.reason = True, f"loss became {value} at step {step}"
                 break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
             stats.steps += 1
             pair = (float(lp.detach()), float(lv.detach()))
             smoothed = (

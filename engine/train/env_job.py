@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +18,10 @@ import numpy as np
 import torch
 
 from engine.compile import compile_graph
-from engine.errors import OpenBrainsError
 from engine.games.envtrain import env_copies, evaluate_batched, train_policy_gradient
 from engine.graph import Graph
 from engine.tasks.game import GameTask, ScoredEnv
-from engine.train.job import decode_weights, encode_weights, forward_latency, inherit
+from engine.train.job import decode_weights, encode_weights, forward_latency, guarded, inherit
 
 VAL_SEED = 1_000_003
 TEST_SEED = 2_000_003
@@ -59,7 +57,8 @@ def run_env_job(
 ) -> tuple[dict[str, Any], bytes]:
     t0 = time.perf_counter()
     result: dict[str, Any] = {"job": job["job"], "status": "failed"}
-    try:
+
+    def work() -> bytes:
         graph = Graph.from_json(job["graph"])
         seed = int(job["seed"])
         brain = compile_graph(graph, seed=seed)
@@ -94,10 +93,6 @@ def run_env_job(
             flops=0,
             latency_ms=forward_latency(brain, obs),
         )
-        out = b"" if stats.diverged else encode_weights(brain.weights())
-    except (OpenBrainsError, RuntimeError, ValueError) as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        result["trace"] = traceback.format_exc(limit=4)
-        out = b""
-    result["wall_seconds"] = time.perf_counter() - t0
-    return result, out
+        return b"" if stats.diverged else encode_weights(brain.weights())
+
+    return guarded(result, work)

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import functools
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from engine.compile import compile_graph
-from engine.errors import OpenBrainsError
 from engine.games.arena import fit_ratings, play_match
 from engine.games.players import BrainPlayer, encode_batch, reference_player
 from engine.games.selfplay import ReplayBuffer, selfplay_train
 from engine.graph import Graph
 from engine.tasks.game import GameTask
-from engine.train.job import decode_weights, encode_weights, forward_latency, inherit
+from engine.train.job import decode_weights, encode_weights, forward_latency, guarded, inherit
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,7 +95,8 @@ def run_game_job(
         return run_env_job(job, weights, task, on_step)
     t0 = time.perf_counter()
     result: dict[str, Any] = {"job": job["job"], "status": "failed"}
-    try:
+
+    def work() -> bytes:
         game = task.make()
         graph = Graph.from_json(job["graph"])
         seed = int(job["seed"])
@@ -153,10 +152,6 @@ def run_game_job(
             references=task_references(task),
             games=games,
         )
-        out = b"" if diverged else encode_weights(brain.weights())
-    except (OpenBrainsError, RuntimeError, ValueError) as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        result["trace"] = traceback.format_exc(limit=4)
-        out = b""
-    result["wall_seconds"] = time.perf_counter() - t0
-    return result, out
+        return b"" if diverged else encode_weights(brain.weights())
+
+    return guarded(result, work)

@@ -86,9 +86,9 @@ def run_job(
         return run_game_job(job, weights, task, on_step)
     if job.get("siblings"):
         return run_siblings(job, weights, task, on_step)
-    t0 = time.perf_counter()
     result: dict[str, Any] = {"job": job["job"], "status": "failed", "data": data_info(task)}
-    try:
+
+    def work() -> bytes:
         graph = Graph.from_json(job["graph"])
         brain = compile_graph(graph, seed=int(job["seed"]))
         result["inherit"] = inherit(brain, decode_weights(weights)) if weights else {}
@@ -106,7 +106,18 @@ def run_job(
             flops=brain.flops(time=16),
             latency_ms=measure_latency(brain, task),
         )
-        out = b"" if res.diverged else encode_weights(brain.weights())
+        return b"" if res.diverged else encode_weights(brain.weights())
+
+    return guarded(result, work)
+
+
+def guarded(result: dict[str, Any], work: Callable[[], bytes]) -> tuple[dict[str, Any], bytes]:
+    """Run one job's ``work`` (it fills ``result`` and returns the weights). A bad candidate
+    comes back failed, with its error and a short trace, instead of raising: the run goes
+    on. Every result says how long its job took."""
+    t0 = time.perf_counter()
+    try:
+        out = work()
     except (OpenBrainsError, RuntimeError, ValueError) as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["trace"] = traceback.format_exc(limit=4)

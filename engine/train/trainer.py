@@ -74,6 +74,19 @@ def lr_factor(schedule: str, budget: Budget, steps: int, elapsed_s: float) -> fl
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, done)))
 
 
+def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> tuple[float, bool]:
+    """One optimiser step on ``loss`` unless it is non-finite or exploding (beyond
+    ``DIVERGED_LOSS``); returns its value and whether the step was taken, so every training
+    loop ends a diverging candidate on the same rule."""
+    value = float(loss.detach())
+    if not math.isfinite(value) or abs(value) > DIVERGED_LOSS:
+        return value, False
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return value, True
+
+
 def hparams_of(raw: dict[str, Any] | None) -> dict[str, Any]:
     h = {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS}
     h.update({k: v for k, v in (raw or {}).items() if k in h})
@@ -177,13 +190,10 @@ def train(
             part.inputs[name] = random_shift(part.inputs[name], spec, gen)
         out = _first_output(brain(*_inputs(brain, part)))
         loss = task.loss(out, part.target, smoothing)
-        value = loss.item()
-        if not math.isfinite(value) or value > DIVERGED_LOSS:
+        value, stepped = descend(opt, loss)
+        if not stepped:
             result.diverged, result.reason = True, f"loss became {value} at step {result.steps}"
             break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
         result.steps += 1
         if on_step is not None:
             on_step()
