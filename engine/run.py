@@ -41,8 +41,9 @@ from engine.train.workers import Finished, InlinePool, WorkerPool
 
 EventSink = Callable[[str, dict[str, Any]], None]
 FEEDBACK_POLL_S = 1.0  # how often the loop looks for new recordings and ratings
-# a job may take this many times the recent median seconds per step before it is cut short
-TIME_CAP = 5.0
+# a job may take this many times the recent median seconds per step before it is cut short:
+# generous, so that a conv net among cheap MLPs (3-8x slower per step) trains in full
+TIME_CAP = 10.0
 TIME_CAP_WINDOW = 50  # recent finished jobs the median is taken over
 TIME_CAP_MIN_JOBS = 8  # no cap until this many jobs have finished (in this session)
 
@@ -509,9 +510,10 @@ class Run:
 
     def _time_cap(self, steps: int) -> float | None:
         """Seconds after which a job stops even if its steps are not done: ``TIME_CAP`` times
-        what ``steps`` take at the recent median pace. A random graph can be a hundred times
-        slower per step than its peers (an LSTM reading 64 pixels one by one); without a cap
-        one such candidate held a worker for a quarter of a 60 s digits search."""
+        what ``steps`` take at the recent median pace. A random graph can be thirty to a
+        hundred times slower per step than its peers (attention over a digit's pixels, an
+        LSTM reading them one by one); without a cap one such candidate held a worker for
+        16 s of a 60 s digits search, where a conv net's job takes half a second."""
         if len(self.step_seconds) < TIME_CAP_MIN_JOBS:
             return None
         return TIME_CAP * statistics.median(self.step_seconds) * steps
