@@ -817,8 +817,12 @@ class Run:
                         + f"; sibling {i + 1}/{len(job['siblings'])} lr {sib['hparams']['lr']:.2g}"
                     ),
                 }
+                # batched siblings share one clock: each trained for a k-th of it
+                shared = len(job["siblings"]) if fin.result.get("batched") else 1
                 last = self._absorb_one(
-                    one, {**member, "job": job["job"], "data": fin.result.get("data")}, blobs[i]
+                    one,
+                    {**member, "job": job["job"], "data": fin.result.get("data"), "shared": shared},
+                    blobs[i],
                 )
             return last
         return self._absorb_one(job, fin.result, fin.weights)
@@ -874,7 +878,8 @@ class Run:
             scored_version=self.data_version,
         )
         if done and int(r.get("steps") or 0) > 0 and rec.train_seconds > 0:
-            self.step_seconds.append(rec.train_seconds / int(r["steps"]))
+            pace = rec.train_seconds / int(r["steps"]) / int(r.get("shared") or 1)
+            self.step_seconds.append(pace)
         retire: list[Member] = []
         if done:
             retire = self._aged_out(fitness)

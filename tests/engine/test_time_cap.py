@@ -15,6 +15,7 @@ from engine.run import TIME_CAP, TIME_CAP_MIN_JOBS, Run, RunSettings
 from engine.tasks.builtin import xor_task
 from engine.train.job import run_job
 from engine.train.trainer import Budget, lr_factor
+from engine.train.workers import Finished
 
 
 def test_cosine_follows_whichever_budget_runs_out_first() -> None:
@@ -46,5 +47,36 @@ def test_jobs_carry_a_cap_once_enough_have_finished(tmp_path: Path) -> None:
         pace = statistics.median(run.step_seconds)
         candidates = max(1, len(job.get("siblings") or ()))
         assert job["seconds"] == pytest.approx(TIME_CAP * pace * job["steps"] * candidates)
+    finally:
+        run.close()
+
+
+def test_each_candidate_of_a_sibling_group_counts_its_own_pace(tmp_path: Path) -> None:
+    settings = RunSettings(
+        task={"name": "xor"},
+        workers=0,
+        population=4,
+        sibling_rate=1.0,
+        siblings=3,
+        template_fraction=1.0,
+    )
+    run = Run(tmp_path / "run", settings)
+    try:
+        for _ in range(60):
+            job, weights = run.next_job()
+            run.inflight[job["job"]] = job
+            result, out = run_job(job, weights, run.task)
+            run.absorb(Finished(job, result, out))
+            if job.get("siblings") and result["members"][0]["status"] == "done":
+                break
+        else:
+            pytest.fail("no sibling group was made")
+        share = len(job["siblings"]) if result["batched"] else 1
+        expected = [
+            m["train_seconds"] / m["steps"] / share
+            for m in result["members"]
+            if m["status"] == "done"
+        ]
+        assert expected and list(run.step_seconds)[-len(expected) :] == pytest.approx(expected)
     finally:
         run.close()
