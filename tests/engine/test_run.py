@@ -164,7 +164,7 @@ def test_promotion_ranks_against_every_finisher_of_the_rung_not_just_the_living(
 
 
 def test_without_inheritance_a_promotion_retrains_from_scratch(tmp_path: Path) -> None:
-    run = xor_run(tmp_path, inherit=False)
+    run = xor_run(tmp_path, inherit=False, budget_steps=20)  # short budgets: promotions are 3^r×
     try:
         run.run(max_individuals=8)
         chosen = _only_candidate(run, 0, [0.9, 0.5, 0.4])
@@ -180,7 +180,7 @@ def test_without_inheritance_a_promotion_retrains_from_scratch(tmp_path: Path) -
 
 
 def test_the_best_member_outlives_aging(tmp_path: Path) -> None:
-    run = xor_run(tmp_path, template_fraction=0.0)
+    run = xor_run(tmp_path, template_fraction=0.0, budget_steps=20)
     try:
         for births in (15, 30, 45):
             run.run(max_individuals=births)
