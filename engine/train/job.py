@@ -176,9 +176,13 @@ def run_siblings(
             for b, (_res, w) in zip(brains, outcomes):
                 b.load_weights(w)
             results = [r for r, _w in outcomes]
-        else:
+        else:  # in turn: the job's seconds (for the whole group) are shared out evenly
+            each = Budget(
+                steps=budget.steps,
+                seconds=budget.seconds / len(brains) if budget.seconds else None,
+            )
             results = [
-                train(b, task, budget, h, seed=sd, on_step=on_step)
+                train(b, task, each, h, seed=sd, on_step=on_step)
                 for b, h, sd in zip(brains, hparams, seeds)
             ]
         params, flops = brains[0].param_count(), brains[0].flops(time=16)

@@ -12,10 +12,11 @@ import pytest
 from engine.evolve.random import SizeBounds
 from engine.evolve.templates import template_graph
 from engine.run import TIME_CAP, TIME_CAP_MIN_JOBS, Run, RunSettings
-from engine.tasks.builtin import xor_task
+from engine.tasks.builtin import digits_task, xor_task
 from engine.train.job import run_job
 from engine.train.trainer import Budget, lr_factor
 from engine.train.workers import Finished
+from tests.engine.test_batched import chain
 
 
 def test_cosine_follows_whichever_budget_runs_out_first() -> None:
@@ -80,3 +81,23 @@ def test_each_candidate_of_a_sibling_group_counts_its_own_pace(tmp_path: Path) -
         assert expected and list(run.step_seconds)[-len(expected) :] == pytest.approx(expected)
     finally:
         run.close()
+
+
+def test_siblings_trained_in_turn_share_the_jobs_seconds() -> None:
+    task = digits_task()
+    graph = chain([("flatten", {}), ("hebbian", {"width": 8}), ("dense", {"width": 8})])
+    siblings = [{"seed": s, "hparams": {"lr": 3e-3}} for s in range(3)]
+    job = {
+        "job": 1,
+        "graph": graph.to_json().decode(),
+        "seed": 0,
+        "steps": 10**9,
+        "seconds": 0.9,
+        "siblings": siblings,
+    }
+    result, _ = run_job(job, b"", task)
+    assert result["batched"] is False  # hebbian units are never batched
+    members = result["members"]
+    assert [m["status"] for m in members] == ["done"] * 3
+    # each gets about a third of the group's 0.9 s, never the whole of it
+    assert all(0 < m["steps"] < 10**9 and m["train_seconds"] < 0.6 for m in members)
