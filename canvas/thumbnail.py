@@ -36,6 +36,7 @@ UNIT_CATEGORY: dict[str, str] = {
     "attention": "attention",
     "layernorm": "norm",
     "rmsnorm": "norm",
+    "batchnorm": "norm",
     "activation": "activation",
     "sum": "merge",
     "concat": "merge",

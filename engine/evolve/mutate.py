@@ -553,6 +553,10 @@ class _Surgery:
             for name in ("proj.weight", "proj.bias"):
                 self.apply(pre + name, lambda t: _take(t, 0, r))
             return r
+        if node.unit == "batchnorm":  # per channel: copied channels keep copied statistics
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                self.apply(pre + name, lambda t: _take(t, 0, r))
+            return r
         if node.unit == OUTPUT_UNIT:
             self._output(node.uid, r)
             return None

@@ -71,6 +71,10 @@ EXCLUDED_UNITS: dict[str, str] = {
         "torch.isfinite(...).all()), which functional_call cannot hand back and vmap cannot "
         "trace (data-dependent control flow)"
     ),
+    "batchnorm": (
+        "updates its running statistics in place inside forward, which functional_call over "
+        "stacked weights would write into one shared buffer instead of each model's own"
+    ),
 }
 
 CHECKED_UNITS: frozenset[str] = frozenset(

@@ -222,7 +222,8 @@ def synthetic_task(kind: str, n: int = 40) -> DatasetTask:
 
 
 def test_random_batchable_graphs_train_under_vmap_like_alone() -> None:
-    """30 random graphs over the whole catalog (hebbian ones skipped), K=3, a few steps:
+    """30 or more random graphs over the whole catalog (hebbian and batchnorm ones skipped)
+    until every checked unit has been seen, K=3, a few steps:
     finite results, and member 0 equal to training it alone (unless it has dropout, whose
     masks come from another random stream)."""
     bounds = SizeBounds(max_nodes=6, max_width=16)
@@ -231,7 +232,7 @@ def test_random_batchable_graphs_train_under_vmap_like_alone() -> None:
     seen: set[str] = set()
     trained = skipped = 0
     i = 0
-    while trained < 30:
+    while (trained < 30 or seen != CHECKED_UNITS) and i < 120:
         rng = random.Random(1000 + i)
         kind = kinds[i % len(kinds)]
         i += 1

@@ -34,12 +34,16 @@ def _step_sizes(schedule: str) -> list[float]:
     g = template_graph(random.Random(0), task.inputs, task.outputs, SizeBounds())
     g.hparams = {"lr": 1e-2, "schedule": schedule}
     brain = compile_graph(g, seed=0)
-    last = torch.cat([t.flatten() for t in brain.weights().values()])
+
+    def flat() -> torch.Tensor:  # parameters only: running statistics are not steps
+        return torch.cat([p.detach().flatten() for p in brain.parameters()])
+
+    last = flat()
     moves: list[float] = []
 
     def measure() -> None:
         nonlocal last
-        now = torch.cat([t.flatten() for t in brain.weights().values()])
+        now = flat()
         moves.append(float((now - last).abs().max()))
         last = now
 

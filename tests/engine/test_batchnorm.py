@@ -1,0 +1,121 @@
+"""The ``batchnorm`` unit: batch statistics in training, running ones when evaluating, kept
+in the weights, carried through Net2Net widening, kept out of causal graphs and of vmap."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from engine.compile import compile_graph
+from engine.evolve.inherit import child_brain
+from engine.evolve.mutate import Remap, widen_weights
+from engine.evolve.random import SizeBounds, hidden_units
+from engine.evolve.templates import template_graph
+from engine.format.document import load_brain, save_brain
+from engine.graph import Graph
+from engine.shapes import infer_specs
+from engine.tasks.builtin import digits_task
+from engine.train.batched import unbatchable_reasons
+from engine.train.trainer import Budget, evaluate, train
+from engine.units import REGISTRY
+from nodes.norm import ChannelBatchNorm
+
+
+def test_training_normalises_each_channel_over_batch_and_steps() -> None:
+    bn = ChannelBatchNorm(3).train()
+    x = torch.randn(4, 5, 3) * torch.tensor([1.0, 10.0, 0.5]) + torch.tensor([5.0, -2.0, 0.0])
+    y = bn(x)
+    flat = y.reshape(-1, 3)
+    assert torch.allclose(flat.mean(0), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(flat.var(0, unbiased=False), torch.ones(3), atol=1e-3)
+    # The running statistics moved a tenth of the way towards the batch's.
+    assert torch.allclose(bn.running_mean, 0.1 * x.reshape(-1, 3).mean(0), atol=1e-5)
+
+
+def test_evaluation_uses_the_running_statistics_one_example_at_a_time() -> None:
+    bn = ChannelBatchNorm(2)
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.tensor([1.0, -1.0]))
+        bn.running_var.copy_(torch.tensor([4.0, 0.25]))
+    bn.eval()
+    x = torch.tensor([[3.0, 0.0]])
+    expected = (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
+    assert torch.allclose(bn(x), expected, atol=1e-6)
+    batch = torch.cat([x, torch.randn(7, 2)])
+    assert torch.allclose(bn(batch)[:1], expected, atol=1e-6), "batch-independent"
+
+
+def test_a_training_batch_of_one_falls_back_to_the_running_statistics() -> None:
+    bn = ChannelBatchNorm(4).train()
+    before = bn.running_mean.clone()
+    x = torch.randn(1, 4)
+    assert torch.allclose(bn(x), bn.eval()(x))
+    assert torch.equal(bn.running_mean, before)
+    bn.train()
+    y = bn(torch.randn(1, 6, 4))  # one example but six steps: real statistics
+    assert torch.allclose(y.reshape(-1, 4).mean(0), torch.zeros(4), atol=1e-5)
+
+
+def test_the_unit_is_a_norm_that_causal_graphs_never_draw() -> None:
+    unit = REGISTRY.get("batchnorm")
+    assert unit.category == "norm"
+    assert not unit.supports_causal({})
+    assert "batchnorm" in {u.name for u in hidden_units(causal=False)}
+    assert "batchnorm" not in {u.name for u in hidden_units(causal=True)}
+
+
+def _dense_bn_graph(width: int = 8) -> tuple[Graph, str]:
+    g = Graph()
+    x = g.add_node("input", {"name": "x", "channels": 6, "time": 1}).uid
+    y = g.add_node("output", {"name": "y", "channels": 3, "time": 1}).uid
+    p = g.add_node("dense", {"width": width}).uid
+    n = g.add_node("batchnorm").uid
+    q = g.add_node("dense", {"width": 5}).uid
+    for a, b in ((x, p), (p, n), (n, q), (q, y)):
+        g.connect(a, b)
+    return g, p
+
+
+def test_widening_before_a_batchnorm_is_function_preserving() -> None:
+    g, p = _dense_bn_graph()
+    parent = compile_graph(g, seed=0)
+    parent.train()
+    with torch.no_grad():  # give the running statistics something other than their start
+        for _ in range(5):
+            parent(torch.randn(16, 1, 6) * 3 + 1)
+    parent.eval()
+    child = g.copy()
+    child.nodes[p].params["width"] = 12
+    remap = Remap((*range(8), 2, 5, 5, 0), 8)
+    weights, exact = widen_weights(
+        child, infer_specs(g), infer_specs(child), p, remap, parent.weights()
+    )
+    assert exact
+    brain, report = child_brain(child, weights, seed=3)
+    assert not report.partial and not report.fresh
+    xs = torch.randn(9, 1, 6)
+    with torch.no_grad():
+        assert (parent(xs) - brain.eval()(xs)).abs().max().item() <= 1e-5
+
+
+def test_a_trained_batchnorm_brain_round_trips_through_a_graph_file(tmp_path) -> None:
+    task = digits_task()
+    bounds = SizeBounds(max_nodes=10, max_width=16, max_params=5000)
+    g = template_graph(random.Random(1), task.inputs, task.outputs, bounds)
+    assert [n.unit for n in g.nodes.values()].count("batchnorm") == 2
+    brain = compile_graph(g, seed=1)
+    hp = {"lr": 1e-2, "batch_size": 32, "optimizer": "adam"}
+    result = train(brain, task, Budget(steps=150), hp, seed=1)
+    assert result.val["accuracy"] > 0.8
+    running = [k for k in brain.weights() if k.endswith("running_var")]
+    assert len(running) == 2 and not torch.allclose(brain.weights()[running[0]], torch.ones(1))
+    save_brain(tmp_path / "bn.graph", brain)
+    _, loaded = load_brain(tmp_path / "bn.graph")
+    assert evaluate(loaded, task, task.test) == evaluate(brain, task, task.test)
+
+
+def test_batchnorm_graphs_train_one_by_one_not_under_vmap() -> None:
+    g, _ = _dense_bn_graph()
+    reasons = unbatchable_reasons(g)
+    assert len(reasons) == 1 and "running statistics" in next(iter(reasons.values()))
