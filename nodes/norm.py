@@ -21,6 +21,12 @@ class ChannelBatchNorm(nn.BatchNorm1d):
     normalised with the running ones instead of failing.
     """
 
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels)
+        # Momentum is fixed, so the step counter is never read; without it every buffer is
+        # a float that vmap/vjp can carry (an integer one cannot be a vjp input).
+        self.register_buffer("num_batches_tracked", None)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training and x.numel() // x.shape[-1] <= 1:
             return F.batch_norm(

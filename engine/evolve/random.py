@@ -148,7 +148,7 @@ def _add_random_node(
         fan_in = rng.randint(1, bounds.max_fan_in)
     # prefer recent nodes so graphs get depth, not just width
     weights = [1.0 + i for i in range(len(sources))]
-    for src in {rng.choices(sources, weights)[0] for _ in range(fan_in)}:
+    for src in dict.fromkeys(rng.choices(sources, weights)[0] for _ in range(fan_in)):
         graph.connect(src, node.uid, rng=rng)
     if node.uid in resolve(graph).errors:
         graph.remove_node(node.uid)

@@ -71,16 +71,13 @@ EXCLUDED_UNITS: dict[str, str] = {
         "torch.isfinite(...).all()), which functional_call cannot hand back and vmap cannot "
         "trace (data-dependent control flow)"
     ),
-    "batchnorm": (
-        "updates its running statistics in place inside forward, which functional_call over "
-        "stacked weights would write into one shared buffer instead of each model's own"
-    ),
 }
 
 CHECKED_UNITS: frozenset[str] = frozenset(
     {
         "activation",
         "attention",
+        "batchnorm",  # running statistics are stacked constants, updated in place per model
         "concat",
         "conv1d",
         "conv2d",
@@ -117,6 +114,14 @@ SLOW_UNDER_VMAP: dict[str, str] = {
 # forward under ``vjp`` (the ordinary autograd outside still records it).
 DECOMPOSE_UNITS = frozenset({"gru", "lstm"})
 
+# Units that batch alone but not beside a DECOMPOSE_UNITS one, whose forward runs under vjp.
+NOT_UNDER_VJP: dict[str, str] = {
+    "batchnorm": (
+        "with a gru/lstm in the graph the forward runs under vjp, where its running "
+        "statistics can be neither an input (not differentiable) nor captured (updated in place)"
+    ),
+}
+
 GRADIENTS = ("autograd", "vmap_grad")
 DEFAULT_GRADIENTS = "autograd"  # measured faster on CPU (bench/batched.py)
 SPEEDUP_NEEDED = 1.25  # batched must beat one-by-one by this much to be worth it
@@ -138,6 +143,10 @@ def unbatchable_reasons(graph: Graph) -> dict[str, str]:
             out[uid] = f"{node.unit}: {EXCLUDED_UNITS[node.unit]}"
         elif node.unit not in CHECKED_UNITS:
             out[uid] = f"{node.unit}: not checked under vmap (plugin or new unit)"
+    if any(n.unit in DECOMPOSE_UNITS for n in graph.nodes.values()):
+        for uid, node in graph.nodes.items():
+            if node.unit in NOT_UNDER_VJP:
+                out[uid] = f"{node.unit}: {NOT_UNDER_VJP[node.unit]}"
     return out
 
 

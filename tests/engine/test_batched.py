@@ -17,12 +17,14 @@ from engine.compile import compile_graph
 from engine.errors import GraphError
 from engine.evolve.random import SizeBounds, random_graph
 from engine.graph import Graph
+from engine.shapes import infer_specs
 from engine.tasks.base import DatasetTask, Split
 from engine.tasks.builtin import digits_task
 from engine.train import batched
 from engine.train.batched import (
     CHECKED_UNITS,
     EXCLUDED_UNITS,
+    NOT_UNDER_VJP,
     batchable,
     evaluate_siblings,
     measure_speedup,
@@ -221,11 +223,22 @@ def synthetic_task(kind: str, n: int = 40) -> DatasetTask:
     )
 
 
+def _norms_one_channel(graph: Graph) -> bool:
+    """A norm over a single channel outputs its shift plus rounding noise divided by eps-sized
+    deviations: its scale's gradient is that noise, amplified, so summation order decides
+    the scores' fourth decimal. No comparison with training alone is meaningful there."""
+    plan = infer_specs(graph)
+    return any(
+        graph.nodes[uid].unit in ("layernorm", "rmsnorm") and node.out.channels == 1
+        for uid, node in plan.nodes.items()
+    )
+
+
 def test_random_batchable_graphs_train_under_vmap_like_alone() -> None:
-    """30 or more random graphs over the whole catalog (hebbian and batchnorm ones skipped)
+    """30 or more random graphs over the whole catalog (hebbian ones skipped)
     until every checked unit has been seen, K=3, a few steps:
     finite results, and member 0 equal to training it alone (unless it has dropout, whose
-    masks come from another random stream)."""
+    masks come from another random stream, or a norm over one channel)."""
     bounds = SizeBounds(max_nodes=6, max_width=16)
     kinds = list(MODALITIES)
     tasks = {kind: synthetic_task(kind) for kind in kinds}
@@ -240,7 +253,7 @@ def test_random_batchable_graphs_train_under_vmap_like_alone() -> None:
         graph = random_graph(rng, ins, outs, bounds, causal=kind == "text")
         units = {n.unit for n in graph.nodes.values()}
         if not batchable(graph):
-            assert units & set(EXCLUDED_UNITS)
+            assert units & {*EXCLUDED_UNITS, *NOT_UNDER_VJP}
             skipped += 1
             continue
         task = tasks[kind]
@@ -252,7 +265,7 @@ def test_random_batchable_graphs_train_under_vmap_like_alone() -> None:
             assert r.steps == 3
             assert math.isfinite(r.val["loss"]) and math.isfinite(r.test["loss"])
             assert all(torch.isfinite(t).all() for t in w.values() if t.is_floating_point())
-        if "dropout" not in units:
+        if "dropout" not in units and not _norms_one_channel(graph):
             assert_same(together[0], alone(graph, starts[0], hs[0], task, 3, 1), adam_lr=1e-3)
         seen |= units
         trained += 1

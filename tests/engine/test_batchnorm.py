@@ -1,10 +1,11 @@
 """The ``batchnorm`` unit: batch statistics in training, running ones when evaluating, kept
-in the weights, carried through Net2Net widening, kept out of causal graphs and of vmap."""
+in the weights, carried through Net2Net widening, kept out of causal graphs, batched under vmap."""
 
 from __future__ import annotations
 
 import random
 
+import pytest
 import torch
 
 from engine.compile import compile_graph
@@ -16,7 +17,7 @@ from engine.format.document import load_brain, save_brain
 from engine.graph import Graph
 from engine.shapes import infer_specs
 from engine.tasks.builtin import digits_task
-from engine.train.batched import unbatchable_reasons
+from engine.train.batched import batchable, train_siblings, unbatchable_reasons
 from engine.train.trainer import Budget, evaluate, train
 from engine.units import REGISTRY
 from nodes.norm import ChannelBatchNorm
@@ -115,7 +116,39 @@ def test_a_trained_batchnorm_brain_round_trips_through_a_graph_file(tmp_path) ->
     assert evaluate(loaded, task, task.test) == evaluate(brain, task, task.test)
 
 
-def test_batchnorm_graphs_train_one_by_one_not_under_vmap() -> None:
-    g, _ = _dense_bn_graph()
+@pytest.mark.parametrize("gradients", ["autograd", "vmap_grad"])
+def test_siblings_with_batchnorm_train_under_vmap_like_alone(gradients: str) -> None:
+    """Each model's running statistics are its own slice of a stacked buffer."""
+    task = digits_task()
+    bounds = SizeBounds(max_nodes=10, max_width=16, max_params=5000)
+    g = template_graph(random.Random(2), task.inputs, task.outputs, bounds)
+    assert batchable(g)
+    starts = [compile_graph(g, seed=s).weights() for s in range(3)]
+    hs = [{"lr": 1e-2}, {"lr": 3e-3}, {"lr": 6e-3}]
+    together = train_siblings(g, starts, hs, task, Budget(steps=30), [1, 2, 3], gradients=gradients)
+    for i in range(3):
+        brain = compile_graph(g, seed=0)
+        brain.load_weights(starts[i])
+        result = train(brain, task, Budget(steps=30), hs[i], seed=i + 1)
+        mine, theirs = together[i][1], brain.weights()
+        running = [k for k in mine if "running" in k]
+        assert len(running) == 4
+        for key in running:
+            assert torch.allclose(mine[key], theirs[key], atol=1e-4), key
+        assert together[i][0].val["accuracy"] == pytest.approx(result.val["accuracy"], abs=0.006)
+    assert not torch.allclose(together[0][1][running[0]], together[1][1][running[0]])
+
+
+def test_batchnorm_beside_a_gru_keeps_the_graph_out_of_vmap() -> None:
+    g = Graph()
+    x = g.add_node("input", {"name": "x", "channels": 4, "time": 6}).uid
+    y = g.add_node("output", {"name": "y", "channels": 2, "time": 1}).uid
+    n = g.add_node("batchnorm").uid
+    r = g.add_node("gru", {"width": 8}).uid
+    for a, b in ((x, n), (n, r), (r, y)):
+        g.connect(a, b)
     reasons = unbatchable_reasons(g)
-    assert len(reasons) == 1 and "running statistics" in next(iter(reasons.values()))
+    assert list(reasons) == [n] and "vjp" in reasons[n]
+    g.remove_node(r)
+    g.connect(n, y)
+    assert batchable(g)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -62,6 +66,34 @@ def test_random_graphs_are_reproducible_from_the_seed() -> None:
     y = compile_graph(b, seed=1)
     for k, t in x.weights().items():
         assert torch.equal(t, y.weights()[k])
+
+
+_DIGEST = """
+import hashlib
+from tests.engine.test_random_graphs import draw
+h = hashlib.sha1()
+for i in range(60):
+    h.update(draw(i)[0].to_json())
+print(h.hexdigest())
+"""
+
+
+def test_random_graphs_do_not_depend_on_string_hashing() -> None:
+    """Same seed, same graphs in another process: Python salts str hashes per process, so
+    iterating a set of uids once wired a new node's inputs in a different order each run."""
+    root = Path(__file__).resolve().parents[2]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": str(salt)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for salt in (1, 2, 3)
+    }
+    assert len(digests) == 1, digests
 
 
 @pytest.mark.slow
