@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from engine import __version__
-from engine.errors import OpenBrainsError
+from openbrains.engine import __version__
+from openbrains.engine.errors import OpenBrainsError
 
 EXIT_USAGE = 2
 
@@ -27,7 +27,7 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app import (  # noqa: F401  (they register the sub-commands)
+    from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
         game_cmd,
         live_cmd,
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from app.start import start
+        from openbrains.app.start import start
 
         return start()
     _setup, handler = COMMANDS[args.command]

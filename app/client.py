@@ -1,4 +1,4 @@
-"""The GUI's side of the engine connection: a QProcess running `python -m engine.service`,
+"""The GUI's side of the engine connection: a QProcess running `python -m openbrains.engine.service`,
 framed JSON in and out (engine.protocol). Replies arrive as callbacks or awaitables (with
 qasync), events as a Qt signal — the window never blocks on the engine."""
 
@@ -9,9 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from openbrains.engine.protocol import FrameBuffer, ProtocolError, encode_frame
 from PySide6.QtCore import QObject, QProcess, Signal
-
-from engine.protocol import FrameBuffer, ProtocolError, encode_frame
 
 Reply = dict[str, Any]
 
@@ -32,7 +31,7 @@ class EngineClient(QObject):
         super().__init__(parent)
         self.proc = QProcess(self)
         self.proc.setProgram(sys.executable)
-        self.proc.setArguments(["-m", "engine.service"])
+        self.proc.setArguments(["-m", "openbrains.engine.service"])
         self.proc.readyReadStandardOutput.connect(self._read_stdout)
         self.proc.readyReadStandardError.connect(self._read_stderr)
         self.proc.finished.connect(self._on_finished)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli import command
+from openbrains.app.cli import command
 
 
 def _units_args(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +15,8 @@ def _units_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_units_args)
 def cmd_units(args: argparse.Namespace) -> int:
-    from engine.catalog import catalog_lines, catalog_markdown
-    from engine.units import REGISTRY
+    from openbrains.engine.catalog import catalog_lines, catalog_markdown
+    from openbrains.engine.units import REGISTRY
 
     if args.markdown:
         print(catalog_markdown(), end="")
@@ -35,8 +35,8 @@ def _inspect_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_inspect_args)
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from app.describe import describe_file
-    from engine.format import load
+    from openbrains.app.describe import describe_file
+    from openbrains.engine.format import load
 
     for line in describe_file(load(args.file)):
         print(line)
@@ -53,7 +53,7 @@ def _convert_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_convert_args)
 def cmd_convert(args: argparse.Namespace) -> int:
-    from engine.format import load, save
+    from openbrains.engine.format import load, save
 
     doc = load(args.input)
     save(args.output, doc)
@@ -73,10 +73,10 @@ def _open_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_open_args)
 def cmd_open(args: argparse.Namespace) -> int:
-    from engine.format import load
+    from openbrains.engine.format import load
 
     load(args.file)  # a clear error now rather than a dialog later
-    from app.main import run_window
+    from openbrains.app.main import run_window
 
     return run_window(str(args.file))
 
@@ -90,12 +90,12 @@ def _screenshot_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_screenshot_args)
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from engine.format import load
+    from openbrains.engine.format import load
 
     if args.file is not None:
         load(args.file)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    from app.main import screenshot
+    from openbrains.app.main import screenshot
 
     out = screenshot(args.output, args.file, (width, height))
     print(f"wrote {out}")

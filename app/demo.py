@@ -21,9 +21,9 @@ def demo_dir() -> Path:
 
 
 def run_demo(minutes: float = DEMO_MINUTES) -> int:
-    from app.run_cmd import Progress
-    from engine.export import export_individual
-    from engine.run import Run, RunSettings
+    from openbrains.app.run_cmd import Progress
+    from openbrains.engine.export import export_individual
+    from openbrains.engine.run import Run, RunSettings
 
     folder = demo_dir()
     print(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import GraphError
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+from openbrains.engine.errors import GraphError
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 
 
 def _io_line(node_params: dict[str, Any]) -> str:
@@ -35,7 +35,7 @@ def describe_graph(graph: Graph, weights: dict | None = None) -> list[str]:
         elif node.unit == OUTPUT_UNIT:
             lines.append("output " + _io_line(node.params))
     try:
-        from engine.compile import compile_graph
+        from openbrains.engine.compile import compile_graph
 
         brain = compile_graph(graph)
         if weights:

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
-
-from app.cli import command
+from openbrains.app.cli import command
 
 if TYPE_CHECKING:  # the engine (and torch) load only when a command runs
-    from engine.games.players import Player
-    from engine.tasks.game import Game, State
+    from openbrains.engine.games.players import Player
+    from openbrains.engine.tasks.game import Game, State
 
 MARKS = {1: "X", -1: "O", 0: "."}
 
@@ -40,17 +39,17 @@ def _play_args(sub: argparse._SubParsersAction) -> None:
 
 
 def _sims(args: argparse.Namespace) -> int:
-    from engine.games.champion import DEFAULT_SIMS
+    from openbrains.engine.games.champion import DEFAULT_SIMS
 
     return DEFAULT_SIMS if args.sims is None else int(args.sims)
 
 
 @command(_play_args)
 def cmd_play(args: argparse.Namespace) -> int:
-    from engine.games.champion import champion_player, load_champion
+    from openbrains.engine.games.champion import champion_player, load_champion
 
     if args.gui:
-        from app.play_window import run_play_window
+        from openbrains.app.play_window import run_play_window
 
         return run_play_window(args.file, args.game, args.first, _sims(args))
     game, _graph, brain = load_champion(args.file, args.game)
@@ -113,8 +112,8 @@ def _ask(game: Game, state: State, inp: TextIO, say: Callable[[str], None]) -> i
 def show(game: Game, state: State) -> str:
     """The board as text. Cell games number their empty cells so a move is easy to type;
     column games (Connect Four) print the column numbers under the board."""
-    from engine.games.champion import board_view
-    from engine.tasks.game import GameError
+    from openbrains.engine.games.champion import board_view
+    from openbrains.engine.tasks.game import GameError
 
     try:
         view = board_view(game, state)
@@ -145,9 +144,14 @@ def _arena_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_arena_args)
 def cmd_arena(args: argparse.Namespace) -> int:
-    from engine.games.champion import champion_player, load_champion, opponent, sided_match
-    from engine.run import dumps
-    from engine.tasks.game import GameError
+    from openbrains.engine.games.champion import (
+        champion_player,
+        load_champion,
+        opponent,
+        sided_match,
+    )
+    from openbrains.engine.run import dumps
+    from openbrains.engine.tasks.game import GameError
 
     if args.games < 1:
         raise GameError(f"--games must be at least 1, got {args.games}")

@@ -8,7 +8,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from app.cli import command
+from openbrains.app.cli import command
 
 
 def _live_args(sub: argparse._SubParsersAction) -> None:
@@ -26,9 +26,9 @@ def _live_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_live_args)
 def cmd_live(args: argparse.Namespace) -> int:
-    from engine.format import load_brain
-    from engine.live import LiveSession
-    from nodes.sources import open_source
+    from openbrains.engine.format import load_brain
+    from openbrains.engine.live import LiveSession
+    from openbrains.nodes.sources import open_source
 
     graph, brain = load_brain(args.file)
     classes = next(

@@ -10,6 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openbrains.app import recovery
+from openbrains.app.client import EngineClient
+from openbrains.app.panels import install_live_and_rating_docks
+from openbrains.app.project import Project
+from openbrains.app.runlink import RunLink
+from openbrains.app.settings import add_recent, recent_files
+from openbrains.app.taskdialog import TaskDialog, io_graph_for_task
+from openbrains.canvas.editor import GraphEditor
+from openbrains.canvas.plots import PlotsView
+from openbrains.canvas.population import PopulationView
+from openbrains.canvas.runbar import RunBar
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -24,20 +37,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import recovery
-from app.client import EngineClient
-from app.panels import install_live_and_rating_docks
-from app.project import Project
-from app.runlink import RunLink
-from app.settings import add_recent, recent_files
-from app.taskdialog import TaskDialog, io_graph_for_task
-from canvas.editor import GraphEditor
-from canvas.plots import PlotsView
-from canvas.population import PopulationView
-from canvas.runbar import RunBar
-from engine.errors import OpenBrainsError
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT
-
 BOARD_GAMES = ("tictactoe", "connect4")  # the games the play window can draw
 
 WINDOW_SIZE = (1440, 900)
@@ -48,8 +47,8 @@ class MainWindow(QMainWindow, RunLink):
 
     def __init__(self, project: Project | None = None, start_engine: bool = True) -> None:
         super().__init__()
-        from engine.catalog import catalog_json
-        from engine.checks import check_graph
+        from openbrains.engine.catalog import catalog_json
+        from openbrains.engine.checks import check_graph
 
         self.session = uuid.uuid4().hex[:8]
         self.project = project or Project()
@@ -315,7 +314,7 @@ class MainWindow(QMainWindow, RunLink):
             self, "Export champion", "champion.graph", "Open Brains (*.graph)"
         )
         if path:
-            from engine.export import export_individual
+            from openbrains.engine.export import export_individual
 
             try:
                 export_individual(self.project.default_run_dir(), None, Path(path))
@@ -324,12 +323,12 @@ class MainWindow(QMainWindow, RunLink):
 
     def play_game(self) -> None:
         """Play the champion of a game run (exported first) or any game ``.graph`` file."""
-        from app.play_window import open_play_window
+        from openbrains.app.play_window import open_play_window
 
         game = self.project.task.get("name")
         path: Path | None = None
         if game in BOARD_GAMES and self.run_open:
-            from engine.export import export_individual
+            from openbrains.engine.export import export_individual
 
             path = self.project.default_run_dir() / "champion.graph"
             try:
@@ -353,11 +352,11 @@ class MainWindow(QMainWindow, RunLink):
     def generate_images(self) -> None:
         """Watch the champion of a denoise run (exported first) or any ``.graph`` file
         turn noise into images."""
-        from app.samples_window import open_samples_window
+        from openbrains.app.samples_window import open_samples_window
 
         path: Path | None = None
         if self.project.task.get("name") == "denoise" and self.run_open:
-            from engine.export import export_individual
+            from openbrains.engine.export import export_individual
 
             path = self.project.default_run_dir() / "champion.graph"
             try:
@@ -389,7 +388,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Open Brains")
     app.setOrganizationName("Open Brains")
-    from canvas.theme import apply_theme
+    from openbrains.canvas.theme import apply_theme
 
     apply_theme(app)
     return app

@@ -16,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openbrains.canvas.live import LivePanel
+from openbrains.canvas.rating import RatingPanel
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow
-
-from canvas.live import LivePanel
-from canvas.rating import RatingPanel
 
 Reply = dict[str, Any]
 
@@ -142,7 +141,7 @@ def play(wave: Any, rate: int, report: Callable[[str], None]) -> None:
 
     def work() -> None:
         try:
-            from nodes.sinks.audio import AudioOutSink
+            from openbrains.nodes.sinks.audio import AudioOutSink
 
             sink = AudioOutSink(rate=int(rate))
             sink.write(wave)

@@ -14,6 +14,15 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from openbrains.app.toplevel import open_top_level
+from openbrains.canvas.board import BoardWidget
+from openbrains.engine.games.champion import (
+    DEFAULT_SIMS,
+    board_view,
+    champion_player,
+    load_champion,
+)
+from openbrains.engine.tasks.game import State
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,11 +32,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from app.toplevel import open_top_level
-from canvas.board import BoardWidget
-from engine.games.champion import DEFAULT_SIMS, board_view, champion_player, load_champion
-from engine.tasks.game import State
 
 NAMES = {1: "X", -1: "O"}
 
@@ -171,9 +175,8 @@ def run_play_window(
 ) -> int:
     """``openbrains play … --gui``: the window on its own, until it is closed. A bad file
     raises before any window shows (the command line prints it as one line)."""
+    from openbrains.canvas.theme import apply_theme
     from PySide6.QtWidgets import QApplication
-
-    from canvas.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_theme(app)

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from engine.format import GraphFile, load, save
-from engine.graph import Graph
+from openbrains.engine.format import GraphFile, load, save
+from openbrains.engine.graph import Graph
 
 DEFAULT_EVOLVER = {
     "population": 16,

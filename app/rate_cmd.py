@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-
-from app.cli import command
-from engine.errors import OpenBrainsError
+from openbrains.app.cli import command
+from openbrains.engine.errors import OpenBrainsError
 
 RAMP = " .:-=+*#%@"
 ASCII_WIDTH = 32
@@ -124,9 +123,9 @@ def ask(prompt: str, stdin: TextIO) -> float | None:
 
 @command(_rate_args)
 def cmd_rate(args: argparse.Namespace) -> int:
-    from engine.recorded import load_task_with_samples, task_spec
-    from engine.store import Archive
-    from engine.tasks.rating import RatingBook, RatingTask, candidates_from
+    from openbrains.engine.recorded import load_task_with_samples, task_spec
+    from openbrains.engine.store import Archive
+    from openbrains.engine.tasks.rating import RatingBook, RatingTask, candidates_from
 
     if args.n < 1:
         raise OpenBrainsError(f"--n must be at least 1, got {args.n}")

@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli import command
-from engine.errors import OpenBrainsError
+from openbrains.app.cli import command
+from openbrains.engine.errors import OpenBrainsError
 
 
 def _record_args(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +29,8 @@ def _record_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_record_args)
 def cmd_record(args: argparse.Namespace) -> int:
-    from engine.record import check_label, open_for_plan, plan_of, record
-    from engine.store import Archive
+    from openbrains.engine.record import check_label, open_for_plan, plan_of, record
+    from openbrains.engine.store import Archive
 
     plan = plan_of(args.run_dir)
     label = check_label(plan, args.label)

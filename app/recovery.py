@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.project import Project
-from engine.errors import OpenBrainsError
-from engine.format import save
+from openbrains.app.project import Project
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.format import save
 
 AUTOSAVE_INTERVAL_MS = 60_000
 
@@ -53,7 +53,7 @@ class Recoverable:
 
 def find_recoverable() -> list[Recoverable]:
     """Autosaves left by a session that did not close cleanly, newest first."""
-    from engine.format import load
+    from openbrains.engine.format import load
 
     found = []
     folder = autosave_dir()
@@ -71,7 +71,7 @@ def find_recoverable() -> list[Recoverable]:
 
 def recover(item: Recoverable) -> Project:
     """The recovered project: unsaved (dirty), pointing at its original file if it had one."""
-    from engine.format import load
+    from openbrains.engine.format import load
 
     project = Project.from_file(load(item.path), Path(item.original) if item.original else None)
     project.extra.pop("recovery_of", None)

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli import command
-from engine.errors import OpenBrainsError
+from openbrains.app.cli import command
+from openbrains.engine.errors import OpenBrainsError
 
 # written out, not imported: the task registry pulls in torch, and `openbrains --version`
 # should not wait for it (a test keeps this list equal to the registry's)
@@ -117,7 +117,7 @@ class Progress:
 
 @command(_run_args)
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.run import Run, RunSettings, Until
+    from openbrains.engine.run import Run, RunSettings, Until
 
     until = Until.parse(args.until) if args.until else None
     seeds: list[str] = []
@@ -169,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], list[bytes]]:
     """Task and seed graph(s) from a .graph project (command-line --task wins)."""
-    from engine.format import load
+    from openbrains.engine.format import load
 
     doc = load(args.project)
     project = doc.project or {}
@@ -183,7 +183,7 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
             task["label"] = args.label
     if not task.get("name"):
         raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
-    from engine.train.job import encode_weights
+    from openbrains.engine.train.job import encode_weights
 
     seeds, weights = [], []
     if doc.graph is not None and doc.graph.nodes:
@@ -200,7 +200,7 @@ def _status_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_status_args)
 def cmd_status(args: argparse.Namespace) -> int:
-    from engine.run import dumps, status_of
+    from openbrains.engine.run import dumps, status_of
 
     st = status_of(args.run_dir)
     if args.json:
@@ -250,7 +250,7 @@ def _export_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_export_args)
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.export import export_individual
+    from openbrains.engine.export import export_individual
 
     path, rec = export_individual(args.run_dir, None if args.best else args.id, args.output)
     print(
@@ -270,8 +270,8 @@ def _eval_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_eval_args)
 def cmd_eval(args: argparse.Namespace) -> int:
-    from engine.export import evaluate_file
-    from engine.run import dumps
+    from openbrains.engine.export import evaluate_file
+    from openbrains.engine.run import dumps
 
     result = evaluate_file(args.file, _task_spec(args))
     if args.json:

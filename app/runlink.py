@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.snapshot import higher_is_better, read_snapshot
-from engine.errors import OpenBrainsError
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+from openbrains.app.snapshot import higher_is_better, read_snapshot
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 
 if TYPE_CHECKING:
+    from openbrains.app.client import EngineClient
+    from openbrains.app.project import Project
+    from openbrains.canvas.editor import GraphEditor
+    from openbrains.canvas.plots import PlotsView
+    from openbrains.canvas.population import PopulationView
+    from openbrains.canvas.runbar import RunBar
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QLabel, QPlainTextEdit, QStatusBar
-
-    from app.client import EngineClient
-    from app.project import Project
-    from canvas.editor import GraphEditor
-    from canvas.plots import PlotsView
-    from canvas.population import PopulationView
-    from canvas.runbar import RunBar
 
 
 def best_of(items: list[dict[str, Any]]) -> int | None:

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from app.cli import command
-from engine.errors import OpenBrainsError
+from openbrains.app.cli import command
+from openbrains.engine.errors import OpenBrainsError
 
 SHADES = " .:-=+*#%@"
 
@@ -63,12 +62,12 @@ def write_grid(images: np.ndarray, path: Path, scale: int = 8) -> None:
 
 @command(_sample_args)
 def cmd_sample(args: argparse.Namespace) -> int:
-    from engine.format import load, load_brain
+    from openbrains.engine.format import load, load_brain
 
     name, settings = task_of(load(args.file))
     _graph, brain = load_brain(args.file)
     if name == "denoise" or sorted(brain.input_names) == ["noisy", "step"]:
-        from engine.tasks.denoise import sample_images
+        from openbrains.engine.tasks.denoise import sample_images
 
         if args.count < 1:
             raise OpenBrainsError("--count must be at least 1")
@@ -83,14 +82,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise OpenBrainsError("--length must be >= 0")
     context = args.context or settings.get("context")
     if name == "callresponse":
-        from engine.tasks.callresponse import respond
+        from openbrains.engine.tasks.callresponse import respond
 
         answer = respond(
             brain, [args.prompt.encode()], args.length, args.temperature, args.seed, context
         )[0]
         print(answer.decode("utf-8", errors="replace"))
         return 0
-    from engine.textgen import complete
+    from openbrains.engine.textgen import complete
 
     out = complete(brain, args.prompt, args.length, args.temperature, args.seed, context)
     sys.stdout.write(args.prompt + out.decode("utf-8", errors="replace") + "\n")

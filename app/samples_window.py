@@ -14,6 +14,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from openbrains.app.toplevel import open_top_level
+from openbrains.canvas.imagegrid import ImageGrid
+from openbrains.engine.errors import OpenBrainsError
 from PySide6.QtCore import Signal, SignalInstance
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -23,10 +26,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from app.toplevel import open_top_level
-from canvas.imagegrid import ImageGrid
-from engine.errors import OpenBrainsError
 
 DENOISER_INPUTS = ["noisy", "step"]
 
@@ -54,8 +53,8 @@ class SamplesWindow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        from app.sample_cmd import task_of
-        from engine.format import load, load_brain
+        from openbrains.app.sample_cmd import task_of
+        from openbrains.engine.format import load, load_brain
 
         self.path = Path(path)
         name, self.settings = task_of(load(self.path))
@@ -103,7 +102,7 @@ class SamplesWindow(QWidget):
 
     def sample(self) -> None:
         """Run the sampling loop on its own thread; the grid fills when it is done."""
-        from engine.tasks.denoise import sample_images
+        from openbrains.engine.tasks.denoise import sample_images
 
         self.run_number += 1
         number, n, seed = self.run_number, self.count.value(), self.seed

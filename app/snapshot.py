@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import OpenBrainsError
-from engine.store import DB_NAME, Archive, Record
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.store import DB_NAME, Archive, Record
 
 LOWER_IS_BETTER = ("bpc", "loss", "mse")
 

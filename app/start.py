@@ -13,11 +13,11 @@ def has_display() -> bool:
 
 
 def start(path: str | None = None) -> int:
-    from app.demo import run_demo
+    from openbrains.app.demo import run_demo
 
     if has_display():
         try:
-            from app.main import run_window
+            from openbrains.app.main import run_window
         except ImportError:
             pass
         else:

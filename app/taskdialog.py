@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from openbrains.engine.graph import Graph
+from openbrains.engine.layout import auto_layout
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -17,9 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
-
-from engine.graph import Graph
-from engine.layout import auto_layout
 
 NEEDS_DATA = {
     "mnist": "folder",
@@ -35,7 +34,7 @@ class TaskDialog(QDialog):
         self, parent: QWidget | None = None, current: dict[str, Any] | None = None
     ) -> None:
         super().__init__(parent)
-        from engine.tasks.registry import TASK_NAMES, describe_tasks
+        from openbrains.engine.tasks.registry import TASK_NAMES, describe_tasks
 
         self.setWindowTitle("Task")
         current = current or {}
@@ -85,8 +84,8 @@ class TaskDialog(QDialog):
 def io_graph_for_task(spec: dict[str, Any]) -> Graph:
     """A canvas with the task's input and output nodes and nothing between them (an empty
     seed: the run starts from random graphs until the user draws one)."""
-    from engine.evolve.random import add_io
-    from engine.tasks.registry import load_task
+    from openbrains.engine.evolve.random import add_io
+    from openbrains.engine.tasks.registry import load_task
 
     task = load_task(**spec)
     graph = Graph(causal=task.causal)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from openbrains.engine.errors import OpenBrainsError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
-
-from engine.errors import OpenBrainsError
 
 W = TypeVar("W", bound=QWidget)
 

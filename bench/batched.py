@@ -24,18 +24,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.record import record
-from engine.compile import compile_graph
-from engine.graph import Graph
-from engine.tasks.base import DatasetTask
-from engine.tasks.builtin import digits_task
-from engine.train.batched import (
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.base import DatasetTask
+from openbrains.engine.tasks.builtin import digits_task
+from openbrains.engine.train.batched import (
     SPEEDUP_NEEDED,
     evaluate_siblings,
     measure_speedup,
     train_siblings,
 )
-from engine.train.trainer import Budget, TrainResult, train
+from openbrains.engine.train.trainer import Budget, TrainResult, train
+
+from bench.record import record
 
 IMAGE = {"name": "image", "channels": 1, "time": 64, "grid_h": 8, "grid_w": 8}
 IMAGE["modality"] = "image"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.run import Run, RunSettings
+from openbrains.engine.run import Run, RunSettings
 
 
 @dataclass

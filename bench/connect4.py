@@ -21,14 +21,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.games.champion import DEFAULT_SIMS, champion_player, opponent, sided_match
+from openbrains.engine.graph import Graph
+from openbrains.engine.run import Run, RunSettings
+from openbrains.engine.train.job import decode_weights
+from openbrains.nodes.games.connect4 import ConnectFour
+
 from bench.common import Timeline
 from bench.record import record
-from engine.compile import compile_graph
-from engine.games.champion import DEFAULT_SIMS, champion_player, opponent, sided_match
-from engine.graph import Graph
-from engine.run import Run, RunSettings
-from engine.train.job import decode_weights
-from nodes.games.connect4 import ConnectFour
 
 
 def main() -> None:

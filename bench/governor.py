@@ -51,7 +51,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "app",
+                "openbrains",
                 "run",
                 "--task",
                 "digits",

@@ -24,10 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.live import LiveSession, StreamingAudio
+
 from bench.record import record
-from engine.compile import compile_graph
-from engine.graph import Graph
-from engine.live import LiveSession, StreamingAudio
 
 
 def chain(inp: dict, units: list[tuple[str, dict]], out: dict, causal: bool = False) -> Graph:
@@ -51,8 +52,7 @@ def speech(tmp: Path) -> np.ndarray:
             capture_output=True,
         )
         import soundfile as sf
-
-        from engine.codecs import resample
+        from openbrains.engine.codecs import resample
 
         data, rate = sf.read(wav, dtype="float32")
         return resample(data, rate, 16000)
@@ -71,7 +71,7 @@ def frames(tmp: Path, n: int) -> list[np.ndarray]:
         f[(i * 3) % 48 : (i * 3) % 48 + 16, 20:36] = (255, 128, 0)
         writer.write(f)
     writer.release()
-    from nodes.sources import open_source
+    from openbrains.nodes.sources import open_source
 
     out = []
     with open_source(f"camera:{path}", size=(64, 64)) as cam:

@@ -23,9 +23,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.graph import Graph
+
 from bench.record import record
-from engine.compile import Brain, compile_graph
-from engine.graph import Graph
 
 
 def chain_graph(inp: dict, units: list[tuple[str, dict]], out: dict) -> Graph:

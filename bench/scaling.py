@@ -27,10 +27,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openbrains.engine.run import Run, RunSettings
+from openbrains.engine.train.workers import WorkerPool
+
 from bench.common import search
 from bench.record import record
-from engine.run import Run, RunSettings
-from engine.train.workers import WorkerPool
 
 Job = tuple[dict[str, Any], bytes]
 

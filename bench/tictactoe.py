@@ -27,15 +27,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.games.arena import play_game
+from openbrains.engine.games.champion import DEFAULT_SIMS
+from openbrains.engine.games.players import BrainPlayer, MinimaxPlayer
+from openbrains.engine.graph import Graph
+from openbrains.engine.run import Run, RunSettings
+from openbrains.engine.train.job import decode_weights
+from openbrains.nodes.games.tictactoe import TicTacToe
+
 from bench.record import record
-from engine.compile import compile_graph
-from engine.games.arena import play_game
-from engine.games.champion import DEFAULT_SIMS
-from engine.games.players import BrainPlayer, MinimaxPlayer
-from engine.graph import Graph
-from engine.run import Run, RunSettings
-from engine.train.job import decode_weights
-from nodes.games.tictactoe import TicTacToe
 
 GAMES = 100
 
@@ -63,7 +64,7 @@ def never_loses(
 def raw_policy_record(graph_json: str, weights: bytes, minimax: MinimaxPlayer, seed: int) -> str:
     """For information: the same champion without search (its policy head's best move)
     against minimax, as wins/draws/losses over the same 100 games."""
-    from engine.games.champion import sided_match
+    from openbrains.engine.games.champion import sided_match
 
     brain = compile_graph(Graph.from_json(graph_json))
     brain.load_weights(decode_weights(weights))

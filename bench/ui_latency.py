@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from openbrains.engine.graph import Graph  # noqa: E402
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QImage, QPainter  # noqa: E402
 
 from bench.record import record  # noqa: E402
-from engine.graph import Graph  # noqa: E402
 
 PERIOD_MS = 10
 
@@ -101,8 +101,8 @@ def grid_graph(chains: int, length: int) -> Graph:
 
 def frame_times(n_chains: int, length: int, frames: int) -> tuple[list[float], int, int]:
     """Milliseconds to render the fitted canvas view into an image, per frame."""
-    from canvas.editor import GraphEditor
-    from engine.catalog import catalog_json
+    from openbrains.canvas.editor import GraphEditor
+    from openbrains.engine.catalog import catalog_json
 
     editor = GraphEditor()
     editor.set_catalog(catalog_json())
@@ -139,8 +139,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["OPENBRAINS_HOME"] = str(Path(tmp) / "home")  # no settings of the user's
-        from app.main import MainWindow, make_app
-        from app.project import Project
+        from openbrains.app.main import MainWindow, make_app
+        from openbrains.app.project import Project
 
         app = make_app()
         frames_300, nodes, wires = frame_times(15, 20, args.frames)

@@ -23,11 +23,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.run import Run, RunSettings
+from openbrains.engine.train.job import decode_weights
+
 from bench.record import record
-from engine.compile import compile_graph
-from engine.graph import Graph
-from engine.run import Run, RunSettings
-from engine.train.job import decode_weights
 
 CONFIG = Path(__file__).with_name("data") / "neat_xor_config.ini"
 XI = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
 
 FLOAT = "float"
 TOKENS = "tokens"

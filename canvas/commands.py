@@ -12,9 +12,8 @@ import copy
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from openbrains.engine.graph import Edge, Graph, Node
 from PySide6.QtGui import QUndoCommand
-
-from engine.graph import Edge, Graph, Node
 
 MOVE_ID = 1001
 PARAM_ID = 1002

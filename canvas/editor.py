@@ -28,13 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QLineEdit, QMenu, QVBoxLayout, QWidget
-
-from canvas import theme
-from canvas.catalog import TOKENS, Catalog
-from canvas.commands import (
+from openbrains.canvas import theme
+from openbrains.canvas.catalog import TOKENS, Catalog
+from openbrains.canvas.commands import (
     AddItemsCommand,
     MoveNodesCommand,
     RemoveItemsCommand,
@@ -43,14 +39,17 @@ from canvas.commands import (
     SetFlagsCommand,
     SetParamCommand,
 )
-from canvas.inspector import Inspector
-from canvas.items.node import WIDTH as NODE_WIDTH
-from canvas.palette import QuickAddPopup, UnitPalette
-from canvas.scene import GraphScene
-from canvas.view import GraphView
-from engine.errors import GraphError
-from engine.graph import Edge, Graph, Node, new_uid
-from engine.layout import LAYER_DX, ROW_DY, layered_positions
+from openbrains.canvas.inspector import Inspector
+from openbrains.canvas.items.node import WIDTH as NODE_WIDTH
+from openbrains.canvas.palette import QuickAddPopup, UnitPalette
+from openbrains.canvas.scene import GraphScene
+from openbrains.canvas.view import GraphView
+from openbrains.engine.errors import GraphError
+from openbrains.engine.graph import Edge, Graph, Node, new_uid
+from openbrains.engine.layout import LAYER_DX, ROW_DY, layered_positions
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QLineEdit, QMenu, QVBoxLayout, QWidget
 
 SUBGRAPH_MIME = "application/x-openbrains-subgraph"
 _clipboard_release_registered = False

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from openbrains.canvas.media import ItemView, dim_label
+from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,9 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from canvas.media import ItemView, dim_label
-from canvas.theme import COLORS
 
 LATENCY_WINDOW = 200  # chunks the p50/p99 are taken over
 LATENCY_SCALE_MS = 50.0  # a full meter

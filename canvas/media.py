@@ -12,6 +12,7 @@ import base64
 from typing import Any
 
 import numpy as np
+from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -22,8 +23,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from canvas.theme import COLORS
 
 IMAGE_SIDE = 128  # pixels an image is shown at (tiny images are scaled up, without blur)
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from openbrains.canvas.theme import COLORS, color
+from openbrains.canvas.thumbnail import render_thumbnail, species_color
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
@@ -45,9 +47,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from canvas.theme import COLORS, color
-from canvas.thumbnail import render_thumbnail, species_color
 
 THUMB = (160, 100)
 PAD = 6

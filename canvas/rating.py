@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from openbrains.canvas.media import ItemView, dim_label
+from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -23,9 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from canvas.media import ItemView, dim_label
-from canvas.theme import COLORS
 
 MAX_SCORE = 10
 NEUTRAL = 5

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -21,8 +22,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QWidget,
 )
-
-from canvas.theme import COLORS
 
 MAX_WORKERS = 64
 CPU_STEP = 5  # percent of one core per slider step; step 0 means "no cap"

@@ -14,6 +14,12 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from openbrains.canvas import theme
+from openbrains.canvas.catalog import Catalog
+from openbrains.canvas.items.node import NodeItem
+from openbrains.canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, REFUSED, TARGET, PortItem
+from openbrains.canvas.items.wire import WireItem
+from openbrains.engine.graph import Graph
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -22,13 +28,6 @@ from PySide6.QtWidgets import (
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
 )
-
-from canvas import theme
-from canvas.catalog import Catalog
-from canvas.items.node import NodeItem
-from canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, REFUSED, TARGET, PortItem
-from canvas.items.wire import WireItem
-from engine.graph import Graph
 
 GLOW_MS = 1500  # how long an added/changed item glows after show_graph_animated
 FADE_MS = 600  # how long a removed item takes to fade out

@@ -15,12 +15,11 @@ import hashlib
 from collections import OrderedDict
 from typing import Any
 
+from openbrains.canvas.theme import CATEGORY_COLORS, COLORS, color
+from openbrains.engine.graph import Graph
+from openbrains.engine.layout import LAYER_DX, ROW_DY, layered_positions
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
-
-from canvas.theme import CATEGORY_COLORS, COLORS, color
-from engine.graph import Graph
-from engine.layout import LAYER_DX, ROW_DY, layered_positions
 
 # Unit name → category. The canvas may not ask the registry (it imports torch), so the
 # built-in units are listed here; the app may add others from the catalog it receives

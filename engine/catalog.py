@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.units import REGISTRY, Unit
+from openbrains.engine.units import REGISTRY, Unit
 
 CATEGORY_ORDER = (
     "io",

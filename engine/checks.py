@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import GraphError
-from engine.graph import Graph
-from engine.shapes import live_nodes, resolve
+from openbrains.engine.errors import GraphError
+from openbrains.engine.graph import Graph
+from openbrains.engine.shapes import live_nodes, resolve
 
 
 def check_graph(graph: Graph) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def check_graph(graph: Graph) -> dict[str, Any]:
             entry["error"] = str(res.errors[uid])
         out["nodes"][uid] = entry
     try:
-        from engine.compile import compile_graph
+        from openbrains.engine.compile import compile_graph
 
         brain = compile_graph(graph)
     except GraphError as exc:

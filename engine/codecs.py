@@ -21,9 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-
-from engine.errors import FormatError
-from engine.signal import Signal, SignalMeta, SignalSpec
+from openbrains.engine.errors import FormatError
+from openbrains.engine.signal import Signal, SignalMeta, SignalSpec
 
 # ----- settings checks ---------------------------------------------------------------------
 # Constructors check their own settings, so a codec built in code and one read from a file

@@ -14,13 +14,12 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
+from openbrains.engine import ops
+from openbrains.engine.errors import GraphError
+from openbrains.engine.graph import INPUT_UNIT, Graph
+from openbrains.engine.shapes import Plan, infer_specs
+from openbrains.engine.signal import SignalSpec
 from torch import fx, nn
-
-from engine import ops
-from engine.errors import GraphError
-from engine.graph import INPUT_UNIT, Graph
-from engine.shapes import Plan, infer_specs
-from engine.signal import SignalSpec
 
 BrainState = dict[str, Any]
 

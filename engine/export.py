@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.compile import compile_graph
-from engine.errors import GraphError, OpenBrainsError
-from engine.format import GraphFile, load, save
-from engine.graph import Graph
-from engine.store import Archive, ArchiveError, Record
-from engine.tasks.registry import load_task
-from engine.train.job import decode_weights
-from engine.train.trainer import evaluate
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.errors import GraphError, OpenBrainsError
+from openbrains.engine.format import GraphFile, load, save
+from openbrains.engine.graph import Graph
+from openbrains.engine.store import Archive, ArchiveError, Record
+from openbrains.engine.tasks.registry import load_task
+from openbrains.engine.train.job import decode_weights
+from openbrains.engine.train.trainer import evaluate
 
 
 def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Path, Record]:

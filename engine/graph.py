@@ -16,8 +16,7 @@ from typing import Any
 
 import networkx as nx
 import orjson
-
-from engine.errors import GraphError
+from openbrains.engine.errors import GraphError
 
 UID_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 INPUT_UNIT = "input"
@@ -199,7 +198,7 @@ class Graph:
         **flags: Any,
     ) -> Node:
         """Add a node of ``unit`` at its current registered version; returns it."""
-        from engine.units import get_unit
+        from openbrains.engine.units import get_unit
 
         uid = uid or new_uid(rng, self.uids())
         if uid in self.nodes:
@@ -328,7 +327,7 @@ class Graph:
     # ----- validation ----------------------------------------------------------------
     def validate(self) -> None:
         """Raise ``GraphError`` naming the node or edge at fault if this cannot compile."""
-        from engine.shapes import infer_specs
+        from openbrains.engine.shapes import infer_specs
 
         infer_specs(self)
 

@@ -7,8 +7,7 @@ position (placed by hand) keep it; only the others are placed.
 from __future__ import annotations
 
 import networkx as nx
-
-from engine.graph import Graph
+from openbrains.engine.graph import Graph
 
 LAYER_DX = 230.0
 ROW_DY = 120.0

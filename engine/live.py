@@ -14,11 +14,16 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from engine.codecs import AudioCodec, BytesCodec, ImageCodec, codec_from_dict, sample_next
-from engine.compile import Brain, BrainState
-from engine.errors import OpenBrainsError
-from engine.signal import SignalSpec
+from openbrains.engine.codecs import (
+    AudioCodec,
+    BytesCodec,
+    ImageCodec,
+    codec_from_dict,
+    sample_next,
+)
+from openbrains.engine.compile import Brain, BrainState
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.signal import SignalSpec
 
 LOG_FLOOR = 1e-6
 

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from engine.errors import OpenBrainsError
-from engine.store import Archive, ArchiveError
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.store import Archive, ArchiveError
 
 PLAN_KEY = "recording"
 CHUNK_MODALITY = {"audio": "audio", "image": "image", "bytes": "text"}
@@ -70,8 +69,8 @@ def plan_of(run_dir: Path) -> dict[str, Any]:
     finally:
         archive.close()
     if plan is None:
-        from engine.recorded import recording_plan
-        from engine.tasks.registry import load_task
+        from openbrains.engine.recorded import recording_plan
+        from openbrains.engine.tasks.registry import load_task
 
         plan = recording_plan(load_task(**settings["task"]))
     return plan
@@ -109,7 +108,7 @@ def source_options(spec: str, plan: dict[str, Any]) -> dict[str, Any]:
 
 def open_for_plan(spec: str, plan: dict[str, Any], chunk_ms: float | None = None) -> Any:
     """The source ``spec`` names, set up for this run (not yet opened)."""
-    from nodes.sources import open_source
+    from openbrains.nodes.sources import open_source
 
     if not plan.get("ok"):
         raise RecordError(plan.get("reason", "this run takes no recordings"))

@@ -23,11 +23,10 @@ from typing import Any
 import numpy as np
 import orjson
 import torch
-
-from engine.codecs import AudioCodec, BytesCodec, ImageCodec, codec_from_dict, resample
-from engine.errors import FormatError
-from engine.store import Archive, Sample
-from engine.tasks.base import DatasetTask, Split, TaskError
+from openbrains.engine.codecs import AudioCodec, BytesCodec, ImageCodec, codec_from_dict, resample
+from openbrains.engine.errors import FormatError
+from openbrains.engine.store import Archive, Sample
+from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
 
 RECORDED_KEY = "recorded"  # the task-spec key that asks for recorded samples
 DEFAULT_CLIP_SECONDS = 1.0
@@ -162,7 +161,7 @@ def _images(codec: ImageCodec, samples: Sequence[Sample], size: Sequence[int]) -
 
 def _completion(task: DatasetTask, samples: Sequence[Sample], split: str) -> Split | None:
     """Recorded text of one split, joined in recording order and cut into the task's windows."""
-    from engine.tasks.text import windows
+    from openbrains.engine.tasks.text import windows
 
     context = int((task.settings or {}).get("context", 64))
     step = int((task.settings or {}).get("stride") or context) if split == "train" else context
@@ -250,7 +249,7 @@ def load_task_with_samples(spec: dict[str, Any]) -> Any:
     The base task is cached (one entry), so a worker that reloads for new recordings pays
     only for reading and encoding the samples, not for loading the data set again.
     """
-    from engine.tasks.registry import load_task
+    from openbrains.engine.tasks.registry import load_task
 
     spec = dict(spec)
     recorded = spec.pop(RECORDED_KEY, None)

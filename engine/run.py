@@ -18,26 +18,30 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
-from engine.compile import bind_io, compile_graph
-from engine.errors import GraphError, OpenBrainsError
-from engine.evolve.crossover import crossover
-from engine.evolve.mutate import mutate
-from engine.evolve.random import SizeBounds, random_graph
-from engine.evolve.sizing import bounds_for
-from engine.evolve.species import Speciator
-from engine.evolve.templates import template_graph
-from engine.graph import Graph
-from engine.record import PLAN_KEY
-from engine.recorded import recording_plan, task_spec, with_samples
-from engine.store import Archive, ArchiveError, Record
-from engine.tasks.base import DatasetTask
-from engine.tasks.rating import DEFAULT_PRIOR_STRENGTH, RatingBook, mix
-from engine.tasks.registry import load_task
-from engine.train.governor import worker_share
-from engine.train.job import decode_weights, encode_weights, sibling_graph, unpack_members
-from engine.train.trainer import CLASSIFICATION_HPARAMS, DEFAULT_HPARAMS
-from engine.train.workers import Finished, InlinePool, WorkerPool
+from openbrains.engine.compile import bind_io, compile_graph
+from openbrains.engine.errors import GraphError, OpenBrainsError
+from openbrains.engine.evolve.crossover import crossover
+from openbrains.engine.evolve.mutate import mutate
+from openbrains.engine.evolve.random import SizeBounds, random_graph
+from openbrains.engine.evolve.sizing import bounds_for
+from openbrains.engine.evolve.species import Speciator
+from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.record import PLAN_KEY
+from openbrains.engine.recorded import recording_plan, task_spec, with_samples
+from openbrains.engine.store import Archive, ArchiveError, Record
+from openbrains.engine.tasks.base import DatasetTask
+from openbrains.engine.tasks.rating import DEFAULT_PRIOR_STRENGTH, RatingBook, mix
+from openbrains.engine.tasks.registry import load_task
+from openbrains.engine.train.governor import worker_share
+from openbrains.engine.train.job import (
+    decode_weights,
+    encode_weights,
+    sibling_graph,
+    unpack_members,
+)
+from openbrains.engine.train.trainer import CLASSIFICATION_HPARAMS, DEFAULT_HPARAMS
+from openbrains.engine.train.workers import Finished, InlinePool, WorkerPool
 
 EventSink = Callable[[str, dict[str, Any]], None]
 FEEDBACK_POLL_S = 1.0  # how often the loop looks for new recordings and ratings
@@ -333,7 +337,7 @@ class Run:
 
     def _validate(self, graph: Graph, weights: bytes) -> dict[str, float] | None:
         """A trained member measured on the current validation split."""
-        from engine.train.trainer import evaluate
+        from openbrains.engine.train.trainer import evaluate
 
         try:
             brain = compile_graph(graph, seed=0)
@@ -543,7 +547,7 @@ class Run:
 
     def _arena_updates(self, result: dict[str, Any]) -> None:
         """Members the candidate played move on the Elo scale too (draws count half)."""
-        from engine.games.arena import update
+        from openbrains.engine.games.arena import update
 
         rating = (result.get("val") or {}).get("elo")
         if rating is None:
@@ -570,7 +574,7 @@ class Run:
     def _siblings(self, graph: Graph) -> list[dict[str, Any]] | None:
         """A child trained K times with its own learning rates and seeds: a learning-rate
         sweep that the worker trains in one vmapped program when that is faster."""
-        from engine.train.batched import batchable
+        from openbrains.engine.train.batched import batchable
 
         if self.settings.siblings < 2 or not batchable(graph):
             return None

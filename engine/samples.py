@@ -1,5 +1,5 @@
 """The ready-made projects in sample_graphs/, built by code so they stay true to the
-engine: `python -m engine.samples sample_graphs` rewrites them (a test checks they are
+engine: `python -m openbrains.engine.samples sample_graphs` rewrites them (a test checks they are
 current)."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.compile import compile_graph
-from engine.evolve.random import add_io
-from engine.format import GraphFile, save
-from engine.graph import Graph
-from engine.layout import auto_layout
-from engine.signal import SignalMeta, SignalSpec
-from engine.tasks.base import DatasetTask
-from engine.tasks.builtin import digits_task, xor_task
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.random import add_io
+from openbrains.engine.format import GraphFile, save
+from openbrains.engine.graph import Graph
+from openbrains.engine.layout import auto_layout
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.tasks.base import DatasetTask
+from openbrains.engine.tasks.builtin import digits_task, xor_task
 
 
 def _chain(
@@ -128,7 +128,7 @@ _BYTES_CODECS = {
 
 
 def mnist_sample() -> GraphFile:
-    from engine.codecs import ImageCodec
+    from openbrains.engine.codecs import ImageCodec
 
     codec = ImageCodec(patch=4, channels=1, height=28, width=28, scale=255.0)
     return _seed_project(
@@ -147,8 +147,8 @@ def mnist_sample() -> GraphFile:
 
 
 def spoken_digits_sample() -> GraphFile:
-    from engine.codecs import AudioCodec
-    from engine.tasks.files import AUDIO_RATE
+    from openbrains.engine.codecs import AudioCodec
+    from openbrains.engine.tasks.files import AUDIO_RATE
 
     codec = AudioCodec(mode="logmel", rate=AUDIO_RATE, n_mels=40)
     spec = SignalSpec(40, codec.steps(AUDIO_RATE), SignalMeta("audio", rate=AUDIO_RATE / codec.hop))
@@ -185,7 +185,7 @@ def callresponse_sample() -> GraphFile:
 
 
 def denoise_sample() -> GraphFile:
-    from engine.tasks.denoise import EMBED, SIDE
+    from openbrains.engine.tasks.denoise import EMBED, SIDE
 
     io = (
         {
@@ -217,7 +217,7 @@ def stream_sample() -> GraphFile:
         ],
         dict(_BYTES_CODECS),
         {"name": "stream", "data": "data/stream.log"},
-        "Next-byte prediction on a growing log; `python -m engine.datasets.logs --follow` "
+        "Next-byte prediction on a growing log; `python -m openbrains.engine.datasets.logs --follow` "
         "writes and appends data/stream.log.",
         causal=True,
     )

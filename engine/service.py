@@ -1,4 +1,4 @@
-"""The engine as its own process (DESIGN §3.8): `python -m engine.service`.
+"""The engine as its own process (DESIGN §3.8): `python -m openbrains.engine.service`.
 
 Reads command frames on stdin, writes replies and events on stdout (engine.protocol).
 The search runs in a thread of this process, training in worker processes, so the GUI
@@ -16,13 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from engine import __version__
-from engine.errors import OpenBrainsError
-from engine.graph import Graph
-from engine.protocol import ProtocolError, encode_frame, read_frame
-from engine.service_feedback import COMMANDS as FEEDBACK_COMMANDS
-from engine.service_feedback import stop_all as stop_feedback
-from engine.store import Archive
+from openbrains.engine import __version__
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.graph import Graph
+from openbrains.engine.protocol import ProtocolError, encode_frame, read_frame
+from openbrains.engine.service_feedback import COMMANDS as FEEDBACK_COMMANDS
+from openbrains.engine.service_feedback import stop_all as stop_feedback
+from openbrains.engine.store import Archive
 
 Handler = Callable[["Service", dict[str, Any]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -119,8 +119,8 @@ class Service:
 # ----- commands ------------------------------------------------------------------------------
 @handles("hello")
 def _hello(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    from engine.catalog import catalog_json
-    from engine.tasks.registry import describe_tasks
+    from openbrains.engine.catalog import catalog_json
+    from openbrains.engine.tasks.registry import describe_tasks
 
     return {
         "version": __version__,
@@ -132,7 +132,7 @@ def _hello(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 @handles("open_run")
 def _open_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    from engine.run import Run, RunSettings
+    from openbrains.engine.run import Run, RunSettings
 
     if svc.run is not None:
         raise OpenBrainsError("a run is already open in this engine; close it first")
@@ -258,7 +258,7 @@ def _individual(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 @handles("check_graph")
 def _check_graph(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    from engine.checks import check_graph
+    from openbrains.engine.checks import check_graph
 
     return check_graph(Graph.from_json(msg["graph"]))
 

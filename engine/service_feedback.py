@@ -1,7 +1,7 @@
 """Service commands for what people give a run while it runs (DESIGN §3.8, §3.11, §6):
 recorded samples, ratings, and the live champion. ``COMMANDS`` is merged into
 ``engine.service.HANDLERS``; this module does not import the service, which runs as
-``__main__`` under ``python -m engine.service``.
+``__main__`` under ``python -m openbrains.engine.service``.
 
 Commands (replies carry ``ok``; see docs/decisions.md "Recording and ratings"):
 
@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from engine.errors import OpenBrainsError
-from engine.record import (
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.record import (
     Recorder,
     RecordError,
     check_label,
@@ -44,10 +43,10 @@ from engine.record import (
     pack_text,
     record,
 )
-from engine.store import Archive
+from openbrains.engine.store import Archive
 
 if TYPE_CHECKING:
-    from engine.service import Service
+    from openbrains.engine.service import Service
 
 LIVE_EVENTS_PER_S = 30  # at most this many ``live`` events a second (the GUI repaints)
 LIVE_IMAGE_EVERY_S = 0.1  # the camera frame travels with an event this often
@@ -197,7 +196,7 @@ def _record_stop(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rating_batch(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    from engine.tasks.rating import RatingTask, candidates_from
+    from openbrains.engine.tasks.rating import RatingTask, candidates_from
 
     run = svc.need_run()
     task = RatingTask(run.task, rng=state(svc).rng)
@@ -279,7 +278,7 @@ class LiveLoop(threading.Thread):
             self.detach()
 
     def _input_view(self, chunk: Any) -> dict[str, Any] | None:
-        from engine.tasks.rating import image_data
+        from openbrains.engine.tasks.rating import image_data
 
         if chunk.kind == "image":
             return image_data(chunk.data)
@@ -329,9 +328,9 @@ class LiveLoop(threading.Thread):
 
 
 def _live_brain(svc: Service, individual: int | None) -> tuple[int, Any, Any]:
-    from engine.compile import compile_graph
-    from engine.graph import Graph
-    from engine.train.job import decode_weights
+    from openbrains.engine.compile import compile_graph
+    from openbrains.engine.graph import Graph
+    from openbrains.engine.train.job import decode_weights
 
     archive = svc.query()
     if individual is None:
@@ -349,8 +348,8 @@ def _live_brain(svc: Service, individual: int | None) -> tuple[int, Any, Any]:
 
 
 def _live_start(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    from engine.live import LiveSession
-    from nodes.sources import open_source
+    from openbrains.engine.live import LiveSession
+    from openbrains.nodes.sources import open_source
 
     fb = state(svc)
     if fb.live is not None and fb.live.is_alive():

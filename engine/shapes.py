@@ -12,10 +12,10 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import GraphError, MissingUnitError
-from engine.graph import INPUT_UNIT, Edge, Graph, Node
-from engine.signal import SignalSpec
-from engine.units import Port, Unit, UnitContext, get_unit
+from openbrains.engine.errors import GraphError, MissingUnitError
+from openbrains.engine.graph import INPUT_UNIT, Edge, Graph, Node
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.units import Port, Unit, UnitContext, get_unit
 
 
 @dataclass

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
-from engine import __version__
-from engine.errors import OpenBrainsError
+from openbrains.engine import __version__
+from openbrains.engine.errors import OpenBrainsError
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"

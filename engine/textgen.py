@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-
-from engine.codecs import sample_next
-from engine.compile import Brain
-from engine.errors import OpenBrainsError
+from openbrains.engine.codecs import sample_next
+from openbrains.engine.compile import Brain
+from openbrains.engine.errors import OpenBrainsError
 
 
 def _logits(out: object) -> torch.Tensor:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import MissingUnitError, ParamError
-from engine.signal import SignalSpec
+from openbrains.engine.errors import MissingUnitError, ParamError
+from openbrains.engine.signal import SignalSpec
 
 if TYPE_CHECKING:
     from torch import nn
@@ -300,11 +300,11 @@ class Registry:
                 hook = ep.load()
                 if callable(hook):
                     hook(self)
-                found_builtin |= ep.value.split(":")[0] == "nodes"
+                found_builtin |= ep.value.split(":")[0] == "openbrains.nodes"
             except Exception as exc:  # a third-party plugin must not take the app down
                 self.plugin_errors[ep.name] = f"{type(exc).__name__}: {exc}"
         if not found_builtin:  # running from a source tree that was never pip-installed
-            importlib.import_module("nodes").register_all(self)
+            importlib.import_module("openbrains.nodes").register_all(self)
 
 
 REGISTRY = Registry()

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.units import Registry
+    from openbrains.engine.units import Registry
 
 FAMILIES = (
     "io",
@@ -32,6 +32,6 @@ FAMILIES = (
 
 def register_all(registry: Registry) -> None:
     for family in FAMILIES:
-        module = importlib.import_module(f"nodes.{family}")
+        module = importlib.import_module(f"{__name__}.{family}")
         for unit in module.UNITS:
             registry.register(unit)

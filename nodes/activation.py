@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import torch
+from openbrains.engine.units import Choice, Unit, UnitContext
 from torch import nn
-
-from engine.units import Choice, Unit, UnitContext
 
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "sin", "softplus", "identity")
 

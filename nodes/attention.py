@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.units import Bool, Choice, Int, Unit, UnitContext
 from torch import nn
-
-from engine.units import Bool, Choice, Int, Unit, UnitContext
 
 
 class SelfAttention(nn.Module):

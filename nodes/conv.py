@@ -9,11 +9,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.units import Int, Unit, UnitContext
+from openbrains.nodes.activation import activation_param, make_activation
 from torch import nn
-
-from engine.signal import SignalSpec
-from engine.units import Int, Unit, UnitContext
-from nodes.activation import activation_param, make_activation
 
 
 def conv_time(t: int | None, stride: int) -> int | None:

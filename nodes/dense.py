@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.units import Bool, Int, Unit, UnitContext, width_from
+from openbrains.nodes.activation import activation_fn, activation_param
 from torch import nn
-
-from engine.units import Bool, Int, Unit, UnitContext, width_from
-from nodes.activation import activation_fn, activation_param
 
 
 class Dense(nn.Module):

@@ -4,10 +4,9 @@ for text the vocabulary is the 256 byte values."""
 from __future__ import annotations
 
 import torch
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.units import Int, Port, Unit, UnitContext
 from torch import nn
-
-from engine.signal import SignalSpec
-from engine.units import Int, Port, Unit, UnitContext
 
 
 class Embedding(nn.Module):

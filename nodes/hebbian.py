@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 
 import torch
+from openbrains.engine.units import Choice, Float, Int, Unit, UnitContext, width_from
 from torch import nn
-
-from engine.units import Choice, Float, Int, Unit, UnitContext, width_from
 
 
 class HebbianDense(nn.Module):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.signal import MODALITIES, SignalMeta, SignalSpec
-from engine.units import Choice, Float, Int, Str, Unit, UnitContext
+from openbrains.engine.signal import MODALITIES, SignalMeta, SignalSpec
+from openbrains.engine.units import Choice, Float, Int, Str, Unit, UnitContext
 
 _SPEC_PARAMS = (
     Choice("modality", "vector", MODALITIES, "what the signal carries", mutable=False),
@@ -38,7 +38,7 @@ def _output_spec(ctx: UnitContext) -> SignalSpec:
 
 def _build_output(ctx: UnitContext) -> Any:
     """An adapter only where one is needed: a matching signal passes straight through."""
-    from nodes.modules import OutputAdapter
+    from openbrains.nodes.modules import OutputAdapter
 
     time = ctx.params["time"] or None
     if ctx.in_channels == ctx.params["channels"] and (time is None or time == ctx.input.time):

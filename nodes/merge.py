@@ -6,9 +6,8 @@ behind it leaves the function unchanged until training opens the gate (DESIGN §
 from __future__ import annotations
 
 import torch
+from openbrains.engine.units import Unit
 from torch import nn
-
-from engine.units import Unit
 
 
 class Gate(nn.Module):

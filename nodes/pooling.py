@@ -7,10 +7,9 @@ import math
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.units import Choice, Int, Unit, UnitContext
 from torch import nn
-
-from engine.signal import SignalSpec
-from engine.units import Choice, Int, Unit, UnitContext
 
 
 def _causal_window_avg(x: torch.Tensor, size: int | None) -> torch.Tensor:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from openbrains.engine.units import Int, Unit, width_from
 from torch import nn
-
-from engine.units import Int, Unit, width_from
 
 
 class GRU(nn.Module):

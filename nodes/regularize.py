@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from openbrains.engine.units import Float, Unit
 from torch import nn
-
-from engine.units import Float, Unit
 
 DROPOUT = Unit(
     name="dropout",

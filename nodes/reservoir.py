@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
 from torch import nn
-
-from engine.units import Float, Int, Unit, UnitContext, width_from
 
 
 class Reservoir(nn.Module):

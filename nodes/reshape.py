@@ -4,10 +4,9 @@ or window at once (the classic conv → flatten → dense head). Needs a fixed t
 from __future__ import annotations
 
 import torch
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.units import Unit, UnitContext
 from torch import nn
-
-from engine.signal import SignalMeta, SignalSpec
-from engine.units import Unit, UnitContext
 
 
 class Flatten(nn.Module):

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.main import MainWindow, screenshot  # noqa: E402
+from openbrains.app.main import MainWindow, screenshot  # noqa: E402
 
 SAMPLES = ("xor", "digits", "text")
 OUT = ROOT / "docs" / "screenshots"
@@ -47,7 +47,7 @@ def run_sample(name: str, folder: Path, individuals: int) -> Path:
         [
             sys.executable,
             "-m",
-            "app",
+            "openbrains",
             "run",
             str(project),
             "--run-dir",

@@ -37,5 +37,5 @@ if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -
 fi
 # the spoken-digits sample set (sample_graphs/spoken_digits.graph), made with espeak-ng;
 # skipped when already present
-.venv/bin/python -m engine.datasets.spoken data/spoken_digits
+.venv/bin/python -m openbrains.engine.datasets.spoken data/spoken_digits
 echo "setup: ready (.venv)"

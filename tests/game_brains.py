@@ -6,11 +6,11 @@ import random
 from pathlib import Path
 from typing import Any
 
-from engine.compile import Brain, compile_graph
-from engine.evolve.random import add_io
-from engine.format import save_brain
-from engine.graph import Graph
-from engine.tasks.game import game_io, make_game
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.evolve.random import add_io
+from openbrains.engine.format import save_brain
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.game import game_io, make_game
 
 
 def game_brain(game_name: str, seed: int = 0) -> Brain:
@@ -42,7 +42,7 @@ def write_game_graph(path: Path, game_name: str, seed: int = 0, selfplay_games: 
     """A ``.graph`` for ``game_name``; ``selfplay_games > 0`` trains it by self-play first."""
     brain = game_brain(game_name, seed)
     if selfplay_games:
-        from engine.games.selfplay import selfplay_train
+        from openbrains.engine.games.selfplay import selfplay_train
 
         selfplay_train(brain, make_game(game_name), budget_games=selfplay_games, seed=seed)
     save_brain(path, brain)

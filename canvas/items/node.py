@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from openbrains.canvas import theme
+from openbrains.canvas.catalog import PortSpec, UnitSpec, format_count
+from openbrains.canvas.items.hover import HoverHighlight
+from openbrains.canvas.items.port import PortItem
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Node
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -19,12 +24,6 @@ from PySide6.QtGui import (
     QPen,
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
-
-from canvas import theme
-from canvas.catalog import PortSpec, UnitSpec, format_count
-from canvas.items.hover import HoverHighlight
-from canvas.items.port import PortItem
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Node
 
 WIDTH = 172.0
 HEADER = 28.0

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from openbrains.canvas import theme
+from openbrains.canvas.items.hover import HoverHighlight
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
-from canvas import theme
-from canvas.items.hover import HoverHighlight
-
 if TYPE_CHECKING:
-    from canvas.items.port import PortItem
+    from openbrains.canvas.items.port import PortItem
 
 WIDTH = 2.0
 PICK_WIDTH = 12.0

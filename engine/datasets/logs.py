@@ -2,7 +2,7 @@
 
 Real logs are private and machine-specific, so the sample is a made-up web service log
 with the structure that makes logs predictable (timestamps that count up, a few levels,
-recurring paths and status codes). ``python -m engine.datasets.logs data/stream.log``
+recurring paths and status codes). ``python -m openbrains.engine.datasets.logs data/stream.log``
 writes a start of 2,000 lines; add ``--follow`` to keep appending lines (``--rate`` per
 second) while a run learns from the file.
 """
@@ -44,7 +44,9 @@ def write_log(path: Path, lines: int = 2000, seed: int = 0, start: int = 0) -> i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m engine.datasets.logs", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m openbrains.engine.datasets.logs", description=__doc__
+    )
     p.add_argument("file", type=Path, nargs="?", default=Path("data/stream.log"))
     p.add_argument("--lines", type=int, default=2000, help="lines written at the start")
     p.add_argument("--follow", action="store_true", help="then keep appending")

@@ -4,7 +4,7 @@ Four families of pairs that a micro-model can answer for prompts it never saw, b
 each answer follows a rule rather than a memorised fact: sums of two digits (``3+4`` →
 ``7``), reversed three-letter strings (``rev abc`` → ``cba``), upper case (``up abc`` →
 ``ABC``) and the next letter of each letter (``next abc`` → ``bcd``). Seeded, so
-``python -m engine.datasets.pairs data/samples/callresponse.tsv`` rewrites the committed
+``python -m openbrains.engine.datasets.pairs data/samples/callresponse.tsv`` rewrites the committed
 file byte for byte (a test checks it is current).
 """
 

@@ -9,7 +9,7 @@ alike. Layout: ``DIR/<digit>/<voice>_<speed>_<pitch>.wav`` (16 kHz mono, 16-bit)
 ``audio`` task reads as one class per folder; ``holdout=<voice>_`` makes one voice the test
 set. Voice tags are chosen so that none is a substring of another.
 
-``python -m engine.datasets.spoken DIR`` writes the set (about 10 s on two cores) and a
+``python -m openbrains.engine.datasets.spoken DIR`` writes the set (about 10 s on two cores) and a
 ``.complete`` stamp; run again, it sees the stamp and does nothing.
 """
 
@@ -29,8 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from engine.errors import OpenBrainsError
+from openbrains.engine.errors import OpenBrainsError
 
 RATE = 16000
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -79,9 +78,8 @@ def espeak_path() -> str | None:
 def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     """One word spoken by espeak-ng, as float32 mono at 16 kHz."""
     import soundfile as sf
+    from openbrains.engine.codecs import to_mono_float
     from scipy.signal import resample_poly
-
-    from engine.codecs import to_mono_float
 
     exe = espeak_path()
     if exe is None:
@@ -189,7 +187,7 @@ def make_spoken_digits(
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m engine.datasets.spoken",
+        prog="python -m openbrains.engine.datasets.spoken",
         description="Write the spoken-digits sample set with espeak-ng (skipped if present).",
     )
     p.add_argument("folder", type=Path, nargs="?", default=Path("data/spoken_digits"))

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import torch
-
-from engine.errors import GraphError
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Edge, Graph, Node
-from engine.shapes import Plan, infer_specs, live_nodes, resolve
-from engine.units import REGISTRY
+from openbrains.engine.errors import GraphError
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Edge, Graph, Node
+from openbrains.engine.shapes import Plan, infer_specs, live_nodes, resolve
+from openbrains.engine.units import REGISTRY
 
 Tensor = torch.Tensor
 ATTEMPTS = 3

@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
-
-from engine.compile import Brain, compile_graph
-from engine.graph import Graph
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.graph import Graph
 
 
 @dataclass

@@ -16,19 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-
-from engine.errors import GraphError
-from engine.evolve.random import SizeBounds, hidden_units, sample_params
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
-from engine.shapes import EdgePlan, Plan, PortPlan, infer_specs, live_nodes, resolve
-from engine.train.trainer import (
+from openbrains.engine.errors import GraphError
+from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
+from openbrains.engine.shapes import EdgePlan, Plan, PortPlan, infer_specs, live_nodes, resolve
+from openbrains.engine.train.trainer import (
     CLASSIFICATION_HPARAMS,
     DEFAULT_HPARAMS,
     OPTIMIZERS,
     SCHEDULES,
     SMOOTHINGS,
 )
-from engine.units import REGISTRY, Param
+from openbrains.engine.units import REGISTRY, Param
 
 Tensor = torch.Tensor
 

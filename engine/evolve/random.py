@@ -12,10 +12,10 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
-from engine.shapes import resolve
-from engine.signal import SignalSpec
-from engine.units import REGISTRY, Param, Unit
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+from openbrains.engine.shapes import resolve
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.units import REGISTRY, Param, Unit
 
 # Units the generator never places on its own: I/O is fixed by the task.
 _NOT_HIDDEN = {INPUT_UNIT, OUTPUT_UNIT}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from engine.evolve.random import SizeBounds
-from engine.tasks.base import DatasetTask
+from openbrains.engine.evolve.random import SizeBounds
+from openbrains.engine.tasks.base import DatasetTask
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from engine.graph import Graph, Node
-from engine.units import REGISTRY, Param
+from openbrains.engine.graph import Graph, Node
+from openbrains.engine.units import REGISTRY, Param
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 
-from engine.evolve.random import SizeBounds, add_io
-from engine.graph import Graph
-from engine.signal import SignalSpec
+from openbrains.engine.evolve.random import SizeBounds, add_io
+from openbrains.engine.graph import Graph
+from openbrains.engine.signal import SignalSpec
 
 
 def _width(rng: random.Random, bounds: SizeBounds, lo: int = 8) -> int:

@@ -4,8 +4,8 @@ See ``docs/format.md`` for the specification and ``schema.json`` for the JSON Sc
 Reading is safe on files from strangers: limits on sizes and counts, no pickle, no code.
 """
 
-from engine.format.container import dump_json, member_order
-from engine.format.document import (
+from openbrains.engine.format.container import dump_json, member_order
+from openbrains.engine.format.document import (
     KINDS,
     GraphFile,
     PopulationMember,
@@ -16,8 +16,8 @@ from engine.format.document import (
     save,
     save_brain,
 )
-from engine.format.migrations import CURRENT, FORMAT_ID, MIGRATIONS
-from engine.format.safety import DEFAULT_LIMITS, Limits, validate_safetensors
+from openbrains.engine.format.migrations import CURRENT, FORMAT_ID, MIGRATIONS
+from openbrains.engine.format.safety import DEFAULT_LIMITS, Limits, validate_safetensors
 
 FORMAT_VERSION = CURRENT
 
@@ -28,7 +28,7 @@ def schema() -> dict:
 
     import orjson
 
-    return orjson.loads(files("engine.format").joinpath("schema.json").read_bytes())
+    return orjson.loads(files("openbrains.engine.format").joinpath("schema.json").read_bytes())
 
 
 __all__ = [

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
-from engine.errors import FormatError
-from engine.format.safety import (
+from openbrains.engine.errors import FormatError
+from openbrains.engine.format.safety import (
     DEFAULT_LIMITS,
     Limits,
     fail,

@@ -16,13 +16,17 @@ from typing import Any
 
 import safetensors.torch
 import torch
-from safetensors.torch import load as load_safetensors
-
-from engine import __version__
-from engine.compile import Brain, compile_graph
-from engine.errors import FormatError, GraphError, MissingUnitError
-from engine.format.container import MANIFEST, atomic_write, dump_json, read_archive, write_archive
-from engine.format.migrations import (
+from openbrains.engine import __version__
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.errors import FormatError, GraphError, MissingUnitError
+from openbrains.engine.format.container import (
+    MANIFEST,
+    atomic_write,
+    dump_json,
+    read_archive,
+    write_archive,
+)
+from openbrains.engine.format.migrations import (
     CURRENT,
     FORMAT_ID,
     MigrationError,
@@ -31,7 +35,7 @@ from engine.format.migrations import (
     sha256_table,
     upgrade,
 )
-from engine.format.safety import (
+from openbrains.engine.format.safety import (
     DEFAULT_LIMITS,
     Limits,
     check_png,
@@ -45,8 +49,9 @@ from engine.format.safety import (
     pickle_error,
     validate_safetensors,
 )
-from engine.graph import Graph
-from engine.units import REGISTRY, upgrade_units
+from openbrains.engine.graph import Graph
+from openbrains.engine.units import REGISTRY, upgrade_units
+from safetensors.torch import load as load_safetensors
 
 KINDS = ("graph", "project", "population")
 GRAPH_JSON = "graph.json"

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-
-from engine.errors import FormatError
-from engine.format.container import MANIFEST, dump_json
+from openbrains.engine.errors import FormatError
+from openbrains.engine.format.container import MANIFEST, dump_json
 
 FORMAT_ID = "openbrains.graph"
 CURRENT = 1

@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import FormatError
+from openbrains.engine.errors import FormatError
 
 KiB = 1024
 MiB = 1024 * KiB

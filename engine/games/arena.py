@@ -16,9 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from engine.games.players import Player, reference_player
-from engine.tasks.game import Game, State
+from openbrains.engine.games.players import Player, reference_player
+from openbrains.engine.tasks.game import Game, State
 
 DEFAULT_K = 16.0
 Q = math.log(10.0) / 400.0

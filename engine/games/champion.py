@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from engine.compile import Brain
-from engine.errors import OpenBrainsError
-from engine.games.arena import MatchResult, play_game
-from engine.games.players import BrainPlayer, MinimaxPlayer, OneStepPlayer, Player, RandomPlayer
-from engine.graph import Graph
-from engine.tasks.game import POLICY, VALUE, Game, GameError, State, is_game, make_game
+from openbrains.engine.compile import Brain
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.games.arena import MatchResult, play_game
+from openbrains.engine.games.players import (
+    BrainPlayer,
+    MinimaxPlayer,
+    OneStepPlayer,
+    Player,
+    RandomPlayer,
+)
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.game import POLICY, VALUE, Game, GameError, State, is_game, make_game
 
 OPPONENT_HELP = "random, lookahead, minimax or minimax:DEPTH"
 DEFAULT_SIMS = 50
@@ -64,7 +69,7 @@ def check_brain(brain: Brain, game: Game, where: str = "this brain") -> None:
 
 def load_champion(path: str | os.PathLike[str], game_name: str) -> tuple[Game, Graph, Brain]:
     """The game, graph and (eval-mode) brain of ``path``, checked to fit each other."""
-    from engine.format import load_brain
+    from openbrains.engine.format import load_brain
 
     game = two_player_game(game_name)
     try:

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from engine.compile import Brain
-from engine.games.envs import EnvResult, Episode, episode_seed
-from engine.games.players import policy_value
-from engine.tasks.game import ScoredEnv
-from engine.train.trainer import descend, make_optimizer
+from openbrains.engine.compile import Brain
+from openbrains.engine.games.envs import EnvResult, Episode, episode_seed
+from openbrains.engine.games.players import policy_value
+from openbrains.engine.tasks.game import ScoredEnv
+from openbrains.engine.train.trainer import descend, make_optimizer
 
 MAX_STEPS = 100_000
 

@@ -16,10 +16,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
-
-from engine.compile import Brain
-from engine.games.mcts import MCTS, Evaluator, rollout_evaluator, uniform_evaluator, visit_policy
-from engine.tasks.game import POLICY, VALUE, Game, GameError, State, state_key
+from openbrains.engine.compile import Brain
+from openbrains.engine.games.mcts import (
+    MCTS,
+    Evaluator,
+    rollout_evaluator,
+    uniform_evaluator,
+    visit_policy,
+)
+from openbrains.engine.tasks.game import POLICY, VALUE, Game, GameError, State, state_key
 
 
 @runtime_checkable

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from engine.compile import Brain
-from engine.games.mcts import MCTS, Evaluator, sample_action, visit_policy
-from engine.games.players import BrainEvaluator, policy_value
-from engine.tasks.game import Game, GameError
-from engine.train.trainer import descend, make_optimizer
+from openbrains.engine.compile import Brain
+from openbrains.engine.games.mcts import MCTS, Evaluator, sample_action, visit_policy
+from openbrains.engine.games.players import BrainEvaluator, policy_value
+from openbrains.engine.tasks.game import Game, GameError
+from openbrains.engine.train.trainer import descend, make_optimizer
 
 OnStep = Callable[[], None] | None
 

@@ -13,9 +13,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-
-from engine.errors import OpenBrainsError
-from engine.signal import SignalSpec
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.signal import SignalSpec
 
 KINDS = ("classification", "regression", "completion")
 

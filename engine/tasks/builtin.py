@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-from engine.signal import SignalMeta, SignalSpec
-from engine.tasks.base import DatasetTask, Split
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.tasks.base import DatasetTask, Split
 
 DIGITS_VAL_FRACTION = 0.2
 

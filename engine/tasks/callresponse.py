@@ -24,13 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from engine.codecs import BytesCodec
-from engine.compile import Brain
-from engine.signal import SignalMeta, SignalSpec
-from engine.tasks.base import DatasetTask, Split, TaskError
-from engine.tasks.files import need_path, split_indices
-from engine.tasks.text import order0_entropy
+from openbrains.engine.codecs import BytesCodec
+from openbrains.engine.compile import Brain
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
+from openbrains.engine.tasks.files import need_path, split_indices
+from openbrains.engine.tasks.text import order0_entropy
 
 START, END = 0x02, 0x03
 IGNORE = -100
@@ -166,7 +165,7 @@ def respond(
     context: int | None = None,
 ) -> list[bytes]:
     """The brain's answer to each prompt (greedy when ``temperature <= 0``)."""
-    from engine.textgen import continue_batch
+    from openbrains.engine.textgen import continue_batch
 
     gen = torch.Generator().manual_seed(seed)
     starts = [p + bytes([START]) for p in prompts]
@@ -189,7 +188,7 @@ def baseline_exact_match(task: CallResponseTask, split: str = "test") -> float:
 
 def response_bpc(brain: Brain, task: CallResponseTask, split: str = "test") -> float:
     """Bits per response byte on a split (the task's own metric, outside a run)."""
-    from engine.train.trainer import evaluate
+    from openbrains.engine.train.trainer import evaluate
 
     value = evaluate(brain, task, getattr(task, split))[task.metric]
     return value if math.isfinite(value) else math.inf

@@ -30,12 +30,11 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from engine.compile import Brain
-from engine.errors import OpenBrainsError
-from engine.signal import SignalMeta, SignalSpec
-from engine.tasks.base import DatasetTask, Split, TaskError
-from engine.tasks.builtin import DIGITS_VAL_FRACTION
+from openbrains.engine.compile import Brain
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
+from openbrains.engine.tasks.builtin import DIGITS_VAL_FRACTION
 
 EMBED = 16  # time-embedding width: sin and cos of 8 frequencies
 SIDE = 8

@@ -22,9 +22,8 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from engine.compile import Brain
-from engine.tasks.denoise import Schedule, digit_images, sample_images
+from openbrains.engine.compile import Brain
+from openbrains.engine.tasks.denoise import Schedule, digit_images, sample_images
 
 
 def nn_distance(images: np.ndarray, data: np.ndarray) -> float:

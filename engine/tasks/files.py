@@ -29,10 +29,9 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from engine.codecs import AudioCodec, ImageCodec, VectorCodec, resample, to_mono_float
-from engine.signal import SignalMeta, SignalSpec
-from engine.tasks.base import DatasetTask, Split, TaskError
+from openbrains.engine.codecs import AudioCodec, ImageCodec, VectorCodec, resample, to_mono_float
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
 
 SPLIT = (0.70, 0.15, 0.15)  # train, validation, test
 HOLDOUT_VAL = 0.15  # validation share of the non-held-out files (audio ``holdout``)

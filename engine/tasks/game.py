@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-
-from engine.errors import OpenBrainsError
-from engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.signal import SignalMeta, SignalSpec
 
 State = Any
 """Whatever the game uses for a position; the engine never looks inside."""
@@ -254,9 +253,9 @@ class AlphaZeroGeneralAdapter:
 # ----- loading games by entry point --------------------------------------------------------
 
 BUILTIN_GAMES: dict[str, str] = {
-    "tictactoe": "nodes.games.tictactoe:TicTacToe",
-    "connect4": "nodes.games.connect4:ConnectFour",
-    "maze": "nodes.games.maze:Maze",
+    "tictactoe": "openbrains.nodes.games.tictactoe:TicTacToe",
+    "connect4": "openbrains.nodes.games.connect4:ConnectFour",
+    "maze": "openbrains.nodes.games.maze:Maze",
 }
 """Names a user may type for the games that ship with Open Brains."""
 

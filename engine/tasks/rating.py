@@ -27,14 +27,19 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from engine.codecs import AudioCodec, BytesCodec, ImageCodec, codec_from_dict, sample_next
-from engine.compile import Brain, compile_graph
-from engine.errors import FormatError, OpenBrainsError
-from engine.graph import Graph
-from engine.store import Archive, Rating
-from engine.tasks.base import DatasetTask
-from engine.train.job import decode_weights
+from openbrains.engine.codecs import (
+    AudioCodec,
+    BytesCodec,
+    ImageCodec,
+    codec_from_dict,
+    sample_next,
+)
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.errors import FormatError, OpenBrainsError
+from openbrains.engine.graph import Graph
+from openbrains.engine.store import Archive, Rating
+from openbrains.engine.tasks.base import DatasetTask
+from openbrains.engine.train.job import decode_weights
 
 SCALE = 10.0  # ratings are 0..10
 DEFAULT_PRIOR_STRENGTH = 3.0  # k: how many ratings the prior is worth

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.tasks.base import DatasetTask, TaskError
-from engine.tasks.builtin import digits_task, xor_task
-from engine.tasks.files import audio_task, csv_task, images_task, mnist_task, need_path
-from engine.tasks.text import text_task
+from openbrains.engine.tasks.base import DatasetTask, TaskError
+from openbrains.engine.tasks.builtin import digits_task, xor_task
+from openbrains.engine.tasks.files import audio_task, csv_task, images_task, mnist_task, need_path
+from openbrains.engine.tasks.text import text_task
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ _GAME_OPTIONS = (
 
 
 def _game_task(game: str, **options: Any) -> Any:
-    from engine.tasks.game import GameTask
+    from openbrains.engine.tasks.game import GameTask
 
     defaults = {
         "tictactoe": {"references": ("random", "onestep", "minimax")},
@@ -64,7 +64,7 @@ def _game_task(game: str, **options: Any) -> Any:
 def _maze_task(size: int = 6, episodes: int | None = None, **options: Any) -> Any:
     """The built-in scored environment: policy gradient on fresh mazes, fitness the mean
     score on fixed ones."""
-    from engine.tasks.game import GameTask
+    from openbrains.engine.tasks.game import GameTask
 
     return GameTask(
         name="maze",
@@ -207,7 +207,7 @@ def _lazy(module: str, name: str) -> Callable[..., DatasetTask]:
     """A task builder imported when first used (keeps ``--help`` fast)."""
     import importlib
 
-    return getattr(importlib.import_module(f"engine.tasks.{module}"), name)
+    return getattr(importlib.import_module(f"openbrains.engine.tasks.{module}"), name)
 
 
 TASK_NAMES = tuple(TASKS)
@@ -256,7 +256,7 @@ def load_task(
     """The task ``name`` built from ``data`` (file or folder), ``label`` (csv) and options."""
     info = TASKS.get(name)
     if info is None and ":" in name:  # a user's own game or environment, "package.module:Class"
-        from engine.tasks.game import GameTask
+        from openbrains.engine.tasks.game import GameTask
 
         task = GameTask(name=name, game=name, options=dict(options))
         if not task.two_player:  # an environment: the maze's budget, not self-play's

@@ -14,9 +14,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.tasks.base import DatasetTask, TaskError
-from engine.tasks.files import need_path
-from engine.tasks.text import bytes_task, min_bytes, order0_entropy, split_bounds, windows
+from openbrains.engine.tasks.base import DatasetTask, TaskError
+from openbrains.engine.tasks.files import need_path
+from openbrains.engine.tasks.text import (
+    bytes_task,
+    min_bytes,
+    order0_entropy,
+    split_bounds,
+    windows,
+)
 
 DEFAULT_TAIL = 1_000_000
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from engine.codecs import BytesCodec
-from engine.signal import SignalMeta, SignalSpec
-from engine.tasks.base import DatasetTask, Split, TaskError
-from engine.tasks.files import need_path
+from openbrains.engine.codecs import BytesCodec
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
+from openbrains.engine.tasks.files import need_path
 
 TEXT_SPLIT = (0.8, 0.1, 0.1)
 

@@ -43,14 +43,12 @@ from typing import Any, ParamSpec, TypeVar
 
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call, grad_and_value, vjp
-
-from engine.compile import Brain, compile_graph
-from engine.errors import GraphError
-from engine.graph import Graph
-from engine.tasks.base import DatasetTask, Split
-from engine.train.augment import ShiftSpec, shift_specs
-from engine.train.trainer import (
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.errors import GraphError
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.base import DatasetTask, Split
+from openbrains.engine.train.augment import ShiftSpec, shift_specs
+from openbrains.engine.train.trainer import (
     DIVERGED_LOSS,
     Budget,
     TrainResult,
@@ -59,6 +57,7 @@ from engine.train.trainer import (
     lr_factor,
     make_optimizer,
 )
+from torch.func import functional_call, grad_and_value, vjp
 
 Tensors = dict[str, torch.Tensor]
 

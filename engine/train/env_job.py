@@ -16,12 +16,17 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from engine.compile import compile_graph
-from engine.games.envtrain import env_copies, evaluate_batched, train_policy_gradient
-from engine.graph import Graph
-from engine.tasks.game import GameTask, ScoredEnv
-from engine.train.job import decode_weights, encode_weights, forward_latency, guarded, inherit
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.games.envtrain import env_copies, evaluate_batched, train_policy_gradient
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.game import GameTask, ScoredEnv
+from openbrains.engine.train.job import (
+    decode_weights,
+    encode_weights,
+    forward_latency,
+    guarded,
+    inherit,
+)
 
 VAL_SEED = 1_000_003
 TEST_SEED = 2_000_003
@@ -31,8 +36,7 @@ PARALLEL = 32  # episodes played side by side in training (one forward pass per 
 @functools.lru_cache(maxsize=4)
 def _envs(game: str, options_key: str, n: int) -> list[ScoredEnv]:
     import orjson
-
-    from engine.tasks.game import make_game
+    from openbrains.engine.tasks.game import make_game
 
     return env_copies(make_game(game, **orjson.loads(options_key)), n)
 

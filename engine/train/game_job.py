@@ -11,14 +11,19 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-
-from engine.compile import compile_graph
-from engine.games.arena import fit_ratings, play_match
-from engine.games.players import BrainPlayer, encode_batch, reference_player
-from engine.games.selfplay import ReplayBuffer, selfplay_train
-from engine.graph import Graph
-from engine.tasks.game import GameTask
-from engine.train.job import decode_weights, encode_weights, forward_latency, guarded, inherit
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.games.arena import fit_ratings, play_match
+from openbrains.engine.games.players import BrainPlayer, encode_batch, reference_player
+from openbrains.engine.games.selfplay import ReplayBuffer, selfplay_train
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.game import GameTask
+from openbrains.engine.train.job import (
+    decode_weights,
+    encode_weights,
+    forward_latency,
+    guarded,
+    inherit,
+)
 
 
 @functools.lru_cache(maxsize=8)
@@ -26,9 +31,8 @@ def reference_ratings(game_name: str, options_key: str, names: tuple[str, ...]) 
     """The references rated once per process from a fixed-seed round robin (deterministic,
     so every worker and every resume agrees on the scale)."""
     import orjson
-
-    from engine.games.arena import calibrate_references
-    from engine.tasks.game import make_game
+    from openbrains.engine.games.arena import calibrate_references
+    from openbrains.engine.tasks.game import make_game
 
     game = make_game(game_name, **orjson.loads(options_key))
     return calibrate_references(game, names, n_games=40, seed=12345)
@@ -47,8 +51,7 @@ REPLAY_CAPACITY = 30_000
 @functools.lru_cache(maxsize=4)
 def _replay(game_name: str, options_key: str) -> ReplayBuffer:
     import orjson
-
-    from engine.tasks.game import make_game
+    from openbrains.engine.tasks.game import make_game
 
     return ReplayBuffer.for_game(make_game(game_name, **orjson.loads(options_key)), REPLAY_CAPACITY)
 
@@ -90,7 +93,7 @@ def run_game_job(
     job: dict[str, Any], weights: bytes, task: GameTask, on_step: Callable[[], None] | None = None
 ) -> tuple[dict[str, Any], bytes]:
     if not task.two_player:  # a single-player scored environment
-        from engine.train.env_job import run_env_job
+        from openbrains.engine.train.env_job import run_env_job
 
         return run_env_job(job, weights, task, on_step)
     t0 = time.perf_counter()

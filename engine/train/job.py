@@ -11,14 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.base import DatasetTask
+from openbrains.engine.train.trainer import Budget, train
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
-
-from engine.compile import Brain, compile_graph
-from engine.errors import OpenBrainsError
-from engine.graph import Graph
-from engine.tasks.base import DatasetTask
-from engine.train.trainer import Budget, train
 
 
 def encode_weights(weights: dict[str, torch.Tensor]) -> bytes:
@@ -32,7 +31,7 @@ def decode_weights(data: bytes) -> dict[str, torch.Tensor]:
 
 def inherit(brain: Brain, weights: dict[str, torch.Tensor]) -> dict[str, int]:
     """Copy every inherited tensor that fits; the rest of the brain keeps its fresh init."""
-    from engine.evolve.inherit import inherit_weights
+    from openbrains.engine.evolve.inherit import inherit_weights
 
     report = inherit_weights(brain, weights)
     return {
@@ -67,7 +66,7 @@ def forward_latency(brain: Brain, *xs: torch.Tensor, reps: int = 15) -> float:
 def data_info(task: DatasetTask) -> dict[str, int]:
     """Which data a candidate trained on: the recorded-data version and the train size, so
     the archive can show that new recordings reached the workers."""
-    from engine.recorded import data_version
+    from openbrains.engine.recorded import data_version
 
     return {"version": data_version(task), "train": len(task.train)}
 
@@ -81,7 +80,7 @@ def run_job(
     """Train one candidate (or a sibling group). Never raises for a bad candidate: it comes
     back as failed."""
     if getattr(task, "kind", "") == "game":
-        from engine.train.game_job import run_game_job
+        from openbrains.engine.train.game_job import run_game_job
 
         return run_game_job(job, weights, task, on_step)
     if job.get("siblings"):
@@ -141,7 +140,7 @@ def run_siblings(
     """K candidates with one topology and their own learning rates and seeds, trained
     together under vmap when that measures faster (engine.train.batched), else in turn.
     Weights come back packed as ``<member>/<key>``."""
-    from engine.train.batched import should_batch, train_siblings
+    from openbrains.engine.train.batched import should_batch, train_siblings
 
     t0 = time.perf_counter()
     siblings = job["siblings"]

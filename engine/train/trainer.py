@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-
-from engine.compile import Brain
-from engine.tasks.base import DatasetTask, Split
-from engine.train.augment import random_shift, shift_specs
+from openbrains.engine.compile import Brain
+from openbrains.engine.tasks.base import DatasetTask, Split
+from openbrains.engine.train.augment import random_shift, shift_specs
 
 DEFAULT_HPARAMS: dict[str, Any] = {
     "lr": 3e-3,

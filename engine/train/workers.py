@@ -14,15 +14,14 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import orjson
-
-from engine.train.governor import DutyCycle, die_with_parent, make_passive
+from openbrains.engine.train.governor import DutyCycle, die_with_parent, make_passive
 
 TaskLoader = Callable[[dict[str, Any]], Any]
 
 
 def _load_task(spec: dict[str, Any]) -> Any:
     """The run's task, with the recorded samples its spec names (engine.recorded)."""
-    from engine.recorded import load_task_with_samples
+    from openbrains.engine.recorded import load_task_with_samples
 
     return load_task_with_samples(spec)
 
@@ -33,7 +32,7 @@ def worker_main(conn: Connection, task_spec_json: bytes, share: float | None, pa
     if os.getppid() != parent:  # the coordinator died before we could ask to die with it
         os._exit(0)
     make_passive()
-    from engine.train.job import run_job
+    from openbrains.engine.train.job import run_job
 
     governor = DutyCycle(share)
 
@@ -224,7 +223,7 @@ class InlinePool:
         self.task = task if task is not None else _load_task(task_spec)
 
     def collect(self, timeout: float) -> list[Finished]:
-        from engine.train.job import run_job
+        from openbrains.engine.train.job import run_job
 
         if not self._pending:
             time.sleep(timeout)  # nothing to do (paused): do not spin

@@ -7,9 +7,9 @@ as a plain import (``from nodes.games.connect4 import ConnectFour``).
 
 from __future__ import annotations
 
-from nodes.games.connect4 import ConnectFour
-from nodes.games.maze import Maze
-from nodes.games.tictactoe import TicTacToe
+from openbrains.nodes.games.connect4 import ConnectFour
+from openbrains.nodes.games.maze import Maze
+from openbrains.nodes.games.tictactoe import TicTacToe
 
 GAMES = {"tictactoe": TicTacToe, "connect4": ConnectFour, "maze": Maze}
 

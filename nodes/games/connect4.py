@@ -9,9 +9,8 @@ instead of a scan of the board. The left-right mirror is the one exact symmetry.
 from __future__ import annotations
 
 import numpy as np
-
-from engine.signal import SignalSpec
-from engine.tasks.game import BoardState, board_spec
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.tasks.game import BoardState, board_spec
 
 ROWS, COLS = 6, 7
 H1 = ROWS + 1  # bits per column in a bitboard (one sentinel bit keeps columns apart)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-
-from engine.signal import SignalSpec
-from engine.tasks.game import board_spec
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.tasks.game import board_spec
 
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left
 ARROWS = "^>v<"

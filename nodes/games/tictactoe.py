@@ -7,9 +7,8 @@ dihedral symmetries of the square are exact, so every self-play example becomes 
 from __future__ import annotations
 
 import numpy as np
-
-from engine.signal import SignalSpec
-from engine.tasks.game import BoardState, board_spec, planes
+from openbrains.engine.signal import SignalSpec
+from openbrains.engine.tasks.game import BoardState, board_spec, planes
 
 ROWS = COLS = 3
 LINES = np.array(

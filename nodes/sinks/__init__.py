@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, Self, runtime_checkable
 
-from engine.errors import OpenBrainsError
+from openbrains.engine.errors import OpenBrainsError
 
 
 class SinkError(OpenBrainsError):
@@ -86,25 +86,25 @@ def to_numpy(value: Any) -> Any:
 
 
 def _text(**kw: Any) -> Sink:
-    from nodes.sinks.text import TextSink
+    from openbrains.nodes.sinks.text import TextSink
 
     return TextSink(**kw)
 
 
 def _image(**kw: Any) -> Sink:
-    from nodes.sinks.image import ImageSink
+    from openbrains.nodes.sinks.image import ImageSink
 
     return ImageSink(**kw)
 
 
 def _audio(**kw: Any) -> Sink:
-    from nodes.sinks.audio import AudioOutSink
+    from openbrains.nodes.sinks.audio import AudioOutSink
 
     return AudioOutSink(**kw)
 
 
 def _meter(**kw: Any) -> Sink:
-    from nodes.sinks.meter import MeterSink
+    from openbrains.nodes.sinks.meter import MeterSink
 
     return MeterSink(**kw)
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from nodes.sinks import SinkBase, SinkError, to_numpy
+from openbrains.nodes.sinks import SinkBase, SinkError, to_numpy
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ class AudioOutSink(SinkBase):
         info = self._info = find_output_device(self.device)
         rate, channels = self._negotiate(sd, info)
         if rate != self.rate:
-            from nodes.sources import StreamResampler
+            from openbrains.nodes.sources import StreamResampler
 
             self._resampler = StreamResampler(self.rate, rate)
             with self._lock:  # anything written before open was at the codec's rate

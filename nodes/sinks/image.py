@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from nodes.sinks import SinkBase, SinkError, to_numpy
+from openbrains.nodes.sinks import SinkBase, SinkError, to_numpy
 
 
 def to_uint8_rgb(value: Any) -> np.ndarray:

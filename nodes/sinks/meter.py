@@ -14,8 +14,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-
-from nodes.sinks import SinkBase, to_numpy
+from openbrains.nodes.sinks import SinkBase, to_numpy
 
 
 class MeterSink(SinkBase):

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from typing import TextIO
 
-from nodes.sinks import SinkBase
+from openbrains.nodes.sinks import SinkBase
 
 
 class TextSink(SinkBase):

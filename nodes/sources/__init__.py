@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
-
-from engine.errors import OpenBrainsError
+from openbrains.engine.errors import OpenBrainsError
 
 ChunkKind = Literal["audio", "image", "bytes"]
 
@@ -294,7 +293,7 @@ class StreamResampler:
         if blocks <= 0:
             self._buf = buf
             return np.zeros(0, dtype=np.float32)
-        from engine.codecs import resample  # torch: only when a stream really needs it
+        from openbrains.engine.codecs import resample  # torch: only when a stream really needs it
 
         n = blocks * self.down
         y = resample(buf[: n + 2 * self.margin], self.src_rate, self.dst_rate)
@@ -348,7 +347,7 @@ class Rechunker:
 
 
 def _mic(arg: str | None, **kw: Any) -> Source:
-    from nodes.sources.mic import MicSource
+    from openbrains.nodes.sources.mic import MicSource
 
     device: int | str | None = None
     if arg:
@@ -357,7 +356,7 @@ def _mic(arg: str | None, **kw: Any) -> Source:
 
 
 def _camera(arg: str | None, **kw: Any) -> Source:
-    from nodes.sources.camera import CameraSource
+    from openbrains.nodes.sources.camera import CameraSource
 
     if not arg:
         return CameraSource(0, **kw)
@@ -367,7 +366,7 @@ def _camera(arg: str | None, **kw: Any) -> Source:
 def _text(arg: str | None, **kw: Any) -> Source:
     import sys
 
-    from nodes.sources.text import TextSource
+    from openbrains.nodes.sources.text import TextSource
 
     if arg == "-":
         # Unbuffered: a daemon thread blocked in a buffered readline holds the reader's lock
@@ -383,7 +382,7 @@ def _text(arg: str | None, **kw: Any) -> Source:
 
 
 def _follow(arg: str | None, **kw: Any) -> Source:
-    from nodes.sources.text import FollowSource
+    from openbrains.nodes.sources.text import FollowSource
 
     if not arg:
         raise SourceError("follow needs a path: follow:PATH")
@@ -391,7 +390,7 @@ def _follow(arg: str | None, **kw: Any) -> Source:
 
 
 def _file(arg: str | None, **kw: Any) -> Source:
-    from nodes.sources.files import FileSource
+    from openbrains.nodes.sources.files import FileSource
 
     if not arg:
         raise SourceError("file needs a path: file:PATH")

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from nodes.sources import Chunk, SourceBase, SourceError, check_path, one_line
+from openbrains.nodes.sources import Chunk, SourceBase, SourceError, check_path, one_line
 
 
 def _cv2() -> Any:

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
-from nodes.sources import (
+from openbrains.nodes.sources import (
     Chunk,
     ChunkKind,
     Rechunker,
@@ -25,7 +24,7 @@ from nodes.sources import (
     check_path,
     one_line,
 )
-from nodes.sources.camera import CameraSource, _cv2, check_size, to_rgb
+from openbrains.nodes.sources.camera import CameraSource, _cv2, check_size, to_rgb
 
 AUDIO_EXTS = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3", ".opus"})
 IMAGE_EXTS = frozenset(

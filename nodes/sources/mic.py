@@ -18,8 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-
-from nodes.sources import (
+from openbrains.nodes.sources import (
     Chunk,
     ChunkQueue,
     Rechunker,

@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from nodes.sources import Chunk, ChunkQueue, SourceBase, SourceError, check_path, one_line
+from openbrains.nodes.sources import (
+    Chunk,
+    ChunkQueue,
+    SourceBase,
+    SourceError,
+    check_path,
+    one_line,
+)
 
 
 class TextSource(SourceBase):

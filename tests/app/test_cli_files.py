@@ -9,15 +9,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from engine import __version__
-from engine.catalog import catalog_markdown
-from engine.samples import write_samples
-from engine.units import REGISTRY
+from openbrains.engine import __version__
+from openbrains.engine.catalog import catalog_markdown
+from openbrains.engine.samples import write_samples
+from openbrains.engine.units import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "format"
-OPENBRAINS = [sys.executable, "-m", "app"]
+OPENBRAINS = [sys.executable, "-m", "openbrains"]
 
 
 def run(
@@ -51,7 +50,7 @@ def test_sample_graphs_are_current(tmp_path: Path) -> None:
     for path in write_samples(tmp_path):
         committed = ROOT / "sample_graphs" / path.name
         assert committed.read_bytes() == path.read_bytes(), (
-            f"{committed} is stale: run `python -m engine.samples sample_graphs`"
+            f"{committed} is stale: run `python -m openbrains.engine.samples sample_graphs`"
         )
 
 
@@ -109,7 +108,7 @@ def test_convert_migrates_v0(tmp_path: Path) -> None:
 
 PLUGIN = """
 from torch import nn
-from engine.units import Float, Unit
+from openbrains.engine.units import Float, Unit
 
 class Scale(nn.Module):
     def __init__(self, factor):
@@ -141,8 +140,8 @@ def make_plugin(root: Path) -> None:
 def graph_with_scale(path: Path, env: dict) -> None:
     script = textwrap.dedent(
         f"""
-        from engine.graph import Graph
-        from engine.format import save_brain
+        from openbrains.engine.graph import Graph
+        from openbrains.engine.format import save_brain
         g = Graph()
         i = g.add_node("input", {{"name": "x", "channels": 3}})
         s = g.add_node("scale", {{"factor": 3.0}})

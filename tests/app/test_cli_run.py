@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "app"]
+CLI = [sys.executable, "-m", "openbrains"]
 
 
 def ob(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -193,8 +193,8 @@ def test_status_and_export_of_a_non_run(tmp_path: Path) -> None:
 
 def test_run_help_names_every_task() -> None:
     """`run --help` lists the tasks without importing the registry (which needs torch)."""
-    from app.run_cmd import RUN_TASKS
-    from engine.tasks.registry import TASK_NAMES
+    from openbrains.app.run_cmd import RUN_TASKS
+    from openbrains.engine.tasks.registry import TASK_NAMES
 
     assert RUN_TASKS == TASK_NAMES
 

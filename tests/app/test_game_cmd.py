@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from openbrains.app.cli import main
+from openbrains.app.game_cmd import play_terminal, show
+from openbrains.app.run_cmd import yardstick
+from openbrains.nodes.games.tictactoe import TicTacToe
 
-from app.cli import main
-from app.game_cmd import play_terminal, show
-from app.run_cmd import yardstick
-from nodes.games.tictactoe import TicTacToe
 from tests.game_brains import write_game_graph
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "app"]
+CLI = [sys.executable, "-m", "openbrains"]
 
 
 def ob(*args: str, stdin: str = "", timeout: float = 240) -> subprocess.CompletedProcess:
@@ -72,7 +72,7 @@ def test_arena_table_against_each_reference(ttt_graph: Path, opponent: str, caps
 
 
 def test_perfect_minimax_never_loses_a_sided_match() -> None:
-    from engine.games.champion import opponent, sided_match
+    from openbrains.engine.games.champion import opponent, sided_match
 
     game = TicTacToe()
     res = sided_match(opponent("minimax"), opponent("lookahead"), game, 20, seed=1)

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from openbrains.engine.run import Run, RunSettings
+from openbrains.engine.store import Archive
 
-from engine.run import Run, RunSettings
-from engine.store import Archive
 from tests.engine import feedback_data as fd
 from tests.nodes import media
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def openbrains(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app", *args],
+        [sys.executable, "-m", "openbrains", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -132,7 +132,7 @@ def test_record_typed_text_into_a_text_run(tmp_path: Path) -> None:
     settings = RunSettings(task={"name": "text", "data": str(text), "context": 16}, workers=0)
     Run(tmp_path / "run", settings).close()
     out = subprocess.run(
-        [sys.executable, "-m", "app", "record", str(tmp_path / "run"), "--source", "text"],
+        [sys.executable, "-m", "openbrains", "record", str(tmp_path / "run"), "--source", "text"],
         cwd=ROOT,
         input="the first line I type\nand a second one\n",
         capture_output=True,

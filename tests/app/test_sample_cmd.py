@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import cv2
-
-from engine.format import GraphFile, load, load_brain, save
-from engine.tasks.callresponse import respond
-from engine.textgen import complete
+from openbrains.engine.format import GraphFile, load, load_brain, save
+from openbrains.engine.tasks.callresponse import respond
+from openbrains.engine.textgen import complete
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_graphs"
@@ -19,7 +18,7 @@ SAMPLES = ROOT / "sample_graphs"
 
 def sample(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app", "sample", *args],
+        [sys.executable, "-m", "openbrains", "sample", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

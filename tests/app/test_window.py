@@ -11,19 +11,18 @@ from typing import Any
 
 import pytest
 import torch
+from openbrains.app import recovery
+from openbrains.app.main import WINDOW_SIZE, MainWindow, make_app, offer_recovery, screenshot
+from openbrains.app.project import Project
+from openbrains.app.settings import recent_files
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.inherit import child_brain
+from openbrains.engine.evolve.mutate import mutate
+from openbrains.engine.evolve.random import SizeBounds
+from openbrains.engine.graph import Graph
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
-
-from app import recovery
-from app.main import WINDOW_SIZE, MainWindow, make_app, offer_recovery, screenshot
-from app.project import Project
-from app.settings import recent_files
-from engine.compile import compile_graph
-from engine.evolve.inherit import child_brain
-from engine.evolve.mutate import mutate
-from engine.evolve.random import SizeBounds
-from engine.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_graphs"

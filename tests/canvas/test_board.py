@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from openbrains.canvas.board import PLAYER_COLORS, BoardWidget
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from canvas.board import PLAYER_COLORS, BoardWidget
 from tests.game_brains import write_game_graph
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,13 +77,15 @@ def test_drop_mode_clicks_anywhere_in_a_column(qtbot) -> None:
 
 
 def test_canvas_board_needs_no_torch() -> None:
-    code = "import sys, canvas.board; assert 'torch' not in sys.modules, 'torch imported'"
+    code = (
+        "import sys, openbrains.canvas.board; assert 'torch' not in sys.modules, 'torch imported'"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
 
 
 def test_play_window_brain_answers_clicks(qtbot, ttt_graph: Path) -> None:
-    from app.play_window import PlayWindow
+    from openbrains.app.play_window import PlayWindow
 
     window = PlayWindow(ttt_graph, "tictactoe", sims=10)
     qtbot.addWidget(window)
@@ -108,7 +110,7 @@ def test_play_window_brain_answers_clicks(qtbot, ttt_graph: Path) -> None:
 
 
 def test_play_window_brain_first_in_connect4(qtbot, c4_graph: Path) -> None:
-    from app.play_window import PlayWindow
+    from openbrains.app.play_window import PlayWindow
 
     window = PlayWindow(c4_graph, "connect4", human_first=False, sims=5)
     qtbot.addWidget(window)
@@ -127,7 +129,7 @@ def test_play_window_brain_first_in_connect4(qtbot, c4_graph: Path) -> None:
 
 
 def test_open_play_window_with_a_bad_file_shows_a_message(qtbot, ttt_graph: Path) -> None:
-    from app.play_window import open_play_window
+    from openbrains.app.play_window import open_play_window
 
     parent = QWidget()
     qtbot.addWidget(parent)
@@ -141,7 +143,7 @@ def test_open_play_window_with_a_bad_file_shows_a_message(qtbot, ttt_graph: Path
 
 
 def test_plots_draw_reference_lines(qtbot) -> None:
-    from canvas.plots import PlotsView
+    from openbrains.canvas.plots import PlotsView
 
     plots = PlotsView()
     qtbot.addWidget(plots)

@@ -8,17 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from openbrains.canvas import scene as scene_mod
+from openbrains.canvas.editor import PASTE_OFFSET, SUBGRAPH_MIME, GraphEditor
+from openbrains.canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, TARGET
+from openbrains.canvas.palette import UNIT_MIME, unit_from_mime
+from openbrains.engine.catalog import catalog_json
+from openbrains.engine.graph import Graph, Node
+from openbrains.engine.layout import layered_positions
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSpinBox
-
-from canvas import scene as scene_mod
-from canvas.editor import PASTE_OFFSET, SUBGRAPH_MIME, GraphEditor
-from canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, TARGET
-from canvas.palette import UNIT_MIME, unit_from_mime
-from engine.catalog import catalog_json
-from engine.graph import Graph, Node
-from engine.layout import layered_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 L = Qt.MouseButton.LeftButton
@@ -179,7 +178,7 @@ def test_tab_quick_add_popup_filters_and_adds_with_enter(editor, qtbot):
 
 
 def test_new_nodes_validate_with_the_engine(editor):
-    from engine.units import get_unit
+    from openbrains.engine.units import get_unit
 
     for i, spec in enumerate(editor.catalog):
         editor.add_unit(spec.name, (i * 200.0, 0.0))
@@ -505,7 +504,7 @@ def test_show_graph_animated_highlights_added_and_fades_removed(editor, qtbot, m
 
 # ----- checker, picture, space ------------------------------------------------------------------
 def test_checker_decorates_nodes_and_grab_png_draws_the_graph(editor, qtbot, tmp_path):
-    from engine.checks import check_graph
+    from openbrains.engine.checks import check_graph
 
     g = token_graph()
     g.connect("t", "d", uid="bad")  # token ids into a dense layer: the checker rejects it
@@ -536,9 +535,8 @@ def test_checker_decorates_nodes_and_grab_png_draws_the_graph(editor, qtbot, tmp
 
 def test_zoomed_out_canvas_draws_plain_cards_with_their_state(editor, qtbot):
     """Below ``LOD_SIMPLE`` cards lose their text but keep colour and state outlines."""
+    from openbrains.canvas.items.node import LOD_SIMPLE, LOD_TITLE
     from PySide6.QtGui import QPainter
-
-    from canvas.items.node import LOD_SIMPLE, LOD_TITLE
 
     editor.set_graph(float_graph())
     editor.select(["a"])
@@ -585,9 +583,10 @@ def test_space_requests_start_pause_and_f_fits(editor, qtbot):
 
 def test_canvas_never_imports_torch():
     code = (
-        "import sys, canvas.editor, canvas.scene, canvas.inspector, canvas.palette, "
-        "canvas.commands, canvas.theme, canvas.catalog, canvas.view, canvas.items; "
-        "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('nodes', 'engine.units'))]; "
+        "import sys, openbrains.canvas.editor, openbrains.canvas.scene, openbrains.canvas.inspector, openbrains.canvas.palette, "
+        "openbrains.canvas.commands, openbrains.canvas.theme, openbrains.canvas.catalog, "
+        "openbrains.canvas.view, openbrains.canvas.items; "
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('openbrains.nodes', 'openbrains.engine.units'))]; "
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

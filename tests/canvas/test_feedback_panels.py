@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from openbrains.canvas.live import LivePanel, as_item, percentile
+from openbrains.canvas.media import image_array, summary
+from openbrains.canvas.rating import NEUTRAL, RatingPanel
 from PySide6.QtCore import Qt
-
-from canvas.live import LivePanel, as_item, percentile
-from canvas.media import image_array, summary
-from canvas.rating import NEUTRAL, RatingPanel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,7 +165,7 @@ def test_plain_data_helpers() -> None:
 
 def test_canvas_panels_do_not_import_torch() -> None:
     code = (
-        "import sys, canvas.live, canvas.rating, canvas.media; "
+        "import sys, openbrains.canvas.live, openbrains.canvas.rating, openbrains.canvas.media; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

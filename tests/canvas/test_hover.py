@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from openbrains.canvas.items.hover import HoverHighlight
+from openbrains.canvas.items.node import NodeItem
+from openbrains.canvas.items.port import PortItem
+from openbrains.canvas.items.wire import WireItem
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsSceneHoverEvent
-
-from canvas.items.hover import HoverHighlight
-from canvas.items.node import NodeItem
-from canvas.items.port import PortItem
-from canvas.items.wire import WireItem
 
 
 class Box(HoverHighlight, QGraphicsRectItem):

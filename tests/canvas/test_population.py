@@ -17,14 +17,13 @@ from typing import Any
 
 import orjson
 import pytest
+from openbrains.canvas.plots import PlotsView, pareto_front
+from openbrains.canvas.population import PopulationView
+from openbrains.canvas.runbar import RunBar
+from openbrains.canvas.thumbnail import cache_size, clear_cache, render_thumbnail
+from openbrains.engine.graph import Graph
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
-
-from canvas.plots import PlotsView, pareto_front
-from canvas.population import PopulationView
-from canvas.runbar import RunBar
-from canvas.thumbnail import cache_size, clear_cache, render_thumbnail
-from engine.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 HIDDEN = ["dense", "conv1d", "gru", "attention", "layernorm", "activation", "sum", "pool"]
@@ -105,8 +104,8 @@ def plots(qtbot: Any) -> PlotsView:
 # ----- layering --------------------------------------------------------------------------
 def test_canvas_modules_do_not_import_torch() -> None:
     code = (
-        "import sys, canvas.thumbnail, canvas.population, canvas.plots, canvas.runbar\n"
-        "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nodes')))\n"
+        "import sys, openbrains.canvas.thumbnail, openbrains.canvas.population, openbrains.canvas.plots, openbrains.canvas.runbar\n"
+        "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'openbrains.nodes')))\n"
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.signal import SignalMeta, SignalSpec
 
 TEXT_IN = {"text": SignalSpec(1, None, SignalMeta("text", vocab=256))}
 TEXT_OUT = {"next": SignalSpec(256, None, SignalMeta("text"))}

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-from engine.codecs import ImageCodec
-from engine.tasks.builtin import digits_task, xor_task
-from engine.train.augment import ShiftSpec, random_shift, shift_specs
+from openbrains.engine.codecs import ImageCodec
+from openbrains.engine.tasks.builtin import digits_task, xor_task
+from openbrains.engine.train.augment import ShiftSpec, random_shift, shift_specs
 
 
 def test_shift_moves_each_example_by_at_most_the_limit() -> None:

@@ -12,16 +12,15 @@ import random
 
 import pytest
 import torch
-
-from engine.compile import compile_graph
-from engine.errors import GraphError
-from engine.evolve.random import SizeBounds, random_graph
-from engine.graph import Graph
-from engine.shapes import infer_specs
-from engine.tasks.base import DatasetTask, Split
-from engine.tasks.builtin import digits_task
-from engine.train import batched
-from engine.train.batched import (
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.errors import GraphError
+from openbrains.engine.evolve.random import SizeBounds, random_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.shapes import infer_specs
+from openbrains.engine.tasks.base import DatasetTask, Split
+from openbrains.engine.tasks.builtin import digits_task
+from openbrains.engine.train import batched
+from openbrains.engine.train.batched import (
     CHECKED_UNITS,
     EXCLUDED_UNITS,
     NOT_UNDER_VJP,
@@ -33,8 +32,9 @@ from engine.train.batched import (
     train_siblings,
     unbatchable_reasons,
 )
-from engine.train.trainer import Budget, TrainResult, train
-from engine.units import REGISTRY
+from openbrains.engine.train.trainer import Budget, TrainResult, train
+from openbrains.engine.units import REGISTRY
+
 from tests.engine.specs import MODALITIES
 
 ATOL = 1e-4

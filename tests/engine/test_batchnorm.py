@@ -7,20 +7,19 @@ import random
 
 import pytest
 import torch
-
-from engine.compile import compile_graph
-from engine.evolve.inherit import child_brain
-from engine.evolve.mutate import Remap, widen_weights
-from engine.evolve.random import SizeBounds, hidden_units
-from engine.evolve.templates import template_graph
-from engine.format.document import load_brain, save_brain
-from engine.graph import Graph
-from engine.shapes import infer_specs
-from engine.tasks.builtin import digits_task
-from engine.train.batched import batchable, train_siblings, unbatchable_reasons
-from engine.train.trainer import Budget, evaluate, train
-from engine.units import REGISTRY
-from nodes.norm import ChannelBatchNorm
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.inherit import child_brain
+from openbrains.engine.evolve.mutate import Remap, widen_weights
+from openbrains.engine.evolve.random import SizeBounds, hidden_units
+from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.format.document import load_brain, save_brain
+from openbrains.engine.graph import Graph
+from openbrains.engine.shapes import infer_specs
+from openbrains.engine.tasks.builtin import digits_task
+from openbrains.engine.train.batched import batchable, train_siblings, unbatchable_reasons
+from openbrains.engine.train.trainer import Budget, evaluate, train
+from openbrains.engine.units import REGISTRY
+from openbrains.nodes.norm import ChannelBatchNorm
 
 
 def test_training_normalises_each_channel_over_batch_and_steps() -> None:

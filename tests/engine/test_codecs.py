@@ -9,8 +9,7 @@ import numpy as np
 import orjson
 import pytest
 import torch
-
-from engine.codecs import (
+from openbrains.engine.codecs import (
     CODECS,
     AudioCodec,
     BytesCodec,
@@ -21,8 +20,8 @@ from engine.codecs import (
     resample,
     sample_next,
 )
-from engine.errors import FormatError
-from engine.signal import Signal, SignalMeta
+from openbrains.engine.errors import FormatError
+from openbrains.engine.signal import Signal, SignalMeta
 
 SR = 16000
 

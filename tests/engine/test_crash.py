@@ -70,7 +70,7 @@ def start_run(run_dir: Path, *extra: str) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
-        "app",
+        "openbrains",
         "run",
         "--task",
         "digits",

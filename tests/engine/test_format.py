@@ -23,10 +23,9 @@ import orjson
 import pytest
 import safetensors.torch
 import torch
-
-from engine.compile import compile_graph
-from engine.errors import FormatError, GraphError, MissingUnitError
-from engine.format import (
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.errors import FormatError, GraphError, MissingUnitError
+from openbrains.engine.format import (
     GraphFile,
     Limits,
     PopulationMember,
@@ -40,7 +39,7 @@ from engine.format import (
     schema,
     validate_safetensors,
 )
-from engine.graph import Graph
+from openbrains.engine.graph import Graph
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "format"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)

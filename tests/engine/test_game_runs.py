@@ -7,17 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-
-from engine.compile import compile_graph
-from engine.games.arena import play_match
-from engine.games.envs import evaluate_env, random_actor
-from engine.games.players import BrainPlayer, RandomPlayer
-from engine.graph import Graph
-from engine.run import Run, RunSettings, status_of
-from engine.train.env_job import VAL_SEED
-from engine.train.job import decode_weights
-from nodes.games.maze import Maze
-from nodes.games.tictactoe import TicTacToe
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.games.arena import play_match
+from openbrains.engine.games.envs import evaluate_env, random_actor
+from openbrains.engine.games.players import BrainPlayer, RandomPlayer
+from openbrains.engine.graph import Graph
+from openbrains.engine.run import Run, RunSettings, status_of
+from openbrains.engine.train.env_job import VAL_SEED
+from openbrains.engine.train.job import decode_weights
+from openbrains.nodes.games.maze import Maze
+from openbrains.nodes.games.tictactoe import TicTacToe
 
 
 def champion_brain(run_dir: Path) -> tuple[Graph, torch.nn.Module]:
@@ -76,7 +75,10 @@ def test_maze_run_beats_a_random_walker(tmp_path: Path) -> None:
 def test_a_users_environment_by_entry_point_runs_like_the_maze(tmp_path: Path) -> None:
     run_dir = tmp_path / "env"
     settings = RunSettings(
-        task={"name": "nodes.games.maze:Maze", "size": 4}, seed=0, workers=0, population=2
+        task={"name": "openbrains.nodes.games.maze:Maze", "size": 4},
+        seed=0,
+        workers=0,
+        population=2,
     )
     run = Run(run_dir, settings)
     try:

@@ -12,10 +12,9 @@ import random
 import numpy as np
 import pytest
 import torch
-
-from engine.compile import compile_graph
-from engine.evolve.random import add_io
-from engine.games.arena import (
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.random import add_io
+from openbrains.engine.games.arena import (
     MatchResult,
     calibrate_references,
     expected,
@@ -28,15 +27,15 @@ from engine.games.arena import (
     swiss_pairs,
     update,
 )
-from engine.games.envs import (
+from openbrains.engine.games.envs import (
     brain_actor,
     evaluate_env,
     random_actor,
     run_episode,
     train_reinforce,
 )
-from engine.games.mcts import MCTS, rollout_evaluator, uniform_evaluator, visit_policy
-from engine.games.players import (
+from openbrains.engine.games.mcts import MCTS, rollout_evaluator, uniform_evaluator, visit_policy
+from openbrains.engine.games.players import (
     BrainEvaluator,
     BrainPlayer,
     MCTSPlayer,
@@ -45,15 +44,15 @@ from engine.games.players import (
     RandomPlayer,
     reference_player,
 )
-from engine.games.selfplay import (
+from openbrains.engine.games.selfplay import (
     Examples,
     ReplayBuffer,
     play_selfplay_games,
     selfplay_train,
     train_on_examples,
 )
-from engine.graph import Graph
-from engine.tasks.game import (
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.game import (
     AlphaZeroGeneralAdapter,
     GameError,
     GameTask,
@@ -63,9 +62,10 @@ from engine.tasks.game import (
     load_user_game,
     make_game,
 )
-from nodes.games.connect4 import ConnectFour, wins
-from nodes.games.maze import Maze
-from nodes.games.tictactoe import TicTacToe
+from openbrains.nodes.games.connect4 import ConnectFour, wins
+from openbrains.nodes.games.maze import Maze
+from openbrains.nodes.games.tictactoe import TicTacToe
+
 from tests.game_brains import brain_for
 
 TTT = TicTacToe()
@@ -482,14 +482,14 @@ def test_alpha_zero_general_adapter_plays_full_games() -> None:
 
 def test_loading_games_by_name_and_entry_point() -> None:
     assert isinstance(make_game("tictactoe"), TicTacToe)
-    assert isinstance(make_game("nodes.games.connect4:ConnectFour"), ConnectFour)
+    assert isinstance(make_game("openbrains.nodes.games.connect4:ConnectFour"), ConnectFour)
     maze = make_game("maze", size=4)
     assert is_env(maze) and not is_game(maze) and maze.size == 4
     for bad, words in [
         ("tictac", "unknown game"),
         ("no_such_module_xyz:Game", "cannot import"),
-        ("nodes.games.tictactoe:Nope", "has no"),
-        ("nodes.games.tictactoe:", "must look like"),
+        ("openbrains.nodes.games.tictactoe:Nope", "has no"),
+        ("openbrains.nodes.games.tictactoe:", "must look like"),
         ("math:pi", "neither"),
     ]:
         with pytest.raises(GameError, match=words):

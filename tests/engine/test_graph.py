@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from engine.compile import compile_graph
-from engine.errors import GraphError, MissingUnitError, ParamError
-from engine.graph import Graph
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.errors import GraphError, MissingUnitError, ParamError
+from openbrains.engine.graph import Graph
 
 
 def chain(*units: tuple[str, dict], inputs: dict | None = None, out: dict | None = None) -> Graph:

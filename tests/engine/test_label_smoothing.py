@@ -8,15 +8,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-from engine.compile import compile_graph
-from engine.evolve.mutate import mutate
-from engine.evolve.random import SizeBounds
-from engine.evolve.templates import template_graph
-from engine.graph import Graph
-from engine.run import Run, RunSettings
-from engine.tasks.builtin import digits_task, xor_task
-from engine.train.trainer import SMOOTHINGS, Budget, train
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.mutate import mutate
+from openbrains.engine.evolve.random import SizeBounds
+from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.run import Run, RunSettings
+from openbrains.engine.tasks.builtin import digits_task, xor_task
+from openbrains.engine.train.trainer import SMOOTHINGS, Budget, train
 
 
 def test_smoothing_spreads_the_target_for_classification_only() -> None:

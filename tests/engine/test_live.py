@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from openbrains.engine.codecs import AudioCodec
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.format import save_brain
+from openbrains.engine.graph import Graph
+from openbrains.engine.live import LiveSession, StreamingAudio
 
-from engine.codecs import AudioCodec
-from engine.compile import compile_graph
-from engine.format import save_brain
-from engine.graph import Graph
-from engine.live import LiveSession, StreamingAudio
 from tests.nodes import media
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ def live(
     *args: str, env: dict | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app", "live", *args],
+        [sys.executable, "-m", "openbrains", "live", *args],
         cwd=ROOT,
         env=env,
         input=stdin,

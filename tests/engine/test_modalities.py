@@ -13,15 +13,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
-from engine.compile import Brain
-from engine.datasets.logs import write_log
-from engine.datasets.pairs import make_pairs, write_pairs
-from engine.datasets.spoken import SpokenSpec, espeak_path, make_spoken_digits
-from engine.datasets.spoken import main as spoken_main
-from engine.format import load_brain
-from engine.tasks.base import TaskError
-from engine.tasks.callresponse import (
+from openbrains.engine.compile import Brain
+from openbrains.engine.datasets.logs import write_log
+from openbrains.engine.datasets.pairs import make_pairs, write_pairs
+from openbrains.engine.datasets.spoken import SpokenSpec, espeak_path, make_spoken_digits
+from openbrains.engine.datasets.spoken import main as spoken_main
+from openbrains.engine.format import load_brain
+from openbrains.engine.tasks.base import TaskError
+from openbrains.engine.tasks.callresponse import (
     IGNORE,
     baseline_exact_match,
     encode_pairs,
@@ -29,13 +28,13 @@ from engine.tasks.callresponse import (
     read_pairs,
     respond,
 )
-from engine.tasks.denoise import Schedule, denoise_task, sample_images, time_embedding
-from engine.tasks.denoise_score import sample_quality
-from engine.tasks.registry import load_task
-from engine.tasks.stream import StreamTask
-from engine.tasks.text import order0_entropy
-from engine.textgen import complete, continue_batch
-from engine.train.trainer import Budget, evaluate, train
+from openbrains.engine.tasks.denoise import Schedule, denoise_task, sample_images, time_embedding
+from openbrains.engine.tasks.denoise_score import sample_quality
+from openbrains.engine.tasks.registry import load_task
+from openbrains.engine.tasks.stream import StreamTask
+from openbrains.engine.tasks.text import order0_entropy
+from openbrains.engine.textgen import complete, continue_batch
+from openbrains.engine.train.trainer import Budget, evaluate, train
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_graphs"
@@ -174,7 +173,7 @@ def test_callresponse_scores_responses_only() -> None:
 
 def test_callresponse_loss_batched_like_alone() -> None:
     """Sibling training under vmap scores the same bytes as training alone."""
-    from engine.train.batched import stacked_loss
+    from openbrains.engine.train.batched import stacked_loss
 
     task = load_task("callresponse", data=ROOT / "data/samples/callresponse.tsv")
     target = torch.stack([task.train.target[:4], task.train.target[4:8]])
@@ -187,7 +186,7 @@ def test_callresponse_sample_file_is_current(tmp_path: Path) -> None:
     assert (
         write_pairs(tmp_path / "p.tsv").read_bytes()
         == (ROOT / "data/samples/callresponse.tsv").read_bytes()
-    ), "stale: run `python -m engine.datasets.pairs`"
+    ), "stale: run `python -m openbrains.engine.datasets.pairs`"
     assert len(set(make_pairs())) == len(make_pairs())
 
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 import torch
-
-from engine.compile import Brain, compile_graph
-from engine.evolve.inherit import child_brain, inherit_weights
-from engine.evolve.mutate import (
+from openbrains.engine.compile import Brain, compile_graph
+from openbrains.engine.evolve.inherit import child_brain, inherit_weights
+from openbrains.engine.evolve.mutate import (
     BATCH_SIZES,
     DEFAULT_WEIGHTS,
     LR_RANGE,
@@ -28,10 +27,11 @@ from engine.evolve.mutate import (
     mutate,
     widen_weights,
 )
-from engine.evolve.random import SizeBounds, random_graph
-from engine.graph import Graph
-from engine.shapes import infer_specs
-from engine.units import REGISTRY
+from openbrains.engine.evolve.random import SizeBounds, random_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.shapes import infer_specs
+from openbrains.engine.units import REGISTRY
+
 from tests.engine.specs import MODALITIES, TEXT_IN, TEXT_OUT
 
 BOUNDS = SizeBounds(max_nodes=8, max_width=32)

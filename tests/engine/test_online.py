@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openbrains.engine.record import RecordError, open_for_plan, plan_of, record
+from openbrains.engine.run import Run, RunSettings, status_of
+from openbrains.engine.store import Archive
+from openbrains.nodes.sources import SourceError
+from openbrains.nodes.sources.text import TextSource
 
-from engine.record import RecordError, open_for_plan, plan_of, record
-from engine.run import Run, RunSettings, status_of
-from engine.store import Archive
-from nodes.sources import SourceError
-from nodes.sources.text import TextSource
 from tests.engine import feedback_data as fd
 from tests.nodes import media
 
@@ -62,7 +62,7 @@ def test_recording_during_a_run_reaches_the_next_candidates(tmp_path: Path) -> N
             [
                 sys.executable,
                 "-m",
-                "app",
+                "openbrains",
                 "record",
                 str(tmp_path / "run"),
                 "--source",

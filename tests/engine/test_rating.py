@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from engine.run import Run, RunSettings, status_of
-from engine.store import Archive, Rating
-from engine.tasks.rating import (
+from openbrains.engine.run import Run, RunSettings, status_of
+from openbrains.engine.store import Archive, Rating
+from openbrains.engine.tasks.rating import (
     RatingBook,
     RatingTask,
     bradley_terry,
@@ -22,7 +21,8 @@ from engine.tasks.rating import (
     preference_pairs,
     unit_score,
 )
-from engine.tasks.registry import load_task
+from openbrains.engine.tasks.registry import load_task
+
 from tests.engine import feedback_data as fd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,7 +161,17 @@ def test_openbrains_rate_reads_scores_from_stdin(tmp_path: Path) -> None:
     finally:
         run.close()
     out = subprocess.run(
-        [sys.executable, "-m", "app", "rate", str(tmp_path / "run"), "--n", "3", "--seed", "1"],
+        [
+            sys.executable,
+            "-m",
+            "openbrains",
+            "rate",
+            str(tmp_path / "run"),
+            "--n",
+            "3",
+            "--seed",
+            "1",
+        ],
         cwd=ROOT,
         input="8\nnope\n2\n\n",  # a bad answer is asked again; an empty line skips
         capture_output=True,
@@ -183,7 +193,7 @@ def test_openbrains_rate_reads_scores_from_stdin(tmp_path: Path) -> None:
         archive.close()
     assert status_of(tmp_path / "run")["ratings"] == 2
     bad = subprocess.run(
-        [sys.executable, "-m", "app", "rate", str(tmp_path / "nothing")],
+        [sys.executable, "-m", "openbrains", "rate", str(tmp_path / "nothing")],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-
-from engine.codecs import codec_from_dict
-from engine.record import Recorder, RecordError, check_label, pack_audio, pack_image, pack_text
-from engine.recorded import (
+from openbrains.engine.codecs import codec_from_dict
+from openbrains.engine.record import (
+    Recorder,
+    RecordError,
+    check_label,
+    pack_audio,
+    pack_image,
+    pack_text,
+)
+from openbrains.engine.recorded import (
     data_version,
     encode_samples,
     load_task_with_samples,
@@ -20,9 +26,10 @@ from engine.recorded import (
     task_spec,
     with_samples,
 )
-from engine.store import Archive, Sample
-from engine.tasks.files import audio_task, images_task, load_clip
-from engine.tasks.registry import load_task
+from openbrains.engine.store import Archive, Sample
+from openbrains.engine.tasks.files import audio_task, images_task, load_clip
+from openbrains.engine.tasks.registry import load_task
+
 from tests.engine import feedback_data as fd
 
 

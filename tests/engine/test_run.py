@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from engine.graph import Graph
-from engine.run import Run, RunSettings, pareto_front
-from engine.store import Record
+from openbrains.engine.graph import Graph
+from openbrains.engine.run import Run, RunSettings, pareto_front
+from openbrains.engine.store import Record
 
 
 def xor_run(tmp: Path, **kw) -> Run:

@@ -8,13 +8,12 @@ import random
 import numpy as np
 import pytest
 import torch
-
-from engine.compile import compile_graph
-from engine.evolve.mutate import _new_hparam
-from engine.evolve.random import SizeBounds
-from engine.evolve.templates import template_graph
-from engine.tasks.builtin import digits_task
-from engine.train.trainer import SCHEDULES, Budget, lr_factor, train
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.mutate import _new_hparam
+from openbrains.engine.evolve.random import SizeBounds
+from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.tasks.builtin import digits_task
+from openbrains.engine.train.trainer import SCHEDULES, Budget, lr_factor, train
 
 
 def test_cosine_anneals_over_steps_or_seconds_and_constant_does_not() -> None:

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
-from engine.graph import Graph
-from engine.protocol import encode_frame, read_frame
+from openbrains.engine.graph import Graph
+from openbrains.engine.protocol import encode_frame, read_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Client:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.service"],
+            [sys.executable, "-m", "openbrains.engine.service"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

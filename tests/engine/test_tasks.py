@@ -14,15 +14,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
-from engine.codecs import codec_from_dict
-from engine.compile import compile_graph
-from engine.graph import Graph
-from engine.tasks.base import DatasetTask, Split, TaskError
-from engine.tasks.files import load_clip, read_idx, split_indices
-from engine.tasks.registry import TASK_NAMES, describe_tasks, load_task
-from engine.tasks.text import order0_entropy
-from engine.train.trainer import Budget, train
+from openbrains.engine.codecs import codec_from_dict
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
+from openbrains.engine.tasks.files import load_clip, read_idx, split_indices
+from openbrains.engine.tasks.registry import TASK_NAMES, describe_tasks, load_task
+from openbrains.engine.tasks.text import order0_entropy
+from openbrains.engine.train.trainer import Budget, train
 
 MNIST_DIR = Path("/work/shared/data/mnist")
 

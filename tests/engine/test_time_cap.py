@@ -8,14 +8,14 @@ import statistics
 from pathlib import Path
 
 import pytest
+from openbrains.engine.evolve.random import SizeBounds
+from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.run import TIME_CAP, TIME_CAP_MIN_JOBS, Run, RunSettings
+from openbrains.engine.tasks.builtin import digits_task, xor_task
+from openbrains.engine.train.job import run_job
+from openbrains.engine.train.trainer import Budget, lr_factor
+from openbrains.engine.train.workers import Finished
 
-from engine.evolve.random import SizeBounds
-from engine.evolve.templates import template_graph
-from engine.run import TIME_CAP, TIME_CAP_MIN_JOBS, Run, RunSettings
-from engine.tasks.builtin import digits_task, xor_task
-from engine.train.job import run_job
-from engine.train.trainer import Budget, lr_factor
-from engine.train.workers import Finished
 from tests.engine.test_batched import chain
 
 

@@ -32,20 +32,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from openbrains.engine.codecs import AudioCodec, BytesCodec, ImageCodec
+from openbrains.nodes.sinks import SINKS, SinkError, make_sink
+from openbrains.nodes.sinks.image import ImageSink
+from openbrains.nodes.sinks.meter import MeterSink
+from openbrains.nodes.sinks.text import TextSink
 
-from engine.codecs import AudioCodec, BytesCodec, ImageCodec
-from nodes.sinks import SINKS, SinkError, make_sink
-from nodes.sinks.image import ImageSink
-from nodes.sinks.meter import MeterSink
-from nodes.sinks.text import TextSink
 from tests.nodes import media
 
 # ----- probes (subprocess, HOME = the .asoundrc folder) -------------------------------------
 
 
 def _probe_playback(workdir: str) -> None:
-    from nodes.sinks import SinkError
-    from nodes.sinks.audio import AudioOutSink, list_output_devices
+    from openbrains.nodes.sinks import SinkError
+    from openbrains.nodes.sinks.audio import AudioOutSink, list_output_devices
 
     out: dict = {"devices": [d.name for d in list_output_devices()]}
     t = np.arange(8000) / 16000
@@ -69,8 +69,8 @@ def _probe_playback(workdir: str) -> None:
 
 
 def _probe_no_output() -> None:
-    from nodes.sinks import SinkError, make_sink
-    from nodes.sinks.audio import AudioOutSink, list_output_devices
+    from openbrains.nodes.sinks import SinkError, make_sink
+    from openbrains.nodes.sinks.audio import AudioOutSink, list_output_devices
 
     out: dict = {"devices": [d.name for d in list_output_devices()]}
     for name, make in {

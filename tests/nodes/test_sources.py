@@ -57,8 +57,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-
-from nodes.sources import (
+from openbrains.nodes.sources import (
     SOURCES,
     ChunkQueue,
     SourceError,
@@ -66,9 +65,10 @@ from nodes.sources import (
     open_source,
     parse_spec,
 )
-from nodes.sources.camera import CameraSource
-from nodes.sources.files import FileSource
-from nodes.sources.text import FollowSource, TextSource
+from openbrains.nodes.sources.camera import CameraSource
+from openbrains.nodes.sources.files import FileSource
+from openbrains.nodes.sources.text import FollowSource, TextSource
+
 from tests.nodes import media
 
 SPEECH = "one two three four five"
@@ -83,12 +83,11 @@ needs_espeak = pytest.mark.skipif(not media.HAVE_ESPEAK, reason="espeak-ng is no
 def _probe_capture(workdir: str) -> None:
     """Everything that needs the virtual microphone, in one interpreter (imports are slow)."""
     import torch
-
-    from engine.codecs import AudioCodec
-    from engine.compile import compile_graph
-    from engine.graph import Graph
-    from nodes.sinks.meter import MeterSink
-    from nodes.sources.mic import MicSource, list_input_devices
+    from openbrains.engine.codecs import AudioCodec
+    from openbrains.engine.compile import compile_graph
+    from openbrains.engine.graph import Graph
+    from openbrains.nodes.sinks.meter import MeterSink
+    from openbrains.nodes.sources.mic import MicSource, list_input_devices
 
     work = Path(workdir)
     out: dict = {"devices": [d.to_dict() for d in list_input_devices()]}
@@ -166,9 +165,9 @@ def _probe_capture(workdir: str) -> None:
 
 
 def _probe_missing(workdir: str) -> None:
-    from nodes.sources import SourceError, open_source
-    from nodes.sources.files import FileSource
-    from nodes.sources.mic import MicSource, list_input_devices
+    from openbrains.nodes.sources import SourceError, open_source
+    from openbrains.nodes.sources.files import FileSource
+    from openbrains.nodes.sources.mic import MicSource, list_input_devices
 
     out: dict = {"devices": [d.to_dict() for d in list_input_devices()], "errors": {}}
     for name, make in {
@@ -245,7 +244,7 @@ def test_slow_reader_drops_the_oldest_audio_and_counts_it(capture) -> None:
 
 
 def test_mic_at_another_device_rate_is_resampled_seamlessly(capture) -> None:
-    from engine.codecs import resample
+    from openbrains.engine.codecs import resample
 
     result, home, _, speech22 = capture
     assert (
@@ -298,7 +297,7 @@ def test_missing_microphone_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_importing_sources_loads_no_heavy_library() -> None:
     code = (
-        "import json, sys, nodes.sources, nodes.sinks;"
+        "import json, sys, openbrains.nodes.sources, openbrains.nodes.sinks;"
         "print(json.dumps([m for m in ('torch', 'sounddevice', 'cv2') if m in sys.modules]))"
     )
     out = subprocess.run(
@@ -311,7 +310,7 @@ def test_importing_sources_loads_no_heavy_library() -> None:
 
 
 def test_open_source_parses_every_spec_form(tmp_path: Path) -> None:
-    from nodes.sources.mic import MicSource
+    from openbrains.nodes.sources.mic import MicSource
 
     assert set(SOURCES) == {"mic", "camera", "text", "follow", "file"}
     assert open_source("mic").device is None
@@ -406,11 +405,10 @@ def test_camera_errors_are_clear_and_recoverable(tmp_path: Path) -> None:
 
 def test_camera_frames_drive_an_image_brain_into_a_meter(tmp_path: Path) -> None:
     import torch
-
-    from engine.codecs import ImageCodec
-    from engine.compile import compile_graph
-    from engine.graph import Graph
-    from nodes.sinks.meter import MeterSink
+    from openbrains.engine.codecs import ImageCodec
+    from openbrains.engine.compile import compile_graph
+    from openbrains.engine.graph import Graph
+    from openbrains.nodes.sinks.meter import MeterSink
 
     path = tmp_path / "square.mp4"
     media.moving_square_video(path, "mp4v", frames=12, size=(96, 80))
@@ -490,7 +488,7 @@ def test_text_lines_from_a_stream_and_from_stdin() -> None:
     with TextSource(stream=io.StringIO("h\u00e9llo\n")) as src:
         assert [c.data for c in src] == ["héllo\n".encode()]
     code = (
-        "import json; from nodes.sources import open_source\n"
+        "import json; from openbrains.nodes.sources import open_source\n"
         "with open_source('text:-') as s: print(json.dumps([c.data.decode() for c in s]))"
     )
     out = subprocess.run(
@@ -583,7 +581,7 @@ def test_wav_file_in_exact_chunks(tmp_path: Path) -> None:
 
 @needs_espeak
 def test_flac_stereo_44k_is_mixed_and_resampled(tmp_path: Path) -> None:
-    from engine.codecs import resample
+    from openbrains.engine.codecs import resample
 
     voice = media.as_float(media.speech(SPEECH, tmp_path, 44100))
     stereo = np.stack([voice, 0.5 * voice], axis=1)
@@ -600,7 +598,7 @@ def test_flac_stereo_44k_is_mixed_and_resampled(tmp_path: Path) -> None:
 
 
 def test_stream_resampler_equals_resampling_at_once() -> None:
-    from engine.codecs import resample
+    from openbrains.engine.codecs import resample
 
     rng = np.random.default_rng(1)
     wave = rng.standard_normal(9000).astype(np.float32)
