@@ -41,11 +41,19 @@ class Param:
     log: bool = False
     mutable: bool = True
     doc: str = ""
+    # numeric params only: evolution moves along ``choices`` (any value in range stays valid),
+    # to a neighbouring one when ``ordered``
+    ordered: bool = False
+    # changing it re-draws the unit's fixed (seeded) weights, so a child must not keep them
+    redraws: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in PARAM_KINDS:
             raise ValueError(f"param {self.name!r}: unknown kind {self.kind!r}")
         self.check(self.default, where=f"default of param {self.name!r}")
+        if self.kind in ("int", "float"):
+            for c in self.choices:
+                self.check(c, where=f"choice of param {self.name!r}")
 
     def check(self, value: Any, where: str = "") -> Any:
         """Return ``value`` coerced to this param's type, or raise ``ParamError`` saying why."""
@@ -78,8 +86,9 @@ class Param:
         return value
 
     def sample(self, rng: random.Random) -> Any:
-        """A random value over the whole declared range (log-uniform when ``log``)."""
-        if self.kind == "choice":
+        """A random value over the whole declared range (log-uniform when ``log``), or one
+        of the ``choices`` evolution moves along."""
+        if self.kind == "choice" or self.choices:
             return rng.choice(self.choices)
         if self.kind == "bool":
             return rng.random() < 0.5
@@ -92,7 +101,10 @@ class Param:
         return self.default
 
     def perturb(self, value: Any, rng: random.Random, scale: float = 0.5) -> Any:
-        """A nearby value: multiplicative for log params, additive otherwise, clipped."""
+        """A nearby value: multiplicative for log params, additive otherwise, clipped; a
+        neighbouring (``ordered``) or another of a numeric param's ``choices``."""
+        if self.choices and self.kind in ("int", "float"):
+            return self._step(value, rng)
         if self.kind in ("choice", "bool", "str") or self.low is None or self.high is None:
             return self.sample(rng) if self.kind != "str" else value
         if self.log and self.low > 0 and value > 0:
@@ -106,14 +118,42 @@ class Param:
                 v = min(max(value + rng.choice((-1, 1)), int(self.low)), int(self.high))
         return v
 
+    def mutate(self, value: Any, rng: random.Random) -> Any:
+        """A different value for evolution: the other bool, another choice, a neighbour for
+        numbers (``perturb``)."""
+        if self.kind == "bool":
+            return not value
+        if self.kind == "choice":
+            return self._step(value, rng)
+        return self.perturb(value, rng)
+
+    def _step(self, value: Any, rng: random.Random) -> Any:
+        """Another of ``choices``: the next or previous one when ``ordered`` (a leap on a
+        scale like batch sizes costs more than it teaches), else any other."""
+        options = self.choices
+        if self.ordered and value in options:
+            i, last = options.index(value), len(options) - 1
+            return (
+                options[max(0, i - 1)]
+                if i == last or (i > 0 and rng.random() < 0.5)
+                else (options[i + 1])
+            )
+        others = [c for c in options if c != value]
+        return rng.choice(others) if others else value
+
     def describe(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(str(c) for c in self.choices)
         if self.kind in ("int", "float") and self.low is not None and self.high is not None:
             scale = ", log scale" if self.log else ""
+            steps = (
+                ", evolves among " + ", ".join(f"{c:g}" for c in self.choices)
+                if self.choices
+                else ""
+            )
             if self.kind == "int":
-                return f"int in [{int(self.low)}, {int(self.high)}]{scale}"
-            return f"float in [{self.low:g}, {self.high:g}]{scale}"
+                return f"int in [{int(self.low)}, {int(self.high)}]{scale}{steps}"
+            return f"float in [{self.low:g}, {self.high:g}]{scale}{steps}"
         return self.kind
 
 

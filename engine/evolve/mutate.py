@@ -9,7 +9,6 @@ them, and their inputs keep the shapes their weights were trained for.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,23 +19,12 @@ from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
 from openbrains.engine.shapes import EdgePlan, Plan, PortPlan, infer_specs, live_nodes, resolve
-from openbrains.engine.train.trainer import (
-    CLASSIFICATION_HPARAMS,
-    DEFAULT_HPARAMS,
-    OPTIMIZERS,
-    SCHEDULES,
-    SMOOTHINGS,
-)
+from openbrains.engine.train import genes
 from openbrains.engine.units import REGISTRY, Param
 
 Tensor = torch.Tensor
 
 MERGE_UNITS = ("sum", "concat", "gate", "residual")
-LR_RANGE = (1e-4, 0.1)
-BATCH_SIZES = (8, 16, 32, 64, 128, 256)
-# Params whose value is baked into a unit's (fixed, seeded) weights: changing one must
-# re-draw the weights, or the child would silently keep the parent's.
-WEIGHT_SHAPING_PARAMS = {"reservoir": {"radius", "density", "input_scale"}}
 TRIES = 8
 DEFAULT_BOUNDS = SizeBounds()
 
@@ -669,25 +657,15 @@ def _other_params(node: Node) -> list[Param]:
     return [p for p in REGISTRY.get(node.unit).params if p.mutable and p.name not in skip]
 
 
-def _new_value(p: Param, value: Any, rng: random.Random) -> Any:
-    """A different value: a neighbour for numbers, another choice for choices and bools."""
-    if p.kind == "bool":
-        return not value
-    if p.kind == "choice":
-        others = [c for c in p.choices if c != value]
-        return rng.choice(others) if others else value
-    return p.perturb(value, rng)
-
-
 def _set_param(ctx: _Ctx, node: Node, p: Param, name: str) -> Mutation | None:
     value = node.params.get(p.name, p.default)
-    new = _new_value(p, value, ctx.rng)
+    new = p.mutate(value, ctx.rng)
     if new == value:
         return None
     child = ctx.graph.copy()
     child.nodes[node.uid].params[p.name] = new
     weights: Mapping[str, Tensor] = ctx.weights
-    if p.name in WEIGHT_SHAPING_PARAMS.get(node.unit, ()):
+    if p.redraws:  # baked into the unit's fixed weights: the child must draw them again
         weights = _without_node(weights, node.uid)
     shown = f"{new:.4g}" if isinstance(new, float) else repr(new)
     detail = f"set {p.name} of {_tag(node)} to {shown}"
@@ -732,33 +710,13 @@ def change_merge(ctx: _Ctx) -> Mutation | None:
     return None
 
 
-def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
-    if key == "lr":
-        lo, hi = LR_RANGE
-        return min(hi, max(lo, float(value) * math.exp(rng.gauss(0.0, 0.5))))
-    options = {
-        "batch_size": BATCH_SIZES,
-        "schedule": SCHEDULES,
-        "label_smoothing": SMOOTHINGS,
-    }.get(key, OPTIMIZERS)
-    if key == "batch_size" and value in options:  # a neighbouring size, not a leap
-        i = options.index(value)
-        return (
-            options[max(0, i - 1)]
-            if i == len(options) - 1 or (i > 0 and rng.random() < 0.5)
-            else options[i + 1]
-        )
-    return rng.choice([o for o in options if o != value])
-
-
 def change_hparams(ctx: _Ctx) -> Mutation | None:
-    """Change one training gene (lr, batch size, optimiser, schedule, and label smoothing
-    where the graph carries it: classification only); the weights are untouched."""
+    """Change one training gene (engine.train.genes: lr, batch size, optimiser, schedule,
+    and label smoothing where the graph carries it); the weights are untouched."""
     child = ctx.graph.copy()
-    optional = [k for k in CLASSIFICATION_HPARAMS if k in child.hparams]
-    key = ctx.rng.choice([*DEFAULT_HPARAMS, *optional])
-    old = child.hparams.get(key, DEFAULT_HPARAMS.get(key))
-    new = _new_hparam(key, old, ctx.rng)
+    key = ctx.rng.choice(genes.evolvable(child.hparams))
+    param = genes.gene(key)
+    new = param.mutate(child.hparams.get(key, param.default), ctx.rng)
     child.hparams[key] = new
     shown = f"{new:.3g}" if isinstance(new, float) else str(new)
     return _finish(ctx, child, ctx.weights, "change_hparams", f"set {key} to {shown}", True)

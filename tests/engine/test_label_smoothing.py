@@ -15,7 +15,8 @@ from openbrains.engine.evolve.templates import template_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.tasks.builtin import digits_task, xor_task
-from openbrains.engine.train.trainer import SMOOTHINGS, Budget, train
+from openbrains.engine.train import genes
+from openbrains.engine.train.trainer import Budget, train
 
 
 def test_smoothing_spreads_the_target_for_classification_only() -> None:
@@ -95,4 +96,6 @@ def test_mutation_moves_the_gene_only_where_a_graph_carries_it() -> None:
     base = {"lr": 3e-3, "batch_size": 32, "optimizer": "adam", "schedule": "cosine"}
     assert "label_smoothing" not in _changes(base)
     moved = _changes({**base, "label_smoothing": 0.1})
-    assert moved["label_smoothing"] and moved["label_smoothing"] <= set(SMOOTHINGS) - {0.1}
+    assert moved["label_smoothing"] and moved["label_smoothing"] <= set(
+        genes.gene("label_smoothing").choices
+    ) - {0.1}
