@@ -183,7 +183,7 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
             task["label"] = args.label
     if not task.get("name"):
         raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
-    from openbrains.engine.train.job import encode_weights
+    from openbrains.engine.weights import encode_weights
 
     seeds, weights = [], []
     if doc.graph is not None and doc.graph.nodes:

@@ -12,8 +12,8 @@ from openbrains.engine.format import GraphFile, load, save
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.tasks.registry import load_task
-from openbrains.engine.train.job import decode_weights
 from openbrains.engine.train.trainer import evaluate
+from openbrains.engine.weights import decode_weights
 
 
 def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Path, Record]:

@@ -330,7 +330,7 @@ class LiveLoop(threading.Thread):
 def _live_brain(svc: Service, individual: int | None) -> tuple[int, Any, Any]:
     from openbrains.engine.compile import compile_graph
     from openbrains.engine.graph import Graph
-    from openbrains.engine.train.job import decode_weights
+    from openbrains.engine.weights import decode_weights
 
     archive = svc.query()
     if individual is None:

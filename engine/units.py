@@ -1,8 +1,9 @@
 """Unit declarations and the registry they live in.
 
 A *unit* is a node type declared once: ports, typed params (with the ranges mutation may
-use), a version with param migrations, a shape rule (``infer``, torch-free) and ``build``
-(returns a ``torch.nn.Module``). ``nodes/`` registers the built-in catalog; other pip
+use), a version with param migrations, a shape rule (``infer``, torch-free), ``build``
+(returns a ``torch.nn.Module``) and, optionally, the weight-surgery facts that let
+evolution widen it function-preservingly (``widening``, engine.widening). ``nodes/`` registers the built-in catalog; other pip
 packages add units through the ``openbrains.units`` entry-point group.
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from openbrains.engine.errors import MissingUnitError, ParamError
 from openbrains.engine.signal import SignalSpec
+from openbrains.engine.widening import Widening
 
 if TYPE_CHECKING:
     from torch import nn
@@ -252,6 +254,8 @@ class Unit:
         default_factory=dict
     )
     package: str = "openbrains"
+    # how its tensors follow a change in channel count (engine.widening); None: never exact
+    widening: Widening | None = None
 
     def __post_init__(self) -> None:
         if self.merge not in MERGES:

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -74,6 +75,7 @@ RESERVOIR = Unit(
     infer=width_from("width"),
     build=_build,
     stateful=True,
+    widening=Widening(outputs={"w_in": 0, "w": 0}, feedback={"w": 1}, inputs={"w_in": 1}),
 )
 
 UNITS = (RESERVOIR,)

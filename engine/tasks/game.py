@@ -385,6 +385,12 @@ class GameTask:
         return is_game(self.make())
 
     @property
+    def runner(self) -> str:
+        """Which runner trains its candidates (engine.runners): self-play and an arena for
+        two-player games, policy gradient for scored environments."""
+        return "game" if self.two_player else "environment"
+
+    @property
     def inputs(self) -> dict[str, SignalSpec]:
         return game_io(self.make())[0]
 

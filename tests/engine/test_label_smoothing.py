@@ -47,8 +47,7 @@ def test_training_honours_the_gene_and_its_absence_means_none() -> None:
 
 
 def _first_graph(run: Run) -> Graph:
-    job, _ = run.next_job()
-    return Graph.from_json(job["graph"])
+    return Graph.from_json(run.next_job().graph)
 
 
 def test_classification_runs_start_smoothed_and_other_tasks_never_carry_the_gene(

@@ -19,11 +19,10 @@ from openbrains.engine.evolve.inherit import child_brain, inherit_weights
 from openbrains.engine.evolve.mutate import (
     DEFAULT_WEIGHTS,
     OPERATORS,
-    Remap,
     apply_operator,
     mutate,
-    widen_weights,
 )
+from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.shapes import infer_specs

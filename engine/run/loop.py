@@ -1,0 +1,391 @@
+"""The steady-state loop (DESIGN §3.4): a backend's workers ask for work, get a child to
+train, return scores; the population absorbs each one as it arrives. Every finished
+individual is committed to the archive before anything else happens.
+
+``Run`` owns the archive, the backend and the events; what it decides is delegated: the
+breeder makes births, the task's runner finishes jobs and absorbs outcomes, the policy
+retires and retains, the scorer gives fitness, feedback takes in what people add.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from openbrains.engine.backends import Backend, BackendConfig, open_backend
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.evolve.random import SizeBounds
+from openbrains.engine.evolve.sizing import bounds_for
+from openbrains.engine.graph import Graph
+from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome
+from openbrains.engine.record import PLAN_KEY
+from openbrains.engine.recorded import recording_plan
+from openbrains.engine.run import policy
+from openbrains.engine.run.breeder import Breeder, fit_seed
+from openbrains.engine.run.feedback import FEEDBACK_POLL_S, Feedback
+from openbrains.engine.run.pace import Pace
+from openbrains.engine.run.population import Member, Population
+from openbrains.engine.run.records import candidates, outcomes, record_from
+from openbrains.engine.run.scoring import Scorer
+from openbrains.engine.run.settings import RunSettings, Until, reconcile
+from openbrains.engine.runners import runner_for
+from openbrains.engine.store import Archive, Record
+from openbrains.engine.tasks.rating import RatingBook
+from openbrains.engine.tasks.registry import load_task
+from openbrains.engine.train import genes
+from openbrains.engine.train.governor import worker_share
+
+EventSink = Callable[[str, dict[str, Any]], None]
+RETAIN_EVERY = 25  # births between retention passes
+PROGRESS_S = 2.0  # seconds between progress events (and session touches)
+
+
+class Run:
+    """One resumable search in ``run_dir``."""
+
+    backend_name = "local"  # engine.backends.BACKENDS: where jobs train (inline for workers=0)
+
+    def __init__(
+        self, run_dir: Path, settings: RunSettings | None = None, on_event: EventSink | None = None
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.archive = Archive(self.run_dir)
+        try:
+            self.settings = reconcile(self.archive, self.run_dir, settings)
+            task = load_task(**self.settings.task)
+            if self.archive.get_meta("task_info") is None:
+                self.archive.set_meta("task_info", task.describe())
+            plan = recording_plan(task)
+            if self.archive.get_meta(PLAN_KEY) != plan:
+                self.archive.set_meta(PLAN_KEY, plan)
+        except BaseException:
+            self.archive.close()
+            raise
+        self.task = task
+        self.runner = runner_for(task)
+        self.on_event = on_event or (lambda kind, data: None)
+        self.feedback = Feedback(self, task, plan)
+        self.ratings = RatingBook(self.settings.rating_prior)
+        self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
+        # sized from the task's own data, so recordings never change a run's budgets
+        self.bounds: SizeBounds = bounds_for(task, self.settings.max_params or None)
+        self.base_steps = self.settings.budget_steps or self.runner.base_steps(task)
+        if self.feedback.load_samples(self.archive.samples_version()):
+            self.task = self.feedback.task
+        self.rng = random.Random(self.settings.seed * 1_000_003 + self.archive.count())
+        self.ratings.refresh(self.archive)
+        self.population = Population.load(self.archive)
+        self.scorer = Scorer(self.settings, self.task, self.ratings, self.population.lineage)
+        self.breeder = Breeder(
+            self.settings,
+            self.task,
+            self.bounds,
+            self.rng,
+            self.population,
+            self.run_dir / "seeds",
+            self.budget,
+        )
+        self.pace = Pace()
+        self.inflight: dict[int, tuple[Birth, JobSpec]] = {}
+        self.job_counter = 0
+        self.births = 0
+        self.started = time.monotonic()
+        self.stop_event = threading.Event()
+        self.paused = threading.Event()
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._backend_dirty = False
+        self.best: Record | None = self.archive.best()
+
+    # ----- what the run is made of ------------------------------------------------------
+    @property
+    def members(self) -> list[Member]:
+        return self.population.members
+
+    @property
+    def data_version(self) -> int:
+        return self.feedback.data_version
+
+    def budget(self, rung: int) -> int:
+        return policy.budget(self.base_steps, self.settings.eta, rung)
+
+    def task_spec(self) -> dict[str, Any]:
+        """The spec workers load: the run's task plus its recordings up to this version."""
+        return self.feedback.task_ref().spec
+
+    def save_seed_weights(self, weights: list[bytes]) -> None:
+        self.breeder.save_seed_weights(weights)
+
+    # ----- control (thread-safe: the service calls these from its command thread) ---------
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def pause(self) -> None:
+        """Finish what is in flight, start nothing new (workers stay warm)."""
+        self.paused.set()
+        self.on_event("paused", {})
+
+    def resume(self) -> None:
+        self.paused.clear()
+        self.on_event("resumed", {})
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the loop's thread between jobs (archive and population are its own)."""
+        self._calls.put(fn)
+
+    def update(self, **changes: Any) -> None:
+        """Change runtime settings (workers, cpu_cap, tradeoff, rating_weight) of a running
+        search."""
+        unknown = set(changes) - set(RunSettings.RUNTIME)
+        if unknown:
+            raise OpenBrainsError(
+                f"cannot change {sorted(unknown)} while running; only {RunSettings.RUNTIME}"
+            )
+
+        def apply() -> None:
+            s = self.settings
+            if changes.get("workers", s.workers) != s.workers or (
+                changes.get("cpu_cap", s.cpu_cap) != s.cpu_cap
+            ):
+                self._backend_dirty = True
+            refit = changes.get("rating_weight", s.rating_weight) != s.rating_weight
+            for key, value in changes.items():
+                setattr(s, key, value)
+            self.archive.set_meta("settings", s.to_dict())
+            if refit:
+                self.feedback.refit()
+            self.on_event("settings", {k: getattr(s, k) for k in RunSettings.RUNTIME})
+
+        self.call_soon(apply)
+
+    def inject(
+        self,
+        graph: Graph,
+        weights: bytes = b"",
+        parents: list[int] | None = None,
+        detail: str = "edited by hand",
+    ) -> None:
+        """Add a hand-made graph to the population: it is trained next, like any child."""
+        graph.validate()
+        graph = graph.copy()
+        self.call_soon(lambda: self.breeder.inject(graph, weights, list(parents or []), detail))
+
+    def poll_feedback(self, backend: Backend | None = None) -> None:
+        self.feedback.poll(backend)
+        self.scorer.task = self.breeder.task = self.task
+
+    def _drain_calls(self) -> None:
+        while True:
+            try:
+                fn = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            fn()
+
+    # ----- the loop ---------------------------------------------------------------------
+    def open_backend(self) -> Backend:
+        s = self.settings
+        config = BackendConfig(
+            workers=s.workers,
+            cpu_share=worker_share(s.cpu_cap, max(1, s.workers)),
+            task=self.feedback.task_ref(),
+            local_task=self.task,
+        )
+        return open_backend(self.backend_name, config)
+
+    def run(
+        self,
+        minutes: float | None = None,
+        until: Until | None = None,
+        max_individuals: int | None = None,
+    ) -> None:
+        """Evolve until stopped, out of time, or the condition is met."""
+        self.stop_event.clear()
+        backend = self.open_backend()
+        session = self.archive.start_session()
+        deadline = None if minutes is None else time.monotonic() + minutes * 60
+        self.on_event(
+            "started", {"run_dir": str(self.run_dir), "individuals": self.archive.count()}
+        )
+        last_touch = last_feedback = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                self._drain_calls()
+                if time.monotonic() - last_feedback >= FEEDBACK_POLL_S:
+                    self.poll_feedback(backend)
+                    last_feedback = time.monotonic()
+                if self._backend_dirty and backend.busy() == 0:
+                    backend.close()
+                    backend, self._backend_dirty = self.open_backend(), False
+                if not self.paused.is_set() and not self._backend_dirty:
+                    for _ in range(backend.free()):
+                        backend.submit(self.next_job())
+                for result in backend.collect(timeout=0.2):
+                    self.absorb(result)
+                now = time.monotonic()
+                if now - last_touch > PROGRESS_S:
+                    self.archive.touch_session(session)
+                    last_touch = now
+                    self.on_event("progress", self.progress())
+                if deadline is not None and now >= deadline:
+                    break
+                if (
+                    until is not None
+                    and self.best is not None
+                    and until.met(self.task.metric, self.best.val_metric)
+                ):
+                    break
+                if max_individuals is not None and self.births >= max_individuals:
+                    break
+        finally:
+            backend.close()
+            self.archive.touch_session(session)
+            self.on_event("stopped", self.progress())
+
+    def close(self) -> None:
+        self.archive.close()
+
+    # ----- making work ------------------------------------------------------------------
+    def next_job(self) -> JobSpec:
+        """The next birth, as the job a worker trains (kept in flight until it returns)."""
+        self.job_counter += 1
+        birth = self.breeder.next(self.births, self.archive.count(), len(self.inflight))
+        graph = birth.graph
+        graph.hparams = {**genes.defaults(getattr(self.task, "kind", None)), **graph.hparams}
+        graph.lineage = {
+            "parents": list(birth.parents),
+            "mutation": birth.mutation,
+            "detail": birth.detail,
+        }
+        spec = JobSpec(
+            job=self.job_counter,
+            task=self.feedback.task_ref(),
+            graph=graph.to_json().decode(),
+            seed=self.rng.getrandbits(31),
+            steps=birth.steps or self.budget(birth.rung),
+            weights=birth.weights,
+        )
+        spec = self.runner.prepare(spec, birth, self)
+        self.inflight[spec.job] = (birth, spec)
+        return spec
+
+    # ----- what a runner's coordinator side uses (engine.runners.base.Coordinator) -------
+    def time_cap(self, steps: int) -> float | None:
+        return self.pace.cap(steps)
+
+    def validate(self, graph_json: str, weights: bytes) -> dict[str, float] | None:
+        return self.feedback.validate(graph_json, weights)
+
+    def moved(self, member: Member, metric: float) -> None:
+        rec = member.record
+        rec.val_metric = metric
+        rec.fitness = self.scorer.score(metric, None, rec.params, rec.latency_ms)
+        self.archive.update_score(rec.id, metric, rec.fitness)
+
+    # ----- absorbing results ------------------------------------------------------------
+    def absorb(self, result: JobResult) -> Record | None:
+        """Store what came back; a sibling group becomes one individual per member."""
+        pending = self.inflight.pop(result.job, None)
+        if pending is None:
+            return None  # not a job of this run's (a backend from before a restart)
+        birth, spec = pending
+        last = None
+        for (one, graph_json), outcome in zip(candidates(birth, spec), outcomes(spec, result)):
+            last = self._absorb_one(one, graph_json, spec, result, outcome)
+        return last
+
+    def _absorb_one(
+        self, birth: Birth, graph_json: str, spec: JobSpec, result: JobResult, outcome: Outcome
+    ) -> Record:
+        outcome = self.runner.absorb(spec, result, outcome, self)
+        done = outcome.done
+        metric = outcome.val.get(self.task.metric) if done else None
+        rating = self.scorer.rating(0, list(birth.parents))
+        fitness = (
+            self.scorer.score(
+                metric, outcome.val.get("loss"), outcome.params, outcome.latency_ms, rating
+            )
+            if done
+            else None
+        )
+        rec = record_from(
+            birth,
+            graph_json,
+            outcome,
+            result,
+            metric=self.task.metric,
+            fitness=fitness,
+            species=self.population.species_of(birth.graph),
+            scored_version=self.data_version,
+        )
+        self.pace.add(outcome.pace(result.shared))
+        retire = policy.aged_out(self.members, fitness, self.settings.population) if done else []
+        rec.id = self.archive.add(
+            rec,
+            outcome.weights if done else None,
+            {"val": outcome.val, "test": outcome.test} if done else {},
+            retire=[m.record.id for m in retire],
+            event={"status": rec.status, "fitness": fitness},
+        )
+        self.births += 1
+        self.population.finished(rec)
+        self.population.replace(retire, Member(rec, birth.graph, outcome.weights) if done else None)
+        champion = policy.is_champion(
+            fitness, None if self.best is None else self.best.fitness, self.best is not None
+        )
+        if champion:
+            self.best = rec
+            self.archive.log_event("champion", {"id": rec.id, "fitness": fitness, "metric": metric})
+        self.on_event(
+            "individual",
+            {
+                **self._summary(rec),
+                "champion": champion,
+                "retired": [m.record.id for m in retire],
+                "graph": rec.graph_json,
+                "error": outcome.error,
+            },
+        )
+        if self.births % RETAIN_EVERY == 0:
+            self.retain()
+        return rec
+
+    def retain(self) -> int:
+        """Drop weights nobody will need (engine.run.policy.retained)."""
+        records = self.archive.records()
+        keep = policy.retained(
+            records,
+            {m.record.id for m in self.members},
+            None if self.best is None else self.best.id,
+            {r.id: r.parents for r in records},
+        )
+        return self.archive.apply_retention(keep)
+
+    # ----- what the run reports ---------------------------------------------------------
+    def _summary(self, rec: Record) -> dict[str, Any]:
+        return {
+            **rec.summary(),
+            "metric": self.task.metric,
+            "trained_version": rec.trained_version,
+            "train_size": rec.train_size,
+        }
+
+    def progress(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started
+        best = self.best
+        return {
+            "individuals": self.archive.count(),
+            "births": self.births,
+            "per_minute": self.births / elapsed * 60 if elapsed > 0 else 0.0,
+            "elapsed_s": elapsed,
+            "species": len({m.record.species for m in self.members}),
+            "population": len(self.members),
+            "metric": self.task.metric,
+            "best": None if best is None else self._summary(best),
+            "data_version": self.data_version,
+            "ratings": self.ratings.total,
+        }
