@@ -349,7 +349,7 @@ def _live_brain(svc: Service, individual: int | None) -> tuple[int, Any, Any]:
 
 def _live_start(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
     from openbrains.engine.live import LiveSession
-    from openbrains.nodes.sources import open_source
+    from openbrains.engine.plugins import open_source
 
     fb = state(svc)
     if fb.live is not None and fb.live.is_alive():

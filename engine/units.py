@@ -9,7 +9,6 @@ packages add units through the ``openbrains.units`` entry-point group.
 
 from __future__ import annotations
 
-import importlib
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -18,13 +17,14 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from openbrains.engine.errors import MissingUnitError, ParamError
+from openbrains.engine.plugins import UNITS
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.widening import Widening
 
 if TYPE_CHECKING:
     from torch import nn
 
-ENTRY_POINT_GROUP = "openbrains.units"
+ENTRY_POINT_GROUP = UNITS  # engine.plugins: built-ins and plugins register alike
 PARAM_KINDS = ("int", "float", "choice", "bool", "str")
 PORT_KINDS = ("float", "tokens", "any")
 MERGES = ("sum", "concat", "list")
@@ -334,21 +334,19 @@ class Registry:
         return [self._units[n] for n in self.names()]
 
     def ensure_loaded(self) -> None:
-        """Load built-ins and plugins once. A broken plugin is recorded, never fatal."""
+        """Load every installed unit package once, the built-in library included: it
+        registers through the same entry-point group as plugins do (the engine never
+        names it). A broken plugin is recorded, never fatal."""
         if self._loaded:
             return
         self._loaded = True
-        found_builtin = False
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 hook = ep.load()
                 if callable(hook):
                     hook(self)
-                found_builtin |= ep.value.split(":")[0] == "openbrains.nodes"
             except Exception as exc:  # a third-party plugin must not take the app down
                 self.plugin_errors[ep.name] = f"{type(exc).__name__}: {exc}"
-        if not found_builtin:  # running from a source tree that was never pip-installed
-            importlib.import_module("openbrains.nodes").register_all(self)
 
 
 REGISTRY = Registry()

@@ -252,12 +252,12 @@ class AlphaZeroGeneralAdapter:
 
 # ----- loading games by entry point --------------------------------------------------------
 
-BUILTIN_GAMES: dict[str, str] = {
-    "tictactoe": "openbrains.nodes.games.tictactoe:TicTacToe",
-    "connect4": "openbrains.nodes.games.connect4:ConnectFour",
-    "maze": "openbrains.nodes.games.maze:Maze",
-}
-"""Names a user may type for the games that ship with Open Brains."""
+def installed_games() -> list[str]:
+    """Names a user may type for the installed games (the ``openbrains.games`` entry
+    points: the built-ins, and any a package of the user's adds)."""
+    from openbrains.engine.plugins import GAMES, installed
+
+    return sorted(installed(GAMES))
 
 
 def is_game(obj: Any) -> bool:
@@ -309,13 +309,17 @@ def load_user_game(entry: str, **options: Any) -> Game | ScoredEnv:
 
 
 def make_game(name: str, **options: Any) -> Game | ScoredEnv:
-    """A built-in game by name (``"tictactoe"``) or a user's game by entry point."""
-    if name in BUILTIN_GAMES:
-        return load_user_game(BUILTIN_GAMES[name], **options)
+    """An installed game by name (``"tictactoe"``, engine.plugins) or a user's game by
+    entry point (``"package.module:Class"``)."""
+    from openbrains.engine.plugins import GAMES, installed
+
+    entry = installed(GAMES).get(name)
+    if entry is not None:
+        return load_user_game(entry.value, **options)
     if ":" in name:
         return load_user_game(name, **options)
     raise GameError(
-        f"unknown game {name!r}; built-ins are {sorted(BUILTIN_GAMES)}, "
+        f"unknown game {name!r}; built-ins are {installed_games()}, "
         "or give your own as 'package.module:Class'"
     )
 
