@@ -67,6 +67,19 @@ class Widening:
     per_channel: Mapping[str, int] = field(default_factory=dict)
     carry: str | CarryRule = "none"
 
+    def describe(self) -> str:
+        """What widening does at this unit, for the catalog."""
+        parts = ["widens exactly"] if self.outputs else []
+        if self.inputs:
+            parts.append("reads wider inputs exactly")
+        if callable(self.carry):
+            parts.append("rearranges wider inputs exactly")
+        elif self.carry == "same":
+            parts.append("passes wider inputs on exactly")
+        elif self.carry == "mixed":
+            parts.append("passes wider inputs on approximately (mixes channels)")
+        return "; ".join(parts) or "declared, nothing to follow"
+
     def __post_init__(self) -> None:
         if not callable(self.carry) and self.carry not in CARRIES:
             raise ValueError(f"widening carry must be one of {CARRIES} or a function")
