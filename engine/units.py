@@ -3,8 +3,9 @@
 A *unit* is a node type declared once: ports, typed params (with the ranges mutation may
 use), a version with param migrations, a shape rule (``infer``, torch-free), ``build``
 (returns a ``torch.nn.Module``) and, optionally, the weight-surgery facts that let
-evolution widen it function-preservingly (``widening``, engine.widening). ``nodes/`` registers the built-in catalog; other pip
-packages add units through the ``openbrains.units`` entry-point group.
+evolution widen it function-preservingly (``widening``, engine.widening). ``nodes/``
+registers the built-in catalog and other pip packages add units, both through the
+``openbrains.units`` entry-point group.
 """
 
 from __future__ import annotations
@@ -43,8 +44,7 @@ class Param:
     log: bool = False
     mutable: bool = True
     doc: str = ""
-    # numeric params only: evolution moves along ``choices`` (any value in range stays valid),
-    # to a neighbouring one when ``ordered``
+    # choices are a scale (batch sizes): mutation moves to a neighbouring one
     ordered: bool = False
     # changing it re-draws the unit's fixed (seeded) weights, so a child must not keep them
     redraws: bool = False
@@ -53,9 +53,6 @@ class Param:
         if self.kind not in PARAM_KINDS:
             raise ValueError(f"param {self.name!r}: unknown kind {self.kind!r}")
         self.check(self.default, where=f"default of param {self.name!r}")
-        if self.kind in ("int", "float"):
-            for c in self.choices:
-                self.check(c, where=f"choice of param {self.name!r}")
 
     def check(self, value: Any, where: str = "") -> Any:
         """Return ``value`` coerced to this param's type, or raise ``ParamError`` saying why."""
@@ -88,9 +85,8 @@ class Param:
         return value
 
     def sample(self, rng: random.Random) -> Any:
-        """A random value over the whole declared range (log-uniform when ``log``), or one
-        of the ``choices`` evolution moves along."""
-        if self.kind == "choice" or self.choices:
+        """A random value over the whole declared range (log-uniform when ``log``)."""
+        if self.kind == "choice":
             return rng.choice(self.choices)
         if self.kind == "bool":
             return rng.random() < 0.5
@@ -103,10 +99,7 @@ class Param:
         return self.default
 
     def perturb(self, value: Any, rng: random.Random, scale: float = 0.5) -> Any:
-        """A nearby value: multiplicative for log params, additive otherwise, clipped; a
-        neighbouring (``ordered``) or another of a numeric param's ``choices``."""
-        if self.choices and self.kind in ("int", "float"):
-            return self._step(value, rng)
+        """A nearby value: multiplicative for log params, additive otherwise, clipped."""
         if self.kind in ("choice", "bool", "str") or self.low is None or self.high is None:
             return self.sample(rng) if self.kind != "str" else value
         if self.log and self.low > 0 and value > 0:
@@ -135,11 +128,8 @@ class Param:
         options = self.choices
         if self.ordered and value in options:
             i, last = options.index(value), len(options) - 1
-            return (
-                options[max(0, i - 1)]
-                if i == last or (i > 0 and rng.random() < 0.5)
-                else (options[i + 1])
-            )
+            down = i == last or (i > 0 and rng.random() < 0.5)
+            return options[max(0, i - 1)] if down else options[i + 1]
         others = [c for c in options if c != value]
         return rng.choice(others) if others else value
 
@@ -148,14 +138,9 @@ class Param:
             return "one of " + ", ".join(str(c) for c in self.choices)
         if self.kind in ("int", "float") and self.low is not None and self.high is not None:
             scale = ", log scale" if self.log else ""
-            steps = (
-                ", evolves among " + ", ".join(f"{c:g}" for c in self.choices)
-                if self.choices
-                else ""
-            )
             if self.kind == "int":
-                return f"int in [{int(self.low)}, {int(self.high)}]{scale}{steps}"
-            return f"float in [{self.low:g}, {self.high:g}]{scale}{steps}"
+                return f"int in [{int(self.low)}, {int(self.high)}]{scale}"
+            return f"float in [{self.low:g}, {self.high:g}]{scale}"
         return self.kind
 
 

@@ -460,8 +460,8 @@ def change_hparams(ctx: _Ctx) -> Mutation | None:
     and label smoothing where the graph carries it); the weights are untouched."""
     child = ctx.graph.copy()
     key = ctx.rng.choice(genes.evolvable(child.hparams))
-    param = genes.gene(key)
-    new = param.mutate(child.hparams.get(key, param.default), ctx.rng)
+    gene = genes.gene(key)
+    new = gene.mutate(child.hparams.get(key, gene.param.default), ctx.rng)
     child.hparams[key] = new
     shown = f"{new:.3g}" if isinstance(new, float) else str(new)
     return _finish(ctx, child, ctx.weights, "change_hparams", f"set {key} to {shown}", True)

@@ -68,8 +68,9 @@ class DatasetRunner:
         if run.settings.siblings < 2 or not batchable(graph):
             return ()
         lr = genes.gene("lr")
-        base = float(graph.hparams.get("lr", lr.default))
-        lrs = [base] + [lr.perturb(base, run.rng, 0.7) for _ in range(run.settings.siblings - 1)]
+        base = float(graph.hparams.get("lr", lr.param.default))
+        k = run.settings.siblings
+        lrs = [base] + [lr.evolves.perturb(base, run.rng, 0.7) for _ in range(k - 1)]
         return tuple(Sibling(run.rng.getrandbits(31), {"lr": x}) for x in lrs)
 
     def absorb(

@@ -252,6 +252,7 @@ class AlphaZeroGeneralAdapter:
 
 # ----- loading games by entry point --------------------------------------------------------
 
+
 def installed_games() -> list[str]:
     """Names a user may type for the installed games (the ``openbrains.games`` entry
     points: the built-ins, and any a package of the user's adds)."""

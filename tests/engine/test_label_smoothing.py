@@ -96,5 +96,5 @@ def test_mutation_moves_the_gene_only_where_a_graph_carries_it() -> None:
     assert "label_smoothing" not in _changes(base)
     moved = _changes({**base, "label_smoothing": 0.1})
     assert moved["label_smoothing"] and moved["label_smoothing"] <= set(
-        genes.gene("label_smoothing").choices
+        genes.gene("label_smoothing").evolves.choices
     ) - {0.1}

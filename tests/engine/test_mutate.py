@@ -206,7 +206,7 @@ def test_hparam_genes_stay_in_their_ranges() -> None:
         m = apply_operator("change_hparams", g, w, random.Random(i), BOUNDS)
         assert m is not None and m.preserving
         h = m.graph.hparams
-        lr, batch, optimizer = (genes.gene(n) for n in ("lr", "batch_size", "optimizer"))
+        lr, batch, optimizer = (genes.gene(n).evolves for n in ("lr", "batch_size", "optimizer"))
         assert lr.low <= h.get("lr", 3e-3) <= lr.high
         assert h.get("batch_size", 32) in batch.choices
         assert h.get("optimizer", "adam") in optimizer.choices

@@ -62,7 +62,7 @@ def test_schedule_is_a_gene_mutation_flips() -> None:
     rng = random.Random(0)
     schedule = genes.gene("schedule")
     assert {schedule.mutate("cosine", rng) for _ in range(5)} == {"constant"}
-    assert set(schedule.choices) == {"cosine", "constant"}
+    assert set(schedule.param.choices) == {"cosine", "constant"}
 
 
 def test_digits_validation_is_the_last_block_of_the_train_half() -> None:
