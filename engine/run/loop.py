@@ -80,10 +80,11 @@ class Run:
         self.rng = random.Random(self.settings.seed * 1_000_003 + self.archive.count())
         self.ratings.refresh(self.archive)
         self.population = Population.load(self.archive)
-        self.scorer = Scorer(self.settings, self.task, self.ratings, self.population.lineage)
+        # scorer and breeder read what recordings never change (inputs, outputs, metric)
+        self.scorer = Scorer(self.settings, task, self.ratings, self.population.lineage)
         self.breeder = Breeder(
             self.settings,
-            self.task,
+            task,
             self.bounds,
             self.rng,
             self.population,
@@ -175,8 +176,8 @@ class Run:
         self.call_soon(lambda: self.breeder.inject(graph, weights, list(parents or []), detail))
 
     def poll_feedback(self, backend: Backend | None = None) -> None:
+        """New recordings, a grown stream, new ratings (engine.run.feedback)."""
         self.feedback.poll(backend)
-        self.scorer.task = self.breeder.task = self.task
 
     def _drain_calls(self) -> None:
         while True:
