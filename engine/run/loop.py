@@ -111,6 +111,11 @@ class Run:
     def data_version(self) -> int:
         return self.feedback.data_version
 
+    @property
+    def plan(self) -> dict[str, Any]:
+        """What one recorded example of this run's task is (engine.recorded.recording_plan)."""
+        return self.feedback.plan
+
     def budget(self, rung: int) -> int:
         return policy.budget(self.base_steps, self.settings.eta, rung)
 
