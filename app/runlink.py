@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from openbrains.app.snapshot import higher_is_better, read_snapshot
+from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 from openbrains.engine.trust import is_granted, locate, to_wire, user_gave
@@ -223,6 +224,8 @@ class RunLink:
         self.run_open = True
         self.set_metric((reply.get("task") or {}).get("metric"))
         settings = reply.get("settings") or {}
+        if isinstance(settings.get("task"), dict):  # confirmed by the user: `rate` may use it
+            remember_run(self.project.default_run_dir(), settings["task"])
         self.plots.set_window(int(settings.get("population") or 16))
         self.client.send("history", self._on_history)
         self.client.send("population", self._on_population)
