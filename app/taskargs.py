@@ -83,6 +83,7 @@ class TaskHelp(argparse.Action):
                 lines = describe_task(str(task))
             else:
                 lines = ["tasks:", *("  " + line for line in describe_tasks())]
+                lines.append("  package.module:Class  your own game or scored environment")
                 lines.append("`openbrains run --help TASK` shows one task's options in full.")
         except OpenBrainsError as exc:
             parser.exit(2, f"{parser.prog}: {exc}\n")

@@ -59,15 +59,18 @@ def _write(entries: dict[str, Any]) -> None:
         keep = sorted(entries.items(), key=lambda kv: kv[1].get("t", 0))[-MAX_ENTRIES:]
         entries = dict(keep)
     path = trust_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(orjson.dumps(entries, option=orjson.OPT_SORT_KEYS))
         os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # not remembering only means being asked again
+    except OSError:  # not remembering only means being asked again
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _remember(key: str, paths: Iterable[str]) -> None:
