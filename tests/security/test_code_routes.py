@@ -46,9 +46,11 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def clean_grants() -> Iterator[None]:
+    """No grants before or after; a canary imported in this process is forgotten after."""
     trust.revoke_all()
     yield
     trust.revoke_all()
+    sys.modules.pop(CANARY_MODULE, None)
 
 
 # ----- the command line ----------------------------------------------------------------------
