@@ -202,3 +202,19 @@ def test_a_csv_champion_answers_rows_typed_live(tmp_path: Path, home: Path) -> N
     labels = [line for line in live.stdout.splitlines() if "label=" in line]
     assert len(labels) == 2 and all("'big'" in x or "'small'" in x for x in labels)
     one_line_error(cli("live c.graph --source text", stdin="1,2,3\n"), "expected 2 numbers")
+
+
+def test_option_and_task_help_say_what_is_wrong() -> None:
+    from openbrains.app.taskargs import parse_options
+    from openbrains.engine.errors import OpenBrainsError
+    from openbrains.engine.tasks.registry import describe_task
+
+    assert parse_options(["n=6", "kind = regression"]) == {"n": "6", "kind": "regression"}
+    for bad, words in [("n", "KEY=VALUE"), ("=3", "KEY=VALUE"), ("data=x", "--data")]:
+        with pytest.raises(OpenBrainsError, match=words):
+            parse_options([bad])
+    lines = describe_task("images")
+    assert "needs --data DIR" in lines[1]
+    assert any(line.startswith("  --option size=VALUE  (integer, default 32)") for line in lines)
+    with pytest.raises(OpenBrainsError, match="unknown task"):
+        describe_task("nope")
