@@ -25,6 +25,9 @@ class BackendConfig:
     task: TaskRef  # the run's task now: workers warm up on it before the first job
     local_task: Any = None  # that task already loaded, for a backend in this process
     options: dict[str, Any] = field(default_factory=dict)  # backend-specific (an address…)
+    # the user code this run may import (engine.trust.to_wire: a user's game named on the
+    # command line); None: this process's grants. Workers restore them before any task.
+    grants: list[dict[str, str]] | None = None
 
 
 class Backend(Protocol):

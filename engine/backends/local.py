@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from openbrains.engine.backends.base import BackendConfig
 from openbrains.engine.jobs import JobResult, JobSpec, TaskRef
+from openbrains.engine.trust import to_wire
 
 
 def _send(conn: Connection, header: dict[str, Any], blobs: list[bytes]) -> None:
@@ -29,13 +30,22 @@ def _recv(conn: Connection) -> tuple[dict[str, Any], list[bytes]]:
     return header, [conn.recv_bytes() for _ in range(int(header.pop("blobs", 0)))]
 
 
-def worker_main(conn: Connection, task: bytes, share: float | None, parent: int) -> None:
-    """Entry point of a worker process: load the task once, then train what it is sent."""
+def worker_main(
+    conn: Connection,
+    task: bytes,
+    share: float | None,
+    parent: int,
+    grants: list[dict[str, str]] | None = None,
+) -> None:
+    """Entry point of a worker process: load the task once, then train what it is sent.
+    ``grants``: the user code its coordinator was allowed to run (engine.trust)."""
     from openbrains.engine.train.governor import die_with_parent, make_passive
+    from openbrains.engine.trust import restore
 
     die_with_parent()
     if os.getppid() != parent:  # the coordinator died before we could ask to die with it
         os._exit(0)
+    restore(grants or [])
     make_passive()
     from openbrains.engine.backends.worker import Worker
 
@@ -82,6 +92,7 @@ class LocalBackend:
         self.ctx = mp.get_context("spawn")
         self.task = config.task
         self.share = config.cpu_share
+        self.grants = config.grants if config.grants is not None else to_wire()
         self.workers: list[_Process] = [self._spawn(i) for i in range(max(1, config.workers))]
 
     def _spawn(self, index: int) -> _Process:
@@ -89,7 +100,7 @@ class LocalBackend:
         task = orjson.dumps({"spec": self.task.spec, "generation": self.task.generation})
         proc = self.ctx.Process(
             target=worker_main,
-            args=(child_conn, task, self.share, os.getpid()),
+            args=(child_conn, task, self.share, os.getpid(), self.grants),
             name=f"openbrains-worker-{index}",
             daemon=True,
         )

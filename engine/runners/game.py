@@ -19,6 +19,7 @@ from openbrains.engine.weights import decode_weights, encode_weights
 
 REPLAY_CAPACITY = 30_000
 MEMBER_K = 16  # Elo step of a member moved by a newcomer's games
+TEST_SEED_OFFSET = 7919  # the reporting arena's games: the job's seed plus this
 
 
 def _options_key(task: Any) -> str:
@@ -156,7 +157,7 @@ class GameRunner:
         me = BrainPlayer(brain, game, sims=task.arena_sims)
         val, matches = rate(me, task, opponents, spec.seed, task.arena_games)
         # reporting only: the references alone, on other games
-        test, _ = rate(me, task, {}, spec.seed + 7919, task.arena_games)
+        test, _ = rate(me, task, {}, spec.seed + TEST_SEED_OFFSET, task.arena_games)
         out = Outcome(
             status="diverged" if stats.diverged else "done",
             val={"elo": val},

@@ -17,7 +17,11 @@ def test_the_builtin_library_registers_like_a_plugin() -> None:
 
 
 def test_the_games_users_type_are_installed_entry_points() -> None:
-    assert installed_games() == ["connect4", "maze", "tictactoe"]
+    assert installed_games() == {
+        "connect4": "openbrains.nodes.games.connect4:ConnectFour",
+        "maze": "openbrains.nodes.games.maze:Maze",
+        "tictactoe": "openbrains.nodes.games.tictactoe:TicTacToe",
+    }
     assert type(make_game("connect4")).__name__ == "ConnectFour"
     assert make_game("maze", size=4).size == 4
     with pytest.raises(GameError, match=r"unknown game 'chess'; built-ins are \['connect4'"):
