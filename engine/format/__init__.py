@@ -17,7 +17,8 @@ from openbrains.engine.format.document import (
     save_brain,
 )
 from openbrains.engine.format.migrations import CURRENT, FORMAT_ID, MIGRATIONS
-from openbrains.engine.format.safety import DEFAULT_LIMITS, Limits, validate_safetensors
+from openbrains.engine.format.safety import DEFAULT_LIMITS, Limits
+from openbrains.engine.format.tensorcheck import validate_safetensors
 
 FORMAT_VERSION = CURRENT
 
