@@ -58,7 +58,7 @@ class Limits:
     max_weights: int = 20_000_000
     # media a task reads (image folders, audio clips)
     max_image_pixels: int = 4096 * 4096
-    max_audio_seconds: float = 600.0
+    max_audio_seconds: float = 60.0
 
 
 DEFAULT_LIMITS = Limits()

@@ -68,6 +68,8 @@ def run_bounded(cli, args: list[str], megabytes: float, seconds: float) -> dict:
 def main() -> None:
     megabytes, seconds, warmup = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     commands = json.load(sys.stdin)
+    import cv2  # noqa: F401  (what reading task data loads: part of the common ground)
+    import soundfile  # noqa: F401
     from openbrains.app.cli import main as cli
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

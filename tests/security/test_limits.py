@@ -158,6 +158,68 @@ def wide_merge(_: Path) -> bytes:
     return hostile.graph_file(graph)
 
 
+def class_folders(root: Path, files: dict[str, dict[str, bytes]]) -> str:
+    """``root/<class>/<name>`` for each class and file; returns ``root``."""
+    for label, named in files.items():
+        (root / label).mkdir(parents=True)
+        for name, data in named.items():
+            (root / label / name).write_bytes(data)
+    return str(root)
+
+
+def small_pngs(n: int) -> dict[str, bytes]:
+    import cv2
+    import numpy as np
+
+    return {
+        f"{i}.png": cv2.imencode(".png", np.full((8, 8), i * 20, np.uint8))[1].tobytes()
+        for i in range(n)
+    }
+
+
+def silent_clips(n: int, seconds: float, rate: int = 8000) -> dict[str, bytes]:
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    out = {}
+    for i in range(n):
+        buf = io.BytesIO()
+        with sf.SoundFile(
+            buf, "w", samplerate=rate, channels=1, subtype="PCM_16", format="FLAC"
+        ) as f:
+            second = np.full(rate, i, dtype=np.int16)
+            for _ in range(int(seconds)):
+                f.write(second)
+        out[f"{i}.flac"] = buf.getvalue()
+    return out
+
+
+def media_commands(folder: Path) -> dict[str, list[str]]:
+    """Task data with a bomb among ordinary files, loaded by `eval` (the sample's graph
+    then does not fit the task: reaching that message means the data was read)."""
+    xor = str(hostile.SAMPLES / "xor.graph")
+    images = class_folders(
+        folder / "images",
+        {
+            "a": {**small_pngs(6), "bomb.png": hostile.png_header_bomb(20_000, 20_000)},
+            "b": small_pngs(7),
+        },
+    )
+    audio = class_folders(
+        folder / "audio",
+        {
+            "a": {**silent_clips(6, 1), "hour.flac": silent_clips(1, 3600)["0.flac"]},
+            "b": silent_clips(7, 1),
+        },
+    )
+    return {
+        "image_bomb": ["eval", xor, "--task", "images", "--data", images],
+        "hour_of_audio": ["eval", xor, "--task", "audio", "--data", audio],
+    }
+
+
 COMMANDS = {
     "inspect": lambda path: ["inspect", path],
     "eval": lambda path: ["eval", path, "--task", "xor"],
@@ -175,6 +237,9 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
         for command, args in COMMANDS.items():
             keys.append((name, command))
             commands.append(args(str(path)))
+    for name, args in media_commands(folder).items():
+        keys.append((name, "eval"))
+        commands.append(args)
     env = {
         "PATH": "/usr/bin:/bin",
         "OMP_NUM_THREADS": "1",
@@ -267,3 +332,36 @@ def test_the_files_are_small(tmp_path: Path) -> None:
         name: len(build(tmp_path)) for name, build in BOMBS.items() if name != "nodes_at_limit"
     }
     assert max(sizes.values()) < 2_000_000, sizes
+
+
+def test_image_size_is_checked_before_decoding(outcomes: dict, tmp_path: Path) -> None:
+    """The issue's 424 KB PNG of 20000×20000 pixels in an images folder."""
+    assert len(hostile.png_header_bomb(20_000, 20_000)) < 500_000
+    refused(outcomes[("image_bomb", "eval")], "bomb.png", "20000×20000 pixels, over the limit")
+
+
+def test_a_long_sound_costs_what_its_clip_costs(outcomes: dict) -> None:
+    """An hour of audio (tens of kilobytes of FLAC) among one-second clips: only the
+    second the task keeps is decoded."""
+    refused(outcomes[("hour_of_audio", "eval")], "takes inputs")
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp"])
+def test_image_headers_give_the_size(ext: str) -> None:
+    import cv2
+    import numpy as np
+    from openbrains.engine.media_limits import image_size
+
+    for shape in ((5, 7), (7, 5, 3), (300, 2)):
+        data = cv2.imencode(ext, np.zeros(shape, np.uint8))[1].tobytes()
+        assert image_size(data) == (shape[1], shape[0])
+
+
+def test_unreadable_image_headers_are_refused() -> None:
+    from openbrains.engine.media_limits import MediaError, check_image
+
+    for data in (b"GIF89a" + bytes(20), b"\xff\xd8\xff\xe0\x00\x01", b"BM" + bytes(4), b""):
+        with pytest.raises(MediaError, match="not a valid PNG, JPEG or BMP"):
+            check_image(data, "x.png")
+    with pytest.raises(MediaError, match="over the limit"):
+        check_image(hostile.png_header_bomb(5000, 5000)[:64], "x.png")
