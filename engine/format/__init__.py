@@ -13,6 +13,7 @@ from openbrains.engine.format.document import (
     load,
     load_brain,
     loads,
+    runnable,
     save,
     save_brain,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "load_brain",
     "loads",
     "member_order",
+    "runnable",
     "save",
     "save_brain",
     "schema",

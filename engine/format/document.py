@@ -48,6 +48,7 @@ from openbrains.engine.format.safety import (
 )
 from openbrains.engine.format.tensorcheck import validate_safetensors
 from openbrains.engine.graph import Graph
+from openbrains.engine.train.trainer import gene_problem
 from openbrains.engine.units import REGISTRY, upgrade_units
 from safetensors.torch import load as load_safetensors
 
@@ -247,16 +248,24 @@ def load_brain(path: str | os.PathLike[str], limits: Limits | None = None) -> tu
     is returned in eval mode; call ``.train()`` to keep training it.
     """
     doc = load(path, limits)
-    name = str(path)
+    return doc.graph, runnable(doc, str(path), limits)  # type: ignore[return-value]
+
+
+def runnable(doc: GraphFile, name: str, limits: Limits | None = None) -> Brain:
+    """The file's main graph compiled, with the file's weights in it, strictly: every
+    tensor present and of its shape (as ``eval`` and ``run`` need them), within the weight
+    limit. Raises ``FormatError`` without a graph and ``GraphError`` (prefixed with
+    ``name``) when they do not fit. (Non-finite weights were refused when it was read.)"""
+    limits = limits or DEFAULT_LIMITS
     if doc.graph is None:
         raise FormatError(f"{name}: this {doc.kind} file has no graph.json to run")
     try:
-        brain = compile_graph(doc.graph)
+        brain = compile_graph(doc.graph, max_weights=limits.max_weights)
         if doc.weights:
             brain.load_weights(doc.weights, strict=True)
     except GraphError as exc:
         raise _prefixed(exc, name) from None
-    return doc.graph, brain.eval()
+    return brain.eval()
 
 
 # ----- GraphFile → members --------------------------------------------------------------
@@ -527,19 +536,37 @@ def _check_hashes(members: dict[str, bytes], hashes: dict[str, str], file: str) 
 
 def _graph(value: Any, file: str, member: str, limits: Limits) -> Graph:
     try:
-        return Graph.from_dict(value, limits)
+        graph = Graph.from_dict(value, limits)
     except GraphError as exc:
         raise fail(file, member, f"is not a valid graph: {exc}") from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise fail(file, member, f"is malformed ({type(exc).__name__}: {exc})") from None
+    problem = gene_problem(graph.hparams)
+    if problem:
+        raise fail(file, member, f"is not a valid graph: {problem}")
+    return graph
 
 
 def _tensors(data: bytes, file: str, member: str, limits: Limits) -> Tensors:
     validate_safetensors(data, file, member, limits)
     try:
-        return dict(load_safetensors(data))  # safetensors bytes only, never pickle
+        tensors = dict(load_safetensors(data))  # safetensors bytes only, never pickle
     except Exception as exc:  # the header was checked; anything left is the library's word
         raise fail(file, member, f"could not be read as safetensors: {exc}") from None
+    bad = sorted(k for k, t in tensors.items() if not _finite(t))
+    if bad:  # a brain with NaN or infinite weights computes nothing but NaN
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise fail(file, member, f"holds NaN or infinite values in tensor {bad[0]!r}{more}")
+    return tensors
+
+
+def _finite(t: torch.Tensor) -> bool:
+    if not t.is_floating_point() or t.numel() == 0:
+        return True
+    try:
+        return bool(t.isfinite().all())
+    except (RuntimeError, NotImplementedError):  # float8 has no isfinite kernel
+        return bool(t.float().isfinite().all())
 
 
 def _prefixed(exc: GraphError, file: str) -> GraphError:
@@ -561,6 +588,7 @@ __all__ = [
     "load",
     "load_brain",
     "loads",
+    "runnable",
     "save",
     "save_brain",
 ]
