@@ -29,8 +29,11 @@ def sample_members(name: str = "xor.graph") -> dict[str, bytes]:
 
 
 def resign(members: dict[str, bytes]) -> dict[str, bytes]:
-    """The members with ``manifest.json``'s sha256 table recomputed."""
+    """The members with ``manifest.json``'s sha256 table recomputed (a manifest that is
+    not an object has no table to fix: it is left as it is)."""
     manifest = orjson.loads(members["manifest.json"])
+    if not isinstance(manifest, dict):
+        return members
     manifest["sha256"] = {
         n: hashlib.sha256(b).hexdigest() for n, b in members.items() if n != "manifest.json"
     }
