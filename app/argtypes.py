@@ -47,3 +47,18 @@ def minutes(text: str) -> float:
 def count(text: str) -> int:
     """A number of things to make or show: a whole number, at least 1."""
     return checked(Rule(True, 1))(text)
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """A whole number of ``low`` or more (a length, a number of rounds)."""
+    return checked(Rule(True, low))
+
+
+def non_negative(text: str) -> float:
+    """A finite number, 0 or more (a temperature: 0 is greedy)."""
+    return checked(Rule(False, 0.0))(text)
+
+
+def seconds(text: str) -> float:
+    """A duration: more than 0, finite."""
+    return checked(Rule(False, 0.0, above=True))(text)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
+from openbrains.app import argtypes
 from openbrains.app.cli import command
 
 if TYPE_CHECKING:  # the engine (and torch) load only when a command runs
@@ -138,7 +139,9 @@ def _arena_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("arena", help="a trained brain against a reference player")
     _game_args(p)
     p.add_argument("--opponent", required=True, help="random | lookahead | minimax | minimax:DEPTH")
-    p.add_argument("--games", type=int, default=100, help="games, half with each side first")
+    p.add_argument(
+        "--games", type=argtypes.count, default=100, help="games, half with each side first"
+    )
     p.add_argument("--json", action="store_true")
 
 

@@ -67,6 +67,31 @@ def test_bad_run_options(
     assert not (tmp_path / "r").exists()  # refused before anything was made
 
 
+XOR = str(hostile.SAMPLES / "xor.graph")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["sample", XOR, "--temperature", "nan"], ["--temperature", "finite"]),
+        (["sample", XOR, "--count", "-1"], ["--count", "at least 1"]),
+        (["sample", XOR, "--length", "-5"], ["--length", "at least 0"]),
+        (["rate", "runs/x", "--n", "0"], ["--n", "at least 1"]),
+        (["record", "runs/x", "--seconds", "-1"], ["--seconds", "more than 0"]),
+        (["live", XOR, "--chunk-ms", "0"], ["--chunk-ms", "at least 1"]),
+        (
+            ["arena", XOR, "--game", "tictactoe", "--opponent", "random", "--games", "-5"],
+            ["--games"],
+        ),
+    ],
+)
+def test_bad_numbers_elsewhere(
+    capsys: pytest.CaptureFixture[str], args: list[str], words: list[str]
+) -> None:
+    code, err = cli(capsys, *args)
+    one_line(code, err, f"openbrains {args[0]}:", *words)
+
+
 def test_run_dir_that_is_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     afile = tmp_path / "notes.txt"
     afile.write_text("mine")
