@@ -365,3 +365,28 @@ def test_unreadable_image_headers_are_refused() -> None:
             check_image(data, "x.png")
     with pytest.raises(MediaError, match="over the limit"):
         check_image(hostile.png_header_bomb(5000, 5000)[:64], "x.png")
+
+
+def test_the_schema_states_the_same_limits() -> None:
+    """docs and schema.json repeat the limits for other languages; they must not drift."""
+    from openbrains.engine.format import schema
+    from openbrains.engine.train.trainer import MAX_BATCH, MAX_LR, OPTIMIZERS, SCHEDULES
+
+    defs = schema()["$defs"]
+    graph = defs["graph"]["properties"]
+    assert graph["nodes"]["maxItems"] == LIMITS.max_nodes
+    assert graph["edges"]["maxItems"] == LIMITS.max_edges
+    genes = defs["hparams"]["properties"]
+    assert genes["lr"]["maximum"] == MAX_LR and genes["batch_size"]["maximum"] == MAX_BATCH
+    assert genes["optimizer"]["enum"] == list(OPTIMIZERS)
+    assert genes["schedule"]["enum"] == list(SCHEDULES)
+    docs = (hostile.ROOT / "docs" / "format.md").read_text()
+    for number in (
+        LIMITS.max_nodes,
+        LIMITS.max_edges,
+        LIMITS.max_weights,
+        LIMITS.max_json_values,
+        LIMITS.max_tensors,
+        LIMITS.max_image_pixels,
+    ):
+        assert f"{number:,}" in docs, number
