@@ -59,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a bad argument: its code, as a return
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
         from openbrains.app.start import start
 

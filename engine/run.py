@@ -200,6 +200,8 @@ class Run:
                 raise ArchiveError(f"{self.run_dir} holds no run yet; give a task to start one")
             self.archive.set_meta("settings", given.to_dict())
             return given
+        if given is not None and isinstance(stored, dict):  # runtime values: the given ones
+            stored = {**stored, **{k: getattr(given, k) for k in RunSettings.RUNTIME}}
         settings = RunSettings.from_dict(stored, where=str(self.run_dir))
         if given is not None:
             if given.task != settings.task:
