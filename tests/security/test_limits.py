@@ -390,3 +390,67 @@ def test_the_schema_states_the_same_limits() -> None:
         LIMITS.max_image_pixels,
     ):
         assert f"{number:,}" in docs, number
+
+
+# ----- ambiguities: what two readers could read differently -------------------------------
+
+
+def loads_sample(members: dict[str, bytes]) -> object:
+    from openbrains.engine.format import loads
+
+    return loads(hostile.zip_members(members), name="x.graph")
+
+
+@pytest.mark.parametrize(
+    ("member", "text"),
+    [
+        ("project.json", b'{"task": {"name": "xor"}, "notes": "", "task": {"name": "digits"}}'),
+        ("manifest.json", None),  # "kind" twice
+        ("graph.json", None),  # "causal" twice
+    ],
+)
+def test_duplicate_json_keys_are_refused(member: str, text: bytes | None) -> None:
+    """orjson would keep the last one silently; Python's json too; other readers the first."""
+    from openbrains.engine.errors import FormatError
+
+    members = hostile.sample_members()
+    if member == "manifest.json":
+        manifest = orjson.loads(members[member])
+        manifest["sha256"] = orjson.loads(hostile.resign(members)["manifest.json"])["sha256"]
+        body = orjson.dumps(manifest)
+        members[member] = body[:-1] + b',"kind":"graph"}'
+        data = hostile.zip_members(members, sign=False)
+    else:
+        if text is None:  # graph.json: "causal" twice (true, then the real false)
+            raw = members[member].decode()
+            text = raw.replace(
+                '"causal": false,', '"causal": true,\n  "causal": false,', 1
+            ).encode()
+            assert text.count(b'"causal"') == 2
+        members[member] = text
+        data = hostile.zip_members(members)
+    from openbrains.engine.format import loads
+
+    with pytest.raises(FormatError, match=rf"member '{member}' has a duplicate key"):
+        loads(data, name="x.graph")
+
+
+def test_escaped_quotes_before_colons_are_not_duplicates() -> None:
+    """The cheap key count over-counts a string holding \\": ; the exact check clears it."""
+    members = hostile.sample_members()
+    project = orjson.loads(members["project.json"])
+    project["notes"] = 'say "a": 1, "b": 2'
+    members["project.json"] = orjson.dumps(project)
+    assert b'\\":' in members["project.json"]
+    assert loads_sample(members).project["notes"] == 'say "a": 1, "b": 2'  # type: ignore[attr-defined]
+
+
+def test_trailing_data_after_the_end_record_is_refused() -> None:
+    from openbrains.engine.errors import FormatError
+    from openbrains.engine.format import loads
+
+    good = (hostile.SAMPLES / "xor.graph").read_bytes()
+    loads(good, name="x.graph")
+    for junk in (b"\x00", b"#!/bin/sh\necho hi\n", good):
+        with pytest.raises(FormatError, match="follow the zip's end record|preceded by data"):
+            loads(good + junk, name="x.graph")
