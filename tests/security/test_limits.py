@@ -452,5 +452,5 @@ def test_trailing_data_after_the_end_record_is_refused() -> None:
     good = (hostile.SAMPLES / "xor.graph").read_bytes()
     loads(good, name="x.graph")
     for junk in (b"\x00", b"#!/bin/sh\necho hi\n", good):
-        with pytest.raises(FormatError, match="follow the zip's end record|preceded by data"):
+        with pytest.raises(FormatError, match=r"follow the zip's end record|preceded by data"):
             loads(good + junk, name="x.graph")
