@@ -388,8 +388,10 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Open Brains")
     app.setOrganizationName("Open Brains")
+    from openbrains.app.icons import apply_identity
     from openbrains.canvas.theme import apply_theme
 
+    apply_identity(app)
     apply_theme(app)
     return app
 
