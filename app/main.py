@@ -17,6 +17,7 @@ from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import add_recent, recent_files
 from openbrains.app.taskdialog import TaskDialog, io_graph_for_task
+from openbrains.app.tray import RunTray
 from openbrains.canvas.editor import GraphEditor
 from openbrains.canvas.plots import PlotsView
 from openbrains.canvas.population import PopulationView
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow, RunLink):
         self.connect_run()
 
         self._build_menus()
+        self.tray = RunTray(self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(recovery.AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -375,6 +377,8 @@ class MainWindow(QMainWindow, RunLink):
 
     # ----- closing -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.tray.hide_instead_of_closing(event):
+            return
         if not self.confirm_discard():
             event.ignore()
             return

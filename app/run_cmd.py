@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -142,9 +143,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         inherit=not args.no_inherit,
         seeds=seeds,
     )
+    from openbrains.engine.service import Service
+
     progress = Progress(args.quiet)
-    run = Run(run_dir, settings, on_event=progress)
+    host = Service(None)  # a window that opens this run attaches here (engine.control)
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        progress(kind, data)
+        host.event(kind, data)
+
+    run = Run(run_dir, settings, on_event=on_event)
     run.save_seed_weights(seed_weights)
+    host.run, host.thread = run, threading.current_thread()
+    host.listen()
     interrupted = []
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -163,6 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+        host.release()
         run.close()
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from openbrains.app.attach import attach_if_owned
 from openbrains.app.snapshot import higher_is_better, read_snapshot
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
@@ -91,6 +92,7 @@ class RunLink:
         if snap.champion is not None:
             self.population.mark_champion(snap.champion)
             self.plots.show_curve(snap.champion, snap.champion_curve)
+        attach_if_owned(self)  # type: ignore[arg-type]  # a search already runs it: join it
         return True
 
     def show_canvas_state(self) -> None:
@@ -200,7 +202,9 @@ class RunLink:
             self.client.send("set", self._on_reply, **{key: value})
 
     def close_run(self) -> None:
-        if self.run_open:
+        if self.client.attached:
+            self.client.detach()  # the owner's search goes on
+        elif self.run_open:
             self.client.send("close_run")
         self.run_open = self.running = False
         self.runbar.set_running(False)

@@ -13,7 +13,6 @@ upgraded in place when opened for writing and read as they are when opened read-
 
 from __future__ import annotations
 
-import fcntl
 import math
 import os
 import sqlite3
@@ -25,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from openbrains.engine import __version__
+from openbrains.engine import __version__, runlock
 from openbrains.engine.errors import OpenBrainsError
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
-LOCK_NAME = "run.lock"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -287,20 +285,15 @@ class Archive:
 
     # ----- locking -------------------------------------------------------------------
     def _take_lock(self) -> None:
-        path = self.run_dir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise ArchiveError(
-                f"{self.run_dir} is in use by another openbrains process (pid {other}); "
-                "stop it first or choose another --run-dir"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._lock_fd = fd
+            self._lock_fd = runlock.take(self.run_dir)
+        except runlock.RunLocked as exc:
+            raise ArchiveError(str(exc)) from None
+
+    def announce(self, control: str) -> None:
+        """Say in the lock where this owner listens (engine.control)."""
+        if self._lock_fd is not None:
+            runlock.announce(self._lock_fd, control)
 
     def release(self) -> None:
         if self._lock_fd is not None:
