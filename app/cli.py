@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         record_cmd,
         run_cmd,
         sample_cmd,
+        service_cmd,
     )
 
     parser = argparse.ArgumentParser(
