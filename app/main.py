@@ -203,6 +203,7 @@ class MainWindow(QMainWindow, RunLink):
             tradeoff=float(ev.get("tradeoff", 0.02)),
         )
         self.runbar.blockSignals(False)
+        self.runbar.neighbour.set_values(ev)
 
     def on_graph_edited(self) -> None:
         """An edit of the seed dirties the project; an edit of an individual is for Inject."""

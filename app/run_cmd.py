@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.app.cli import command
+from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
 from openbrains.engine.errors import OpenBrainsError
 
 # written out, not imported: the task registry pulls in torch, and `openbrains --version`
@@ -69,6 +70,7 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
     )
     p.add_argument("--quiet", action="store_true")
+    add_neighbour_args(p)
 
 
 class Progress:
@@ -95,6 +97,10 @@ class Progress:
                 self._line(self.format(data), final=not self.tty)
         elif kind == "stopped":
             self._line(self.format(data), final=True)
+        elif kind == "neighbour":
+            waiting = data.get("waiting") or []
+            text = f"waiting: {'; '.join(waiting)}" if waiting else "going on"
+            self._line(text, final=True)
 
     @staticmethod
     def format(p: dict[str, Any]) -> str:
@@ -142,6 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         rating_weight=min(1.0, max(0.0, args.rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
+        **neighbour_values(args),
     )
     from openbrains.engine.service import Service
 
@@ -222,6 +229,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"run {st['run_dir']}: task {st['task'].get('name')}, {st['individuals']} individuals, "
         f"{st['elapsed_s'] / 60:.1f} min, {st['species']} species"
     )
+    print(
+        f"archive {st['archive_mb']:.1f} MB on disk, weights kept for {st['with_weights']} "
+        "(the living, the Pareto front, species champions, the champion's lineage)"
+    )
+    if st.get("waiting"):
+        print(f"waiting: {'; '.join(st['waiting'])}")
     b = st["best"]
     if b:
         print(

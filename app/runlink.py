@@ -14,6 +14,7 @@ from openbrains.app.attach import attach_if_owned
 from openbrains.app.snapshot import higher_is_better, read_snapshot
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+from openbrains.engine.neighbour import PolicySettings
 
 if TYPE_CHECKING:
     from openbrains.app.client import EngineClient
@@ -71,6 +72,7 @@ class RunLink:
         self.runbar.workersChanged.connect(lambda n: self.change_setting("workers", n))
         self.runbar.cpuCapChanged.connect(lambda v: self.change_setting("cpu_cap", v))
         self.runbar.tradeoffChanged.connect(lambda v: self.change_setting("tradeoff", v))
+        self.runbar.neighbour.changed.connect(self.change_setting)
 
     # ----- what the docks show -------------------------------------------------------
     def set_metric(self, metric: str | None) -> None:
@@ -127,6 +129,7 @@ class RunLink:
             "tradeoff": float(ev.get("tradeoff", 0.02)),
             "max_params": int(ev.get("max_params", 0)),
         }
+        settings.update({k: ev[k] for k in PolicySettings.KEYS if k in ev})  # good neighbour
         seed = self.seed_graph()
         if seed is not None:
             settings["seeds"] = [seed.to_json().decode()]

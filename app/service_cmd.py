@@ -11,6 +11,12 @@ import subprocess
 from pathlib import Path
 
 from openbrains.app.cli import command
+from openbrains.app.neighbour_args import (
+    FLAGS,
+    add_neighbour_args,
+    neighbour_argv,
+    neighbour_values,
+)
 from openbrains.engine.errors import OpenBrainsError
 
 EVOLVER_OPTIONS = (  # project evolver key → run option
@@ -37,6 +43,7 @@ def _service_args(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-start", action="store_true", help="write the unit only; do not enable or start it"
     )
+    add_neighbour_args(p)
 
 
 def user_manager() -> bool:
@@ -89,6 +96,9 @@ def _install(args: argparse.Namespace, project: Path, path: Path) -> int:
     for key, flag in EVOLVER_OPTIONS:
         if evolver.get(key) is not None:
             options += [flag, str(evolver[key])]
+    # the project's good-neighbour rules (the run bar keeps them), the command line's win
+    rules = {k: evolver[k] for k in FLAGS if k in evolver}
+    options += neighbour_argv({**rules, **neighbour_values(args)})
     spec = su.UnitSpec(program(), project, proj.default_run_dir().absolute(), options)
     text = su.render_unit(spec)
     problems = su.check_unit(text)

@@ -1,4 +1,4 @@
-"""Readings of the real machine for the good-neighbour policy (engine.policy): battery and
+"""Readings of the real machine for the good-neighbour policy (engine.neighbour): battery and
 CPU through psutil, and the person's idle time from the desktop session where it can be
 read — the X server's screensaver extension (libXss), GNOME's idle monitor on Wayland
 (through ``gdbus``), or systemd-logind's idle hint (``loginctl``), in that order. Where
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 import psutil
-from openbrains.engine.policy import Readings
+from openbrains.engine.neighbour import Readings
 
 OwnPids = Callable[[], list[int]]
 
@@ -27,7 +27,7 @@ class SystemSensors:
     and workers), whose CPU is not "other programs"."""
 
     def __init__(self, own_pids: OwnPids | None = None) -> None:
-        self.own_pids = own_pids or (lambda: [os.getpid()])
+        self.own_pids = own_pids or this_process_tree
         self._procs: dict[int, psutil.Process] = {}
         self._idle = IdleTime()
         psutil.cpu_percent(None)  # start the system-wide counter
@@ -69,6 +69,15 @@ class SystemSensors:
         for pid in set(self._procs) - alive:
             del self._procs[pid]
         return max(0.0, total - ours / (psutil.cpu_count() or 1))
+
+
+def this_process_tree() -> list[int]:
+    """This process and its descendants: the coordinator and its workers."""
+    me = psutil.Process()
+    try:
+        return [me.pid] + [c.pid for c in me.children(recursive=True)]
+    except psutil.Error:
+        return [me.pid]
 
 
 class IdleTime:

@@ -251,7 +251,9 @@ def _stop(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 @handles("set")
 def _set(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    changes = {k: msg[k] for k in ("workers", "cpu_cap", "tradeoff", "rating_weight") if k in msg}
+    from openbrains.engine.run import RunSettings
+
+    changes = {k: msg[k] for k in RunSettings.RUNTIME if k in msg}
     svc.need_run().update(**changes)
     return {"changed": changes}
 

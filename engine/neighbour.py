@@ -6,13 +6,20 @@ handed out, the work in flight finishes, and the workers sleep on their pipes.
 
 Readings come through ``Sensors`` (engine.sensors reads the real machine with psutil and
 the desktop session; tests feed their own), and ``Policy.decide`` is a pure function of a
-``Readings``, so every rule can be shown to pause and resume a real run.
+``Readings``, so every rule can be shown to pause and resume a real run. ``Neighbour`` is
+what the run loop holds: it polls the policy every few seconds and says when to wait.
+
+(Not to be confused with engine.run.policy, the population's policy: who breeds, who
+retires.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -103,7 +110,9 @@ class PolicySettings:
 
     def check(self) -> None:
         if not 0 <= self.pause_when_busy <= 100:
-            raise OpenBrainsError(f"pause-when-busy is 1..100 %, got {self.pause_when_busy:g}")
+            raise OpenBrainsError(
+                f"pause-when-busy is a share of the machine, 0..100 % (0: off), got {self.pause_when_busy:g}"
+            )
         if self.resume_after_idle < 0:
             raise OpenBrainsError(
                 f"resume-after-idle is minutes ≥ 0, got {self.resume_after_idle:g}"
@@ -157,3 +166,64 @@ class Policy:
                     f"{s.resume_after_idle:g} min)"
                 )
         return Verdict(not reasons, reasons)
+
+
+Change = Callable[[list[str]], None]
+
+
+class Neighbour:
+    """What the run loop holds: asks the policy at most every ``check_s`` and reports each
+    change of mind through ``on_change(reasons)`` (empty reasons: the search may go on).
+    The loop hands out jobs only while ``reasons`` is empty."""
+
+    def __init__(
+        self,
+        settings: PolicySettings,
+        sensors: Sensors,
+        on_change: Change,
+        check_s: float = CHECK_S,
+    ) -> None:
+        self.policy = Policy(settings)
+        self.sensors = sensors
+        self.on_change = on_change
+        self.check_s = check_s
+        self.reasons: list[str] = []
+        self._last = -math.inf
+
+    @property
+    def active(self) -> bool:
+        return self.policy.settings.any
+
+    def poll(self) -> None:
+        if not self.active:
+            if self.reasons:  # the rules were turned off while waiting
+                self.reasons = []
+                self.on_change([])
+            return
+        now = time.monotonic()
+        if now - self._last < self.check_s:
+            return
+        self._last = now
+        verdict = self.policy.decide(self.sensors.read())
+        if verdict.reasons != self.reasons:
+            waiting_before = bool(self.reasons)
+            self.reasons = verdict.reasons
+            if waiting_before != bool(self.reasons) or self.reasons:
+                self.on_change(list(self.reasons))
+
+    def update(self, settings: PolicySettings) -> None:
+        """New rules (the run bar or a resumed run): asked again at the next poll."""
+        self.policy = Policy(settings)
+        self._last = -math.inf
+
+
+def neighbour_for(settings: Any, on_event: Callable[[str, dict[str, Any]], None]) -> Neighbour:
+    """The run's neighbour on the real machine (engine.sensors), reporting changes as
+    ``neighbour`` events ``{"waiting": [...reasons]}``."""
+    from openbrains.engine.sensors import SystemSensors
+
+    return Neighbour(
+        PolicySettings.from_mapping(settings),
+        SystemSensors(),
+        lambda reasons: on_event("neighbour", {"waiting": reasons}),
+    )

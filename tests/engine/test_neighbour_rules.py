@@ -1,4 +1,4 @@
-"""The good-neighbour rules as a pure function of readings (engine.policy), and the real
+"""The good-neighbour rules as a pure function of readings (engine.neighbour), and the real
 machine's readings (engine.sensors): psutil, and the idle time of a real X server (Xvfb)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from openbrains.engine.errors import OpenBrainsError
-from openbrains.engine.policy import Hours, Policy, PolicySettings, Readings
+from openbrains.engine.neighbour import Hours, Policy, PolicySettings, Readings
 from openbrains.engine.sensors import IdleTime, SystemSensors
 
 NOON = dt.datetime(2026, 1, 5, 12, 0)
