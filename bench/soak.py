@@ -143,6 +143,7 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=60, help="seconds between samples")
     ap.add_argument("--baseline", type=float, default=5, help="minute growth is measured from")
     ap.add_argument("--no-record", action="store_true")
+    ap.add_argument("--note", default="", help="a sentence recorded with the results")
     args = ap.parse_args()
     if args.minutes <= args.baseline:
         raise SystemExit(f"--minutes must be more than --baseline ({args.baseline:g})")
@@ -167,6 +168,8 @@ def main() -> None:
             "sampled every minute with psutil (RSS of the coordinator and of each worker) and "
             "the archive's files on disk.\n\n" + table(samples) + "\n\n" + verdict
         )
+        if args.note:
+            body += "\n\n" + args.note
         command = f"python bench/soak.py --minutes {args.minutes:g}"
         record("soak", command, body, last)
 
