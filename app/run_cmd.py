@@ -14,6 +14,10 @@ from openbrains.app.cli import command
 from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
 from openbrains.engine.errors import OpenBrainsError
 
+# the run folder is in use by another process: not the user's mistake, and it may pass
+# (EX_TEMPFAIL; the systemd unit restarts on it, and not on 2, a usage error)
+EXIT_BUSY = 75
+
 # written out, not imported: the task registry pulls in torch, and `openbrains --version`
 # should not wait for it (a test keeps this list equal to the registry's)
 RUN_TASKS = (
@@ -151,6 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         **neighbour_values(args),
     )
     from openbrains.engine.service import Service
+    from openbrains.engine.store import ArchiveLocked
 
     progress = Progress(args.quiet)
     host = Service(None)  # a window that opens this run attaches here (engine.control)
@@ -159,7 +164,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress(kind, data)
         host.event(kind, data)
 
-    run = Run(run_dir, settings, on_event=on_event)
+    try:
+        run = Run(run_dir, settings, on_event=on_event)
+    except ArchiveLocked as exc:  # a window or another run has it now: the service retries
+        print(f"openbrains run: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     run.save_seed_weights(seed_weights)
     host.run, host.thread = run, threading.current_thread()
     host.listen()

@@ -5,7 +5,8 @@ it says, where it lives (``$XDG_CONFIG_HOME/systemd/user``), and the two checks 
 The unit runs ``openbrains run PROJECT --run-dir RUN`` at the lowest CPU and I/O priority
 (``Nice=19``, ``IOSchedulingClass=idle``) and restarts it when it fails (a crash, a kill);
 it resumes where it stopped, because every finished individual is already in the archive.
-An error in the project itself (exit 2) is not retried: it would fail the same way.
+An error in the project itself (exit 2) is not retried: it would fail the same way. A run
+folder in use by a window (exit 75) is: the window may close.
 """
 
 from __future__ import annotations

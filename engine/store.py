@@ -117,6 +117,10 @@ class ArchiveError(OpenBrainsError):
     """A run folder that cannot be used: locked, corrupt, or from a newer version."""
 
 
+class ArchiveLocked(ArchiveError):
+    """Another process owns the run folder now (it may let go: worth trying again)."""
+
+
 @dataclass
 class Record:
     """One finished individual as the archive holds it."""
@@ -305,7 +309,7 @@ class Archive:
         try:
             self._lock_fd = runlock.take(self.run_dir)
         except runlock.RunLocked as exc:
-            raise ArchiveError(str(exc)) from None
+            raise ArchiveLocked(str(exc)) from None
 
     def announce(self, control: str) -> None:
         """Say in the lock where this owner listens (engine.control)."""
