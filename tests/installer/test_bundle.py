@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def sealed(argv: list[str], hide: bool) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     dist = tmp_path_factory.mktemp("dist")
     start = time.monotonic()
     done = subprocess.run(
@@ -62,7 +63,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     print(f"bundle built in {time.monotonic() - start:.0f} s: {done.stdout.strip()}")
     program = dist / "openbrains" / "openbrains"
     assert program.is_file()
-    return program
+    yield program
+    shutil.rmtree(dist, ignore_errors=True)  # a gigabyte: not left for pytest's tmp rotation
 
 
 @pytest.mark.slow
