@@ -38,12 +38,14 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
+        desktop_cmd,
         game_cmd,
         live_cmd,
         rate_cmd,
         record_cmd,
         run_cmd,
         sample_cmd,
+        service_cmd,
     )
 
     parser = Parser(
