@@ -48,6 +48,9 @@ class Param:
     ordered: bool = False
     # changing it re-draws the unit's fixed (seeded) weights, so a child must not keep them
     redraws: bool = False
+    # the bound itself lies outside the range (a learning rate above 0, smoothing below 1)
+    open_low: bool = False
+    open_high: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in PARAM_KINDS:
@@ -78,9 +81,15 @@ class Param:
         elif self.kind == "choice" and value not in self.choices:
             raise ParamError(f"{at}: {value!r} is not one of {list(self.choices)}")
         if self.kind in ("int", "float"):
-            if self.low is not None and value < self.low:
+            if self.low is not None and (value < self.low or (self.open_low and value == self.low)):
+                if self.open_low:
+                    raise ParamError(f"{at}: {value} is not above {self.low:g}")
                 raise ParamError(f"{at}: {value} is below the minimum {self.low:g}")
-            if self.high is not None and value > self.high:
+            if self.high is not None and (
+                value > self.high or (self.open_high and value == self.high)
+            ):
+                if self.open_high:
+                    raise ParamError(f"{at}: {value} is not below {self.high:g}")
                 raise ParamError(f"{at}: {value} is above the maximum {self.high:g}")
         return value
 
@@ -136,11 +145,14 @@ class Param:
     def describe(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(str(c) for c in self.choices)
-        if self.kind in ("int", "float") and self.low is not None and self.high is not None:
-            scale = ", log scale" if self.log else ""
-            if self.kind == "int":
-                return f"int in [{int(self.low)}, {int(self.high)}]{scale}"
-            return f"float in [{self.low:g}, {self.high:g}]{scale}"
+        if self.kind in ("int", "float") and (self.low is not None or self.high is not None):
+
+            def show(x: float) -> str:
+                return str(int(x)) if self.kind == "int" else f"{x:g}"
+
+            lo = "(-inf" if self.low is None else ("(" if self.open_low else "[") + show(self.low)
+            hi = "inf)" if self.high is None else show(self.high) + (")" if self.open_high else "]")
+            return f"{self.kind} in {lo}, {hi}" + (", log scale" if self.log else "")
         return self.kind
 
 

@@ -14,15 +14,19 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from openbrains.engine.backends import Backend, BackendConfig, open_backend
+from openbrains.engine.diskspace import DiskFullError, SpaceWatch
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.evolve.sizing import bounds_for
+from openbrains.engine.failure_guard import FailureGuard
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome
+from openbrains.engine.neighbour import PolicySettings, neighbour_for
 from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan
 from openbrains.engine.run import policy
@@ -34,6 +38,7 @@ from openbrains.engine.run.records import candidates, outcomes, record_from
 from openbrains.engine.run.scoring import Scorer
 from openbrains.engine.run.settings import RunSettings, Until, reconcile
 from openbrains.engine.runners import runner_for
+from openbrains.engine.settings_check import check_minutes, check_run_settings
 from openbrains.engine.store import Archive, Record
 from openbrains.engine.tasks.rating import RatingBook
 from openbrains.engine.tasks.registry import load_task
@@ -57,6 +62,7 @@ class Run:
         self.archive = Archive(self.run_dir)
         try:
             self.settings = reconcile(self.archive, self.run_dir, settings)
+            self.neighbour = neighbour_for(self.settings, self._on_neighbour)
             task = load_task(**self.settings.task)
             if self.archive.get_meta("task_info") is None:
                 self.archive.set_meta("task_info", task.describe())
@@ -69,6 +75,8 @@ class Run:
         self.task = task
         self.runner = runner_for(task)
         self.on_event = on_event or (lambda kind, data: None)
+        self.space = SpaceWatch(self.run_dir, lambda info: self.on_event("disk_low", info))
+        self.failures = FailureGuard()
         self.feedback = Feedback(self, task, plan)
         self.ratings = RatingBook(self.settings.rating_prior)
         self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
@@ -139,6 +147,11 @@ class Run:
         self.paused.clear()
         self.on_event("resumed", {})
 
+    def _on_neighbour(self, kind: str, data: dict[str, Any]) -> None:
+        """The good-neighbour rules held the search back or let it go: tell and log it."""
+        self.archive.log_event(kind, data)
+        self.on_event(kind, data)
+
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the loop's thread between jobs (archive and population are its own)."""
         self._calls.put(fn)
@@ -151,6 +164,8 @@ class Run:
             raise OpenBrainsError(
                 f"cannot change {sorted(unknown)} while running; only {RunSettings.RUNTIME}"
             )
+        check_run_settings(changes)
+        PolicySettings.from_mapping({**self.settings.to_dict(), **changes})  # refuse bad rules now
 
         def apply() -> None:
             s = self.settings
@@ -164,6 +179,7 @@ class Run:
             self.archive.set_meta("settings", s.to_dict())
             if refit:
                 self.feedback.refit()
+            self.neighbour.update(PolicySettings.from_mapping(s))
             self.on_event("settings", {k: getattr(s, k) for k in RunSettings.RUNTIME})
 
         self.call_soon(apply)
@@ -210,7 +226,9 @@ class Run:
         max_individuals: int | None = None,
     ) -> None:
         """Evolve until stopped, out of time, or the condition is met."""
+        minutes = check_minutes(minutes)
         self.stop_event.clear()
+        self.space.check(self.archive.count)
         backend = self.open_backend()
         session = self.archive.start_session()
         deadline = None if minutes is None else time.monotonic() + minutes * 60
@@ -227,13 +245,15 @@ class Run:
                 if self._backend_dirty and backend.busy() == 0:
                     backend.close()
                     backend, self._backend_dirty = self.open_backend(), False
-                if not self.paused.is_set() and not self._backend_dirty:
+                self.neighbour.poll()  # the good-neighbour rules may hold new work back
+                if not (self.paused.is_set() or self._backend_dirty or self.neighbour.reasons):
                     for _ in range(backend.free()):
                         backend.submit(self.next_job())
                 for result in backend.collect(timeout=0.2):
                     self.absorb(result)
                 now = time.monotonic()
                 if now - last_touch > PROGRESS_S:
+                    self.space.check(self.archive.count)
                     self.archive.touch_session(session)
                     last_touch = now
                     self.on_event("progress", self.progress())
@@ -249,7 +269,8 @@ class Run:
                     break
         finally:
             backend.close()
-            self.archive.touch_session(session)
+            with suppress(DiskFullError):  # the first report of it is the one that counts
+                self.archive.touch_session(session)
             self.on_event("stopped", self.progress())
 
     def close(self) -> None:
@@ -358,16 +379,17 @@ class Run:
         )
         if self.births % RETAIN_EVERY == 0:
             self.retain()
+        self.failures.record(rec.status, outcome.error)  # a run whose candidates all fail stops
         return rec
 
     def retain(self) -> int:
         """Drop weights nobody will need (engine.run.policy.retained)."""
-        records = self.archive.records()
+        standings = self.archive.standings()  # no graphs: this runs every 25 births for weeks
         keep = policy.retained(
-            records,
+            standings,
             {m.record.id for m in self.members},
             None if self.best is None else self.best.id,
-            {r.id: r.parents for r in records},
+            {r.id: r.parents for r in standings},
         )
         return self.archive.apply_retention(keep)
 
@@ -394,4 +416,5 @@ class Run:
             "best": None if best is None else self._summary(best),
             "data_version": self.data_version,
             "ratings": self.ratings.total,
+            "waiting": self.neighbour.reasons,
         }

@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.neighbour import PolicySettings
+from openbrains.engine.settings_check import SettingsError, check_run_settings
 from openbrains.engine.store import Archive, ArchiveError
 from openbrains.engine.tasks.rating import DEFAULT_PRIOR_STRENGTH
 
@@ -40,16 +43,27 @@ class RunSettings:
     seeds: list[str] = field(default_factory=list)
     rating_weight: float = 0.0  # 0: the task's metric alone; 1: people's ratings alone
     rating_prior: float = DEFAULT_PRIOR_STRENGTH  # k of the shrunk mean rating
+    # the good-neighbour rules (engine.neighbour.PolicySettings): off at these values
+    pause_on_battery: bool = False
+    pause_when_busy: float = 0.0
+    resume_after_idle: float = 0.0
+    hours: str = ""
 
-    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight")
+    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight", *PolicySettings.KEYS)
+
+    def __post_init__(self) -> None:
+        check_run_settings(self.to_dict())  # the rules: engine/settings_check.py
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunSettings:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in known})
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> RunSettings:
+        if not isinstance(d, dict):
+            raise SettingsError(f"{where}: the stored settings are not an object")
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        check_run_settings(known, where)
+        return cls(**known)
 
 
 @dataclass
@@ -66,9 +80,12 @@ class Until:
             if op in text:
                 metric, value = text.split(op, 1)
                 try:
-                    return cls(metric.strip(), op, float(value))
+                    number = float(value)
                 except ValueError:
                     break
+                if math.isfinite(number):  # 'accuracy>=nan' would never be met
+                    return cls(metric.strip(), op, number)
+                break
         raise OpenBrainsError(
             f"--until must look like METRIC>=VALUE or METRIC<=VALUE, got {text!r}"
         )
@@ -88,7 +105,9 @@ def reconcile(archive: Archive, run_dir: Path, given: RunSettings | None) -> Run
             raise ArchiveError(f"{run_dir} holds no run yet; give a task to start one")
         archive.set_meta(SETTINGS_KEY, given.to_dict())
         return given
-    settings = RunSettings.from_dict(stored)
+    if given is not None and isinstance(stored, dict):  # runtime values: the given ones
+        stored = {**stored, **{k: getattr(given, k) for k in RunSettings.RUNTIME}}
+    settings = RunSettings.from_dict(stored, where=str(run_dir))
     if given is not None:
         if given.task != settings.task:
             raise ArchiveError(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from openbrains.engine import runlock
 from openbrains.engine.store import Archive
 
 
@@ -41,6 +42,11 @@ def status_of(run_dir: Path) -> dict[str, Any]:
         references = archive.get_meta("references")  # game runs: the Elo yardstick
         if references:
             out["references"] = references
+        # disk: retention keeps weights only where they matter, the rest keep their record
+        out["archive_mb"] = round(archive.disk_bytes() / 1e6, 2)
+        out["with_weights"] = archive.weights_count()
+        if runlock.owner(Path(run_dir)) is not None:  # a search runs it now: is it waiting?
+            out["waiting"] = (archive.last_event("neighbour") or {}).get("waiting") or []
         samples, ratings = archive.sample_counts(), archive.ratings_version()
         if samples:  # what people recorded (label → train/val counts) and how often they rated
             out["samples"] = samples

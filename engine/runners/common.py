@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 from openbrains.engine.compile import Brain, compile_graph
-from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import JobResult, JobSpec
 from openbrains.engine.weights import decode_weights
@@ -76,12 +75,15 @@ def data_info(task: Any) -> tuple[int, int]:
 
 def guarded(spec: JobSpec, task: Any, work: Callable[[], JobResult]) -> JobResult:
     """Run one job's ``work``. A bad candidate comes back failed, with its error and a short
-    trace, instead of raising: the run goes on. Every result says how long its job took
-    and which data it trained on."""
+    trace, instead of raising: the run goes on. Any exception counts, since a user's game
+    or environment may raise anything (an IndexError from a board): a worker that died of
+    it would print a traceback per job and lose the error; the run's failure guard stops a
+    run where every job fails. Every result says how long its job took and which data it
+    trained on."""
     t0 = time.perf_counter()
     try:
         result = work()
-    except (OpenBrainsError, RuntimeError, ValueError) as exc:
+    except Exception as exc:
         result = JobResult.failed(
             spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4)
         )

@@ -55,12 +55,14 @@ class Gene:
 
 GENES: tuple[Gene, ...] = (
     Gene(
-        Float("lr", 3e-3, 1e-8, 10.0, "learning rate", log=True),
+        # any finite rate above 0 is valid: a huge one diverges, as designed
+        Param("lr", "float", 3e-3, low=0.0, open_low=True, log=True, doc="learning rate"),
         evolve=Float("lr", 3e-3, 1e-4, 0.1, log=True),
         # first graphs stay where Adam is safe on every built-in task
         start=Float("lr", 3e-3, 1e-3, 2e-2, log=True),
     ),
     Gene(
+        # larger is refused: the indices of one batch alone would cost gigabytes
         Int("batch_size", 32, 1, 65536, "examples per optimiser step"),
         # a leap on this scale costs more than it teaches: mutation steps to a neighbour
         evolve=Choice("batch_size", 32, (8, 16, 32, 64, 128, 256), ordered=True),
@@ -80,8 +82,9 @@ GENES: tuple[Gene, ...] = (
             "label_smoothing",
             0.0,
             0.0,
-            0.99,
+            1.0,
             "share of the target spread over the other classes (training loss only)",
+            open_high=True,
         ),
         evolve=Choice("label_smoothing", 0.0, (0.0, 0.05, 0.1, 0.2)),
         # 0 for a graph without it (it trains as it did), 0.1 for a run's first graphs: on
@@ -110,9 +113,10 @@ def first(rng: random.Random, kind: str | None) -> dict[str, Any]:
 
 
 def resolve(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What a trainer uses: every gene's default, overridden by the known ones in ``raw``."""
+    """What a trainer uses: every gene's default, overridden by the known ones in ``raw``
+    (checked again: a run folder is a file too; ``ParamError`` for a bad one)."""
     out = {g.name: g.param.default for g in GENES}
-    out.update({k: v for k, v in (raw or {}).items() if k in out})
+    out.update({k: v for k, v in check(raw or {}).items() if k in out})
     return out
 
 
@@ -122,14 +126,28 @@ def evolvable(hparams: Mapping[str, Any]) -> list[str]:
     return [g.name for g in GENES if g.kinds is None or g.name in hparams]
 
 
-def check(hparams: Any, where: str = "hparams") -> dict[str, Any]:
+def check(hparams: Any, where: str = "") -> dict[str, Any]:
     """``hparams`` with every known gene checked and coerced (``ParamError`` saying which
     gene and why: a NaN learning rate, a batch size of zero…); unknown keys are kept as
     they are, so a file from a newer version round-trips."""
     if not isinstance(hparams, Mapping):
-        raise ParamError(f"{where}: expected a table of training genes, got {hparams!r}")
+        kind = type(hparams).__name__
+        raise ParamError(
+            f"{where + ': ' if where else ''}the training genes must be an object, not {kind}"
+        )
     out = dict(hparams)
     for key, value in hparams.items():
         if key in GENE_MAP:
-            out[key] = GENE_MAP[key].param.check(value, where=f"{where}: gene {key!r}")
+            at = f"{where}: gene {key!r}" if where else f"gene {key!r}"
+            out[key] = GENE_MAP[key].param.check(value, where=at)
     return out
+
+
+def problem(hparams: Any) -> str | None:
+    """Why these genes cannot train a brain (one line), or None: what a file's graph is
+    checked with when it is read (engine.format.document)."""
+    try:
+        check(hparams)
+    except ParamError as exc:
+        return str(exc)
+    return None
