@@ -9,6 +9,7 @@
 - ``pace``: the per-job time cap;
 - ``records``: the archive record of an outcome, built in one place;
 - ``loop``: ``Run`` — the backend, the archive, the events;
+- ``control``: its thread-safe half (stop, pause, runtime settings, injections);
 - ``status``: a run folder read without its lock.
 
 Names are imported lazily, so ``engine.run.policy`` loads without torch.
@@ -21,7 +22,7 @@ from typing import Any
 
 _EXPORTS = {
     "Run": "loop",
-    "EventSink": "loop",
+    "EventSink": "control",
     "RunSettings": "settings",
     "Until": "settings",
     "Member": "population",

@@ -20,17 +20,16 @@ from typing import Any
 
 from openbrains.engine.backends import Backend, BackendConfig, open_backend
 from openbrains.engine.diskspace import DiskFullError, SpaceWatch
-from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.evolve.sizing import bounds_for
 from openbrains.engine.failure_guard import FailureGuard
-from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome
-from openbrains.engine.neighbour import PolicySettings, neighbour_for
+from openbrains.engine.neighbour import neighbour_for
 from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan
 from openbrains.engine.run import policy
 from openbrains.engine.run.breeder import Breeder, fit_seed
+from openbrains.engine.run.control import Controls, EventSink
 from openbrains.engine.run.feedback import FEEDBACK_POLL_S, Feedback
 from openbrains.engine.run.pace import Pace
 from openbrains.engine.run.population import Member, Population
@@ -38,19 +37,18 @@ from openbrains.engine.run.records import candidates, outcomes, record_from
 from openbrains.engine.run.scoring import Scorer
 from openbrains.engine.run.settings import RunSettings, Until, reconcile
 from openbrains.engine.runners import runner_for
-from openbrains.engine.settings_check import check_minutes, check_run_settings
+from openbrains.engine.settings_check import check_minutes
 from openbrains.engine.store import Archive, Record
 from openbrains.engine.tasks.rating import RatingBook
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.train import genes
 from openbrains.engine.train.governor import worker_share
 
-EventSink = Callable[[str, dict[str, Any]], None]
 RETAIN_EVERY = 25  # births between retention passes
 PROGRESS_S = 2.0  # seconds between progress events (and session touches)
 
 
-class Run:
+class Run(Controls):
     """One resumable search in ``run_dir``."""
 
     backend_name = "local"  # engine.backends.BACKENDS: where jobs train (inline for workers=0)
@@ -134,79 +132,9 @@ class Run:
     def save_seed_weights(self, weights: list[bytes]) -> None:
         self.breeder.save_seed_weights(weights)
 
-    # ----- control (thread-safe: the service calls these from its command thread) ---------
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def pause(self) -> None:
-        """Finish what is in flight, start nothing new (workers stay warm)."""
-        self.paused.set()
-        self.on_event("paused", {})
-
-    def resume(self) -> None:
-        self.paused.clear()
-        self.on_event("resumed", {})
-
-    def _on_neighbour(self, kind: str, data: dict[str, Any]) -> None:
-        """The good-neighbour rules held the search back or let it go: tell and log it."""
-        self.archive.log_event(kind, data)
-        self.on_event(kind, data)
-
-    def call_soon(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` in the loop's thread between jobs (archive and population are its own)."""
-        self._calls.put(fn)
-
-    def update(self, **changes: Any) -> None:
-        """Change runtime settings (workers, cpu_cap, tradeoff, rating_weight) of a running
-        search."""
-        unknown = set(changes) - set(RunSettings.RUNTIME)
-        if unknown:
-            raise OpenBrainsError(
-                f"cannot change {sorted(unknown)} while running; only {RunSettings.RUNTIME}"
-            )
-        check_run_settings(changes)
-        PolicySettings.from_mapping({**self.settings.to_dict(), **changes})  # refuse bad rules now
-
-        def apply() -> None:
-            s = self.settings
-            if changes.get("workers", s.workers) != s.workers or (
-                changes.get("cpu_cap", s.cpu_cap) != s.cpu_cap
-            ):
-                self._backend_dirty = True
-            refit = changes.get("rating_weight", s.rating_weight) != s.rating_weight
-            for key, value in changes.items():
-                setattr(s, key, value)
-            self.archive.set_meta("settings", s.to_dict())
-            if refit:
-                self.feedback.refit()
-            self.neighbour.update(PolicySettings.from_mapping(s))
-            self.on_event("settings", {k: getattr(s, k) for k in RunSettings.RUNTIME})
-
-        self.call_soon(apply)
-
-    def inject(
-        self,
-        graph: Graph,
-        weights: bytes = b"",
-        parents: list[int] | None = None,
-        detail: str = "edited by hand",
-    ) -> None:
-        """Add a hand-made graph to the population: it is trained next, like any child."""
-        graph.validate()
-        graph = graph.copy()
-        self.call_soon(lambda: self.breeder.inject(graph, weights, list(parents or []), detail))
-
     def poll_feedback(self, backend: Backend | None = None) -> None:
         """New recordings, a grown stream, new ratings (engine.run.feedback)."""
         self.feedback.poll(backend)
-
-    def _drain_calls(self) -> None:
-        while True:
-            try:
-                fn = self._calls.get_nowait()
-            except queue.Empty:
-                return
-            fn()
 
     # ----- the loop ---------------------------------------------------------------------
     def open_backend(self) -> Backend:
