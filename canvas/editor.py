@@ -39,6 +39,7 @@ from openbrains.canvas.commands import (
     SetFlagsCommand,
     SetParamCommand,
 )
+from openbrains.canvas.follow import GraphDiff, show_changes
 from openbrains.canvas.inspector import Inspector
 from openbrains.canvas.items.node import WIDTH as NODE_WIDTH
 from openbrains.canvas.palette import QuickAddPopup, UnitPalette
@@ -187,6 +188,8 @@ class GraphEditor(QWidget):
         self._last_selection: list[str] = []
         self._quick_add_pos = QPointF()
         self._shown_once = False
+        self.last_diff = GraphDiff()  # what the last followed graph changed
+        self._pending_view: dict[str, Any] | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -335,10 +338,12 @@ class GraphEditor(QWidget):
         else:
             self._schedule_check()
 
-    def set_graph(self, graph: Graph, keep_undo: bool = False) -> None:
-        """Show ``graph`` (a copy). Nodes without a position get a layered one. With
-        ``keep_undo`` the replacement is an undoable step; otherwise the history is cleared."""
-        g = layout_missing(graph.copy())
+    def set_graph(self, graph: Graph, keep_undo: bool = False, relayout: bool = False) -> None:
+        """Show ``graph`` (a copy). Nodes without a position get a layered one; with
+        ``relayout`` every node does (``canvas.follow``: an evolved graph, whose stored
+        positions are its ancestors'). With ``keep_undo`` the replacement is an undoable
+        step; otherwise the history is cleared."""
+        g = graph.copy() if relayout else layout_missing(graph.copy())
         self._cancel_gestures()
         if keep_undo:
             self.undo_stack.push(ReplaceGraphCommand(self.doc, g, "Replace graph"))
@@ -347,7 +352,12 @@ class GraphEditor(QWidget):
         self.doc.graph = g
         self._placed = set()
         self.last_check = None
+        self.last_diff = GraphDiff()
+        self.scene.clear_ghosts()
+        if relayout:
+            show_changes(self.scene, g, None, self.catalog)
         self._sync_all()
+        self.scene.set_marks({})
         self.scene.set_check(None)
         self._update_status_chip()
         self._schedule_check()
@@ -829,46 +839,27 @@ class GraphEditor(QWidget):
         return path
 
     # ----- live: follow the champion ----------------------------------------------------------
-    def show_graph_animated(self, graph: Graph) -> None:
-        """Replace the shown graph by ``graph`` and animate the difference: added nodes and
-        wires glow (fading over ``canvas.scene.GLOW_MS``), changed ones glow blue, removed
-        ones fade out (``FADE_MS``). Not an edit: the undo history is cleared."""
+    def show_graph_animated(self, graph: Graph) -> GraphDiff:
+        """Follow the champion: show ``graph`` laid out afresh (``canvas.follow``), its
+        added, changed and removed nodes and wires marked against the graph shown before
+        until the next one comes; what was added glows for a moment. Not an edit: the undo
+        history is cleared."""
         new = graph.copy()
         old = self.doc.graph
-        for uid, node in new.nodes.items():
-            if node.pos is None and uid in old.nodes and old.nodes[uid].pos is not None:
-                node.pos = old.nodes[uid].pos
-        layout_missing(new)
-        added = [u for u in new.nodes if u not in old.nodes]
-        added += [u for u in new.edges if u not in old.edges]
-        removed = [u for u in old.edges if u not in new.edges]
-        removed += [u for u in old.nodes if u not in new.nodes]
-        changed = [
-            u
-            for u, n in new.nodes.items()
-            if u in old.nodes
-            and (
-                n.unit != old.nodes[u].unit
-                or n.params != old.nodes[u].params
-                or (n.frozen, n.trainable) != (old.nodes[u].frozen, old.nodes[u].trainable)
-            )
-        ]
-        changed += [
-            u
-            for u, e in new.edges.items()
-            if u in old.edges
-            and (e.src, e.dst, e.src_port, e.dst_port)
-            != (old.edges[u].src, old.edges[u].dst, old.edges[u].src_port, old.edges[u].dst_port)
-        ]
         self._cancel_gestures()
-        self.scene.fade_out(removed)
         self.undo_stack.clear()
         self.doc.graph = new
-        self._placed &= set(new.nodes)
-        self._sync_all()
-        self.scene.glow(added, theme.color("new"))
-        self.scene.glow(changed, theme.color("changed"))
+        self._placed = set()
+        self._syncing = True
+        try:
+            self.last_diff = show_changes(self.scene, new, old, self.catalog)
+        finally:
+            self._syncing = False
+        self._on_scene_selection(force=True)
+        self.scene.glow([u for u in self.last_diff.added if u in new.nodes], theme.color("new"))
         self._schedule_check()
+        self.fit()
+        return self.last_diff
 
     def animating(self) -> bool:
         return self.scene.animating()

@@ -1,13 +1,16 @@
 """A node on the canvas: a card with a header in its unit category's colour, the title
 (label, input/output name or unit name), the unit and its width, and — once the checker
 has looked at the graph — the parameter count and output shape. Frozen nodes carry a lock;
-a node the checker rejects gets a red outline and the reason as its tooltip.
+a node the checker rejects gets a red outline and the reason as its tooltip. While the
+canvas shows what changed (follow champion, parent | child), a *mark* ("added",
+"changed", "removed") gives the card a coloured rim and a tag on its top edge.
 
 The item's position is the node's centre, the same convention as ``engine.layout``.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from openbrains.canvas import theme
@@ -35,6 +38,11 @@ GLOW_MARGIN = 14.0
 # port labels), which keeps a fitted 300-node canvas fast to repaint
 LOD_SIMPLE = 0.5
 LOD_TITLE = 0.3
+MARK_TAGS = {
+    "added": ("new", "new"),
+    "changed": ("changed", "changed"),
+    "removed": ("removed", "removed"),
+}
 
 
 def pen(c: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -98,6 +106,8 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         self.glow = 0.0
         self.glow_color = QColor(theme.COLORS["new"])
         self.fading = False
+        self.mark = ""  # "added" | "changed" | "removed" (see the module docstring)
+        self.mark_detail = ""  # what changed, for the tooltip
         self.height = HEADER + 2 * LINE + 12
         self._port_sig: tuple[Any, ...] = ()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
@@ -147,6 +157,11 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         self.glow = float(value)
         self.update()
 
+    def set_mark(self, mark: str, detail: str = "") -> None:
+        self.mark, self.mark_detail = mark, detail
+        self._update_tooltip()
+        self.update()
+
     def wires(self) -> set[Any]:
         out: set[Any] = set()
         for port in (*self.inputs.values(), *self.outputs.values()):
@@ -189,6 +204,12 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         if self.error:
             c = theme.COLORS["error"]
             lines.append(f"<span style='color:{c}'>⚠ {self.error}</span>")
+        if self.mark:
+            text = {"added": "new in this graph", "removed": "removed from this graph"}.get(
+                self.mark, "changed"
+            )
+            detail = f": {html.escape(self.mark_detail)}" if self.mark_detail else ""
+            lines.append(f"<i>{text}{detail}</i>")
         self.setToolTip("<br>".join(lines))
 
     # ----- geometry ---------------------------------------------------------------------
@@ -349,7 +370,7 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         self._paint_outline(painter, r)
 
     def _paint_outline(self, painter: QPainter, r: QRectF) -> None:
-        """Outline by state: fading > error > selected > frozen > unknown unit > plain."""
+        """Outline by state: fading > error > selected > mark > frozen > unknown unit > plain."""
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.fading:
             painter.setPen(pen(theme.color("removed"), 2.0, Qt.PenStyle.DashLine))
@@ -357,6 +378,8 @@ class NodeItem(HoverHighlight, QGraphicsItem):
             painter.setPen(pen(theme.color("error"), 2.2))
         elif self.isSelected():
             painter.setPen(pen(theme.color("selection"), 2.2))
+        elif self.mark in ("added", "changed"):
+            painter.setPen(pen(theme.color("new" if self.mark == "added" else "changed"), 2.4))
         elif self.frozen:
             painter.setPen(pen(theme.color("frozen", 0.8), 1.4, Qt.PenStyle.DashLine))
         elif not self.spec.known:
@@ -369,6 +392,21 @@ class NodeItem(HoverHighlight, QGraphicsItem):
             painter.drawRoundedRect(r.adjusted(-4, -4, 4, 4), RADIUS + 3, RADIUS + 3)
         if self.error:
             self._paint_badge(painter, QPointF(r.right() - 2, r.top() + 2))
+        if self.mark:
+            self._paint_tag(painter, r)
+
+    def _paint_tag(self, painter: QPainter, r: QRectF) -> None:
+        """The mark as a small pill straddling the card's top edge, left of centre."""
+        text, key = MARK_TAGS.get(self.mark, (self.mark, "changed"))
+        font = theme.ui_font(7.5, bold=True)
+        w = QFontMetricsF(font).horizontalAdvance(text) + 12
+        box = QRectF(r.left() + 10, r.top() - 8, w, 15)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.color(key))
+        painter.drawRoundedRect(box, 7, 7)
+        painter.setFont(font)
+        painter.setPen(QColor("#15181c"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_port_labels(self, painter: QPainter) -> None:
         painter.setFont(theme.ui_font(7.2))
