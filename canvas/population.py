@@ -3,9 +3,14 @@
 Fed plain dicts (the engine's individual summaries and "individual" events), never torch.
 Items update in place: a model holds one entry per individual in the chosen order (an
 arrival is one sorted insert, a change at most one row move) and a delegate paints each
-card, so nothing is rebuilt per event and nothing flickers. New arrivals glow for a moment; the
-champion wears a gold border. With "history" on, retired individuals stay (dimmed) up to
+card, so nothing is rebuilt per event and nothing flickers. New arrivals fade in and glow for a moment;
+the champion wears a gold border. With "history" on, retired individuals stay (dimmed) up to
 ``HISTORY_LIMIT``.
+
+Cards never move under the pointer: while it is over the list the order is *held* —
+arrivals join at the end, changed scores do not re-sort, retired cards stay (marked) in
+their place — and the order is put right when the pointer leaves, so a click opens the
+individual that was aimed at.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from openbrains.canvas.theme import COLORS, color
 from openbrains.canvas.thumbnail import render_thumbnail, species_color
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     QRectF,
     QSize,
@@ -40,6 +48,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -54,6 +63,7 @@ LINE_H = 15
 TEXT_LINES = 4
 CARD = QSize(THUMB[0] + 2 * PAD, THUMB[1] + 2 * PAD + TEXT_LINES * LINE_H + 2)
 HIGHLIGHT_S = 2.5  # how long a new arrival glows
+FADE_IN_S = 0.35  # how long a new arrival takes to fade in
 HISTORY_LIMIT = 400  # retired individuals kept on screen with "history" on
 
 SORT_KEYS = ("score", "params", "age", "species")
@@ -91,6 +101,7 @@ class Entry:
     arrived: float = field(default_factory=time.monotonic)
     champion: bool = False
     retired: bool = False
+    leaving: bool = False  # retired while the order was held: goes when it is released
 
     @property
     def fitness(self) -> float:
@@ -141,6 +152,7 @@ class PopulationModel(QAbstractListModel):
         self.rows: dict[int, int] = {}  # id → row
         self.key = "score"
         self.metric = "score"
+        self.held = False  # see the module docstring
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.entries)
@@ -173,7 +185,7 @@ class PopulationModel(QAbstractListModel):
         if row is None:
             e = Entry(ind, dict(data))
             k = sort_key(self.key, e)
-            pos = bisect.bisect_left(self.keys, k)
+            pos = len(self.entries) if self.held else bisect.bisect_left(self.keys, k)
             self.beginInsertRows(QModelIndex(), pos, pos)
             self.entries.insert(pos, e)
             self.keys.insert(pos, k)
@@ -182,13 +194,18 @@ class PopulationModel(QAbstractListModel):
             return e
         e = self.entries[row]
         e.data = {**e.data, **data}
-        e.retired = False
+        e.retired = e.leaving = False
         self.resort_one(row)
         return e
 
     def resort_one(self, row: int) -> None:
-        """Entry ``row`` changed: move it where its key now belongs, and repaint it."""
+        """Entry ``row`` changed: move it where its key now belongs, and repaint it (in
+        place while the order is held)."""
         e = self.entries[row]
+        if self.held:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx)
+            return
         k = sort_key(self.key, e)
         del self.keys[row]
         pos = bisect.bisect_left(self.keys, k)
@@ -208,6 +225,13 @@ class PopulationModel(QAbstractListModel):
         self.dataChanged.emit(idx, idx)
 
     def remove(self, ids: Iterable[int]) -> None:
+        if self.held:  # stays in place, marked, until the order is released
+            for i in set(ids):
+                row = self.rows.get(i)
+                if row is not None:
+                    self.entries[row].leaving = True
+                    self.dataChanged.emit(self.index(row), self.index(row))
+            return
         rows = sorted((self.rows[i] for i in set(ids) if i in self.rows), reverse=True)
         if not rows:
             return
@@ -230,8 +254,35 @@ class PopulationModel(QAbstractListModel):
             self.endRemoveRows()
         self._reindex(rows[-1])
 
+    def hold(self, on: bool) -> bool:
+        """Hold the order (True), or release it: what left goes, the rest is sorted again
+        (persistent indexes, the selection among them, follow their entries). Returns
+        whether releasing changed anything."""
+        if on:
+            self.held = True
+            return False
+        if not self.held:
+            return False
+        self.held = False
+        leaving = [e.id for e in self.entries if e.leaving]
+        if leaving:
+            self.remove(leaving)
+        order = sorted(self.entries, key=lambda e: sort_key(self.key, e))
+        self.keys = [sort_key(self.key, e) for e in order]
+        if [e.id for e in order] == [e.id for e in self.entries]:
+            return bool(leaving)
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        ids = [self.entries[i.row()].id for i in persistent]
+        self.entries = order
+        self.rows = {e.id: i for i, e in enumerate(order)}
+        self.changePersistentIndexList(persistent, [self.index(self.rows[i]) for i in ids])
+        self.layoutChanged.emit()
+        return True
+
     def reset(self, entries: list[Entry], key: str | None = None) -> None:
         """Replace all entries (or re-sort by a new ``key``)."""
+        self.held = False
         self.beginResetModel()
         if key is not None:
             self.key = key
@@ -304,14 +355,16 @@ class CardDelegate(QStyledItemDelegate):
         hover = bool(state & QStyle.StateFlag.State_MouseOver)
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if e.retired:
+        age = time.monotonic() - e.arrived
+        if e.retired or e.leaving:
             p.setOpacity(0.45)
+        elif age < FADE_IN_S:  # an insertion fades in rather than popping up
+            p.setOpacity(max(0.15, age / FADE_IN_S))
         card = QRectF(rect).adjusted(1.5, 1.5, -1.5, -1.5)
         p.setPen(QPen(color("border"), 1.0))
         p.setBrush(color("card_hover") if hover or selected else color("card"))
         p.drawRoundedRect(card, 6, 6)
         # a new arrival: a green wash and rim that fade out over HIGHLIGHT_S
-        age = time.monotonic() - e.arrived
         if age < HIGHLIGHT_S and not e.retired:
             fade = 1.0 - age / HIGHLIGHT_S
             p.setPen(QPen(color("new", 0.9 * fade), 2.0))
@@ -395,6 +448,8 @@ class CardDelegate(QStyledItemDelegate):
         origin = str(d.get("origin") or "?")
         mutation = str(d.get("mutation") or "")
         text = f"{origin}: {mutation}" if mutation and mutation != origin else origin
+        if e.leaving:
+            text = "retired (leaves when the pointer does)"
         p.setPen(color("text_faint"))
         p.drawText(
             line,
@@ -409,6 +464,8 @@ class PopulationView(QWidget):
 
     individualActivated = Signal(int)
     followChampionChanged = Signal(bool)
+    compareRequested = Signal(int)  # parent | child for this individual
+    familyRequested = Signal(int)  # the family tree of this individual
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -433,6 +490,9 @@ class PopulationView(QWidget):
         self.list.setItemDelegate(CardDelegate(self))
         self.list.clicked.connect(self._on_clicked)
         self.list.activated.connect(self._on_clicked)
+        self.list.viewport().installEventFilter(self)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.setStyleSheet(f"QListView {{ background: {COLORS['panel']}; border: none; }}")
 
         self.sort_box = QComboBox(self)
@@ -486,6 +546,7 @@ class PopulationView(QWidget):
         hint_layout.addWidget(self.empty_hint)
 
         self.keep_history = False
+        self._menu_open = False
         self._glow = QTimer(self)
         self._glow.setInterval(60)
         self._glow.timeout.connect(self._tick)
@@ -626,7 +687,45 @@ class PopulationView(QWidget):
             return QRect()
         return self.list.visualRect(self.model.index(row))
 
+    def hold_order(self, on: bool) -> None:
+        """Hold the cards where they are (the pointer is over them) or let them re-sort."""
+        if on:
+            self.model.hold(True)
+            return
+        current = self.current_id()
+        if self.model.hold(False):
+            if current is not None and self.model.get(current) is not None:
+                self.list.setCurrentIndex(self.model.index(self.model.rows[current]))
+            self._trim_history()
+            self._update_count()
+
     # ----- internals -----------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.list.viewport():
+            if event.type() == QEvent.Type.Enter:
+                self.hold_order(True)
+            elif event.type() == QEvent.Type.Leave and not self._menu_open:
+                self.hold_order(False)
+        return super().eventFilter(obj, event)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        e = self.entry_at(self.list.indexAt(pos))
+        if e is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Open #{e.id}", lambda: self.individualActivated.emit(e.id))
+        compare = menu.addAction("Compare with parent", lambda: self.compareRequested.emit(e.id))
+        compare.setEnabled(bool(e.data.get("parents")) or "mutation" in str(e.data.get("origin")))
+        menu.addAction("Family tree", lambda: self.familyRequested.emit(e.id))
+        self._menu_open = True
+        self.hold_order(True)
+        try:
+            menu.exec(self.list.viewport().mapToGlobal(pos))
+        finally:
+            self._menu_open = False
+            if not self.list.viewport().underMouse():
+                self.hold_order(False)
+
     def entry_at(self, index: QModelIndex | QPersistentModelIndex) -> Entry | None:
         if not index.isValid() or index.row() >= len(self.model.entries):
             return None
