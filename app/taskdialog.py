@@ -107,12 +107,10 @@ class TaskDialog(QDialog):
         self.summary.setText(info.summary)
         needs = info.data is not None
         for w in (self.data_row, self.data_help):
-            w.setVisible(needs)
-            self.form.labelForField(w).setVisible(needs)
+            self._show_row(w, needs)
         self.data_help.setText(info.data_help)
         self.data.setPlaceholderText("a folder" if info.data == "dir" else "a file")
-        self.label.setVisible(info.label)
-        self.form.labelForField(self.label).setVisible(info.label)
+        self._show_row(self.label, info.label)
         while self.options_form.rowCount():
             self.options_form.removeRow(0)
         self.option_widgets = {}
@@ -125,6 +123,12 @@ class TaskDialog(QDialog):
         self.options_box.setVisible(bool(info.options))
         self.error.hide()
         self.adjustSize()
+
+    def _show_row(self, field: QWidget, on: bool) -> None:
+        field.setVisible(on)
+        label = self.form.labelForField(field)
+        if label is not None:
+            label.setVisible(on)
 
     def _browse(self) -> None:
         if self.info().data == "dir":

@@ -16,7 +16,7 @@ from typing import Any
 
 from openbrains.canvas.theme import COLORS, color
 from openbrains.canvas.thumbnail import render_thumbnail
-from openbrains.engine.graph import Graph
+from openbrains.engine.graph import Edge, Graph, Node
 from openbrains.engine.layout import layered_layout
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
@@ -43,19 +43,22 @@ UID = re.compile(r"\b[0-9a-f]{8}\b")
 
 def readable_detail(detail: str, nodes: Mapping[str, tuple[str, str]] | None = None) -> str:
     """A mutation's detail without the uids a person cannot read: ``"add gru 1a2b3c4d
-    after dense 5e6f7a8b"`` → ``"add gru after dense"``; a node whose title says more
-    than its unit (an input's or output's name) is named by its title."""
+    after dense 5e6f7a8b"`` → ``"add gru after dense"``. A uid that follows its own unit's
+    name goes; one that does not is replaced by the node's name (``(sum into ‘label’)``);
+    an unknown one goes."""
     nodes = nodes or {}
 
     def swap(m: re.Match[str]) -> str:
         unit, title = nodes.get(m.group(0), ("", ""))
-        before = detail[: m.start()].rstrip().rsplit(" ", 1)[-1]
-        if title and title != unit and title != before:
-            return f"‘{title}’"
-        return ""
+        before = detail[: m.start()].rstrip().rsplit(" ", 1)[-1].lstrip("(")
+        if not unit:
+            return ""
+        named = title if title == unit else f"‘{title}’"
+        if before == unit:
+            return "" if title == unit else named
+        return named
 
     text = UID.sub(swap, detail)
-    text = re.sub(r"\(\w+ +into", lambda m: m.group(0).replace("  ", " "), text)
     return re.sub(r" {2,}", " ", text).replace(" )", ")").replace("( ", "(").strip()
 
 
@@ -165,6 +168,7 @@ class FamilyTreeView(QWidget):
         self.view.setStyleSheet(f"background: {COLORS['panel']}; border: none;")
         self.title = QLabel(self)
         self.title.setWordWrap(True)
+        self.title.setContentsMargins(8, 4, 8, 0)
         self.compare_button = QPushButton("Compare with parent", self)
         self.compare_button.setToolTip(
             "the chosen individual beside its parent, differences marked"
@@ -207,7 +211,7 @@ class FamilyTreeView(QWidget):
             return
         generations = self._draw(by_id, focus, metric)
         self.title.setText(
-            f"  <b>#{focus}</b>: {len(by_id)} individuals, {generations} generations back"
+            f"<b>#{focus}</b>: {len(by_id)} individuals, {generations} generations back"
         )
         self._select(focus)
         self.view.setSceneRect(self.scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
@@ -227,13 +231,14 @@ class FamilyTreeView(QWidget):
 
     # ----- drawing -------------------------------------------------------------------------
     def _draw(self, by_id: dict[int, dict[str, Any]], focus: int, metric: str) -> int:
-        g = Graph()
+        g = Graph()  # individuals as nodes, descent as wires: plain data for the layout
         for ind in by_id:
-            g.add_node("individual", {}, uid=f"i{ind}")
+            g.nodes[f"i{ind}"] = Node(uid=f"i{ind}", unit="individual")
         for ind, d in by_id.items():
             for p in d.get("parents") or []:
-                if int(p) in by_id:
-                    g.connect(f"i{int(p)}", f"i{ind}", uid=f"e{int(p)}_{ind}")
+                if int(p) in by_id and int(p) != ind:
+                    uid = f"e{int(p)}_{ind}"
+                    g.edges[uid] = Edge(uid=uid, src=f"i{int(p)}", dst=f"i{ind}")
         # on its side: the layout runs left to right, the tree top to bottom
         sizes = {uid: (CARD[1], CARD[0] + LABEL_ROOM) for uid in g.nodes}
         layout = layered_layout(g, sizes, column_gap=46.0, row_gap=24.0)

@@ -89,12 +89,13 @@ _cache: OrderedDict[tuple[str, int, int, float], QImage] = OrderedDict()
 
 MARGIN = 8.0
 # a node's glyph, in layout units (scaled to fit the picture, at most MAX_SCALE px a unit)
-GLYPH_W = 10.0
+GLYPH_W = 8.0
 GLYPH_MIN_H = 4.0
 GLYPH_MAX_H = 16.0
-GLYPH_GAP_X = 9.0
+GLYPH_GAP_X = 6.0
 GLYPH_GAP_Y = 4.0
 MAX_SCALE = 1.6
+STRETCH = 3.0
 
 
 def graph_key(graph_json: str | bytes) -> str:
@@ -187,14 +188,16 @@ def _draw_graph(p: QPainter, graph: Graph, w: int, h: int) -> None:
         for x, y in points:
             bounds = bounds.united(QRectF(x, y, 0.1, 0.1))
     inner_w, inner_h = w - 2 * MARGIN, h - 2 * MARGIN
-    scale = min(
-        inner_w / max(bounds.width(), 1e-6), inner_h / max(bounds.height(), 1e-6), MAX_SCALE
-    )
-    ox = (w - bounds.width() * scale) / 2 - bounds.left() * scale
-    oy = (h - bounds.height() * scale) / 2 - bounds.top() * scale
+    # a long chain is wide and flat: rows may spread more than columns (up to STRETCH×),
+    # so branches and the heights of wide layers use the picture's height
+    sx = min(inner_w / max(bounds.width(), 1e-6), MAX_SCALE)
+    sy = min(inner_h / max(bounds.height(), 1e-6), sx * STRETCH)
+    scale = min(sx, sy)
+    ox = (w - bounds.width() * sx) / 2 - bounds.left() * sx
+    oy = (h - bounds.height() * sy) / 2 - bounds.top() * sy
 
     def at(x: float, y: float) -> QPointF:
-        return QPointF(x * scale + ox, y * scale + oy)
+        return QPointF(x * sx + ox, y * sy + oy)
 
     wire = QColor(color("wire"))
     wire.setAlphaF(0.6 if len(graph.edges) < 40 else 0.4)

@@ -37,7 +37,8 @@ GLOW_MARGIN = 14.0
 # below this zoom a card is a few pixels of text: draw it plain (no shadow, body lines or
 # port labels), which keeps a fitted 300-node canvas fast to repaint
 LOD_SIMPLE = 0.5
-LOD_TITLE = 0.3
+LOD_TITLE_MIN = 0.12  # below this the zoomed-out card has no title at all
+SIMPLE_TITLE_PX = 10.0  # the zoomed-out title's size on screen
 MARK_TAGS = {
     "added": ("new", "new"),
     "changed": ("changed", "changed"),
@@ -359,18 +360,27 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         tint.setAlphaF(0.6)
         painter.setBrush(tint)
         painter.drawRect(QRectF(r.left(), r.top() + RADIUS / 2, r.width(), HEADER - RADIUS / 2))
-        if lod >= LOD_TITLE:
-            painter.setFont(theme.ui_font(10.5, bold=True))
+        if self.mark:  # what changed must read at any zoom: the whole card is tinted
+            key = {"added": "new", "changed": "changed"}.get(self.mark, "removed")
+            painter.setBrush(theme.color(key, 0.28))
+            painter.drawRoundedRect(r, RADIUS, RADIUS)
+        if lod >= LOD_TITLE_MIN:
+            # the title stays legible when zoomed out: as big as the card allows, so it
+            # reads at about SIMPLE_TITLE_PX screen pixels
+            font = theme.ui_font(10.5, bold=True)
+            font.setPixelSize(max(10, min(int(SIMPLE_TITLE_PX / lod), int(self.height * 0.42))))
+            painter.setFont(font)
             painter.setPen(theme.color("text"))
-            painter.drawText(
-                self.header_rect().adjusted(10, 3, -10, 0),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                self.title,
+            body = r.adjusted(8, HEADER * 0.6, -8, 0)
+            text = QFontMetricsF(font).elidedText(
+                self.title, Qt.TextElideMode.ElideRight, body.width()
             )
-        self._paint_outline(painter, r)
+            painter.drawText(body, Qt.AlignmentFlag.AlignCenter, text)
+        self._paint_outline(painter, r, 1.0 / max(lod, 0.05))
 
-    def _paint_outline(self, painter: QPainter, r: QRectF) -> None:
-        """Outline by state: fading > error > selected > mark > frozen > unknown unit > plain."""
+    def _paint_outline(self, painter: QPainter, r: QRectF, scale: float = 1.0) -> None:
+        """Outline by state: fading > error > selected > mark > frozen > unknown unit > plain.
+        ``scale`` thickens the state outlines when zoomed out, so they still show."""
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.fading:
             painter.setPen(pen(theme.color("removed"), 2.0, Qt.PenStyle.DashLine))
@@ -379,7 +389,8 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         elif self.isSelected():
             painter.setPen(pen(theme.color("selection"), 2.2))
         elif self.mark in ("added", "changed"):
-            painter.setPen(pen(theme.color("new" if self.mark == "added" else "changed"), 2.4))
+            key = "new" if self.mark == "added" else "changed"
+            painter.setPen(pen(theme.color(key), 2.4 * min(scale, 4.0)))
         elif self.frozen:
             painter.setPen(pen(theme.color("frozen", 0.8), 1.4, Qt.PenStyle.DashLine))
         elif not self.spec.known:
@@ -392,7 +403,7 @@ class NodeItem(HoverHighlight, QGraphicsItem):
             painter.drawRoundedRect(r.adjusted(-4, -4, 4, 4), RADIUS + 3, RADIUS + 3)
         if self.error:
             self._paint_badge(painter, QPointF(r.right() - 2, r.top() + 2))
-        if self.mark:
+        if self.mark and scale <= 1.0:
             self._paint_tag(painter, r)
 
     def _paint_tag(self, painter: QPainter, r: QRectF) -> None:

@@ -542,8 +542,9 @@ def test_checker_decorates_nodes_and_grab_png_draws_the_graph(editor, qtbot, tmp
 
 
 def test_zoomed_out_canvas_draws_plain_cards_with_their_state(editor, qtbot):
-    """Below ``LOD_SIMPLE`` cards lose their text but keep colour and state outlines."""
-    from openbrains.canvas.items.node import LOD_SIMPLE, LOD_TITLE
+    """Below ``LOD_SIMPLE`` cards lose their body text but keep a big title, colour and
+    state outlines."""
+    from openbrains.canvas.items.node import LOD_SIMPLE, LOD_TITLE_MIN
     from PySide6.QtGui import QPainter
 
     editor.set_graph(float_graph())
@@ -551,7 +552,7 @@ def test_zoomed_out_canvas_draws_plain_cards_with_their_state(editor, qtbot):
     editor.freeze_selection(True)
     editor.select(["b"])
     images = []
-    for zoom in (1.0, (LOD_SIMPLE + LOD_TITLE) / 2, LOD_TITLE / 2):
+    for zoom in (1.0, (LOD_SIMPLE + LOD_TITLE_MIN) / 2, LOD_TITLE_MIN / 2):
         editor.view.set_zoom(zoom)
         editor.view.centerOn(editor.scene.nodes["a"])
         img = QImage(editor.view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
