@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from openbrains.app.snapshot import read_individual, read_lineage
 from openbrains.app.toplevel import open_top_level
 from openbrains.canvas.lineage import node_names, readable_detail
-from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import Graph
 
 if TYPE_CHECKING:
@@ -99,13 +99,20 @@ class LineageLink:
             view.setWindowTitle(f"#{parent['id']} | #{child['id']} — Open Brains")
             return view
 
-        if self.compare_window is not None:
-            self.compare_window.close()
-        try:
-            self.compare_window = open_top_level(self, build, "Cannot compare")  # type: ignore[arg-type]
-        except OpenBrainsError:
-            self.compare_window = None
-        return self.compare_window
+        self.close_compare()
+        view = open_top_level(self, build, "Cannot compare")  # type: ignore[arg-type]
+        if view is not None:  # forgotten when it closes (it deletes itself)
+            view.destroyed.connect(self._compare_gone)
+        self.compare_window = view
+        return view
+
+    def _compare_gone(self) -> None:
+        self.compare_window = None
+
+    def close_compare(self) -> None:
+        view, self.compare_window = self.compare_window, None
+        if view is not None and shiboken6.isValid(view):
+            view.close()
 
     def _side_title(self, role: str, d: dict[str, Any]) -> str:
         score = d.get("score")

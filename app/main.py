@@ -254,8 +254,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink):
         self.autosave_timer.stop()
         self.client.stop()
         recovery.discard_autosave(self.project, self.session)
-        if self.compare_window is not None:
-            self.compare_window.close()
+        self.close_compare()
         event.accept()
 
 

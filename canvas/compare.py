@@ -77,7 +77,8 @@ class CompareView(QWidget):
         show_changes(self.parent_side.scene, parent, None, self.catalog, layout_of=both)
         show_changes(self.child_side.scene, child, None, self.catalog, layout_of=both)
         self.parent_side.scene.set_marks(
-            {u: "removed" for u in self.diff.removed} | {u: "changed" for u in self.diff.changed},
+            dict.fromkeys(self.diff.removed | self.diff.rewired, "removed")
+            | dict.fromkeys(self.diff.changed, "changed"),
             self.diff.changed,
         )
         self.child_side.scene.set_marks(self.diff.marks(), self.diff.changed)

@@ -27,6 +27,7 @@ class GraphDiff:
     added: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
     changed: dict[str, str] = field(default_factory=dict)
+    rewired: set[str] = field(default_factory=set)  # same wire uid, other ends: also in added
 
     def marks(self) -> dict[str, str]:
         out = dict.fromkeys(self.added, "added")
@@ -91,6 +92,7 @@ def diff_graphs(old: Graph, new: Graph) -> GraphDiff:
             e.dst_port,
         ):
             d.added.add(uid)
+            d.rewired.add(uid)
     return d
 
 
