@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,34 @@ def layout_missing(graph: Graph) -> Graph:
             node.pos = _free_spot(positions[uid], placed)
             placed.append(node.pos)
     return graph
+
+
+_QUOTED_UID = re.compile(r"'([a-z0-9_]{1,32})'")
+
+
+def named_check(result: dict[str, Any], graph: Graph) -> dict[str, Any]:
+    """The checker's result with the nodes its messages name by uid (``node '629f6fbe'``)
+    named as the canvas shows them (``node 'label'``): a uid means nothing to a person."""
+
+    def name(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return _QUOTED_UID.sub(
+            lambda m: (
+                f"'{graph.nodes[m.group(1)].title}'" if m.group(1) in graph.nodes else m.group(0)
+            ),
+            text,
+        )
+
+    out = dict(result)
+    out["error"] = name(result.get("error"))
+    nodes = result.get("nodes")
+    if isinstance(nodes, dict):
+        out["nodes"] = {
+            uid: ({**info, "error": name(info.get("error"))} if isinstance(info, dict) else info)
+            for uid, info in nodes.items()
+        }
+    return out
 
 
 def _free_spot(
@@ -381,8 +410,10 @@ class GraphEditor(QWidget):
             result = self._checker(self.doc.graph.copy())
         except Exception as exc:  # the checker must never take the editor down
             result = {"compiles": False, "error": f"check failed: {exc}", "params": 0, "nodes": {}}
+        raw = str(result.get("error") or "")
+        result = named_check(result, self.doc.graph)
         self.last_check = result
-        self.scene.set_check(result)
+        self.scene.set_check(result, raw)
         self._refresh_inspector()
         self._update_status_chip()
         self.checked.emit(result)

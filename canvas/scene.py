@@ -119,13 +119,16 @@ class GraphScene(QGraphicsScene):
         if item.scene() is self:
             self.removeItem(item)
 
-    def set_check(self, result: dict[str, Any] | None) -> None:
-        """Decorate nodes with the checker's per-node params, shapes and errors."""
+    def set_check(self, result: dict[str, Any] | None, raw_error: str | None = None) -> None:
+        """Decorate nodes with the checker's per-node params, shapes and errors.
+        ``raw_error``: the message as the checker wrote it, with uids (``result``'s may
+        name the nodes by title), to find the node at fault."""
         nodes = (result or {}).get("nodes") or {}
         error = (result or {}).get("error") or ""
+        at_fault = str(raw_error if raw_error is not None else error)
         for uid, item in self.nodes.items():
             info = nodes.get(uid)
-            if info is None and error and not nodes and uid in str(error):
+            if info is None and error and not nodes and uid in at_fault:
                 # the graph did not resolve at all; the message names the node at fault
                 info = {"error": error}
             item.set_check(info)

@@ -170,6 +170,9 @@ def test_a_seed_that_does_not_compile_is_not_started_quietly(
     for e in graph.out_edges(dense):
         w.editor.remove_items(edge_uids=[e.uid])  # the output is left unfed
     assert not w.editor.check_now()["compiles"]
+    out = next(n for n in graph.nodes.values() if n.unit == "output")
+    shown = w.editor.view.status.text() + str(w.editor.last_check["error"])
+    assert out.uid not in shown and f"'{out.title}'" in shown  # the node by its name
     questions: list[tuple[str, str]] = []
 
     def no(_parent: Any, title: str, text: str, *_: Any, **__: Any) -> Any:
