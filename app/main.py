@@ -221,13 +221,15 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink):
             if not _floating(w):
                 w.hide()
         self.pages.setCurrentWidget(self.start_page)
+        for label in (self.canvas_label, self.task_label):  # they speak of a project
+            label.hide()
         self.setWindowTitle("Open Brains")
 
     def show_editor_page(self) -> None:
         if not self.on_start_page():
             return
         self.pages.setCurrentWidget(self.editor)
-        for w in self._hidden_for_start:
+        for w in (*self._hidden_for_start, self.canvas_label, self.task_label):
             w.show()
         self._hidden_for_start = []
         self.update_title()

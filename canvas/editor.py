@@ -382,6 +382,7 @@ class GraphEditor(QWidget):
         self._placed = set()
         self.last_check = None
         self.last_diff = GraphDiff()
+        self._pending_view = None  # a view saved for another graph
         self.scene.clear_ghosts()
         if relayout:
             show_changes(self.scene, g, None, self.catalog)
@@ -852,13 +853,25 @@ class GraphEditor(QWidget):
         return self.view.view_state()
 
     def set_view_state(self, state: dict[str, Any]) -> None:
-        self.view.set_view_state(state)
+        """Zoom and centre as saved; before the canvas is first shown (it has its real
+        size only then) they wait, and take the place of the first fit."""
+        if self._shown_once:
+            self.view.set_view_state(state)
+        else:
+            self._pending_view = dict(state)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if not self._shown_once:  # the view has its real size only now
             self._shown_once = True
-            QTimer.singleShot(0, self.fit)
+            QTimer.singleShot(0, self._first_view)
+
+    def _first_view(self) -> None:
+        state, self._pending_view = self._pending_view, None
+        if state:
+            self.view.set_view_state(state)
+        else:
+            self.fit()
 
     def grab_png(self, path: str | Path, scale: float = 1.0) -> Path:
         """The whole graph on the canvas background as a PNG (independent of zoom)."""
