@@ -238,9 +238,8 @@ class ProjectFiles:
                 "no champion yet: press Start, and export once individuals come in", 6000
             )
             return False
-        name = (
-            f"{self.project.template or (self.project.path.stem if self.project.path else 'brain')}"
-        )
+        project = self.project
+        name = project.template or (project.path.stem if project.path else "brain")
         path, _ = QFileDialog.getSaveFileName(
             self,  # type: ignore[arg-type]
             "Export champion",

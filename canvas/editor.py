@@ -13,7 +13,7 @@ Public API (what ``app/`` uses)::
     editor.set_checker(check_graph)             # Graph -> {"compiles", "error", "params", "nodes"}
     editor.set_graph(graph, keep_undo=False)    # show a graph (keep_undo: as an undoable step)
     editor.graph()                              # a copy of the graph being edited
-    editor.show_graph_animated(graph)           # follow the champion: animate the difference
+    editor.show_graph_animated(graph)           # follow the champion: fresh layout, changes marked
     editor.palette, editor.inspector            # widgets to dock
     editor.actions()                            # QActions with shortcuts, for menus
     signals: graphChanged(), selectionChanged(list), statusMessage(str), startPauseRequested()
