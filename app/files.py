@@ -126,13 +126,15 @@ class ProjectFiles:
         except OpenBrainsError as exc:
             show_error(self, "Cannot make the project", str(exc))  # type: ignore[arg-type]
             return False
-        self.set_project(Project(graph=graph, task=spec))
+        project = Project(graph=graph)
+        project.set_task(spec)  # chosen here: its data path is the user's own
+        self.set_project(project)
         return True
 
     def choose_task(self) -> None:
         dialog = TaskDialog(self, self.project.task)  # type: ignore[arg-type]
         if dialog.exec():
-            self.project.task = dialog.task_spec()
+            self.project.set_task(dialog.task_spec())
             if not any(
                 n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in self.project.graph.nodes.values()
             ):

@@ -4,8 +4,8 @@ process. Only app/ knows both Qt and torch.
 
 The window's jobs are split into mixins, one file each: ``app.files.ProjectFiles``
 (projects: new, open, save, export), ``app.runlink.RunLink`` (the run and its docks),
-``app.lineage.LineageLink`` (family tree, parent | child); menus are built by
-``app.menus``.
+``app.lineage.LineageLink`` (family tree, parent | child), ``app.startcheck.StartChecks``
+(what a run needs before it starts); menus are built by ``app.menus``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from openbrains.app.panels import install_live_and_rating_docks
 from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import recent_files
+from openbrains.app.startcheck import StartChecks
 from openbrains.app.welcome import sample_cards
 from openbrains.canvas.editor import GraphEditor
 from openbrains.canvas.lineage import FamilyTreeView
@@ -63,7 +64,7 @@ def initial_size() -> tuple[int, int]:
     return (min(WINDOW_SIZE[0], room.width()), min(WINDOW_SIZE[1], room.height()))
 
 
-class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink):
+class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
     """The whole tool in one window."""
 
     def __init__(self, project: Project | None = None, start_engine: bool = True) -> None:

@@ -7,6 +7,12 @@ path of its author's machine (docs/decisions.md, "Where runs live"):
 (the folder of the project file: ``name.run`` beside it) or ``data`` (the user's data
 folder, ``app.places.runs_home()``, for a sample opened as a template or an untitled
 project). Files written before this kept an absolute ``run_dir``; it is still read.
+
+A project may come from a stranger, so the paths it names (the task's data, its run folder)
+are used only once the user has given them (``given_paths``): chosen in the window, confirmed
+when asked, or remembered from when this user saved the very same bytes here
+(``app.trustlist``). Code a project names is never trusted from the file (``engine.trust``).
+Until then a project's run goes where this program would put a new one.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
+from openbrains.app import trustlist
 from openbrains.app.places import runs_home, sample_name
 from openbrains.engine.format import GraphFile, load, save
 from openbrains.engine.graph import Graph
+from openbrains.engine.trust import is_code_name, safe_name
 
 DEFAULT_EVOLVER = {
     "population": 16,
@@ -53,6 +61,35 @@ class Project:
     dirty: bool = False
     template: str | None = None
     identity: str = field(default_factory=lambda: uuid.uuid4().hex)
+    given_paths: set[str] = field(default_factory=set)  # stored paths the user gave
+
+    def stored_paths(self) -> list[tuple[str, str]]:
+        """(what, path) for each path the project names: its data and its run folder."""
+        out = []
+        data = self.task.get("data") if isinstance(self.task, dict) else None
+        if data:
+            out.append(("data", str(data)))
+        if self.run_dir:
+            out.append(("run folder", str(self.run_dir)))
+        return out
+
+    def untrusted_paths(self) -> list[tuple[str, str]]:
+        """The stored paths the user has not given: shown and confirmed before a run."""
+        return [(what, p) for what, p in self.stored_paths() if p not in self.given_paths]
+
+    def set_task(self, spec: dict[str, Any]) -> None:
+        """The task the user chose in the window: its data path is theirs; a stored run
+        folder they never gave is dropped (the run then goes where a new one would)."""
+        self.task = spec
+        if spec.get("data"):
+            self.given_paths.add(str(spec["data"]))
+        if self.run_dir and self.run_dir not in self.given_paths:
+            self.run_dir = None
+
+    def code_needed(self) -> str | None:
+        """The code (``package.module:Class``) the project's task names, if any."""
+        name = self.task.get("name") if isinstance(self.task, dict) else None
+        return name if is_code_name(name) else None
 
     @property
     def title(self) -> str:
@@ -96,7 +133,8 @@ class Project:
         the old file stays the project's run: its relative path is re-expressed from the
         new folder."""
         target = Path(path or self.path or "untitled.graph")
-        if self.run_dir and (self.run_base == "project" or Path(self.run_dir).is_absolute()):
+        given = self.run_dir is not None and self.run_dir in self.given_paths
+        if given and (self.run_base == "project" or Path(str(self.run_dir)).is_absolute()):
             run = self.default_run_dir()
             try:
                 self.run_base, self.run_dir = (
@@ -105,25 +143,40 @@ class Project:
                 )
             except ValueError:  # not in the data folder: relative to the project's folder
                 self.run_base, self.run_dir = "project", _relative(run, target.parent)
+            self.given_paths.add(self.run_dir)
         save(target, self.to_file())
         self.path, self.dirty, self.template = target, False, None
+        self.remember(target.read_bytes())
         return target
+
+    def remember(self, content: bytes) -> None:
+        """Record in the local trust list that this user saved ``content`` here, with the
+        paths in it they had given."""
+        given = [p for _, p in self.stored_paths() if p in self.given_paths]
+        trustlist.remember_project(content, given)
 
     @classmethod
     def open(cls, path: Path) -> Project:
         """The project in ``path``; a shipped sample opens as a template (no path)."""
         project = cls.from_file(load(path), Path(path))
+        project.recall(Path(path).read_bytes())
         name = sample_name(Path(path))
         if name is not None:
             project.path, project.template = None, name
             project.run_dir = None  # a template starts its own run in the data folder
         return project
 
+    def recall(self, content: bytes) -> None:
+        """Trust the stored paths this user gave when they saved ``content`` here."""
+        given = trustlist.project_paths(content)
+        self.given_paths = {p for _, p in self.stored_paths() if trustlist.trusts(given, p)}
+
     # ----- the run folder ------------------------------------------------------------
     def default_run_dir(self) -> Path:
-        """The project's run folder: the stored one resolved, or where a new one would go
-        (beside a user's own project file, else in the data folder)."""
-        if self.run_dir:
+        """The project's run folder: the stored one resolved once the user gave it, else
+        where a new one would go (beside a user's own project file, else in the data
+        folder)."""
+        if self.run_dir and self.run_dir in self.given_paths:
             stored = Path(self.run_dir)
             if stored.is_absolute():  # an older project file
                 return stored
@@ -138,14 +191,15 @@ class Project:
         """(base, relative path) of a run folder for this project that has none yet."""
         if self.path is not None and os.access(self.path.parent, os.W_OK):
             return "project", self.path.with_suffix(".run").name
-        name = self.template or str(self.task.get("name") or "run")
+        name = safe_name(self.template or self.task.get("name"))
         return "data", f"{name}-{self.identity[:8]}"
 
     def assign_run_dir(self) -> Path:
         """Give the project a run folder (stored relative) if it has none; returns it."""
-        if not self.run_dir:
+        if not self.run_dir or self.run_dir not in self.given_paths:
             self.run_base, self.run_dir = self.new_run_location()
             self.dirty = True
+        self.given_paths.add(self.run_dir)  # chosen by this program at the user's Start
         return self.default_run_dir()
 
 

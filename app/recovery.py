@@ -41,6 +41,7 @@ def write_autosave(project: Project, session: str) -> Path:
         recovery_time=time.time(),
     )
     save(path, doc)
+    project.remember(path.read_bytes())  # its confirmed paths stay confirmed when recovered
     return path
 
 
@@ -91,6 +92,7 @@ def recover(item: Recoverable) -> Project:
     from openbrains.engine.format import load
 
     project = Project.from_file(load(item.path), Path(item.original) if item.original else None)
+    project.recall(item.path.read_bytes())
     for key in ("recovery_of", "recovery_time", "recovery_template"):
         project.extra.pop(key, None)
     project.template = None if item.original else item.template

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from openbrains.app.messages import plain, show_error
 from openbrains.app.snapshot import higher_is_better, read_individual, read_snapshot
-from openbrains.app.welcome import data_missing
+from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
-from PySide6.QtWidgets import QMessageBox
+from openbrains.engine.trust import to_wire
 
 if TYPE_CHECKING:
     from openbrains.app.client import EngineClient
@@ -153,61 +153,22 @@ class RunLink:
 
     def start_pause(self) -> None:
         if not self.run_open:
-            if not self.ready_to_start():
+            if not self.may_start():  # app.startcheck: code, paths, task, data, seed
                 return
             run_dir = self.project.assign_run_dir()  # stored relative; a new one dirties
             self.update_title()
             self.runbar.set_running(True)
             self.client.send(
-                "open_run", self._on_opened, run_dir=str(run_dir), settings=self.run_settings()
+                "open_run",
+                self._on_opened,
+                run_dir=str(run_dir),
+                settings=self.run_settings(),
+                trusted_code=to_wire(),  # what the user named in this window's dialogs
             )
         elif self.running:
             self.client.send("pause", self._on_reply)
         else:
             self.client.send("start", self._on_reply)
-
-    def ready_to_start(self) -> bool:
-        """What a run needs before it starts, asked in words: a task, the task's data, and
-        a seed that compiles (or the user's yes to start from random graphs instead)."""
-        self.show_editor_page()
-        if not self.project.task.get("name"):
-            self.choose_task()
-            if not self.project.task.get("name"):
-                return False
-        missing = data_missing(self.project.task)
-        if missing:
-            answer = QMessageBox.question(
-                self,  # type: ignore[arg-type]
-                "Data needed",
-                f"This project {missing}. Choose it now?",
-            )
-            if answer == QMessageBox.StandardButton.Yes:
-                self.choose_task()
-            if data_missing(self.project.task):
-                return False
-        problem = self.seed_problem()
-        if problem:
-            answer = QMessageBox.question(
-                self,  # type: ignore[arg-type]
-                "The seed does not compile",
-                f"The graph on the canvas cannot run: {problem}.\n\nStart from random "
-                "graphs for this task instead? (Your graph stays on the canvas to fix.)",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        return True
-
-    def seed_problem(self) -> str:
-        """Why the project's seed cannot be used, in words ("" when it can, or has no
-        hidden units and is meant as empty)."""
-        graph = self.project.graph
-        if not any(n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in graph.nodes.values()):
-            return ""
-        check = self.editor.last_check or self.editor.check_now() or {}
-        if check.get("compiles", True):
-            return ""
-        titles = {uid: n.title for uid, n in graph.nodes.items()}
-        return plain(str(check.get("error") or "it does not compile"), titles).text
 
     def _on_opened(self, reply: dict[str, Any]) -> None:
         if not reply.get("ok"):
@@ -220,6 +181,8 @@ class RunLink:
         self.run_open = True
         self.set_metric((reply.get("task") or {}).get("metric"))
         settings = reply.get("settings") or {}
+        if isinstance(settings.get("task"), dict):  # confirmed by the user: `rate` may use it
+            remember_run(self.project.default_run_dir(), settings["task"])
         self.plots.set_window(int(settings.get("population") or 16))
         self.client.send("history", self._on_history)
         self.client.send("population", self._on_population)

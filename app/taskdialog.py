@@ -4,6 +4,10 @@ A task is picked from a list that says what each one is; the data is picked with
 or folder dialog, and only when the task needs some; each option of the task is a widget
 with its range (``engine.tasks.registry.Option``). OK checks the choice by building the
 task; what is wrong is said in the form, in words, and the form stays open.
+
+This dialog is the user's own hands (DESIGN §12.1): a ``package.module:Class`` typed as the
+task (a game or environment of the user's) is granted (``engine.trust``), with its options
+as ``KEY=VALUE`` text, and the data path chosen here is one the user gave.
 """
 
 from __future__ import annotations
@@ -48,8 +52,12 @@ class TaskDialog(QDialog):
         self.setWindowTitle("New project" if not current else "Task")
         self.setMinimumWidth(560)
         self.name = QComboBox(self)
+        self.name.setEditable(True)  # a user's own game: package.module:Class
         for info in TASKS.values():
             self.name.addItem(info.name, info.name)
+        self.name.lineEdit().setPlaceholderText("a task, or your game as package.module:Class")
+        self.options = QLineEdit(self)  # the options of a user's own game
+        self.options.setPlaceholderText("KEY=VALUE, KEY=VALUE")
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.data = QLineEdit(self)
@@ -79,6 +87,7 @@ class TaskDialog(QDialog):
         form.addRow("Data", self.data_row)
         form.addRow("", self.data_help)
         form.addRow("Label column", self.label)
+        form.addRow("Options", self.options)
         self.form = form
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -91,19 +100,35 @@ class TaskDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
-        self.name.currentIndexChanged.connect(lambda _i: self._task_changed())
+        self._shown: Any = object()  # the task the widgets were built for
+        self.name.currentTextChanged.connect(lambda _t: self._task_changed())
         if current.get("name") in TASKS:
             self.name.setCurrentIndex(list(TASKS).index(current["name"]))
+        elif current.get("name"):
+            self.name.setEditText(str(current["name"]))
+            self.options.setText(_options_text(current))
         self._task_changed(current)
         self.data.setText(str(current.get("data") or ""))
         self.label.setText(str(current.get("label") or ""))
 
     # ----- the chosen task -----------------------------------------------------------
     def info(self) -> Any:
-        return self.tasks[str(self.name.currentData())]
+        """The built-in task chosen, or None for a user's own (``package.module:Class``)."""
+        return self.tasks.get(self.name.currentText().strip())
 
     def _task_changed(self, current: dict[str, Any] | None = None) -> None:
         info = self.info()
+        if info is self._shown and current is None:
+            return
+        self._shown = info
+        self._show_row(self.options, info is None)
+        if info is None:
+            self.summary.setText("your own game or environment, named as package.module:Class")
+            for w in (self.data_row, self.data_help, self.label):
+                self._show_row(w, False)
+            self.options_box.setVisible(False)
+            self.error.hide()
+            return
         self.summary.setText(info.summary)
         needs = info.data is not None
         for w in (self.data_row, self.data_help):
@@ -140,6 +165,13 @@ class TaskDialog(QDialog):
 
     def task_spec(self) -> dict[str, Any]:
         info = self.info()
+        if info is None:  # a user's own game: its options as typed
+            from openbrains.app.taskargs import parse_options
+
+            spec = {"name": self.name.currentText().strip()}
+            items = [t for t in self.options.text().replace(";", ",").split(",") if t.strip()]
+            spec.update(parse_options(items))
+            return spec
         spec: dict[str, Any] = {"name": info.name}
         if info.data is not None and self.data.text().strip():
             spec["data"] = self.data.text().strip()
@@ -152,17 +184,29 @@ class TaskDialog(QDialog):
         return spec
 
     def accept(self) -> None:
-        """Build the task once: a wrong folder or option is said here, not at Start."""
+        """Build the task once: a wrong folder or option is said here, not at Start. Code
+        typed here is the user's own (granted), and is not run by the form."""
+        from openbrains.app.taskargs import grant_if_code
         from openbrains.engine.tasks.registry import load_task
 
         try:
-            load_task(**self.task_spec())
+            spec = self.task_spec()
+            grant_if_code(spec["name"], "the Task dialog")
+            if self.info() is not None:
+                load_task(**spec)
         except (OpenBrainsError, OSError, ValueError) as exc:
             self.error.setText(plain(str(exc)).text)
             self.error.setToolTip(str(exc))
             self.error.show()
             return
         super().accept()
+
+
+def _options_text(spec: dict[str, Any]) -> str:
+    """A task spec's options (its keys other than name, data, label) as the form shows them."""
+    from openbrains.app.taskargs import RESERVED
+
+    return ", ".join(f"{k}={v}" for k, v in spec.items() if k not in RESERVED)
 
 
 def option_widget(opt: Any, value: Any, parent: QWidget) -> QWidget:

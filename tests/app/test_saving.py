@@ -168,9 +168,12 @@ def test_run_folders_live_in_the_data_folder_or_beside_the_project_stored_relati
     moved = Project.open(tmp_path / "c" / "renamed.graph")
     assert moved.default_run_dir().resolve() == own.with_suffix(".run").resolve()
     assert moved.run_dir == "../b/mine.run"
-    # an older project with an absolute run folder is still read
+    # an older project with an absolute run folder is still read, once the user gave it
+    # (a path in a file is used only with the user's say: app.trustlist)
     legacy = Project.open(own)
     legacy.run_dir = str(tmp_path / "elsewhere.run")
+    assert legacy.default_run_dir() == own.with_suffix(".run")
+    legacy.given_paths.add(legacy.run_dir)
     assert legacy.default_run_dir() == tmp_path / "elsewhere.run"
 
 
