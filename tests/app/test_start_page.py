@@ -256,3 +256,18 @@ def _env(tmp_path: Path) -> dict[str, str]:
     env["OPENBRAINS_HOME"] = str(tmp_path / "cli-home")
     env["QT_QPA_PLATFORM"] = "offscreen"
     return env
+
+
+def test_new_project_form_takes_a_users_own_game_by_its_code_name(
+    qapp: QApplication, qtbot: Any
+) -> None:
+    dialog = TaskDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name.setEditText("mygames.board:Board")  # typed: the user's own hands
+    assert dialog.options.isVisible() and not dialog.options_box.isVisible()
+    assert not dialog.data_row.isVisible() and "package.module:Class" in dialog.summary.text()
+    dialog.options.setText("n=6, sims=20")
+    assert dialog.task_spec() == {"name": "mygames.board:Board", "n": "6", "sims": "20"}
+    dialog.name.setCurrentIndex(dialog.name.findData("xor"))  # back to a built-in task
+    assert not dialog.options.isVisible() and dialog.task_spec() == {"name": "xor"}
