@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 CARD = (150.0, 104.0)
 PICTURE = (138, 58)
 LABEL_ROOM = 150.0  # room beside an edge for its mutation's words
+MIN_ZOOM = 0.55  # the family tree zooms out no further to fit its dock's width
 UID = re.compile(r"\b[0-9a-f]{8}\b")
 
 
@@ -215,7 +216,23 @@ class FamilyTreeView(QWidget):
         )
         self._select(focus)
         self.view.setSceneRect(self.scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
-        self.view.ensureVisible(self.cards[focus])
+        self.fit_width()
+
+    def fit_width(self) -> None:
+        """Zoom out (down to ``MIN_ZOOM``) until the tree's width fits the dock, and keep
+        the chosen individual in view: a tree is read top to bottom, scrolling down only."""
+        rect = self.view.sceneRect()
+        room = max(1, self.view.viewport().width() - 8)
+        zoom = max(MIN_ZOOM, min(1.0, room / max(rect.width(), 1.0)))
+        self.view.resetTransform()
+        self.view.scale(zoom, zoom)
+        if self.focus in self.cards:
+            self.view.ensureVisible(self.cards[self.focus])
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.cards:
+            self.fit_width()
 
     def ids(self) -> list[int]:
         return list(self.cards)

@@ -18,13 +18,16 @@ from openbrains.canvas.catalog import PortSpec, UnitSpec, format_count
 from openbrains.canvas.items.hover import HoverHighlight
 from openbrains.canvas.items.port import PortItem
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Node
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
+    QFont,
     QFontMetricsF,
     QPainter,
     QPainterPath,
     QPen,
+    QStaticText,
+    QTransform,
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -109,6 +112,7 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         self.fading = False
         self.mark = ""  # "added" | "changed" | "removed" (see the module docstring)
         self.mark_detail = ""  # what changed, for the tooltip
+        self._title_cache: tuple[Any, QFont, QStaticText, QSizeF] | None = None
         self.height = HEADER + 2 * LINE + 12
         self._port_sig: tuple[Any, ...] = ()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
@@ -367,16 +371,31 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         if lod >= LOD_TITLE_MIN:
             # the title stays legible when zoomed out: as big as the card allows, so it
             # reads at about SIMPLE_TITLE_PX screen pixels
-            font = theme.ui_font(10.5, bold=True)
-            font.setPixelSize(max(10, min(int(SIMPLE_TITLE_PX / lod), int(self.height * 0.42))))
+            px = max(10, min(int(SIMPLE_TITLE_PX / lod), int(self.height * 0.42)))
+            font, text, size = self._simple_title(px, r.width() - 16)
             painter.setFont(font)
             painter.setPen(theme.color("text"))
             body = r.adjusted(8, HEADER * 0.6, -8, 0)
-            text = QFontMetricsF(font).elidedText(
-                self.title, Qt.TextElideMode.ElideRight, body.width()
+            at = QPointF(
+                body.center().x() - size.width() / 2, body.center().y() - size.height() / 2
             )
-            painter.drawText(body, Qt.AlignmentFlag.AlignCenter, text)
+            painter.drawStaticText(at, text)
         self._paint_outline(painter, r, 1.0 / max(lod, 0.05))
+
+    def _simple_title(self, px: int, width: float) -> tuple[QFont, QStaticText, QSizeF]:
+        """The zoomed-out title at ``px`` pixels, laid out once per size and title (a
+        fitted canvas of hundreds of cards repaints them all)."""
+        key = (self.title, px, width)
+        if self._title_cache is None or self._title_cache[0] != key:
+            font = theme.ui_font(10.5, bold=True)
+            font.setPixelSize(px)
+            text = QFontMetricsF(font).elidedText(self.title, Qt.TextElideMode.ElideRight, width)
+            static = QStaticText(text)
+            static.setTextFormat(Qt.TextFormat.PlainText)
+            static.prepare(QTransform(), font)
+            self._title_cache = (key, font, static, static.size())
+        _key, font, static, size = self._title_cache
+        return font, static, size
 
     def _paint_outline(self, painter: QPainter, r: QRectF, scale: float = 1.0) -> None:
         """Outline by state: fading > error > selected > mark > frozen > unknown unit > plain.
