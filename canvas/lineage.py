@@ -60,7 +60,8 @@ def readable_detail(detail: str, nodes: Mapping[str, tuple[str, str]] | None = N
         return named
 
     text = UID.sub(swap, detail)
-    return re.sub(r" {2,}", " ", text).replace(" )", ")").replace("( ", "(").strip()
+    text = re.sub(r" {2,}", " ", text)
+    return re.sub(r" ([;,)])", r"\1", text).replace("( ", "(").strip()
 
 
 def node_names(graph_json: str | None) -> dict[str, tuple[str, str]]:
