@@ -29,12 +29,14 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 def build_parser() -> argparse.ArgumentParser:
     from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
+        desktop_cmd,
         game_cmd,
         live_cmd,
         rate_cmd,
         record_cmd,
         run_cmd,
         sample_cmd,
+        service_cmd,
     )
 
     parser = argparse.ArgumentParser(

@@ -27,6 +27,7 @@ from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import recent_files
 from openbrains.app.startcheck import StartChecks
+from openbrains.app.tray import RunTray
 from openbrains.app.welcome import sample_cards
 from openbrains.canvas.editor import GraphEditor
 from openbrains.canvas.lineage import FamilyTreeView
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.connect_lineage()
 
         build_menus(self)
+        self.tray = RunTray(self)
         self.start_page.sampleChosen.connect(self.open_sample)
         self.start_page.recentChosen.connect(lambda p: self.open_path(Path(p)))
         self.start_page.newRequested.connect(self.new_project)
@@ -251,6 +253,8 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
 
     # ----- closing -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.tray.hide_instead_of_closing(event):
+            return
         if not self.confirm_discard():
             event.ignore()
             return
@@ -269,8 +273,10 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Open Brains")
     app.setOrganizationName("Open Brains")
+    from openbrains.app.icons import apply_identity
     from openbrains.canvas.theme import apply_theme
 
+    apply_identity(app)
     apply_theme(app)
     return app
 
