@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 from openbrains.engine import runlock
 from openbrains.engine.compile import bind_io, compile_graph
+from openbrains.engine.diskspace import DiskFullError, SpaceWatch
 from openbrains.engine.errors import GraphError, OpenBrainsError
 from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.evolve.mutate import mutate
@@ -27,10 +29,16 @@ from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.evolve.sizing import bounds_for
 from openbrains.engine.evolve.species import Speciator
 from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.failure_guard import FailureGuard
 from openbrains.engine.graph import Graph
 from openbrains.engine.neighbour import PolicySettings, neighbour_for
 from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan, task_spec, with_samples
+from openbrains.engine.settings_check import (
+    SettingsError,
+    check_minutes,
+    check_run_settings,
+)
 from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.tasks.base import DatasetTask
 from openbrains.engine.tasks.rating import DEFAULT_PRIOR_STRENGTH, RatingBook, mix
@@ -87,13 +95,19 @@ class RunSettings:
 
     RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight", *PolicySettings.KEYS)
 
+    def __post_init__(self) -> None:
+        check_run_settings(self.to_dict())  # the rules: engine/settings_check.py
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunSettings:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in known})
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> RunSettings:
+        if not isinstance(d, dict):
+            raise SettingsError(f"{where}: the stored settings are not an object")
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        check_run_settings(known, where)
+        return cls(**known)
 
 
 @dataclass
@@ -110,9 +124,12 @@ class Until:
             if op in text:
                 metric, value = text.split(op, 1)
                 try:
-                    return cls(metric.strip(), op, float(value))
+                    number = float(value)
                 except ValueError:
                     break
+                if math.isfinite(number):  # 'accuracy>=nan' would never be met
+                    return cls(metric.strip(), op, number)
+                break
         raise OpenBrainsError(
             f"--until must look like METRIC>=VALUE or METRIC<=VALUE, got {text!r}"
         )
@@ -162,6 +179,8 @@ class Run:
         self.bounds: SizeBounds = bounds_for(self.task, self.settings.max_params or None)
         self.base_steps = self.settings.budget_steps or _base_steps(self.task)
         self.on_event = on_event or (lambda kind, data: None)
+        self.space = SpaceWatch(self.run_dir, lambda info: self.on_event("disk_low", info))
+        self.failures = FailureGuard()
         self._load_samples(self.archive.samples_version())
         self.rng = random.Random(self.settings.seed * 1_000_003 + self.archive.count())
         self.speciator = Speciator()
@@ -189,7 +208,9 @@ class Run:
                 raise ArchiveError(f"{self.run_dir} holds no run yet; give a task to start one")
             self.archive.set_meta("settings", given.to_dict())
             return given
-        settings = RunSettings.from_dict(stored)
+        if given is not None and isinstance(stored, dict):  # runtime values: the given ones
+            stored = {**stored, **{k: getattr(given, k) for k in RunSettings.RUNTIME}}
+        settings = RunSettings.from_dict(stored, where=str(self.run_dir))
         if given is not None:
             if given.task != settings.task:
                 raise ArchiveError(
@@ -247,6 +268,7 @@ class Run:
             raise OpenBrainsError(
                 f"cannot change {sorted(unknown)} while running; only {RunSettings.RUNTIME}"
             )
+        check_run_settings(changes)
         PolicySettings.from_mapping({**self.settings.to_dict(), **changes})  # refuse bad rules now
 
         def apply() -> None:
@@ -432,7 +454,9 @@ class Run:
         max_individuals: int | None = None,
     ) -> None:
         """Evolve until stopped, out of time, or the condition is met."""
+        minutes = check_minutes(minutes)
         self.stop_event.clear()
+        self.space.check(self.archive.count)
         pool = self._make_pool()
         session = self.archive.start_session()
         deadline = None if minutes is None else time.monotonic() + minutes * 60
@@ -459,6 +483,7 @@ class Run:
                     self.absorb(finished)
                 now = time.monotonic()
                 if now - last_touch > 2:
+                    self.space.check(self.archive.count)
                     self.archive.touch_session(session)
                     last_touch = now
                     self.on_event("progress", self.progress())
@@ -474,7 +499,8 @@ class Run:
                     break
         finally:
             pool.close()
-            self.archive.touch_session(session)
+            with suppress(DiskFullError):  # the first report of it is the one that counts
+                self.archive.touch_session(session)
             self.on_event("stopped", self.progress())
 
     def close(self) -> None:
@@ -937,6 +963,7 @@ class Run:
         )
         if self.births % 25 == 0:
             self.retain()
+        self.failures.record(rec.status, str(r.get("error") or ""))
         return rec
 
     def _aged_out(self, newcomer_fitness: float | None) -> list[Member]:
