@@ -36,9 +36,10 @@ def _inspect_args(sub: argparse._SubParsersAction) -> None:
 @command(_inspect_args)
 def cmd_inspect(args: argparse.Namespace) -> int:
     from openbrains.app.describe import describe_file
-    from openbrains.engine.format import load
 
-    for line in describe_file(load(args.file)):
+    import openbrains
+
+    for line in describe_file(openbrains.read(args.file)):
         print(line)
     return 0
 
@@ -53,10 +54,10 @@ def _convert_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_convert_args)
 def cmd_convert(args: argparse.Namespace) -> int:
-    from openbrains.engine.format import load, save
+    import openbrains
 
-    doc = load(args.input)
-    save(args.output, doc)
+    doc = openbrains.read(args.input)
+    openbrains.write(args.output, doc)
     note = (
         f" (migrated from format version {doc.migrated_from})"
         if doc.migrated_from is not None
@@ -73,10 +74,10 @@ def _open_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_open_args)
 def cmd_open(args: argparse.Namespace) -> int:
-    from openbrains.engine.format import load
+    import openbrains
 
     if args.file is not None:
-        load(args.file)  # a clear error now rather than a dialog later
+        openbrains.read(args.file)  # a clear error now rather than a dialog later
     from openbrains.app.main import run_window
 
     return run_window(str(args.file) if args.file is not None else None)
@@ -91,10 +92,10 @@ def _screenshot_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_screenshot_args)
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from openbrains.engine.format import load
+    import openbrains
 
     if args.file is not None:
-        load(args.file)
+        openbrains.read(args.file)
     width, height = (int(v) for v in args.size.lower().split("x"))
     from openbrains.app.main import screenshot
 

@@ -164,7 +164,8 @@ class Progress:
 
 @command(_run_args)
 def cmd_run(args: argparse.Namespace) -> int:
-    from openbrains.engine.run import Run, RunSettings, Until
+    import openbrains
+    from openbrains import RunSettings, Until
 
     until = Until.parse(args.until) if args.until else None
     seeds: list[str] = []
@@ -196,18 +197,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     host = Service(None)  # a window that opens this run attaches here (engine.control)
 
-    def on_event(kind: str, data: dict[str, Any]) -> None:
-        progress(kind, data)
-        host.event(kind, data)
+    def on_event(event: openbrains.Event) -> None:
+        progress(event.kind, event.data)
+        host.event(event.kind, event.data)
 
     try:
-        run = Run(run_dir, settings, on_event=on_event)
+        run = openbrains.start_run(run_dir=run_dir, settings=settings, on_event=on_event)
     except ArchiveLocked as exc:  # a window or another run has it now: the service retries
         print(f"openbrains run: {exc}", file=sys.stderr)
         return EXIT_BUSY
     remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
-    run.save_seed_weights(seed_weights)
-    host.run, host.thread = run, threading.current_thread()
+    run.engine.save_seed_weights(seed_weights)
+    host.run, host.thread = run.engine, threading.current_thread()
     host.listen()
     interrupted = []
 
@@ -221,9 +222,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
         if not args.quiet:
-            resumed = f", resuming {run.archive.count()} individuals" if run.archive.count() else ""
+            resumed = f", resuming {run.individuals} individuals" if run.individuals else ""
             print(f"run folder {run_dir}{resumed}; Ctrl+C stops cleanly", file=sys.stderr)
-        run.run(minutes=args.minutes, until=until, max_individuals=args.individuals)
+        run.run(minutes=args.minutes, until=until, individuals=args.individuals)
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
@@ -240,11 +241,13 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
     or gives it again with ``--data``. A ``--task`` other than the project's replaces it.
     """
     from openbrains.app.trustlist import project_paths, trusts
-    from openbrains.engine.format import load, runnable
+    from openbrains.engine.format import runnable
     from openbrains.engine.settings_check import SettingsError, task_problem
     from openbrains.engine.trust import is_code_name, locate
 
-    doc = load(args.project)
+    import openbrains
+
+    doc = openbrains.read(args.project)
     project = doc.project or {}
     task = project.get("task") or {}
     if not isinstance(task, dict):
@@ -373,14 +376,18 @@ def _eval_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_eval_args)
 def cmd_eval(args: argparse.Namespace) -> int:
-    from openbrains.engine.export import evaluate_file
     from openbrains.engine.run import dumps
 
-    result = evaluate_file(args.file, _task_spec(args))
+    import openbrains
+
+    spec = _task_spec(args)  # code the user named is granted here
+    result = openbrains.evaluate(
+        args.file, spec.pop("name"), spec.pop("data", None), spec.pop("label", None), spec
+    )
     if args.json:
-        print(dumps(result))
+        print(dumps(result.to_dict()))
     else:
         print(
-            f"{result['metric']}={result['test']:.4f} (test, {result['examples']} examples, task {result['task']})"
+            f"{result.metric}={result.score:.4f} (test, {result.examples} examples, task {result.task})"
         )
     return 0

@@ -113,10 +113,17 @@ def evaluate_file(path: Path, task_spec: dict[str, Any]) -> dict[str, Any]:
     doc = load(path)
     if doc.graph is None:
         raise OpenBrainsError(f"{path}: this {doc.kind} file has no graph to evaluate")
-    task = load_task(**with_recorded_options(task_spec, doc.graph))
-    graph = doc.graph
+    return evaluate_graph(doc.graph, doc.weights, task_spec, str(path))
+
+
+def evaluate_graph(
+    graph: Graph, weights: dict[str, Any], task_spec: dict[str, Any], path: str | Path
+) -> dict[str, Any]:
+    """Test score of ``graph`` with ``weights`` (every one, strictly) on ``task_spec``'s test
+    split; ``path`` names it in errors."""
+    task = load_task(**with_recorded_options(task_spec, graph))
     if getattr(task, "kind", "") == "game":
-        return _evaluate_game(path, graph, doc.weights, task)
+        return _evaluate_game(path, graph, weights, task)
     have = sorted(graph.input_names)
     if have != sorted(task.inputs):
         raise OpenBrainsError(
@@ -124,7 +131,7 @@ def evaluate_file(path: Path, task_spec: dict[str, Any]) -> dict[str, Any]:
         )
     try:
         brain = compile_graph(graph, inputs=task.inputs)
-        brain.load_weights(doc.weights, strict=True)
+        brain.load_weights(weights, strict=True)
     except GraphError as exc:
         raise OpenBrainsError(f"{path}: {exc}") from None
     if [brain.output_specs[n].channels for n in brain.output_names][:1] != [
@@ -142,7 +149,7 @@ def evaluate_file(path: Path, task_spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _evaluate_game(path: Path, graph: Graph, weights: Any, task: Any) -> dict[str, Any]:
+def _evaluate_game(path: str | Path, graph: Graph, weights: Any, task: Any) -> dict[str, Any]:
     """A game brain's test score as its training runs measure it: Elo against the task's
     reference players (a two-player game), or the mean score of the test episodes."""
     from openbrains.engine.games.champion import check_brain
