@@ -78,26 +78,39 @@ class Brain:
         return self
 
     # ----- what it is ---------------------------------------------------------------------
+    def recorded(self) -> dict[str, dict[str, Any]]:
+        """The tasks its file records, oldest first: name -> the score recorded for it
+        (plain data, empty when none was measured)."""
+        tasks, scores = self.graph.tasks, self.graph.scores
+        if isinstance(tasks, Mapping):  # name -> a task record that carries its score
+            return {
+                str(n): dict(getattr(t, "score", None) or scores.get(n) or {})
+                for n, t in tasks.items()
+            }
+        named = [t["name"] for t in tasks if isinstance(t, dict) and isinstance(t.get("name"), str)]
+        return {n: dict(scores.get(n) or {}) for n in named} | {
+            str(n): dict(v) for n, v in scores.items() if n not in named and isinstance(v, dict)
+        }
+
     @property
     def task(self) -> str | None:
         """The task it learned (its file's latest), or a project's task; None if neither."""
-        for t in reversed(self.graph.tasks):
-            if isinstance(t, dict) and isinstance(t.get("name"), str):
-                return t["name"]
+        learned = list(self.recorded())
+        if learned:
+            return learned[-1]
         task = (self.project or {}).get("task")
         name = task.get("name") if isinstance(task, dict) else None
         return name if isinstance(name, str) else None
 
     @property
     def score(self) -> Score | None:
-        """Its recorded score on ``task`` (or on any task when that has none)."""
-        scores = self.graph.scores
-        key = self.task if self.task in scores else next(iter(scores), None)
-        entry = scores.get(key) if key is not None else None
-        if not isinstance(entry, dict):
+        """Its recorded score on ``task`` (None when the file records none)."""
+        name = self.task
+        entry = self.recorded().get(name or "")
+        if not entry:
             return None
         return Score(
-            str(key),
+            str(name),
             str(entry.get("metric") or "score"),
             _number(entry.get("test")),
             _number(entry.get("validation")),

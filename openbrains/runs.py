@@ -78,6 +78,7 @@ class RunHandle:
         self.engine = run  # the engine's Run, for programs that steer it further (a service)
         self._on_event = on_event
         self._queue: queue.SimpleQueue[Event] | None = None
+        self._searching = threading.Lock()  # one search at a time over one archive
         run.on_event = self._dispatch
 
     def _dispatch(self, kind: str, data: dict[str, Any]) -> None:
@@ -125,7 +126,12 @@ class RunHandle:
         ``minutes``, ``until`` the champion's metric reaches e.g. ``"accuracy>=0.97"``, or
         after ``individuals`` new ones."""
         stop_when = Until.parse(until) if isinstance(until, str) else until
-        self.engine.run(minutes=minutes, until=stop_when, max_individuals=individuals)
+        if not self._searching.acquire(blocking=False):
+            raise OpenBrainsError("this run is already searching (run() or events())")
+        try:
+            self.engine.run(minutes=minutes, until=stop_when, max_individuals=individuals)
+        finally:
+            self._searching.release()
         return self.summary()
 
     def events(
