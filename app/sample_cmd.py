@@ -67,10 +67,10 @@ def write_grid(images: np.ndarray, path: Path, scale: int = 8) -> None:
 
 @command(_sample_args)
 def cmd_sample(args: argparse.Namespace) -> int:
-    from openbrains.engine.format import load, load_brain
+    import openbrains
 
-    name, settings = task_of(load(args.file))
-    _graph, brain = load_brain(args.file)
+    name, settings = task_of(openbrains.read(args.file))
+    brain = openbrains.load(args.file).module
     if name == "denoise" or sorted(brain.input_names) == ["noisy", "step"]:
         from openbrains.engine.tasks.denoise import sample_images
 

@@ -211,6 +211,7 @@ def start_run(
     seeds: Sequence[Brain] = (),
     settings: RunSettings | None = None,
     on_event: EventSink | None = None,
+    engine_options: Mapping[str, Any] | None = None,
     **values: Any,
 ) -> RunHandle:
     """Open a run of ``task`` in ``run_dir`` (default ``runs/<task>``), or resume the one
@@ -218,7 +219,8 @@ def start_run(
 
     ``values`` are ``RunSettings`` fields (``population=``, ``workers=``, ``seed=``…), or
     give a whole ``settings``. ``seeds`` are brains the first generation starts from.
-    Nothing runs until ``run()`` or ``events()``.
+    ``engine_options`` go to the engine's ``Run`` as they are (what a command line adds
+    beyond the settings). Nothing runs until ``run()`` or ``events()``.
     """
     if settings is None:
         if task is None:
@@ -228,7 +230,7 @@ def start_run(
         raise OpenBrainsError("give either settings= or a task and its values, not both")
     settings.seeds = [*settings.seeds, *(b.graph.to_json().decode() for b in seeds)]
     folder = Path(run_dir) if run_dir is not None else default_run_dir(settings.task)
-    run = Run(folder, settings)
+    run = Run(folder, settings, **dict(engine_options or {}))
     try:
         handle = RunHandle(run, on_event)
         if seeds:
@@ -251,6 +253,7 @@ def resume(
     task: TaskLike | None = None,
     data: PathLike | None = None,
     on_event: EventSink | None = None,
+    engine_options: Mapping[str, Any] | None = None,
 ) -> RunHandle:
     """Open the run stored in ``run_dir`` to go on with it. If its task is your own code,
     pass that class (or a ``CodeRef``) as ``task``; if it reads data, pass the path as
@@ -277,7 +280,7 @@ def resume(
             )
         if Path(data).resolve() != Path(str(stored["data"])).resolve():
             raise OpenBrainsError(f"{folder} was run on {stored['data']!r}, not {str(data)!r}")
-    return RunHandle(Run(folder, None), on_event)
+    return RunHandle(Run(folder, None, **dict(engine_options or {})), on_event)
 
 
 def load_individual(run_dir: PathLike, id: int | None = None) -> Brain:

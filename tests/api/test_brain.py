@@ -108,3 +108,13 @@ def test_an_untrained_genome_gets_fresh_weights_when_run() -> None:
     brain = openbrains.Brain(graph)
     assert not brain.trained and brain.params == 42
     assert brain(torch.zeros(1, 1, 2)).shape == (1, 1, 2)
+
+
+def test_every_public_name_resolves_and_is_listed() -> None:
+    from openbrains import _API
+
+    assert sorted(openbrains.__all__) == sorted([*_API, "__version__"])
+    for name in openbrains.__all__:
+        assert getattr(openbrains, name) is not None
+    with pytest.raises(AttributeError):
+        _ = openbrains.no_such_name
