@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openbrains.engine.backends.base import BackendConfig
-from openbrains.engine.backends.ray_cluster import connect
+from openbrains.engine.backends.ray_cluster import RayUnavailable, connect
 from openbrains.engine.backends.worker import Worker
 from openbrains.engine.jobs import JobFormatError, JobResult, JobSpec, TaskRef
 from openbrains.engine.train.governor import DutyCycle
@@ -113,9 +113,13 @@ class RayBackend:
             time.sleep(timeout)
             return []
         refs = list(self._inflight)
-        ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
-        if ready:
-            ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        try:
+            ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+            if ready:
+                ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        except self.ray.exceptions.RaySystemError as exc:  # the cluster itself went away
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise RayUnavailable(f"lost the Ray cluster: {first}") from None
         done = []
         for ref in ready:
             result = self._finish(ref, self._inflight.pop(ref))
