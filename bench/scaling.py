@@ -15,16 +15,18 @@ with 2 workers, timed from the moment every worker is ready to the last result:
 With ``--backend ray`` it compares backends instead: the recorded candidates trained with 2
 workers through the ``local`` backend and through the ``ray`` backend (a private local Ray
 cluster of 2 CPUs), alternately, ``--rounds`` times each, on the same cores in the same run;
-``ray_vs_local`` is the ratio of their mean rates (goal ≥ 0.85).
+``ray_vs_local`` is the ratio of their mean rates (goal ≥ 0.85). The default ``--seconds``
+is 60 and ``--rounds`` 3.
 
     .venv/bin/python bench/scaling.py [--seconds 60] [--no-record]
-    .venv/bin/python bench/scaling.py --backend ray [--seconds 40] [--rounds 2] [--no-record]
+    .venv/bin/python bench/scaling.py --backend ray [--seconds 60] [--rounds 3] [--no-record]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -148,11 +150,12 @@ def backends(seconds: float, rounds: int, no_record: bool) -> None:
     """``ray_vs_local``: the same candidates, 2 workers, local and Ray backends alternately."""
     jobs: list[JobSpec] = []
     rates: dict[str, list[float]] = {"local": [], "ray": []}
+    load_before = os.getloadavg()[1]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         search_rate(1, seconds, folder, jobs)
-        for _ in range(rounds):
-            for name in rates:
+        for i in range(rounds):  # local first, then ray first, …: drift in load cancels
+            for name in sorted(rates, reverse=bool(i % 2)):
                 rates[name].append(replay_rate(2, jobs, folder, name))
     local, ray = (sum(r) / len(r) for r in rates.values())
     count = sum(j.candidates for j in jobs)
@@ -175,9 +178,10 @@ def backends(seconds: float, rounds: int, no_record: bool) -> None:
             f"jobs, recorded from a {seconds:g} s one-worker search) trained with 2 workers "
             "through the `local` backend (worker processes) and the `ray` backend (Ray tasks "
             "on a private local Ray cluster of 2 CPUs, started before the clock runs), "
-            f"alternately, {rounds} rounds each, timed from all workers warm to the last "
-            "result. The machine (2 cores) was shared with other engineers while it ran, so "
-            "single rounds are noisy. Goal: ray_vs_local ≥ 0.85.\n\n" + table
+            f"alternately (each round's first backend alternating), {rounds} rounds each, timed from all workers warm to the last "
+            "result. The machine (2 cores) was shared with other engineers while it ran "
+            f"(5-minute load average {load_before:.1f} before, {os.getloadavg()[1]:.1f} "
+            "after), so single rounds are noisy. Goal: ray_vs_local ≥ 0.85.\n\n" + table
         )
         record("scaling-ray", "python bench/scaling.py --backend ray", body, last)
 
@@ -186,7 +190,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--backend", choices=("local", "ray"), default="local")
-    ap.add_argument("--rounds", type=int, default=2, help="--backend ray: replays of each")
+    ap.add_argument("--rounds", type=int, default=3, help="--backend ray: replays of each")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     if args.backend == "ray":

@@ -16,6 +16,7 @@ sent again once; lost a second time, it comes back as a failed result saying so.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -57,8 +58,6 @@ def train_remote(
 
 def warm_remote(task: dict[str, Any], share: float | None, grants: list[dict[str, str]]) -> int:
     """A Ray task: import torch and load the run's task before the first job."""
-    import os
-
     _worker_for(share, grants).warm(TaskRef(dict(task["spec"]), int(task["generation"])))
     return os.getpid()
 
