@@ -211,6 +211,8 @@ def start_run(
     seeds: Sequence[Brain] = (),
     settings: RunSettings | None = None,
     on_event: EventSink | None = None,
+    backend: str = "local",
+    backend_options: Mapping[str, Any] | None = None,
     engine_options: Mapping[str, Any] | None = None,
     **values: Any,
 ) -> RunHandle:
@@ -219,6 +221,8 @@ def start_run(
 
     ``values`` are ``RunSettings`` fields (``population=``, ``workers=``, ``seed=``…), or
     give a whole ``settings``. ``seeds`` are brains the first generation starts from.
+    ``backend`` is where jobs train: ``"local"`` (worker processes here) or ``"ray"`` with
+    ``backend_options={"address": "auto" | "HOST:PORT" | None}`` (docs/scale.md).
     ``engine_options`` go to the engine's ``Run`` as they are (what a command line adds
     beyond the settings). Nothing runs until ``run()`` or ``events()``.
     """
@@ -230,8 +234,10 @@ def start_run(
         raise OpenBrainsError("give either settings= or a task and its values, not both")
     settings.seeds = [*settings.seeds, *(b.graph.to_json().decode() for b in seeds)]
     folder = Path(run_dir) if run_dir is not None else default_run_dir(settings.task)
+    where = checked_backend(backend, backend_options)
     run = Run(folder, settings, **dict(engine_options or {}))
     try:
+        run.backend_name, run.backend_options = where
         handle = RunHandle(run, on_event)
         if seeds:
             from openbrains.engine.weights import encode_weights
@@ -253,6 +259,8 @@ def resume(
     task: TaskLike | None = None,
     data: PathLike | None = None,
     on_event: EventSink | None = None,
+    backend: str = "local",
+    backend_options: Mapping[str, Any] | None = None,
     engine_options: Mapping[str, Any] | None = None,
 ) -> RunHandle:
     """Open the run stored in ``run_dir`` to go on with it. If its task is your own code,
@@ -280,7 +288,19 @@ def resume(
             )
         if Path(data).resolve() != Path(str(stored["data"])).resolve():
             raise OpenBrainsError(f"{folder} was run on {stored['data']!r}, not {str(data)!r}")
-    return RunHandle(Run(folder, None, **dict(engine_options or {})), on_event)
+    where = checked_backend(backend, backend_options)
+    run = Run(folder, None, **dict(engine_options or {}))
+    run.backend_name, run.backend_options = where
+    return RunHandle(run, on_event)
+
+
+def checked_backend(name: str, options: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """Backend ``name`` (engine.backends) and its options, refused in one line before any
+    run folder is opened if it cannot work (Ray not installed, no cluster at that address)."""
+    from openbrains.engine.backends import check_backend
+
+    check_backend(name, dict(options or {}))
+    return name, dict(options or {})
 
 
 def load_individual(run_dir: PathLike, id: int | None = None) -> Brain:

@@ -82,3 +82,9 @@ def test_settings_or_a_task_not_both() -> None:
         openbrains.start_run("xor", settings=settings)
     with pytest.raises(openbrains.OpenBrainsError, match="needs a task"):
         openbrains.start_run()
+
+
+def test_an_unknown_backend_is_refused_before_a_run_folder_is_made(tmp_path: Path) -> None:
+    with pytest.raises(openbrains.OpenBrainsError, match="unknown backend"):
+        openbrains.start_run("xor", tmp_path / "r", backend="cloud", **SMALL)
+    assert not (tmp_path / "r").exists()
