@@ -29,6 +29,7 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 def build_parser() -> argparse.ArgumentParser:
     from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
+        export_cmd,
         game_cmd,
         live_cmd,
         rate_cmd,

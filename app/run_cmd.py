@@ -1,4 +1,5 @@
-"""`openbrains run | status | export | eval`: evolution from the terminal, for days."""
+"""`openbrains run | status | eval`: evolution from the terminal, for days (`export` is in
+export_cmd.py)."""
 
 from __future__ import annotations
 
@@ -237,26 +238,6 @@ def yardstick(references: dict[str, float], best: float | None) -> str:
         for r, name in sorted(items)
     ]
     return "reference players (elo): " + " < ".join(parts)
-
-
-def _export_args(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="save an individual of a run as a .graph file")
-    p.add_argument("run_dir", type=Path)
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--best", action="store_true", help="the champion (best validation score)")
-    which.add_argument("--id", type=int, help="an individual by id")
-    p.add_argument("-o", "--output", type=Path, required=True)
-
-
-@command(_export_args)
-def cmd_export(args: argparse.Namespace) -> int:
-    from openbrains.engine.export import export_individual
-
-    path, rec = export_individual(args.run_dir, None if args.best else args.id, args.output)
-    print(
-        f"wrote {path}: individual #{rec.id}, {rec.params:,} params, validation {rec.val_metric:.4f}"
-    )
-    return 0
 
 
 def _eval_args(sub: argparse._SubParsersAction) -> None:

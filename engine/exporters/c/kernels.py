@@ -1,0 +1,464 @@
+"""The C text of each op: plain loops with every size a constant, so the compiler unrolls
+what it likes and nothing is decided at run time. Weight reads go through ``WeightRef``,
+which knows whether a weight is float32 or int8 with a scale per row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from openbrains.engine.exporters.c.ir import Op, Pointwise, Program
+from openbrains.engine.exporters.errors import ExportError
+
+Lines = list[str]
+
+
+def f32(x: float) -> str:
+    text = format(float(x), ".9g")
+    if "e" not in text and "." not in text and "inf" not in text and "nan" not in text:
+        text += ".0"
+    return text + "f"
+
+
+class Emit:
+    """Names in the generated C for one program: values, weights, scales."""
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+
+    def ptr(self, name: str) -> str:
+        v = self.prog.root(name)
+        if v.kind == "arena":
+            return f"(arena + {v.offset})"
+        return v.name
+
+    def dot(self, weight: str, offset: str, x: str, n: int) -> str:
+        w = self.prog.weights[weight]
+        fn = "dot_q" if w.quantized else "dot_f"
+        return f"{fn}({weight} + {offset}, {x}, {n})"
+
+    def scaled(self, weight: str, acc: str, row: str) -> str:
+        """``acc`` (a finished dot product of row ``row``) in float units."""
+        w = self.prog.weights[weight]
+        return f"({acc}) * {weight}_scale[{row}]" if w.quantized else acc
+
+    def at(self, weight: str, index: str, row: str) -> str:
+        w = self.prog.weights[weight]
+        if w.quantized:
+            return f"(float){weight}[{index}] * {weight}_scale[{row}]"
+        return f"{weight}[{index}]"
+
+
+def post(steps: list[Pointwise], channel: str) -> Lines:
+    out = []
+    for s in steps:
+        out.append(
+            {
+                "relu": "v = v > 0.0f ? v : 0.0f;",
+                "gelu": "v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));",
+                "tanh": "v = tanhf(v);",
+                "sigmoid": "v = 1.0f / (1.0f + expf(-v));",
+                "sin": "v = sinf(v);",
+                "softplus": "v = v > 20.0f ? v : log1pf(expf(v));",
+                "affine": f"v = v * {s.scale}[{channel}] + {s.shift}[{channel}];",
+            }[s.kind]
+        )
+    return out
+
+
+def _shape(prog: Program, name: str) -> tuple[int, int]:
+    v = prog.values[name]
+    return v.time, v.channels
+
+
+def dense(e: Emit, op: Op) -> Lines:
+    t, i = _shape(e.prog, op.inputs[0])
+    o = _shape(e.prog, op.output)[1]
+    w = op.weights["w"]
+    bias = f" + {op.weights['b']}[o]" if "b" in op.weights else ""
+    acc = e.scaled(w, e.dot(w, f"o * {i}", f"x + t * {i}", i), "o")
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {o}; ++o) {{",
+        f"  float v = {acc}{bias};",
+        *("  " + line for line in post(op.post, "o")),
+        f"  y[t * {o} + o] = v;",
+        "}",
+    ]
+
+
+def conv_function(e: Emit, op: Op, name: str) -> Lines:
+    """One output value of a convolution at (oy, ox, o), with its pointwise steps."""
+    a = op.attrs
+    (h, w_), (kh, kw), (sh, sw), (dh, dw), (pt, pl) = (
+        a["grid"], a["kernel"], a["stride"], a["dilation"], a["pad"]
+    )  # fmt: skip
+    i = a["channels_in"]
+    wt = op.weights["w"]
+    bias = f" + {op.weights['b']}[o]" if "b" in op.weights else ""
+    dot = e.dot(wt, f"((o * {kh} + ky) * {kw} + kx) * {i}", f"x + (iy * {w_} + ix) * {i}", i)
+    return [
+        f"static float {name}(const float *x, int oy, int ox, int o) {{",
+        "  float acc = 0.0f, v;",
+        f"  for (int ky = 0; ky < {kh}; ++ky) {{",
+        f"    int iy = oy * {sh} + ky * {dh} - {pt};",
+        f"    if (iy < 0 || iy >= {h}) continue;",
+        f"    for (int kx = 0; kx < {kw}; ++kx) {{",
+        f"      int ix = ox * {sw} + kx * {dw} - {pl};",
+        f"      if (ix < 0 || ix >= {w_}) continue;",
+        f"      acc += {dot};",
+        "    }",
+        "  }",
+        f"  v = {e.scaled(wt, 'acc', 'o')}{bias};",
+        *("  " + line for line in post(op.post, "o")),
+        "  return v;",
+        "}",
+    ]
+
+
+def _window(kind: str, value: str, grid: tuple, kernel: tuple, out: tuple, c: int) -> Lines:
+    """Pool ``value(iy, ix)`` over windows of ``kernel`` (stride = kernel, last windows cut
+    short, averages over the cells that exist: PyTorch's ceil_mode)."""
+    (h, w_), (kh, kw), (oh, ow) = grid, kernel, out
+    first = "-INFINITY" if kind == "max" else "0.0f"
+    combine = "if (v > acc) acc = v;" if kind == "max" else "acc += v;"
+    finish = "acc / (float)n" if kind == "avg" else "acc"
+    return [
+        f"for (int py = 0; py < {oh}; ++py) for (int px = 0; px < {ow}; ++px)",
+        f"for (int o = 0; o < {c}; ++o) {{",
+        f"  float acc = {first}; int n = 0;",
+        f"  for (int iy = py * {kh}; iy < py * {kh} + {kh} && iy < {h}; ++iy)",
+        f"  for (int ix = px * {kw}; ix < px * {kw} + {kw} && ix < {w_}; ++ix) {{",
+        f"    float v = {value};",
+        f"    {combine}",
+        "    ++n;",
+        "  }",
+        f"  y[(py * {ow} + px) * {c} + o] = {finish};",
+        "}",
+    ]
+
+
+def conv(e: Emit, op: Op, fn: str) -> Lines:
+    o = _shape(e.prog, op.output)[1]
+    head = f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};"
+    pool = op.attrs.get("pool")
+    if pool:
+        return [
+            head,
+            *_window(
+                pool["kind"], f"{fn}(x, iy, ix, o)", op.attrs["out"], pool["kernel"], pool["out"], o
+            ),
+        ]
+    oh, ow = op.attrs["out"]
+    return [
+        head,
+        f"for (int oy = 0; oy < {oh}; ++oy) for (int ox = 0; ox < {ow}; ++ox)",
+        f"for (int o = 0; o < {o}; ++o) y[(oy * {ow} + ox) * {o} + o] = {fn}(x, oy, ox, o);",
+    ]
+
+
+def pool(e: Emit, op: Op) -> Lines:
+    c = _shape(e.prog, op.output)[1]
+    a = op.attrs
+    w_ = a["grid"][1]
+    head = f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};"
+    return [
+        head,
+        *_window(a["kind"], f"x[(iy * {w_} + ix) * {c} + o]", a["grid"], a["kernel"], a["out"], c),
+    ]
+
+
+def pool_causal(e: Emit, op: Op) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    win, kind = op.attrs["window"], op.attrs["kind"]
+    combine = (
+        f"if (x[s * {c} + o] > acc) acc = x[s * {c} + o];"
+        if kind == "max"
+        else f"acc += x[s * {c} + o];"
+    )
+    finish = "acc" if kind == "max" else "acc / (float)(t - s0 + 1)"
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {c}; ++o) {{",
+        f"  int s0 = t - {win} + 1 < 0 ? 0 : t - {win} + 1;",
+        f"  float acc = {'-INFINITY' if kind == 'max' else '0.0f'};",
+        f"  for (int s = s0; s <= t; ++s) {combine}",
+        f"  y[t * {c} + o] = {finish};",
+        "}",
+    ]
+
+
+def pointwise(e: Emit, op: Op) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int i = 0; i < {t * c}; ++i) {{",
+        f"  int c = i % {c}; float v = x[i]; (void)c;",
+        *("  " + line for line in post(op.post, "c")),
+        "  y[i] = v;",
+        "}",
+    ]
+
+
+def _inputs(e: Emit, op: Op) -> Lines:
+    return [f"const float *x{k} = {e.ptr(n)};" for k, n in enumerate(op.inputs)]
+
+
+def add(e: Emit, op: Op) -> Lines:
+    n = e.prog.values[op.output].size
+    terms = " + ".join(f"x{k}[i]" for k in range(len(op.inputs)))
+    return [
+        *_inputs(e, op),
+        f"float *y = {e.ptr(op.output)};",
+        f"for (int i = 0; i < {n}; ++i) y[i] = {terms};",
+    ]
+
+
+def gate(e: Emit, op: Op) -> Lines:
+    n = e.prog.values[op.output].size
+    others = " + ".join(f"x{k}[i]" for k in range(1, len(op.inputs))) or "x0[i]"
+    return [
+        *_inputs(e, op),
+        f"float *y = {e.ptr(op.output)};",
+        f"for (int i = 0; i < {n}; ++i) y[i] = x0[i] * (1.0f / (1.0f + expf(-({others}))));",
+    ]
+
+
+def residual(e: Emit, op: Op) -> Lines:
+    n = e.prog.values[op.output].size
+    others = " + ".join(f"x{k}[i]" for k in range(1, len(op.inputs)))
+    alpha = op.weights["alpha"]
+    return [
+        *_inputs(e, op),
+        f"float *y = {e.ptr(op.output)};",
+        f"for (int i = 0; i < {n}; ++i) y[i] = x0[i] + {alpha}[0] * ({others});",
+    ]
+
+
+def concat(e: Emit, op: Op) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    lines = [
+        *_inputs(e, op),
+        f"float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+    ]
+    at = 0
+    for k, name in enumerate(op.inputs):
+        ck = _shape(e.prog, name)[1]
+        lines.append(
+            f"  for (int i = 0; i < {ck}; ++i) y[t * {c} + {at} + i] = x{k}[t * {ck} + i];"
+        )
+        at += ck
+    return [*lines, "}"]
+
+
+def copy(e: Emit, op: Op) -> Lines:
+    n = e.prog.values[op.output].size
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int i = 0; i < {n}; ++i) y[i] = x[i];",
+    ]
+
+
+def broadcast(e: Emit, op: Op) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {c}; ++o) y[t * {c} + o] = x[o];",
+    ]
+
+
+def adaptive_avg(e: Emit, op: Op) -> Lines:
+    t_in = _shape(e.prog, op.inputs[0])[0]
+    t, c = _shape(e.prog, op.output)
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {c}; ++o) {{",
+        f"  int a = (t * {t_in}) / {t}, b = ((t + 1) * {t_in} + {t} - 1) / {t};",
+        "  float acc = 0.0f;",
+        f"  for (int s = a; s < b; ++s) acc += x[s * {c} + o];",
+        f"  y[t * {c} + o] = acc / (float)(b - a);",
+        "}",
+    ]
+
+
+def gather_time(e: Emit, op: Op, table: str) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {c}; ++o) y[t * {c} + o] = x[{table}[t] * {c} + o];",
+    ]
+
+
+def layernorm(e: Emit, op: Op) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    g, b = op.weights["g"], op.weights["b"]
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *r = x + t * {c}; float mean = 0.0f, var = 0.0f, inv;",
+        f"  for (int i = 0; i < {c}; ++i) mean += r[i];",
+        f"  mean /= {c}.0f;",
+        f"  for (int i = 0; i < {c}; ++i) var += (r[i] - mean) * (r[i] - mean);",
+        f"  inv = 1.0f / sqrtf(var / {c}.0f + {f32(op.attrs['eps'])});",
+        f"  for (int i = 0; i < {c}; ++i) y[t * {c} + i] = (r[i] - mean) * inv * {g}[i] + {b}[i];",
+        "}",
+    ]
+
+
+def rmsnorm(e: Emit, op: Op) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    g = op.weights["g"]
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *r = x + t * {c}; float ms = 0.0f, inv;",
+        f"  for (int i = 0; i < {c}; ++i) ms += r[i] * r[i];",
+        f"  inv = 1.0f / sqrtf(ms / {c}.0f + {f32(op.attrs['eps'])});",
+        f"  for (int i = 0; i < {c}; ++i) y[t * {c} + i] = r[i] * inv * {g}[i];",
+        "}",
+    ]
+
+
+def embed(e: Emit, op: Op) -> Lines:
+    t, c = _shape(e.prog, op.output)
+    vocab, table = op.attrs["vocab"], op.weights["table"]
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        "  long id = (long)x[t];",
+        f"  id = id < 0 ? 0 : (id > {vocab - 1} ? {vocab - 1} : id);",
+        f"  for (int o = 0; o < {c}; ++o) y[t * {c} + o] = {e.at(table, f'id * {c} + o', 'id')};",
+        "}",
+    ]
+
+
+def _gates(e: Emit, op: Op, row: str, i: int, h: int, hidden_part: bool = True) -> str:
+    wi, wh, bi, bh = (op.weights[k] for k in ("wi", "wh", "bi", "bh"))
+    xi = e.scaled(wi, e.dot(wi, f"({row}) * {i}", "xt", i), row) + f" + {bi}[{row}]"
+    if not hidden_part:
+        return xi
+    return xi + " + " + e.scaled(wh, e.dot(wh, f"({row}) * {h}", "h", h), row) + f" + {bh}[{row}]"
+
+
+def gru(e: Emit, op: Op) -> Lines:
+    t, i = _shape(e.prog, op.inputs[0])
+    h = op.attrs["hidden"]
+    wh, bh = op.weights["wh"], op.weights["bh"]
+    hn = (
+        e.scaled(wh, e.dot(wh, f"({2 * h} + j) * {h}", "h", h), f"{2 * h} + j")
+        + f" + {bh}[{2 * h} + j]"
+    )
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"float *h = {op.attrs['state']}; float *hn = {e.ptr(op.scratch_value)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *xt = x + t * {i};",
+        f"  for (int j = 0; j < {h}; ++j) {{",
+        f"    float r = sigmoid_(({_gates(e, op, 'j', i, h)}));",
+        f"    float z = sigmoid_(({_gates(e, op, f'{h} + j', i, h)}));",
+        f"    float n = tanhf({_gates(e, op, f'{2 * h} + j', i, h, False)} + r * ({hn}));",
+        "    hn[j] = (1.0f - z) * n + z * h[j];",
+        "  }",
+        f"  for (int j = 0; j < {h}; ++j) {{ h[j] = hn[j]; y[t * {h} + j] = hn[j]; }}",
+        "}",
+    ]
+
+
+def lstm(e: Emit, op: Op) -> Lines:
+    t, i = _shape(e.prog, op.inputs[0])
+    h = op.attrs["hidden"]
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"float *h = {op.attrs['state']}; float *c = {op.attrs['state']} + {h};",
+        f"float *hn = {e.ptr(op.scratch_value)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *xt = x + t * {i};",
+        f"  for (int j = 0; j < {h}; ++j) {{",
+        f"    float ig = sigmoid_(({_gates(e, op, 'j', i, h)}));",
+        f"    float fg = sigmoid_(({_gates(e, op, f'{h} + j', i, h)}));",
+        f"    float gg = tanhf({_gates(e, op, f'{2 * h} + j', i, h)});",
+        f"    float og = sigmoid_(({_gates(e, op, f'{3 * h} + j', i, h)}));",
+        "    c[j] = fg * c[j] + ig * gg;",
+        "    hn[j] = og * tanhf(c[j]);",
+        "  }",
+        f"  for (int j = 0; j < {h}; ++j) {{ h[j] = hn[j]; y[t * {h} + j] = hn[j]; }}",
+        "}",
+    ]
+
+
+def reservoir(e: Emit, op: Op) -> Lines:
+    t, i = _shape(e.prog, op.inputs[0])
+    s = op.attrs["hidden"]
+    win, w = op.weights["win"], op.weights["w"]
+    leak = op.attrs["leak"]
+    drive = e.scaled(win, e.dot(win, f"j * {i}", "xt", i), "j")
+    rec = e.scaled(w, e.dot(w, f"j * {s}", "h", s), "j")
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"float *h = {op.attrs['state']}; float *hn = {e.ptr(op.scratch_value)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *xt = x + t * {i};",
+        f"  for (int j = 0; j < {s}; ++j)",
+        f"    hn[j] = {f32(1.0 - leak)} * h[j] + {f32(leak)} * tanhf({drive} + {rec});",
+        f"  for (int j = 0; j < {s}; ++j) {{ h[j] = hn[j]; y[t * {s} + j] = hn[j]; }}",
+        "}",
+    ]
+
+
+def attention(e: Emit, op: Op) -> Lines:
+    t, _ = _shape(e.prog, op.inputs[0])
+    heads, hd = op.attrs["heads"], op.attrs["head_dim"]
+    inner = heads * hd
+    stop = "s <= t" if op.attrs["causal"] else f"s < {t}"
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"float *p = {e.ptr(op.scratch_value)}; const float scale = 1.0f / sqrtf({hd}.0f);",
+        f"for (int hh = 0; hh < {heads}; ++hh) for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *q = x + t * {3 * inner} + hh * {hd};",
+        "  float top = -INFINITY, sum = 0.0f;",
+        f"  for (int s = 0; {stop}; ++s) {{",
+        f"    p[s] = dot_f(q, x + s * {3 * inner} + {inner} + hh * {hd}, {hd}) * scale;",
+        "    if (p[s] > top) top = p[s];",
+        "  }",
+        f"  for (int s = 0; {stop}; ++s) {{ p[s] = expf(p[s] - top); sum += p[s]; }}",
+        f"  for (int d = 0; d < {hd}; ++d) {{",
+        "    float acc = 0.0f;",
+        f"    for (int s = 0; {stop}; ++s) acc += p[s] * x[s * {3 * inner} + {2 * inner} + hh * {hd} + d];",
+        f"    y[t * {inner} + hh * {hd} + d] = acc / sum;",
+        "  }",
+        "}",
+    ]
+
+
+SIMPLE: dict[str, Callable[[Emit, Op], Lines]] = {
+    "dense": dense,
+    "pool": pool,
+    "pool_causal": pool_causal,
+    "pointwise": pointwise,
+    "add": add,
+    "gate": gate,
+    "residual": residual,
+    "concat": concat,
+    "copy": copy,
+    "broadcast": broadcast,
+    "adaptive_avg": adaptive_avg,
+    "layernorm": layernorm,
+    "rmsnorm": rmsnorm,
+    "embed": embed,
+    "gru": gru,
+    "lstm": lstm,
+    "reservoir": reservoir,
+    "attention": attention,
+}
+
+
+def body(e: Emit, op: Op, index: int) -> Lines:
+    """The statements of op number ``index`` inside ``brain_run``."""
+    if op.kind == "conv":
+        return conv(e, op, f"conv_{index}")
+    if op.kind == "gather_time":
+        return gather_time(e, op, f"time_index_{index}")
+    fn = SIMPLE.get(op.kind)
+    if fn is None:
+        raise ExportError(f"op {op.kind!r} (from {op.node!r}) has no C text")
+    return fn(e, op)
