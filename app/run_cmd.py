@@ -68,7 +68,23 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
     )
+    p.add_argument(
+        "--device-budget",
+        type=_device_budget,
+        metavar="flash=SIZE,ram=SIZE",
+        help="a hard limit: every candidate's C build fits, e.g. flash=32k,ram=2k (an Arduino "
+        "Uno); add ,weights=int8 to count int8 weights",
+    )
     p.add_argument("--quiet", action="store_true")
+
+
+def _device_budget(text: str) -> dict[str, Any]:
+    from openbrains.engine.exporters.budget import DeviceBudget
+
+    try:
+        return DeviceBudget.parse(text).to_dict()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class Progress:
@@ -142,6 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         rating_weight=min(1.0, max(0.0, args.rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
+        device_budget=args.device_budget,
     )
     progress = Progress(args.quiet)
     run = Run(run_dir, settings, on_event=progress)

@@ -26,6 +26,7 @@ from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.evolve.sizing import bounds_for
 from openbrains.engine.evolve.species import Speciator
 from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.exporters.budget import device_gate
 from openbrains.engine.graph import Graph
 from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan, task_spec, with_samples
@@ -77,6 +78,7 @@ class RunSettings:
     seeds: list[str] = field(default_factory=list)
     rating_weight: float = 0.0  # 0: the task's metric alone; 1: people's ratings alone
     rating_prior: float = DEFAULT_PRIOR_STRENGTH  # k of the shrunk mean rating
+    device_budget: dict[str, Any] | None = None  # DeviceBudget: every candidate's C build fits
 
     RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight")
 
@@ -152,6 +154,12 @@ class Run:
         self.settings.seeds = [fit_seed(s, self.task) for s in self.settings.seeds]
         # sized from the task's own data, so recordings never change a run's budgets
         self.bounds: SizeBounds = bounds_for(self.task, self.settings.max_params or None)
+        self.device = device_gate(self.settings.device_budget)
+        if self.device is not None:
+            self.bounds = self.device.bound(self.bounds)
+            self.device.check_task(self.task)
+            for i, seed in enumerate(self.settings.seeds):
+                self.device.check(Graph.from_json(seed), f"seed graph {i + 1}")
         self.base_steps = self.settings.budget_steps or _base_steps(self.task)
         self.on_event = on_event or (lambda kind, data: None)
         self._load_samples(self.archive.samples_version())
@@ -261,6 +269,8 @@ class Run:
     ) -> None:
         """Add a hand-made graph to the population: it is trained next, like any child."""
         graph.validate()
+        if self.device is not None:
+            self.device.check(graph, "this graph")
         meta = {
             "origin": "hand",
             "parents": list(parents or []),
@@ -634,6 +644,10 @@ class Run:
             }
             if self._fits(g):
                 break
+        if self.device is not None and not self._fits(g):  # the budget is a hard limit
+            small = self.device.smallest(t)
+            small.hparams = g.hparams
+            g, origin = small, "template"
         return g, b"", {"origin": origin, "parents": [], "rung": 0}
 
     def _gene_defaults(self) -> dict[str, Any]:
@@ -667,9 +681,10 @@ class Run:
 
     def _fits(self, graph: Graph) -> bool:
         try:
-            return compile_graph(graph).param_count() <= self.bounds.max_params
+            small = compile_graph(graph).param_count() <= self.bounds.max_params
         except GraphError:
             return False
+        return small and (self.device is None or self.device.fits(graph))
 
     def _select(self) -> Member:
         """Tournament; half the time within one random species, which shields new structure."""
@@ -719,6 +734,10 @@ class Run:
             }
             if self._fits(m.graph):
                 return m.graph, self._maybe_inherit(m.weights), meta
+        if self.device is not None and not self._fits(m.graph):  # retrain the parent instead
+            clone = {"origin": "mutation", "parents": [a.record.id], "mutation": "clone"}
+            clone.update(detail="no child fitted the device budget", rung=0)
+            return a.graph.copy(), self._maybe_inherit(decode_weights(a.weights)), clone
         return m.graph, self._maybe_inherit(m.weights), meta
 
     def _maybe_inherit(self, weights: dict[str, Any]) -> bytes:
@@ -1061,6 +1080,8 @@ def status_of(run_dir: Path) -> dict[str, Any]:
             "species": len({r.species for r in alive}),
             "best": None,
         }
+        if settings.get("device_budget"):
+            out["device_budget"] = settings["device_budget"]
         if best is not None:
             metric = (archive.get_meta("task_info") or {}).get("metric", "?")
             out["best"] = {

@@ -24,6 +24,10 @@ def parse_size(text: str, what: str) -> int:
     return value
 
 
+def _size(n: int) -> str:
+    return f"{n / 1024:.3g} KB" if n >= 1024 else f"{n} B"
+
+
 @dataclass(frozen=True)
 class DeviceBudget:
     flash: int  # bytes
@@ -60,7 +64,7 @@ class DeviceBudget:
         return cls(int(d["flash"]), int(d["ram"]), str(d.get("weights", "float32")))
 
     def describe(self) -> str:
-        return f"flash {self.flash / 1024:g} KB, RAM {self.ram / 1024:g} KB ({self.weights})"
+        return f"flash {_size(self.flash)}, RAM {_size(self.ram)}, {self.weights} weights"
 
     @property
     def bytes_per_weight(self) -> int:
@@ -99,3 +103,57 @@ def measure_graph(graph: Any, budget: DeviceBudget) -> Fit:
     fp = measure(prog, int8=budget.weights == "int8")
     ok = fp.flash <= budget.flash and fp.ram <= budget.ram
     return Fit(ok, fp.flash, fp.ram, "" if ok else f"needs flash {fp.flash}, RAM {fp.ram}")
+
+
+class DeviceGate:
+    """What a run with a device budget asks of every candidate it creates, so its champion
+    always fits: generators are bounded by the flash, each candidate's C build is measured,
+    and a run whose smallest possible brain does not fit is refused at the start."""
+
+    def __init__(self, budget: DeviceBudget) -> None:
+        self.budget = budget
+
+    def bound(self, bounds: Any) -> Any:
+        from dataclasses import replace
+
+        return replace(bounds, max_params=min(bounds.max_params, self.budget.max_params()))
+
+    def fits(self, graph: Any) -> bool:
+        return measure_graph(graph, self.budget).fits
+
+    def check(self, graph: Any, what: str) -> None:
+        from openbrains.engine.errors import OpenBrainsError
+
+        fit = measure_graph(graph, self.budget)
+        if not fit.fits:
+            need = fit.why if not fit.flash else f"flash {fit.flash:,} B and RAM {fit.ram:,} B"
+            raise OpenBrainsError(
+                f"{what} does not fit the device budget ({self.budget.describe()}): {need}"
+            )
+
+    def smallest(self, task: Any) -> Any:
+        """Inputs wired straight to the outputs (through a 4-wide embedding for tokens):
+        the brain every run can fall back to."""
+        import random
+
+        from openbrains.engine.evolve.random import add_io
+        from openbrains.engine.graph import Graph
+
+        rng = random.Random(0)
+        graph = Graph(causal=task.causal)
+        ins, outs = add_io(graph, task.inputs, task.outputs, rng)
+        for uid, spec in zip(ins, task.inputs.values()):
+            src = uid
+            if spec.meta.vocab:
+                src = graph.add_node("embedding", {"width": 4}, rng=rng).uid
+                graph.connect(uid, src, rng=rng)
+            for out in outs:
+                graph.connect(src, out, rng=rng)
+        return graph
+
+    def check_task(self, task: Any) -> None:
+        self.check(self.smallest(task), f"task {task.name!r}: even a brain wired straight through")
+
+
+def device_gate(settings: dict[str, Any] | None) -> DeviceGate | None:
+    return DeviceGate(DeviceBudget.from_dict(settings)) if settings else None
