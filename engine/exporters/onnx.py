@@ -142,21 +142,27 @@ def _check_zero_start(brain: Brain, model: StepModel, leaves: list[_StateLeaf]) 
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """torch.onnx reports progress and missing optional packages; users need none of it."""
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._dynamo")]
+    """torch.onnx reports progress, missing optional packages and, on failure, the whole
+    traced graph; a user needs none of it (the failure becomes one ExportError line)."""
+    names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] in _NOISY]
+    loggers = [logging.getLogger(n) for n in ("torch", "onnxscript", "onnx_ir", *names)]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
-        lg.setLevel(logging.ERROR)
+        lg.setLevel(logging.CRITICAL)
     try:
         with (
             warnings.catch_warnings(),
             contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
         ):
             warnings.simplefilter("ignore")
             yield
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+_NOISY = ("torch", "onnxscript", "onnx_ir")
 
 
 def _dynamic_shapes(brain: Brain, leaves: list[_StateLeaf], dynamic_batch: bool) -> tuple:
