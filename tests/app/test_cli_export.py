@@ -226,3 +226,29 @@ def test_onnx_metadata_is_readable_without_openbrains(tmp_path: Path) -> None:
         check=True,
     )
     assert json.loads(done.stdout) == ["audio", 100.0, ["audio"]]
+
+
+def test_the_onnxruntime_snippets_in_the_docs_run(tmp_path: Path) -> None:
+    """docs/export.md's Python runs as written against exported files."""
+    import re
+
+    for name in ("digits", "text"):
+        out = ob(
+            "export",
+            str(ROOT / "sample_graphs" / f"{name}.graph"),
+            "-o",
+            str(tmp_path / f"{name}.onnx"),
+        )
+        assert out.returncode == 0, out.stderr
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "export.md").read_text(), re.S)
+    assert len(blocks) == 2 and len(blocks[0].strip().splitlines()) <= 10
+    first = subprocess.run(
+        [sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert first.returncode == 0 and first.stdout.strip() in [str(k) for k in range(10)], (
+        first.stderr
+    )
+    second = subprocess.run(
+        [sys.executable, "-c", blocks[1]], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert second.returncode == 0 and len(second.stdout.strip().splitlines()) == 2, second.stderr

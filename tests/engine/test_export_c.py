@@ -41,9 +41,9 @@ def test_random_graphs_in_c_match_pytorch(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_hundred_random_graphs_in_c_match_pytorch(tmp_path: Path) -> None:
+def test_sixty_more_random_graphs_in_c_match_pytorch(tmp_path: Path) -> None:
     seen: set[str] = set()
-    for i in range(200):
+    for i in range(12, 72):
         graph, kind = draw(i)
         brain = compile_graph(graph, seed=i)
         assert c_vs_torch(graph, brain, tmp_path / str(i)) <= LIMIT, (i, kind)
