@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.engine.compile import Brain
-from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.format import load, load_brain
 from openbrains.engine.graph import Graph
@@ -63,7 +62,4 @@ def open_source(path: Path, best: bool, individual: int | None) -> BrainSource:
         return from_run(path, None if best else individual)
     if best or individual is not None:
         raise ExportError(f"--best and --id pick from a run folder; {path} is not one")
-    try:
-        return from_file(path)
-    except OpenBrainsError:
-        raise
+    return from_file(path)

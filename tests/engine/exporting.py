@@ -12,7 +12,7 @@ import torch
 from openbrains.engine.compile import Brain
 from openbrains.engine.exporters.c import CExport, emit_c, harness
 from openbrains.engine.exporters.meta import BrainMeta, describe
-from openbrains.engine.exporters.onnx import example_inputs
+from openbrains.engine.exporters.onnx_check import example_inputs
 from openbrains.engine.graph import Graph
 from openbrains.engine.units import REGISTRY, Unit
 from torch import nn

@@ -16,15 +16,14 @@ from openbrains.engine.compile import compile_graph
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta, describe
 from openbrains.engine.exporters.onnx import (
-    EXAMPLE_TIME,
     StepModel,
     _dynamic_shapes,
     _state_leaves,
     _trace,
     _zero_states,
-    example_inputs,
     export_onnx,
 )
+from openbrains.engine.exporters.onnx_check import EXAMPLE_TIME, example_inputs
 from openbrains.engine.format import load_brain
 from torch import nn
 

@@ -1,78 +1,20 @@
-"""The C text of each op: plain loops with every size a constant, so the compiler unrolls
-what it likes and nothing is decided at run time. Weight reads go through ``WeightRef``,
-which knows whether a weight is float32 or int8 with a scale per row."""
+"""The C text of each feed-forward op: plain loops with every size a constant, so the
+compiler unrolls what it likes and nothing is decided at run time (the ops that look along
+time are in ``kernels_seq.py``; names and weight reads in ``emit.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from openbrains.engine.exporters.c.ir import Op, Pointwise, Program
+from openbrains.engine.exporters.c import kernels_seq
+from openbrains.engine.exporters.c.emit import Emit, Lines, f32, post, shape
+from openbrains.engine.exporters.c.ir import Op
 from openbrains.engine.exporters.errors import ExportError
-
-Lines = list[str]
-
-
-def f32(x: float) -> str:
-    text = format(float(x), ".9g")
-    if "e" not in text and "." not in text and "inf" not in text and "nan" not in text:
-        text += ".0"
-    return text + "f"
-
-
-class Emit:
-    """Names in the generated C for one program: values, weights, scales."""
-
-    def __init__(self, prog: Program) -> None:
-        self.prog = prog
-
-    def ptr(self, name: str) -> str:
-        v = self.prog.root(name)
-        if v.kind == "arena":
-            return f"(arena + {v.offset})"
-        return v.name
-
-    def dot(self, weight: str, offset: str, x: str, n: int) -> str:
-        w = self.prog.weights[weight]
-        fn = "dot_q" if w.quantized else "dot_f"
-        return f"{fn}({weight} + {offset}, {x}, {n})"
-
-    def scaled(self, weight: str, acc: str, row: str) -> str:
-        """``acc`` (a finished dot product of row ``row``) in float units."""
-        w = self.prog.weights[weight]
-        return f"({acc}) * {weight}_scale[{row}]" if w.quantized else acc
-
-    def at(self, weight: str, index: str, row: str) -> str:
-        w = self.prog.weights[weight]
-        if w.quantized:
-            return f"(float){weight}[{index}] * {weight}_scale[{row}]"
-        return f"{weight}[{index}]"
-
-
-def post(steps: list[Pointwise], channel: str) -> Lines:
-    out = []
-    for s in steps:
-        out.append(
-            {
-                "relu": "v = v > 0.0f ? v : 0.0f;",
-                "gelu": "v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));",
-                "tanh": "v = tanhf(v);",
-                "sigmoid": "v = 1.0f / (1.0f + expf(-v));",
-                "sin": "v = sinf(v);",
-                "softplus": "v = v > 20.0f ? v : log1pf(expf(v));",
-                "affine": f"v = v * {s.scale}[{channel}] + {s.shift}[{channel}];",
-            }[s.kind]
-        )
-    return out
-
-
-def _shape(prog: Program, name: str) -> tuple[int, int]:
-    v = prog.values[name]
-    return v.time, v.channels
 
 
 def dense(e: Emit, op: Op) -> Lines:
-    t, i = _shape(e.prog, op.inputs[0])
-    o = _shape(e.prog, op.output)[1]
+    t, i = shape(e.prog, op.inputs[0])
+    o = shape(e.prog, op.output)[1]
     w = op.weights["w"]
     bias = f" + {op.weights['b']}[o]" if "b" in op.weights else ""
     acc = e.scaled(w, e.dot(w, f"o * {i}", f"x + t * {i}", i), "o")
@@ -138,7 +80,7 @@ def _window(kind: str, value: str, grid: tuple, kernel: tuple, out: tuple, c: in
 
 
 def conv(e: Emit, op: Op, fn: str) -> Lines:
-    o = _shape(e.prog, op.output)[1]
+    o = shape(e.prog, op.output)[1]
     head = f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};"
     pool = op.attrs.get("pool")
     if pool:
@@ -157,7 +99,7 @@ def conv(e: Emit, op: Op, fn: str) -> Lines:
 
 
 def pool(e: Emit, op: Op) -> Lines:
-    c = _shape(e.prog, op.output)[1]
+    c = shape(e.prog, op.output)[1]
     a = op.attrs
     w_ = a["grid"][1]
     head = f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};"
@@ -168,7 +110,7 @@ def pool(e: Emit, op: Op) -> Lines:
 
 
 def pool_causal(e: Emit, op: Op) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     win, kind = op.attrs["window"], op.attrs["kind"]
     combine = (
         f"if (x[s * {c} + o] > acc) acc = x[s * {c} + o];"
@@ -188,7 +130,7 @@ def pool_causal(e: Emit, op: Op) -> Lines:
 
 
 def pointwise(e: Emit, op: Op) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
         f"for (int i = 0; i < {t * c}; ++i) {{",
@@ -235,7 +177,7 @@ def residual(e: Emit, op: Op) -> Lines:
 
 
 def concat(e: Emit, op: Op) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     lines = [
         *_inputs(e, op),
         f"float *y = {e.ptr(op.output)};",
@@ -243,7 +185,7 @@ def concat(e: Emit, op: Op) -> Lines:
     ]
     at = 0
     for k, name in enumerate(op.inputs):
-        ck = _shape(e.prog, name)[1]
+        ck = shape(e.prog, name)[1]
         lines.append(
             f"  for (int i = 0; i < {ck}; ++i) y[t * {c} + {at} + i] = x{k}[t * {ck} + i];"
         )
@@ -260,7 +202,7 @@ def copy(e: Emit, op: Op) -> Lines:
 
 
 def broadcast(e: Emit, op: Op) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
         f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {c}; ++o) y[t * {c} + o] = x[o];",
@@ -268,8 +210,8 @@ def broadcast(e: Emit, op: Op) -> Lines:
 
 
 def adaptive_avg(e: Emit, op: Op) -> Lines:
-    t_in = _shape(e.prog, op.inputs[0])[0]
-    t, c = _shape(e.prog, op.output)
+    t_in = shape(e.prog, op.inputs[0])[0]
+    t, c = shape(e.prog, op.output)
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
         f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {c}; ++o) {{",
@@ -282,7 +224,7 @@ def adaptive_avg(e: Emit, op: Op) -> Lines:
 
 
 def gather_time(e: Emit, op: Op, table: str) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
         f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {c}; ++o) y[t * {c} + o] = x[{table}[t] * {c} + o];",
@@ -290,7 +232,7 @@ def gather_time(e: Emit, op: Op, table: str) -> Lines:
 
 
 def layernorm(e: Emit, op: Op) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     g, b = op.weights["g"], op.weights["b"]
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
@@ -306,7 +248,7 @@ def layernorm(e: Emit, op: Op) -> Lines:
 
 
 def rmsnorm(e: Emit, op: Op) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     g = op.weights["g"]
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
@@ -320,7 +262,7 @@ def rmsnorm(e: Emit, op: Op) -> Lines:
 
 
 def embed(e: Emit, op: Op) -> Lines:
-    t, c = _shape(e.prog, op.output)
+    t, c = shape(e.prog, op.output)
     vocab, table = op.attrs["vocab"], op.weights["table"]
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
@@ -328,104 +270,6 @@ def embed(e: Emit, op: Op) -> Lines:
         "  long id = (long)x[t];",
         f"  id = id < 0 ? 0 : (id > {vocab - 1} ? {vocab - 1} : id);",
         f"  for (int o = 0; o < {c}; ++o) y[t * {c} + o] = {e.at(table, f'id * {c} + o', 'id')};",
-        "}",
-    ]
-
-
-def _gates(e: Emit, op: Op, row: str, i: int, h: int, hidden_part: bool = True) -> str:
-    wi, wh, bi, bh = (op.weights[k] for k in ("wi", "wh", "bi", "bh"))
-    xi = e.scaled(wi, e.dot(wi, f"({row}) * {i}", "xt", i), row) + f" + {bi}[{row}]"
-    if not hidden_part:
-        return xi
-    return xi + " + " + e.scaled(wh, e.dot(wh, f"({row}) * {h}", "h", h), row) + f" + {bh}[{row}]"
-
-
-def gru(e: Emit, op: Op) -> Lines:
-    t, i = _shape(e.prog, op.inputs[0])
-    h = op.attrs["hidden"]
-    wh, bh = op.weights["wh"], op.weights["bh"]
-    hn = (
-        e.scaled(wh, e.dot(wh, f"({2 * h} + j) * {h}", "h", h), f"{2 * h} + j")
-        + f" + {bh}[{2 * h} + j]"
-    )
-    return [
-        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"float *h = {op.attrs['state']}; float *hn = {e.ptr(op.scratch_value)};",
-        f"for (int t = 0; t < {t}; ++t) {{",
-        f"  const float *xt = x + t * {i};",
-        f"  for (int j = 0; j < {h}; ++j) {{",
-        f"    float r = sigmoid_(({_gates(e, op, 'j', i, h)}));",
-        f"    float z = sigmoid_(({_gates(e, op, f'{h} + j', i, h)}));",
-        f"    float n = tanhf({_gates(e, op, f'{2 * h} + j', i, h, False)} + r * ({hn}));",
-        "    hn[j] = (1.0f - z) * n + z * h[j];",
-        "  }",
-        f"  for (int j = 0; j < {h}; ++j) {{ h[j] = hn[j]; y[t * {h} + j] = hn[j]; }}",
-        "}",
-    ]
-
-
-def lstm(e: Emit, op: Op) -> Lines:
-    t, i = _shape(e.prog, op.inputs[0])
-    h = op.attrs["hidden"]
-    return [
-        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"float *h = {op.attrs['state']}; float *c = {op.attrs['state']} + {h};",
-        f"float *hn = {e.ptr(op.scratch_value)};",
-        f"for (int t = 0; t < {t}; ++t) {{",
-        f"  const float *xt = x + t * {i};",
-        f"  for (int j = 0; j < {h}; ++j) {{",
-        f"    float ig = sigmoid_(({_gates(e, op, 'j', i, h)}));",
-        f"    float fg = sigmoid_(({_gates(e, op, f'{h} + j', i, h)}));",
-        f"    float gg = tanhf({_gates(e, op, f'{2 * h} + j', i, h)});",
-        f"    float og = sigmoid_(({_gates(e, op, f'{3 * h} + j', i, h)}));",
-        "    c[j] = fg * c[j] + ig * gg;",
-        "    hn[j] = og * tanhf(c[j]);",
-        "  }",
-        f"  for (int j = 0; j < {h}; ++j) {{ h[j] = hn[j]; y[t * {h} + j] = hn[j]; }}",
-        "}",
-    ]
-
-
-def reservoir(e: Emit, op: Op) -> Lines:
-    t, i = _shape(e.prog, op.inputs[0])
-    s = op.attrs["hidden"]
-    win, w = op.weights["win"], op.weights["w"]
-    leak = op.attrs["leak"]
-    drive = e.scaled(win, e.dot(win, f"j * {i}", "xt", i), "j")
-    rec = e.scaled(w, e.dot(w, f"j * {s}", "h", s), "j")
-    return [
-        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"float *h = {op.attrs['state']}; float *hn = {e.ptr(op.scratch_value)};",
-        f"for (int t = 0; t < {t}; ++t) {{",
-        f"  const float *xt = x + t * {i};",
-        f"  for (int j = 0; j < {s}; ++j)",
-        f"    hn[j] = {f32(1.0 - leak)} * h[j] + {f32(leak)} * tanhf({drive} + {rec});",
-        f"  for (int j = 0; j < {s}; ++j) {{ h[j] = hn[j]; y[t * {s} + j] = hn[j]; }}",
-        "}",
-    ]
-
-
-def attention(e: Emit, op: Op) -> Lines:
-    t, _ = _shape(e.prog, op.inputs[0])
-    heads, hd = op.attrs["heads"], op.attrs["head_dim"]
-    inner = heads * hd
-    stop = "s <= t" if op.attrs["causal"] else f"s < {t}"
-    return [
-        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"float *p = {e.ptr(op.scratch_value)}; const float scale = 1.0f / sqrtf({hd}.0f);",
-        f"for (int hh = 0; hh < {heads}; ++hh) for (int t = 0; t < {t}; ++t) {{",
-        f"  const float *q = x + t * {3 * inner} + hh * {hd};",
-        "  float top = -INFINITY, sum = 0.0f;",
-        f"  for (int s = 0; {stop}; ++s) {{",
-        f"    p[s] = dot_f(q, x + s * {3 * inner} + {inner} + hh * {hd}, {hd}) * scale;",
-        "    if (p[s] > top) top = p[s];",
-        "  }",
-        f"  for (int s = 0; {stop}; ++s) {{ p[s] = expf(p[s] - top); sum += p[s]; }}",
-        f"  for (int d = 0; d < {hd}; ++d) {{",
-        "    float acc = 0.0f;",
-        f"    for (int s = 0; {stop}; ++s) acc += p[s] * x[s * {3 * inner} + {2 * inner} + hh * {hd} + d];",
-        f"    y[t * {inner} + hh * {hd} + d] = acc / sum;",
-        "  }",
         "}",
     ]
 
@@ -445,10 +289,10 @@ SIMPLE: dict[str, Callable[[Emit, Op], Lines]] = {
     "layernorm": layernorm,
     "rmsnorm": rmsnorm,
     "embed": embed,
-    "gru": gru,
-    "lstm": lstm,
-    "reservoir": reservoir,
-    "attention": attention,
+    "gru": kernels_seq.gru,
+    "lstm": kernels_seq.lstm,
+    "reservoir": kernels_seq.reservoir,
+    "attention": kernels_seq.attention,
 }
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from openbrains.engine.exporters.c.emit import Emit, f32
 from openbrains.engine.exporters.c.ir import Program
-from openbrains.engine.exporters.c.kernels import Emit, body, conv_function, f32
+from openbrains.engine.exporters.c.kernels import body, conv_function
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta
 
