@@ -102,3 +102,34 @@ class OpaqueUnit:
 
 def meta_of(brain: Brain, graph: Graph) -> BrainMeta:
     return describe(brain, graph, "test")
+
+
+def catalog() -> list[str]:
+    """Every registered unit a graph can hold between its inputs and outputs."""
+    return [u.name for u in REGISTRY.units() if u.name not in ("input", "output")]
+
+
+def graph_with(name: str) -> tuple[Graph, int]:
+    """A small random graph that holds unit ``name`` (and nothing else but I/O, where the
+    generator allows), found over the test modalities; with its seed."""
+    import random
+
+    from openbrains.engine.errors import GraphError
+    from openbrains.engine.evolve.random import SizeBounds, random_graph
+
+    from tests.engine.specs import MODALITIES
+
+    bounds = SizeBounds(min_nodes=1, max_nodes=2, max_width=16)
+    allowed = ["activation"] if name == "embedding" else [name]  # embeddings come with text
+    kinds = sorted(MODALITIES, key=lambda k: "text" in k)  # grids and audio first
+    for seed in range(60):
+        for kind in kinds:
+            ins, outs = MODALITIES[kind]
+            for causal in (False, True) if kind == "text" else (False,):
+                try:
+                    g = random_graph(random.Random(seed), ins, outs, bounds, causal, allowed)
+                except (IndexError, GraphError):
+                    continue  # the unit cannot go here (not causal, needs a grid…)
+                if any(n.unit == name for n in g.nodes.values()):
+                    return g, seed
+    raise AssertionError(f"no random graph holds unit {name!r}")

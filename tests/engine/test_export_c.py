@@ -20,7 +20,15 @@ from openbrains.engine.format import load_brain
 from openbrains.engine.graph import Graph
 from openbrains.engine.units import REGISTRY
 
-from tests.engine.exporting import ROOT, OpaqueUnit, c_vs_torch, train_digits_champion, write_c
+from tests.engine.exporting import (
+    ROOT,
+    OpaqueUnit,
+    c_vs_torch,
+    catalog,
+    graph_with,
+    train_digits_champion,
+    write_c,
+)
 from tests.engine.test_random_graphs import draw
 
 LIMIT = 1e-4
@@ -51,9 +59,21 @@ def test_sixty_more_random_graphs_in_c_match_pytorch(tmp_path: Path) -> None:
     assert {"gru", "lstm", "reservoir", "attention", "conv2d", "embedding", "gate"} <= seen
 
 
-def test_every_builtin_unit_has_a_c_form() -> None:
-    builtin = {u.name for u in REGISTRY.units() if u.package == "openbrains"} - {"input"}
-    assert builtin <= set(UNITS), builtin - set(UNITS)
+@pytest.mark.parametrize("name", catalog())
+def test_each_unit_of_the_catalog_runs_in_c_or_is_refused_by_name(
+    name: str, tmp_path: Path
+) -> None:
+    """Units with a C form match PyTorch; any other (a new or third-party unit) is refused
+    with a line naming its node and unit, never a wrong answer."""
+    graph, seed = graph_with(name)
+    brain = compile_graph(graph, seed=seed)
+    if name in UNITS and REGISTRY.get(name).package == "openbrains":
+        assert c_vs_torch(graph, brain, tmp_path) <= LIMIT
+        return
+    why = refusal(brain)
+    assert why is not None and f"unit {name!r}" in why
+    node = next(n.uid for n in graph.nodes.values() if n.unit == name)
+    assert node in why
 
 
 def test_a_unit_without_a_c_form_is_refused_naming_node_and_unit() -> None:

@@ -27,7 +27,7 @@ from openbrains.engine.exporters.onnx_check import EXAMPLE_TIME, example_inputs
 from openbrains.engine.format import load_brain
 from torch import nn
 
-from tests.engine.exporting import ROOT, OpaqueUnit
+from tests.engine.exporting import ROOT, OpaqueUnit, catalog, graph_with
 from tests.engine.test_random_graphs import draw
 
 LIMIT = 1e-5
@@ -120,6 +120,16 @@ def test_a_recurrent_stream_fed_in_chunks_equals_the_whole_sequence() -> None:
         y, state = sess.run(None, {"text": ids[:, a:b].numpy(), st.input: state})
         outs.append(y)
     assert np.abs(np.concatenate(outs, axis=1) - whole).max() <= LIMIT
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", catalog())
+def test_each_unit_of_the_catalog_exports_to_onnx(name: str) -> None:
+    """Whatever the unit (new ones included), its brain traces to ONNX and matches."""
+    graph, seed = graph_with(name)
+    brain = compile_graph(graph, seed=seed).eval()
+    worst, _ = check(graph, brain)
+    assert worst <= LIMIT, (name, worst)
 
 
 def test_random_graphs_of_every_modality_match_pytorch() -> None:
