@@ -121,6 +121,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=3.0, help="search time per champion")
     ap.add_argument("--no-record", action="store_true")
+    ap.add_argument("--note", default="", help="a sentence about the machine, for the record")
     args = ap.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="openbrains-bench-export-") as tmp_name:
@@ -170,7 +171,8 @@ def main() -> None:
             "Speedups are the smaller of the two champions'. Int8 drop: test accuracy of the float "
             "brain in PyTorch minus that of the int8 C build (calibrated on validation). Flash "
             "counts the weights exactly and estimates the code; RAM is exact. Goals: C ≥ 20× "
-            "faster than PyTorch, digits int8 ≤ 8 KB flash, ≤ 2 KB RAM, drop ≤ 0.01.\n\n" + table
+            "faster than PyTorch, digits int8 ≤ 8 KB flash, ≤ 2 KB RAM, drop ≤ 0.01. "
+            f"{args.note}\n\n" + table
         )
         record("export", "python bench/export.py", body, last)
 
