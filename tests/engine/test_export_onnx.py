@@ -25,6 +25,7 @@ from openbrains.engine.exporters.onnx import (
 )
 from openbrains.engine.exporters.onnx_check import EXAMPLE_TIME, example_inputs
 from openbrains.engine.format import load_brain
+from openbrains.engine.graph import Graph
 from torch import nn
 
 from tests.engine.exporting import ROOT, OpaqueUnit, catalog, graph_with
@@ -122,16 +123,6 @@ def test_a_recurrent_stream_fed_in_chunks_equals_the_whole_sequence() -> None:
     assert np.abs(np.concatenate(outs, axis=1) - whole).max() <= LIMIT
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", catalog())
-def test_each_unit_of_the_catalog_exports_to_onnx(name: str) -> None:
-    """Whatever the unit (new ones included), its brain traces to ONNX and matches."""
-    graph, seed = graph_with(name)
-    brain = compile_graph(graph, seed=seed).eval()
-    worst, _ = check(graph, brain)
-    assert worst <= LIMIT, (name, worst)
-
-
 def test_random_graphs_of_every_modality_match_pytorch() -> None:
     for i in range(6):  # one per modality, stateful ones among them
         graph, kind = draw(i)
@@ -205,33 +196,31 @@ class Bundle(nn.Module):
         return tuple(out)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("start", range(0, 200, BUNDLE))
-def test_two_hundred_random_graphs_match_pytorch_over_chunked_streams(start: int) -> None:
+def bundle_differences(items: list[tuple[str, Graph, int]]) -> dict[str, float]:
+    """Trace the brains of ``items`` (label, graph, seed) as one model, feed each a stream of
+    three chunks with state carried on both sides, and give each label's largest |Δ|."""
     brains, models, arity, names_in, names_out, dyn, args = [], [], [], [], [], [], []
-    for i in range(start, start + BUNDLE):
-        graph, _kind = draw(i)
-        brain = compile_graph(graph, seed=i).eval()
+    for k, (_label, graph, seed) in enumerate(items):
+        brain = compile_graph(graph, seed=seed).eval()
         leaves, specs = _state_leaves(brain)
         models.append(StepModel(brain, leaves, specs).eval())
         brains.append((brain, leaves))
         arity.append(len(brain.input_names) + len(leaves))
-        names_in += [f"b{i}_in{k}" for k in range(len(brain.input_names))]
-        names_in += [f"b{i}_state{k}" for k in range(len(leaves))]
-        names_out += [f"b{i}_out{k}" for k in range(len(brain.output_names))]
-        names_out += [f"b{i}_state{k}_out" for k in range(len(leaves))]
+        names_in += [f"b{k}_in{j}" for j in range(len(brain.input_names))]
+        names_in += [f"b{k}_state{j}" for j in range(len(leaves))]
+        names_out += [f"b{k}_out{j}" for j in range(len(brain.output_names))]
+        names_out += [f"b{k}_state{j}_out" for j in range(len(leaves))]
         dyn += list(_dynamic_shapes(brain, leaves, True))
         args += [*example_inputs(brain, 2), *_zero_states(leaves, 2)]
     program = _trace(Bundle(models, arity), tuple(args), (names_in, names_out), tuple(dyn))
     sess = session(program.model_proto.SerializeToString())
-    gen = torch.Generator().manual_seed(start)
-    states = {i: _zero_states(leaves, 1) for i, (_, leaves) in enumerate(brains)}
+    gen = torch.Generator().manual_seed(len(items))
+    states = {k: _zero_states(leaves, 1) for k, (_, leaves) in enumerate(brains)}
     torch_states: dict[int, dict | None] = dict.fromkeys(range(len(brains)))
-    compared = 0
-    for _chunk in range(3):  # a stream of three chunks, state carried on both sides
+    worst = {label: 0.0 for label, _, _ in items}
+    for _chunk in range(3):
         feed, inputs = {}, []
         for k, (brain, _leaves) in enumerate(brains):
-            i = start + k
             xs = []
             for name in brain.input_names:
                 spec = brain.input_specs[name]
@@ -242,16 +231,44 @@ def test_two_hundred_random_graphs_match_pytorch_over_chunked_streams(start: int
                     else torch.randn(1, t, spec.channels, generator=gen)
                 )
             inputs.append(xs)
-            feed |= {f"b{i}_in{j}": x.numpy() for j, x in enumerate(xs)}
-            feed |= {f"b{i}_state{j}": s.numpy() for j, s in enumerate(states[k])}
+            feed |= {f"b{k}_in{j}": x.numpy() for j, x in enumerate(xs)}
+            feed |= {f"b{k}_state{j}": s.numpy() for j, s in enumerate(states[k])}
         got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feed)))
         for k, (brain, leaves) in enumerate(brains):
-            i = start + k
             with torch.no_grad():
                 want, torch_states[k] = brain.step(inputs[k], torch_states[k])
+            label = items[k][0]
             for j, name in enumerate(brain.output_names):
-                diff = float(np.abs(got[f"b{i}_out{j}"] - want[name].numpy()).max())
-                assert diff <= LIMIT, (i, name, diff)
-                compared += 1
-            states[k] = [torch.from_numpy(got[f"b{i}_state{j}_out"]) for j in range(len(leaves))]
-    assert compared >= 3 * BUNDLE
+                diff = float(np.abs(got[f"b{k}_out{j}"] - want[name].numpy()).max())
+                worst[label] = max(worst[label], diff)
+            states[k] = [torch.from_numpy(got[f"b{k}_state{j}_out"]) for j in range(len(leaves))]
+    return worst
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start", range(0, 200, BUNDLE))
+def test_two_hundred_random_graphs_match_pytorch_over_chunked_streams(start: int) -> None:
+    items = [(str(i), draw(i)[0], i) for i in range(start, start + BUNDLE)]
+    for label, diff in bundle_differences(items).items():
+        assert diff <= LIMIT, (label, diff)
+
+
+@pytest.mark.slow
+def test_each_unit_of_the_catalog_exports_to_onnx() -> None:
+    """Whatever the unit (new ones included), a brain holding it traces to ONNX and
+    matches PyTorch over a chunked stream."""
+    items = [(name, *graph_with(name)) for name in catalog()]
+    try:
+        worst = bundle_differences(items)
+    except ExportError:  # find the unit that stops the trace, and name it
+        for name, graph, seed in items:
+            try:
+                export_onnx(
+                    compile_graph(graph, seed=seed).eval(),
+                    describe(compile_graph(graph, seed=seed), graph),
+                )
+            except ExportError as exc:
+                pytest.fail(f"unit {name!r} does not export to ONNX: {exc}")
+        raise
+    for label, diff in worst.items():
+        assert diff <= LIMIT, (label, diff)
