@@ -171,13 +171,25 @@ def _fast_export(model: nn.Module, args: tuple, **kw: Any) -> Any:
     """``torch.onnx.export(dynamo=True)`` without rebuilding the table of ONNX translations
     on every call (2.5 of its 6 seconds on a small brain): the same pipeline, with the
     table made once per process. torch is pinned; if its private module moves, the public
-    call does the same work, only slower."""
+    call does the same work, only slower. Either way ``onnx_ops`` adds what it lacks."""
+    from openbrains.engine.exporters.onnx_ops import translations
+
     try:
         from torch.onnx._internal.exporter import _core, _registration
     except ImportError:
-        return torch.onnx.export(model, args, dynamo=True, opset_version=OPSET, **kw)
+        return torch.onnx.export(
+            model,
+            args,
+            dynamo=True,
+            opset_version=OPSET,
+            custom_translation_table=translations(),
+            **kw,
+        )
     if not _REGISTRY:
-        _REGISTRY.append(_registration.ONNXRegistry.from_torchlib(opset_version=OPSET))
+        registry = _registration.ONNXRegistry.from_torchlib(opset_version=OPSET)
+        for target, function in translations().items():
+            registry.register_op(target, function)
+        _REGISTRY.append(registry)
     return _core.export(model, args, None, registry=_REGISTRY[0], opset_version=OPSET, **kw)
 
 

@@ -123,6 +123,23 @@ def test_a_recurrent_stream_fed_in_chunks_equals_the_whole_sequence() -> None:
     assert np.abs(np.concatenate(outs, axis=1) - whole).max() <= LIMIT
 
 
+@pytest.mark.parametrize("scope", ["global", "window"])
+def test_a_causal_running_max_exports(scope: str) -> None:
+    """A causal max pool is torch.cummax or a sliding max; ONNX's table lacks cummax, the
+    exporter adds it (onnx_ops.py)."""
+    g = Graph(causal=True)
+    x = g.add_node("input", {"name": "text", "modality": "text", "channels": 1, "time": 0,
+                             "vocab": 256})  # fmt: skip
+    e = g.add_node("embedding", {"width": 6})
+    p = g.add_node("pool", {"kind": "max", "size": 3, "scope": scope})
+    y = g.add_node("output", {"name": "next", "modality": "text", "channels": 256, "time": 0})
+    for a, b in ((x, e), (e, p), (p, y)):
+        g.connect(a.uid, b.uid)
+    brain = compile_graph(g, seed=1).eval()
+    worst, meta = check(g, brain)
+    assert worst <= LIMIT and meta.inputs[0].min_time == 1
+
+
 def test_random_graphs_of_every_modality_match_pytorch() -> None:
     for i in range(6):  # one per modality, stateful ones among them
         graph, kind = draw(i)
