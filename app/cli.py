@@ -29,6 +29,7 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 def build_parser() -> argparse.ArgumentParser:
     from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
+        desktop_cmd,
         export_cmd,
         game_cmd,
         live_cmd,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         record_cmd,
         run_cmd,
         sample_cmd,
+        service_cmd,
     )
 
     parser = argparse.ArgumentParser(

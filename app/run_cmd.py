@@ -6,15 +6,21 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from openbrains.app.cli import command
+from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
 from openbrains.app.taskargs import TaskHelp, add_option_arg, grant_if_code, parse_options
 from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.trust import safe_name
+
+# the run folder is in use by another process: not the user's mistake, and it may pass
+# (EX_TEMPFAIL; the systemd unit restarts on it, and not on 2, a usage error)
+EXIT_BUSY = 75
 
 # written out, not imported: the task registry pulls in torch, and `openbrains --version`
 # should not wait for it (a test keeps this list equal to the registry's)
@@ -91,6 +97,7 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         "Uno); add ,weights=int8 to count int8 weights",
     )
     p.add_argument("--quiet", action="store_true")
+    add_neighbour_args(p)
 
 
 def _device_budget(text: str) -> dict[str, Any]:
@@ -126,6 +133,10 @@ class Progress:
                 self._line(self.format(data), final=not self.tty)
         elif kind == "stopped":
             self._line(self.format(data), final=True)
+        elif kind == "neighbour":
+            waiting = data.get("waiting") or []
+            text = f"waiting: {'; '.join(waiting)}" if waiting else "going on"
+            self._line(text, final=True)
 
     @staticmethod
     def format(p: dict[str, Any]) -> str:
@@ -174,11 +185,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         inherit=not args.no_inherit,
         seeds=seeds,
         device_budget=args.device_budget,
+        **neighbour_values(args),
     )
+    from openbrains.engine.service import Service
+    from openbrains.engine.store import ArchiveLocked
+
     progress = Progress(args.quiet)
-    run = Run(run_dir, settings, on_event=progress)
+    host = Service(None)  # a window that opens this run attaches here (engine.control)
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        progress(kind, data)
+        host.event(kind, data)
+
+    try:
+        run = Run(run_dir, settings, on_event=on_event)
+    except ArchiveLocked as exc:  # a window or another run has it now: the service retries
+        print(f"openbrains run: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
     run.save_seed_weights(seed_weights)
+    host.run, host.thread = run, threading.current_thread()
+    host.listen()
     interrupted = []
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -197,6 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+        host.release()
         run.close()
     return 0
 
@@ -272,6 +300,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"run {st['run_dir']}: task {st['task'].get('name')}, {st['individuals']} individuals, "
         f"{st['elapsed_s'] / 60:.1f} min, {st['species']} species"
     )
+    print(
+        f"archive {st['archive_mb']:.1f} MB on disk, weights kept for {st['with_weights']} "
+        "(the living, the Pareto front, species champions, the champion's lineage)"
+    )
+    if st.get("waiting"):
+        print(f"waiting: {'; '.join(st['waiting'])}")
     b = st["best"]
     if b:
         print(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from openbrains.engine import runlock
 from openbrains.engine.compile import bind_io, compile_graph
 from openbrains.engine.errors import GraphError, OpenBrainsError
 from openbrains.engine.evolve.crossover import crossover
@@ -28,6 +29,7 @@ from openbrains.engine.evolve.species import Speciator
 from openbrains.engine.evolve.templates import template_graph
 from openbrains.engine.exporters.budget import device_gate
 from openbrains.engine.graph import Graph
+from openbrains.engine.neighbour import PolicySettings, neighbour_for
 from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan, task_spec, with_samples
 from openbrains.engine.store import Archive, ArchiveError, Record
@@ -79,8 +81,13 @@ class RunSettings:
     rating_weight: float = 0.0  # 0: the task's metric alone; 1: people's ratings alone
     rating_prior: float = DEFAULT_PRIOR_STRENGTH  # k of the shrunk mean rating
     device_budget: dict[str, Any] | None = None  # DeviceBudget: every candidate's C build fits
+    # the good-neighbour rules (engine.neighbour.PolicySettings): off at these values
+    pause_on_battery: bool = False
+    pause_when_busy: float = 0.0
+    resume_after_idle: float = 0.0
+    hours: str = ""
 
-    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight")
+    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight", *PolicySettings.KEYS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +144,7 @@ class Run:
         self.archive = Archive(self.run_dir)
         try:
             self.settings = self._reconcile(settings)
+            self.neighbour = neighbour_for(self.settings, self._on_neighbour)
             self.task: DatasetTask = load_task(**self.settings.task)
             if self.archive.get_meta("task_info") is None:
                 self.archive.set_meta("task_info", self.task.describe())
@@ -230,6 +238,11 @@ class Run:
         self.paused.clear()
         self.on_event("resumed", {})
 
+    def _on_neighbour(self, kind: str, data: dict[str, Any]) -> None:
+        """The good-neighbour rules held the search back or let it go: tell and log it."""
+        self.archive.log_event(kind, data)
+        self.on_event(kind, data)
+
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the loop's thread between jobs (archive and population are its own)."""
         self._calls.put(fn)
@@ -242,6 +255,7 @@ class Run:
             raise OpenBrainsError(
                 f"cannot change {sorted(unknown)} while running; only {RunSettings.RUNTIME}"
             )
+        PolicySettings.from_mapping({**self.settings.to_dict(), **changes})  # refuse bad rules now
 
         def apply() -> None:
             if changes.get("workers", self.settings.workers) != self.settings.workers or (
@@ -256,6 +270,7 @@ class Run:
             self.archive.set_meta("settings", self.settings.to_dict())
             if refit:
                 self._refit_members()
+            self.neighbour.update(PolicySettings.from_mapping(self.settings))
             self.on_event("settings", {k: getattr(self.settings, k) for k in RunSettings.RUNTIME})
 
         self.call_soon(apply)
@@ -444,7 +459,8 @@ class Run:
                 if self._pool_dirty and pool.busy() == 0:
                     pool.close()
                     pool, self._pool_dirty = self._make_pool(), False
-                if not self.paused.is_set() and not self._pool_dirty:
+                self.neighbour.poll()  # the good-neighbour rules may hold new work back
+                if not self.paused.is_set() and not self._pool_dirty and not self.neighbour.reasons:
                     for worker in pool.idle():
                         job, weights = self.next_job()
                         self.inflight[job["job"]] = job
@@ -978,17 +994,18 @@ class Run:
     def retain(self) -> int:
         """Drop weights nobody will need: keep the living, the Pareto front (score vs size),
         each species' champion and the champion's lineage."""
-        records = [r for r in self.archive.records() if r.fitness is not None]
+        standings = self.archive.standings()  # no graphs: this runs every 25 births for weeks
+        records = [r for r in standings if r.fitness is not None]
         keep = {m.record.id for m in self.members}
         keep |= pareto_front(records)
-        best_by_species: dict[int, Record] = {}
+        best_by_species: dict[int, Any] = {}
         for r in records:
             cur = best_by_species.get(r.species)
             if cur is None or (r.fitness or -math.inf) > (cur.fitness or -math.inf):
                 best_by_species[r.species] = r
         keep |= {r.id for r in best_by_species.values()}
         if self.best is not None:
-            parents = {r.id: r.parents for r in self.archive.records()}
+            parents = {r.id: r.parents for r in standings}
             lineage: set[int] = set()
             stack = [self.best.id]
             while stack:
@@ -1013,6 +1030,7 @@ class Run:
             "best": None if best is None else self._summary(best),
             "data_version": self.data_version,
             "ratings": self.ratings.total,
+            "waiting": self.neighbour.reasons,
         }
 
 
@@ -1034,7 +1052,7 @@ def fit_seed(graph_json: str, task: DatasetTask) -> str:
     return graph.to_json().decode()
 
 
-def pareto_front(records: list[Record]) -> set[int]:
+def pareto_front(records: list[Any]) -> set[int]:
     """Ids not dominated on (higher fitness, fewer parameters)."""
     front: set[int] = set()
     best_fit = -math.inf
@@ -1097,6 +1115,11 @@ def status_of(run_dir: Path) -> dict[str, Any]:
         references = archive.get_meta("references")  # game runs: the Elo yardstick
         if references:
             out["references"] = references
+        # disk: retention keeps weights only where they matter, the rest keep their record
+        out["archive_mb"] = round(archive.disk_bytes() / 1e6, 2)
+        out["with_weights"] = archive.weights_count()
+        if runlock.owner(Path(run_dir)) is not None:  # a search runs it now: is it waiting?
+            out["waiting"] = (archive.last_event("neighbour") or {}).get("waiting") or []
         samples, ratings = archive.sample_counts(), archive.ratings_version()
         if samples:  # what people recorded (label → train/val counts) and how often they rated
             out["samples"] = samples

@@ -13,7 +13,6 @@ upgraded in place when opened for writing and read as they are when opened read-
 
 from __future__ import annotations
 
-import fcntl
 import math
 import os
 import sqlite3
@@ -25,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from openbrains.engine import __version__
+from openbrains.engine import __version__, runlock
 from openbrains.engine.errors import OpenBrainsError
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
-LOCK_NAME = "run.lock"
+WAL_LIMIT_BYTES = 1024 * 1024  # the write-ahead log is checkpointed and cut back at this
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -118,6 +117,10 @@ class ArchiveError(OpenBrainsError):
     """A run folder that cannot be used: locked, corrupt, or from a newer version."""
 
 
+class ArchiveLocked(ArchiveError):
+    """Another process owns the run folder now (it may let go: worth trying again)."""
+
+
 @dataclass
 class Record:
     """One finished individual as the archive holds it."""
@@ -168,6 +171,18 @@ class Record:
             "created": self.created,
             "latency_ms": self.latency_ms,
         }
+
+
+@dataclass
+class Standing:
+    """An individual's lineage and scores, without its graph (retention's view)."""
+
+    id: int
+    parents: list[int]
+    fitness: float | None
+    rung: int
+    species: int
+    params: int
 
 
 VAL_EVERY = 5  # every 5th recorded sample of a label goes to validation
@@ -242,6 +257,10 @@ class Archive:
             )
             self._check_version()  # before anything writes to a file we may not own
             self.db.execute("PRAGMA journal_mode=WAL")
+            # the log is cut back to this after each checkpoint: it would otherwise keep the
+            # size of its largest burst for the run's whole life
+            self.db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+            self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_LIMIT_BYTES // 4096}")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
@@ -287,20 +306,15 @@ class Archive:
 
     # ----- locking -------------------------------------------------------------------
     def _take_lock(self) -> None:
-        path = self.run_dir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise ArchiveError(
-                f"{self.run_dir} is in use by another openbrains process (pid {other}); "
-                "stop it first or choose another --run-dir"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._lock_fd = fd
+            self._lock_fd = runlock.take(self.run_dir)
+        except runlock.RunLocked as exc:
+            raise ArchiveLocked(str(exc)) from None
+
+    def announce(self, control: str) -> None:
+        """Say in the lock where this owner listens (engine.control)."""
+        if self._lock_fd is not None:
+            runlock.announce(self._lock_fd, control)
 
     def release(self) -> None:
         if self._lock_fd is not None:
@@ -458,6 +472,13 @@ class Archive:
                 (time.time(), kind, orjson.dumps(data).decode()),
             )
 
+    def last_event(self, kind: str) -> dict[str, Any] | None:
+        """The data of the newest event of ``kind`` (None if there is none)."""
+        row = self.db.execute(
+            "SELECT data FROM events WHERE kind=? ORDER BY id DESC LIMIT 1", (kind,)
+        ).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
     _COLUMNS = (
         "id, origin, parents, graph, structure, status, rung, steps, train_seconds, params, flops, "
         "latency_ms, val_metric, test_metric, fitness, species, mutation, detail, alive, created, "
@@ -591,6 +612,30 @@ class Archive:
             drop = [(i,) for i in ids if i not in keep]
             db.executemany("DELETE FROM weights WHERE individual=?", drop)
         return len(drop)
+
+    def standings(self) -> list[Standing]:
+        """Every individual's place in the search without its graph or curve: what the
+        retention rule reads, cheap enough to read every few births for weeks."""
+        rows = self.db.execute(
+            "SELECT id, parents, fitness, rung, species, params FROM individuals ORDER BY id"
+        )
+        return [Standing(i, orjson.loads(p), f, r, s, n) for i, p, f, r, s, n in rows]
+
+    def weights_count(self) -> int:
+        """How many individuals still have their weights (retention drops the rest)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM weights").fetchone()[0])
+
+    def disk_bytes(self) -> int:
+        """The archive on disk: the database, its write-ahead log and the log's index."""
+        return sum(
+            p.stat().st_size
+            for p in (
+                self.path,
+                self.path.with_name(DB_NAME + "-wal"),
+                self.path.with_name(DB_NAME + "-shm"),
+            )
+            if p.exists()
+        )
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
