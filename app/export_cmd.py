@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from openbrains.app.cli import command
+from openbrains.app.taskargs import add_option_arg, parse_options
 
 FORMATS = ("graph", "onnx", "c", "web")  # written out: importing the exporters pulls in torch
 
@@ -37,6 +38,7 @@ def _export_args(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", help="int8: the task whose validation split calibrates it")
     p.add_argument("--data", help="int8: that task's data (file or folder)")
     p.add_argument("--label", help="int8: label column (csv)")
+    add_option_arg(p)
 
 
 @command(_export_args)
@@ -50,6 +52,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             task["data"] = str(Path(args.data).resolve())
         if args.label:
             task["label"] = args.label
+        task.update(parse_options(args.option))
     result = export(
         ExportRequest(
             source=args.source,

@@ -41,7 +41,9 @@ def calibration(brain: Brain, graph: Graph, task_spec: dict[str, Any] | None) ->
                 "(and --data PATH if the task needs data)"
             )
         spec = {"name": name}
-    task = load_task(**spec)
+    from openbrains.engine.export import with_recorded_options
+
+    task = load_task(**with_recorded_options(spec, graph))  # as the brain was trained
     if not isinstance(task, DatasetTask):
         raise ExportError(f"task {spec['name']!r} has no validation split to calibrate on")
     if sorted(task.inputs) != sorted(brain.input_names):
