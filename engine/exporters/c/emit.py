@@ -38,6 +38,18 @@ class Emit:
         w = self.prog.weights[weight]
         return f"({acc}) * {weight}_scale[{row}]" if w.quantized else acc
 
+    def w(self, weight: str, index: str) -> str:
+        """One stored value of a weight, as float (int8 still unscaled)."""
+        w = self.prog.weights[weight]
+        return f"(float){weight}[{index}]" if w.quantized else f"{weight}[{index}]"
+
+    def scale(self, weight: str, row: str) -> str:
+        """`` * scale[row]`` for an int8 weight (to finish a sum of its row), else nothing."""
+        return f" * {weight}_scale[{row}]" if self.prog.weights[weight].quantized else ""
+
+    def ctype(self, weight: str) -> str:
+        return "signed char" if self.prog.weights[weight].quantized else "float"
+
     def at(self, weight: str, index: str, row: str) -> str:
         w = self.prog.weights[weight]
         if w.quantized:

@@ -56,6 +56,7 @@ def fuse_conv_pool(prog: Program) -> None:
         if not _only_consumer(prog, src, op) or tuple(conv.attrs["out"]) != tuple(op.attrs["grid"]):
             continue
         conv.attrs["pool"] = {k: op.attrs[k] for k in ("kind", "kernel", "out")}
+        conv.scratch = prog.values[src].channels  # one position's outputs at a time
         conv.output = op.output
         prog.ops.remove(op)
         del prog.values[src]

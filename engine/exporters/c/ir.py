@@ -40,8 +40,15 @@ class Weight:
     data: np.ndarray
     rows: int = 0
     source: str = ""  # the brain's tensor (module key) a matrix was read from
+    transposed: bool = False  # stored column-major ([cols][rows]) for loops over rows
     q: np.ndarray | None = None  # int8 values when quantized
     scale: np.ndarray | None = None  # float32, one per row
+
+    def stored(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (data or q, rows first) in the order the C array holds them."""
+        if self.transposed:
+            return np.ascontiguousarray(values.reshape(values.shape[0], -1).T)
+        return values
 
     @property
     def quantized(self) -> bool:

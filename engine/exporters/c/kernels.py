@@ -12,47 +12,108 @@ from openbrains.engine.exporters.c.ir import Op
 from openbrains.engine.exporters.errors import ExportError
 
 
+def _accumulate(
+    e: Emit, weight: str, acc: str, x: str, n_in: int, n_out: int, base: str = ""
+) -> Lines:
+    """``acc[o] += W[o, i] · x[i]`` over a column-major weight: the inner loop runs over
+    outputs with independent sums, which compilers vectorise (a row-by-row dot product is one
+    chain of dependent adds that strict IEEE order keeps scalar)."""
+    cast = "(float)" if e.prog.weights[weight].quantized else ""
+    return [
+        f"for (int i = 0; i < {n_in}; ++i) {{",
+        f"  const float xi = {x}[i];",
+        f"  const {e.ctype(weight)} *wr = {base or weight} + i * {n_out};",
+        f"  for (int o = 0; o < {n_out}; ++o) {acc}[o] += {cast}wr[o] * xi;",
+        "}",
+    ]
+
+
+def _finish(e: Emit, op: Op, acc: str, n_out: int) -> Lines:
+    """Scale (int8), bias and pointwise steps, in place over ``acc[0..n_out)``."""
+    bias = f" + {op.weights['b']}[o]" if "b" in op.weights else ""
+    return [
+        f"for (int o = 0; o < {n_out}; ++o) {{",
+        f"  float v = {acc}[o]{e.scale(op.weights['w'], 'o')}{bias};",
+        *("  " + line for line in post(op.post, "o")),
+        f"  {acc}[o] = v;",
+        "}",
+    ]
+
+
 def dense(e: Emit, op: Op) -> Lines:
     t, i = shape(e.prog, op.inputs[0])
     o = shape(e.prog, op.output)[1]
-    w = op.weights["w"]
-    bias = f" + {op.weights['b']}[o]" if "b" in op.weights else ""
-    acc = e.scaled(w, e.dot(w, f"o * {i}", f"x + t * {i}", i), "o")
     return [
-        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"for (int t = 0; t < {t}; ++t) for (int o = 0; o < {o}; ++o) {{",
-        f"  float v = {acc}{bias};",
-        *("  " + line for line in post(op.post, "o")),
-        f"  y[t * {o} + o] = v;",
+        f"const float *restrict x = {e.ptr(op.inputs[0])};",
+        f"float *restrict y = {e.ptr(op.output)};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *restrict xt = x + t * {i}; float *restrict yt = y + t * {o};",
+        f"  for (int o = 0; o < {o}; ++o) yt[o] = 0.0f;",
+        *("  " + line for line in _accumulate(e, op.weights["w"], "yt", "xt", i, o)),
+        *("  " + line for line in _finish(e, op, "yt", o)),
         "}",
     ]
 
 
 def conv_function(e: Emit, op: Op, name: str) -> Lines:
-    """One output value of a convolution at (oy, ox, o), with its pointwise steps."""
+    """All output channels of a convolution at (oy, ox) into ``acc``, pointwise steps done."""
     a = op.attrs
     (h, w_), (kh, kw), (sh, sw), (dh, dw), (pt, pl) = (
         a["grid"], a["kernel"], a["stride"], a["dilation"], a["pad"]
     )  # fmt: skip
     i = a["channels_in"]
+    o = shape(e.prog, op.output)[1]
     wt = op.weights["w"]
-    bias = f" + {op.weights['b']}[o]" if "b" in op.weights else ""
-    dot = e.dot(wt, f"((o * {kh} + ky) * {kw} + kx) * {i}", f"x + (iy * {w_} + ix) * {i}", i)
+    tap = f"{wt} + ((ky * {kw} + kx) * {i}) * {o}"
+    body = _accumulate(e, wt, "acc", "xp", i, o, base="wk")
     return [
-        f"static float {name}(const float *x, int oy, int ox, int o) {{",
-        "  float acc = 0.0f, v;",
+        f"static void {name}(const float *restrict x, int oy, int ox, float *restrict acc) {{",
+        f"  for (int o = 0; o < {o}; ++o) acc[o] = 0.0f;",
         f"  for (int ky = 0; ky < {kh}; ++ky) {{",
         f"    int iy = oy * {sh} + ky * {dh} - {pt};",
         f"    if (iy < 0 || iy >= {h}) continue;",
         f"    for (int kx = 0; kx < {kw}; ++kx) {{",
         f"      int ix = ox * {sw} + kx * {dw} - {pl};",
+        "      const float *xp;",
+        f"      const {e.ctype(wt)} *wk;",
         f"      if (ix < 0 || ix >= {w_}) continue;",
-        f"      acc += {dot};",
+        f"      xp = x + (iy * {w_} + ix) * {i};",
+        f"      wk = {tap};",
+        *("      " + line for line in body),
         "    }",
         "  }",
-        f"  v = {e.scaled(wt, 'acc', 'o')}{bias};",
-        *("  " + line for line in post(op.post, "o")),
-        "  return v;",
+        *("  " + line for line in _finish(e, op, "acc", o)),
+        "}",
+    ]
+
+
+def conv(e: Emit, op: Op, fn: str) -> Lines:
+    o = shape(e.prog, op.output)[1]
+    head = f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};"
+    pool = op.attrs.get("pool")
+    if not pool:
+        oh, ow = op.attrs["out"]
+        return [
+            head,
+            f"for (int oy = 0; oy < {oh}; ++oy) for (int ox = 0; ox < {ow}; ++ox)",
+            f"  {fn}(x, oy, ox, y + (oy * {ow} + ox) * {o});",
+        ]
+    (h, w_), (kh, kw), (ph, pw) = op.attrs["out"], pool["kernel"], pool["out"]
+    is_max = pool["kind"] == "max"
+    return [
+        head,
+        f"float *acc = {e.ptr(op.scratch_value)};",
+        f"for (int py = 0; py < {ph}; ++py) for (int px = 0; px < {pw}; ++px) {{",
+        f"  float *out = y + (py * {pw} + px) * {o};" + ("" if is_max else " int n = 0;"),
+        f"  for (int o = 0; o < {o}; ++o) out[o] = {'-INFINITY' if is_max else '0.0f'};",
+        f"  for (int iy = py * {kh}; iy < py * {kh} + {kh} && iy < {h}; ++iy)",
+        f"  for (int ix = px * {kw}; ix < px * {kw} + {kw} && ix < {w_}; ++ix) {{",
+        f"    {fn}(x, iy, ix, acc);",
+        f"    for (int o = 0; o < {o}; ++o) "
+        + ("if (acc[o] > out[o]) out[o] = acc[o];" if is_max else "out[o] += acc[o];"),
+        *([] if is_max else ["    ++n;"]),
+        "  }",
+        *([] if is_max else [f"  for (int o = 0; o < {o}; ++o) out[o] /= (float)n;"]),
         "}",
     ]
 
@@ -67,34 +128,15 @@ def _window(kind: str, value: str, grid: tuple, kernel: tuple, out: tuple, c: in
     return [
         f"for (int py = 0; py < {oh}; ++py) for (int px = 0; px < {ow}; ++px)",
         f"for (int o = 0; o < {c}; ++o) {{",
-        f"  float acc = {first}; int n = 0;",
+        f"  float acc = {first};" + (" int n = 0;" if kind == "avg" else ""),
         f"  for (int iy = py * {kh}; iy < py * {kh} + {kh} && iy < {h}; ++iy)",
         f"  for (int ix = px * {kw}; ix < px * {kw} + {kw} && ix < {w_}; ++ix) {{",
         f"    float v = {value};",
         f"    {combine}",
-        "    ++n;",
+        *(["    ++n;"] if kind == "avg" else []),
         "  }",
         f"  y[(py * {ow} + px) * {c} + o] = {finish};",
         "}",
-    ]
-
-
-def conv(e: Emit, op: Op, fn: str) -> Lines:
-    o = shape(e.prog, op.output)[1]
-    head = f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};"
-    pool = op.attrs.get("pool")
-    if pool:
-        return [
-            head,
-            *_window(
-                pool["kind"], f"{fn}(x, iy, ix, o)", op.attrs["out"], pool["kernel"], pool["out"], o
-            ),
-        ]
-    oh, ow = op.attrs["out"]
-    return [
-        head,
-        f"for (int oy = 0; oy < {oh}; ++oy) for (int ox = 0; ox < {ow}; ++ox)",
-        f"for (int o = 0; o < {o}; ++o) y[(oy * {ow} + ox) * {o} + o] = {fn}(x, oy, ox, o);",
     ]
 
 

@@ -1,5 +1,5 @@
 """The C text of the ops that look along time: GRU, LSTM and reservoir steps (state in
-static arrays, a scratch row for the new state) and self-attention within a call."""
+static arrays, the gates' projections in scratch) and self-attention within a call."""
 
 from __future__ import annotations
 
@@ -7,75 +7,99 @@ from openbrains.engine.exporters.c.emit import Emit, Lines, f32, shape
 from openbrains.engine.exporters.c.ir import Op
 
 
-def _gates(e: Emit, op: Op, row: str, i: int, h: int, hidden_part: bool = True) -> str:
+def _project(
+    e: Emit, weight: str, bias: str | None, out: str, x: str, n_in: int, rows: int
+) -> Lines:
+    """``out[r] = W[r, :] · x (+ b[r])`` for all ``rows`` at once over a column-major weight
+    (independent sums across rows, which vectorise)."""
+    cast = "(float)" if e.prog.weights[weight].quantized else ""
+    add = f" + {bias}[r]" if bias else ""
+    return [
+        f"for (int r = 0; r < {rows}; ++r) {out}[r] = 0.0f;",
+        f"for (int k = 0; k < {n_in}; ++k) {{",
+        f"  const float xk = {x}[k];",
+        f"  const {e.ctype(weight)} *wr = {weight} + k * {rows};",
+        f"  for (int r = 0; r < {rows}; ++r) {out}[r] += {cast}wr[r] * xk;",
+        "}",
+        f"for (int r = 0; r < {rows}; ++r) {out}[r] = {out}[r]{e.scale(weight, 'r')}{add};",
+    ]
+
+
+def _recurrent(e: Emit, op: Op, gates: int, update: Lines) -> Lines:
+    """A gated recurrent step per time step: input and hidden projections of every gate
+    (``gi``, ``gh``: ``gates × hidden`` each, in scratch), then ``update`` per unit ``j``."""
+    t, i = shape(e.prog, op.inputs[0])
+    h = op.attrs["hidden"]
     wi, wh, bi, bh = (op.weights[k] for k in ("wi", "wh", "bi", "bh"))
-    xi = e.scaled(wi, e.dot(wi, f"({row}) * {i}", "xt", i), row) + f" + {bi}[{row}]"
-    if not hidden_part:
-        return xi
-    return xi + " + " + e.scaled(wh, e.dot(wh, f"({row}) * {h}", "h", h), row) + f" + {bh}[{row}]"
+    rows = gates * h
+    return [
+        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
+        f"float *restrict gi = {e.ptr(op.scratch_value)}; float *restrict gh = gi + {rows};",
+        f"float *h = {op.attrs['state']};",
+        f"for (int t = 0; t < {t}; ++t) {{",
+        f"  const float *xt = x + t * {i};",
+        *("  " + line for line in _project(e, wi, bi, "gi", "xt", i, rows)),
+        *("  " + line for line in _project(e, wh, bh, "gh", "h", h, rows)),
+        f"  for (int j = 0; j < {h}; ++j) {{",
+        *("    " + line for line in update),
+        f"    y[t * {h} + j] = h[j];",
+        "  }",
+        "}",
+    ]
 
 
 def gru(e: Emit, op: Op) -> Lines:
-    t, i = shape(e.prog, op.inputs[0])
+    """PyTorch's GRU: r, z, n gates; the hidden part of n is scaled by r."""
     h = op.attrs["hidden"]
-    wh, bh = op.weights["wh"], op.weights["bh"]
-    hn = (
-        e.scaled(wh, e.dot(wh, f"({2 * h} + j) * {h}", "h", h), f"{2 * h} + j")
-        + f" + {bh}[{2 * h} + j]"
+    return _recurrent(
+        e,
+        op,
+        3,
+        [
+            "float r = sigmoid_(gi[j] + gh[j]);",
+            f"float z = sigmoid_(gi[{h} + j] + gh[{h} + j]);",
+            f"float n = tanhf(gi[{2 * h} + j] + r * gh[{2 * h} + j]);",
+            "h[j] = (1.0f - z) * n + z * h[j];",
+        ],
     )
-    return [
-        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"float *h = {op.attrs['state']}; float *hn = {e.ptr(op.scratch_value)};",
-        f"for (int t = 0; t < {t}; ++t) {{",
-        f"  const float *xt = x + t * {i};",
-        f"  for (int j = 0; j < {h}; ++j) {{",
-        f"    float r = sigmoid_(({_gates(e, op, 'j', i, h)}));",
-        f"    float z = sigmoid_(({_gates(e, op, f'{h} + j', i, h)}));",
-        f"    float n = tanhf({_gates(e, op, f'{2 * h} + j', i, h, False)} + r * ({hn}));",
-        "    hn[j] = (1.0f - z) * n + z * h[j];",
-        "  }",
-        f"  for (int j = 0; j < {h}; ++j) {{ h[j] = hn[j]; y[t * {h} + j] = hn[j]; }}",
-        "}",
-    ]
 
 
 def lstm(e: Emit, op: Op) -> Lines:
-    t, i = shape(e.prog, op.inputs[0])
+    """PyTorch's LSTM: i, f, g, o gates; the cell state follows h in the state array."""
     h = op.attrs["hidden"]
-    return [
-        f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"float *h = {op.attrs['state']}; float *c = {op.attrs['state']} + {h};",
-        f"float *hn = {e.ptr(op.scratch_value)};",
-        f"for (int t = 0; t < {t}; ++t) {{",
-        f"  const float *xt = x + t * {i};",
-        f"  for (int j = 0; j < {h}; ++j) {{",
-        f"    float ig = sigmoid_(({_gates(e, op, 'j', i, h)}));",
-        f"    float fg = sigmoid_(({_gates(e, op, f'{h} + j', i, h)}));",
-        f"    float gg = tanhf({_gates(e, op, f'{2 * h} + j', i, h)});",
-        f"    float og = sigmoid_(({_gates(e, op, f'{3 * h} + j', i, h)}));",
-        "    c[j] = fg * c[j] + ig * gg;",
-        "    hn[j] = og * tanhf(c[j]);",
-        "  }",
-        f"  for (int j = 0; j < {h}; ++j) {{ h[j] = hn[j]; y[t * {h} + j] = hn[j]; }}",
-        "}",
-    ]
+    return _recurrent(
+        e,
+        op,
+        4,
+        [
+            f"float *c = {op.attrs['state']} + {h};",
+            "float ig = sigmoid_(gi[j] + gh[j]);",
+            f"float fg = sigmoid_(gi[{h} + j] + gh[{h} + j]);",
+            f"float gg = tanhf(gi[{2 * h} + j] + gh[{2 * h} + j]);",
+            f"float og = sigmoid_(gi[{3 * h} + j] + gh[{3 * h} + j]);",
+            "c[j] = fg * c[j] + ig * gg;",
+            "h[j] = og * tanhf(c[j]);",
+        ],
+    )
 
 
 def reservoir(e: Emit, op: Op) -> Lines:
+    """Leaky echo state: h = (1 - leak) h + leak tanh(W_in x + W h), no biases."""
     t, i = shape(e.prog, op.inputs[0])
     s = op.attrs["hidden"]
-    win, w = op.weights["win"], op.weights["w"]
     leak = op.attrs["leak"]
-    drive = e.scaled(win, e.dot(win, f"j * {i}", "xt", i), "j")
-    rec = e.scaled(w, e.dot(w, f"j * {s}", "h", s), "j")
     return [
         f"const float *x = {e.ptr(op.inputs[0])}; float *y = {e.ptr(op.output)};",
-        f"float *h = {op.attrs['state']}; float *hn = {e.ptr(op.scratch_value)};",
+        f"float *d = {e.ptr(op.scratch_value)}; float *rec = d + {s};",
+        f"float *h = {op.attrs['state']};",
         f"for (int t = 0; t < {t}; ++t) {{",
         f"  const float *xt = x + t * {i};",
-        f"  for (int j = 0; j < {s}; ++j)",
-        f"    hn[j] = {f32(1.0 - leak)} * h[j] + {f32(leak)} * tanhf({drive} + {rec});",
-        f"  for (int j = 0; j < {s}; ++j) {{ h[j] = hn[j]; y[t * {s} + j] = hn[j]; }}",
+        *("  " + line for line in _project(e, op.weights["win"], None, "d", "xt", i, s)),
+        *("  " + line for line in _project(e, op.weights["w"], None, "rec", "h", s, s)),
+        f"  for (int j = 0; j < {s}; ++j) {{",
+        f"    h[j] = {f32(1.0 - leak)} * h[j] + {f32(leak)} * tanhf(d[j] + rec[j]);",
+        f"    y[t * {s} + j] = h[j];",
+        "  }",
         "}",
     ]
 

@@ -40,15 +40,24 @@ class Lowering:
         self.counter += 1
         return self.prog.value(f"{stem}_{self.counter}", time, channels)
 
-    def const(self, stem: str, data: Any, rows: int = 0, source: torch.Tensor | None = None) -> str:
+    def const(
+        self,
+        stem: str,
+        data: Any,
+        rows: int = 0,
+        source: torch.Tensor | None = None,
+        transposed: bool = False,
+    ) -> str:
         """A constant array; a matrix (``rows``) remembers the brain tensor it came from,
-        so quantization can be tried out on the brain itself."""
+        so quantization can be tried out on the brain itself. ``transposed``: stored
+        column-major, for kernels that loop over rows innermost."""
         self.counter += 1
         if source is None and isinstance(data, torch.Tensor):
             source = data
         if isinstance(data, torch.Tensor):
             data = data.detach().cpu().numpy()
         name = self.prog.weight(f"{stem}_{self.counter}", data, rows)
+        self.prog.weights[name].transposed = transposed
         if rows and source is not None:
             self.prog.weights[name].source = self.keys.get(id(source), "")
         return name
@@ -68,7 +77,7 @@ class Lowering:
                 f"node {uid!r}: a weight of width {weight.shape[1]} meets {c} channels"
             )
         y = self.fresh("lin", t, out)
-        w = {"w": self.const("w", weight, rows=out)}
+        w = {"w": self.const("w", weight, rows=out, transposed=True)}
         if bias is not None:
             w["b"] = self.const("b", bias)
         self.prog.add(Op("dense", uid, [x], y, {}, w, list(post)))

@@ -39,10 +39,10 @@ def weights(prog: Program) -> list[str]:
     for w in prog.weights.values():
         if w.quantized:
             assert w.q is not None and w.scale is not None
-            out += _array("signed char", w.name, w.q, int)
+            out += _array("signed char", w.name, w.stored(w.q), int)
             out += _array("float", f"{w.name}_scale", w.scale, float)
         else:
-            out += _array("float", w.name, w.data, float)
+            out += _array("float", w.name, w.stored(w.data), float)
     for i, op in enumerate(prog.ops):
         if op.kind == "gather_time":
             out += _array("int", f"time_index_{i}", np.asarray(op.attrs["index"]), int)

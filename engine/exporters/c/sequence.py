@@ -23,13 +23,13 @@ def gru(lw: Lowering, np_: NodePlan, m: Any, ports: list[Any]) -> str:
     t, _ = lw.shape(ports[0])
     y = lw.fresh("gru", t, h)
     w = {
-        "wi": lw.const("gru_wi", rnn.weight_ih_l0, rows=3 * h),
-        "wh": lw.const("gru_wh", rnn.weight_hh_l0, rows=3 * h),
+        "wi": lw.const("gru_wi", rnn.weight_ih_l0, rows=3 * h, transposed=True),
+        "wh": lw.const("gru_wh", rnn.weight_hh_l0, rows=3 * h, transposed=True),
         "bi": lw.const("gru_bi", rnn.bias_ih_l0),
         "bh": lw.const("gru_bh", rnn.bias_hh_l0),
     }
     attrs = {"hidden": h, "state": _state(lw, np_.node.uid, h)}
-    lw.prog.add(Op("gru", np_.node.uid, [ports[0]], y, attrs, w, scratch=h))
+    lw.prog.add(Op("gru", np_.node.uid, [ports[0]], y, attrs, w, scratch=6 * h))
     return y
 
 
@@ -40,13 +40,13 @@ def lstm(lw: Lowering, np_: NodePlan, m: Any, ports: list[Any]) -> str:
     t, _ = lw.shape(ports[0])
     y = lw.fresh("lstm", t, h)
     w = {
-        "wi": lw.const("lstm_wi", rnn.weight_ih_l0, rows=4 * h),
-        "wh": lw.const("lstm_wh", rnn.weight_hh_l0, rows=4 * h),
+        "wi": lw.const("lstm_wi", rnn.weight_ih_l0, rows=4 * h, transposed=True),
+        "wh": lw.const("lstm_wh", rnn.weight_hh_l0, rows=4 * h, transposed=True),
         "bi": lw.const("lstm_bi", rnn.bias_ih_l0),
         "bh": lw.const("lstm_bh", rnn.bias_hh_l0),
     }
     attrs = {"hidden": h, "state": _state(lw, np_.node.uid, 2 * h)}  # h then c
-    lw.prog.add(Op("lstm", np_.node.uid, [ports[0]], y, attrs, w, scratch=h))
+    lw.prog.add(Op("lstm", np_.node.uid, [ports[0]], y, attrs, w, scratch=8 * h))
     return y
 
 
@@ -56,11 +56,11 @@ def reservoir(lw: Lowering, np_: NodePlan, m: Any, ports: list[Any]) -> str:
     t, _ = lw.shape(ports[0])
     y = lw.fresh("res", t, size)
     w = {
-        "win": lw.const("res_win", m.w_in, rows=size),
-        "w": lw.const("res_w", m.w, rows=size),
+        "win": lw.const("res_win", m.w_in, rows=size, transposed=True),
+        "w": lw.const("res_w", m.w, rows=size, transposed=True),
     }
     attrs = {"hidden": size, "leak": float(m.leak), "state": _state(lw, np_.node.uid, size)}
-    lw.prog.add(Op("reservoir", np_.node.uid, [ports[0]], y, attrs, w, scratch=size))
+    lw.prog.add(Op("reservoir", np_.node.uid, [ports[0]], y, attrs, w, scratch=2 * size))
     return y
 
 

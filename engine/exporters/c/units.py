@@ -185,7 +185,7 @@ def conv(lw: Lowering, np_: NodePlan, m: Any, ports: list[Any]) -> str:
     y = lw.fresh("conv", oh * ow, o)
     attrs = {"grid": grid, "kernel": kern, "stride": stride, "dilation": dil, "pad": pad[:2]}
     attrs.update(out=(oh, ow), channels_in=c)
-    weights = {"w": lw.const("conv_w", wk.reshape(o, -1), rows=o, source=w)}
+    weights = {"w": lw.const("conv_w", wk.reshape(o, -1), rows=o, source=w, transposed=True)}
     if m.conv.bias is not None:
         weights["b"] = lw.const("conv_b", m.conv.bias)
     post = activation_of(m.act, _where(np_))
