@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
 from openbrains.app.taskargs import TaskHelp, add_option_arg, grant_if_code, parse_options
@@ -58,29 +59,46 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", help="label column (csv)")
     add_option_arg(p)
     p.add_argument("--run-dir", type=Path, help="run folder (default: runs/<task>)")
-    p.add_argument("--minutes", type=float, help="stop after this many minutes")
+    p.add_argument("--minutes", type=argtypes.minutes, help="stop after this many minutes")
     p.add_argument("--until", help="stop when the champion reaches e.g. accuracy>=0.97")
-    p.add_argument("--individuals", type=int, help="stop after this many new individuals")
     p.add_argument(
-        "--workers", type=int, default=1, help="worker processes (0 = train in this process)"
+        "--individuals", type=argtypes.count, help="stop after this many new individuals"
     )
     p.add_argument(
-        "--cpu-cap", type=float, default=0.0, help="average CPU cap, percent of one core"
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--population", type=int, default=16)
-    p.add_argument(
-        "--max-params", type=int, default=0, help="largest brain allowed (0 = sized from the task)"
+        "--workers",
+        type=argtypes.setting("workers"),
+        default=1,
+        help="worker processes (0 = train in this process)",
     )
     p.add_argument(
-        "--budget-steps", type=int, default=0, help="training steps for a new candidate (0 = sized)"
+        "--cpu-cap",
+        type=argtypes.setting("cpu_cap"),
+        default=0.0,
+        help="average CPU cap, percent of one core (0 = no cap)",
+    )
+    p.add_argument("--seed", type=argtypes.setting("seed"), default=0)
+    p.add_argument("--population", type=argtypes.setting("population"), default=16)
+    p.add_argument(
+        "--max-params",
+        type=argtypes.setting("max_params"),
+        default=0,
+        help="largest brain allowed (0 = sized from the task)",
     )
     p.add_argument(
-        "--tradeoff", type=float, default=0.02, help="weight of size and latency against the score"
+        "--budget-steps",
+        type=argtypes.setting("budget_steps"),
+        default=0,
+        help="training steps for a new candidate (0 = sized)",
+    )
+    p.add_argument(
+        "--tradeoff",
+        type=argtypes.setting("tradeoff"),
+        default=0.02,
+        help="weight of size and latency against the score",
     )
     p.add_argument(
         "--rating-weight",
-        type=float,
+        type=argtypes.setting("rating_weight"),
         default=0.0,
         help="0..1: weight of people's ratings (openbrains rate) against the task's score",
     )
@@ -118,6 +136,9 @@ class Progress:
         self.last = 0.0
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "disk_low":  # a warning is shown even with --quiet
+            self._line(f"warning: {data['message']}", final=True)
+            return
         if self.quiet:
             return
         if kind == "individual" and data.get("champion"):
@@ -237,14 +258,15 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
     or gives it again with ``--data``. A ``--task`` other than the project's replaces it.
     """
     from openbrains.app.trustlist import project_paths, trusts
-    from openbrains.engine.format import load
+    from openbrains.engine.format import load, runnable
+    from openbrains.engine.settings_check import SettingsError, task_problem
     from openbrains.engine.trust import is_code_name, locate
 
     doc = load(args.project)
     project = doc.project or {}
     task = project.get("task") or {}
     if not isinstance(task, dict):
-        raise OpenBrainsError(f"{args.project}: its task is not a JSON object; add --task NAME")
+        raise SettingsError(f"{args.project}: project.json's 'task' {task_problem(task)}")
     task = dict(task)
     if args.task and args.task != task.get("name"):
         task = _task_spec(args)
@@ -273,9 +295,11 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
         if getattr(args, "label", None):
             task["label"] = args.label
         task.update(parse_options(getattr(args, "option", None)))
-    from openbrains.engine.train.job import encode_weights
+    from openbrains.engine.weights import encode_weights
 
     seeds, weights = [], []
+    if doc.graph is not None and doc.graph.nodes and doc.weights:
+        runnable(doc, str(args.project))  # seed weights that do not fit are refused, as eval does
     if doc.graph is not None and doc.graph.nodes:
         seeds.append(doc.graph.to_json().decode())
         weights.append(encode_weights(doc.weights) if doc.weights else b"")

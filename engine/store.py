@@ -18,13 +18,14 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 from openbrains.engine import __version__, runlock
+from openbrains.engine.diskspace import DiskFullError, free_bytes, is_disk_full
 from openbrains.engine.errors import OpenBrainsError
 
 SCHEMA_VERSION = 2
@@ -246,7 +247,16 @@ class Archive:
             except sqlite3.DatabaseError as exc:
                 raise ArchiveError(f"{self.path} is not a readable run archive ({exc})") from None
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ArchiveError(f"{self.run_dir} is a file, not a run folder")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(self.run_dir, free_bytes(self.run_dir), None) from None
+            raise ArchiveError(
+                f"cannot make the run folder {self.run_dir}: {exc.strerror}"
+            ) from None
         if lock:
             self._take_lock()
         try:
@@ -275,8 +285,13 @@ class Archive:
                     (f"openbrains {__version__}",),
                 )
             self._columns = self._select_list()
+        except DiskFullError:
+            self.release()
+            raise
         except sqlite3.DatabaseError as exc:
             self.release()
+            if is_disk_full(exc, self.run_dir):
+                raise self.disk_full() from None
             raise ArchiveError(f"{self.path} is not a readable run archive ({exc})") from None
 
     # ----- schema versions -------------------------------------------------------------
@@ -341,6 +356,11 @@ class Archive:
             if "no such table" in str(exc):
                 return  # a new archive
             raise
+        if row and not str(row[0]).isdigit():
+            raise ArchiveError(
+                f"{self.path} is not a readable run archive (its schema version is "
+                f"{str(row[0])[:40]!r}, not a number)"
+            )
         if row and int(row[0]) > SCHEMA_VERSION:
             raise ArchiveError(
                 f"{self.run_dir} was written by a newer Open Brains (archive version {row[0]}); "
@@ -349,14 +369,30 @@ class Archive:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One atomic write. A full disk rolls it back and raises ``DiskFullError`` (the
+        archive keeps every earlier transaction)."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:  # SQLite may have rolled back already
+                    with suppress(sqlite3.Error):
+                        self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if is_disk_full(exc, self.run_dir):
+                raise self.disk_full() from None
             raise
-        else:
-            self.db.execute("COMMIT")
+
+    def disk_full(self) -> DiskFullError:
+        """The one line a full disk gets, with what the archive holds."""
+        try:
+            kept: int | None = self.count()
+        except (sqlite3.Error, AttributeError):  # not even open yet
+            kept = None
+        return DiskFullError(self.run_dir, free_bytes(self.run_dir), kept)
 
     # ----- meta ------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:

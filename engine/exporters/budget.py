@@ -61,7 +61,16 @@ class DeviceBudget:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DeviceBudget:
-        return cls(int(d["flash"]), int(d["ram"]), str(d.get("weights", "float32")))
+        """From stored settings (possibly a stranger's): whole sizes above 0, known weights."""
+        if not isinstance(d, dict):
+            raise ValueError("a device budget is an object")
+        flash, ram, weights = d.get("flash"), d.get("ram"), d.get("weights", "float32")
+        for key, n in (("flash", flash), ("ram", ram)):
+            if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+                raise ValueError(f"{key} must be a whole number of bytes above 0, got {n!r}")
+        if weights not in WEIGHTS:
+            raise ValueError(f"weights must be float32 or int8, got {weights!r}")
+        return cls(flash, ram, weights)
 
     def describe(self) -> str:
         return f"flash {_size(self.flash)}, RAM {_size(self.ram)}, {self.weights} weights"
