@@ -96,3 +96,15 @@ def test_a_budget_nothing_fits_is_one_line_and_exit_2(tmp_path: Path) -> None:
                       "--device-budget", arg, "--minutes", "0.05")  # fmt: skip
         assert out.returncode == 2, out.stderr
         assert match in out.stderr.strip().splitlines()[-1]
+
+
+def test_a_stored_budget_from_a_stranger_is_checked_like_any_setting() -> None:
+    from openbrains.engine.run.settings import RunSettings
+    from openbrains.engine.settings_check import SettingsError
+
+    good = {"task": {"name": "digits"}, "device_budget": {"flash": 8192, "ram": 2048}}
+    assert RunSettings.from_dict(good).device_budget == {"flash": 8192, "ram": 2048}
+    for bad in ["32k", {"flash": -1, "ram": 2048}, {"flash": 8192}, {"flash": 1, "ram": 1,
+                "weights": "int4"}, {"flash": True, "ram": 2048}]:  # fmt: skip
+        with pytest.raises(SettingsError, match="device_budget"):
+            RunSettings.from_dict({**good, "device_budget": bad}, where="run")

@@ -15,12 +15,14 @@ from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta
 
 CFLAGS = ("-std=c99", "-Wall", "-Werror", "-pedantic")
+MAX_TIMED_CALLS = 100_000
 
 
 def main_c(meta: BrainMeta, stem: str = "brain") -> str:
-    """``main [reset|stream] [REPEAT]``: reset = every example starts with empty memory,
-    stream = memory carries from one example to the next; REPEAT > 0 times one example
-    (31 rounds of REPEAT calls; prints the median nanoseconds per call)."""
+    """``main [reset|stream] [CALLS]``: reset = every example starts with empty memory,
+    stream = memory carries from one example to the next; CALLS > 0 times one example
+    call by call and prints the median nanoseconds of one call (as a Python peer is timed:
+    a busy machine's pauses fall on few calls and drop out of the median)."""
     names = arg_names(meta)
     n_in = len(meta.inputs)
     sizes = [f"BRAIN_IN_{c_name(p.signal).upper()}_SIZE" for p in meta.inputs] + [
@@ -43,22 +45,29 @@ def main_c(meta: BrainMeta, stem: str = "brain") -> str:
             "#include <time.h>",
             f'#include "{stem}.h"',
             *decl,
+            f"static double ns[{MAX_TIMED_CALLS}];",
+            "static int by_value(const void *a, const void *b) {",
+            "  double x = *(const double *)a, y = *(const double *)b;",
+            "  return (x > y) - (x < y);",
+            "}",
             "int main(int argc, char **argv) {",
             '  int reset = argc > 1 && strcmp(argv[1], "reset") == 0;',
-            "  long repeat = argc > 2 ? atol(argv[2]) : 0;",
+            "  long calls = argc > 2 ? atol(argv[2]) : 0;",
+            f"  if (calls > {MAX_TIMED_CALLS}) calls = {MAX_TIMED_CALLS};",
             "  brain_reset();",
-            "  if (repeat > 0) {  /* median of 31 rounds: a busy machine's pauses drop out */",
-            "    struct timespec a, b; double ns[31], v; int i, j; long r;",
+            "  if (calls > 0) {  /* the median of single timed calls, after a warm-up */",
+            "    struct timespec a, b; long r;",
             f"    if (!({reads})) return 1;",
-            "    for (i = 0; i < 31; ++i) {",
+            f"    for (r = 0; r < calls / 10 + 1; ++r) {{ if (reset) brain_reset(); {call} }}",
+            "    for (r = 0; r < calls; ++r) {",
+            "      if (reset) brain_reset();",
             "      clock_gettime(CLOCK_MONOTONIC, &a);",
-            f"      for (r = 0; r < repeat; ++r) {{ if (reset) brain_reset(); {call} }}",
+            f"      {call}",
             "      clock_gettime(CLOCK_MONOTONIC, &b);",
-            "      v = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)repeat;",
-            "      for (j = i; j > 0 && ns[j - 1] > v; --j) ns[j] = ns[j - 1];",
-            "      ns[j] = v;",
+            "      ns[r] = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);",
             "    }",
-            '    printf("%.3f\\n", ns[15]);',
+            "    qsort(ns, (size_t)calls, sizeof(double), by_value);",
+            '    printf("%.3f\\n", ns[calls / 2]);',
             "    return 0;",
             "  }",
             f"  while ({reads}) {{",
@@ -116,12 +125,12 @@ def run(
     return out
 
 
-def time_call(exe: Path, example: list[np.ndarray], repeat: int, reset: bool) -> float:
-    """Nanoseconds per ``brain_run`` call on one example (median of 31 rounds of
-    ``repeat`` calls)."""
+def time_call(exe: Path, example: list[np.ndarray], calls: int, reset: bool) -> float:
+    """Nanoseconds of one ``brain_run`` call on one example: the median of ``calls``
+    single timed calls."""
     data = b"".join(np.asarray(x, np.float32).tobytes() for x in example)
     done = subprocess.run(
-        [str(exe), "reset" if reset else "stream", str(repeat)],
+        [str(exe), "reset" if reset else "stream", str(calls)],
         input=data,
         capture_output=True,
         check=True,
