@@ -168,3 +168,18 @@ def test_int8_keeps_a_trained_digits_champion_within_one_point(tmp_path: Path) -
     c_acc, torch_acc = float((c_pred == target).mean()), float((torch_pred == target).mean())
     assert torch_acc > 0.8, torch_acc  # a real champion, not noise
     assert abs(torch_acc - c_acc) <= 0.01, (torch_acc, c_acc)
+
+
+def test_the_harness_times_single_calls_and_leaves_the_answer_alone(tmp_path: Path) -> None:
+    """What the bench's C latency rests on: a median of single calls, in nanoseconds, from
+    the same executable that answers the parity checks."""
+    graph, brain = load_brain(ROOT / "sample_graphs" / "digits.graph")
+    meta = describe(brain, graph)
+    exe = harness.build(write_c(emit_c(brain, meta), tmp_path), meta)
+    x = torch.rand(1, 64, 1)
+    ns = harness.time_call(exe, [x[0].numpy()], 200, reset=True)
+    assert 0 < ns < 1e8
+    (got,) = harness.run(exe, [[x[0].numpy()]], [10], reset=True)
+    with torch.no_grad():
+        want = brain(x)[0].numpy().reshape(-1)
+    assert np.abs(got[0] - want).max() <= LIMIT
