@@ -160,7 +160,7 @@ def main() -> None:
     d = rows[0]  # the digits champion: the microcontroller-sized brain the goals are about
     c_speedup = d["torch_us"] / d["c_f32_us"]
     ort_speedup = d["torch_us"] / d["ort_us"]
-    drop = d["torch_acc"] - d["c_int8_acc"]
+    drop = round(d["torch_acc"] - d["c_int8_acc"], 4) + 0.0  # + 0.0: no "-0.0000"
     last = (
         f"c_speedup_vs_torch={c_speedup:.1f} ort_speedup_vs_torch={ort_speedup:.1f} "
         f"digits_int8_flash_kb={d['c_int8_flash_kb']:.2f} digits_int8_ram_kb={d['c_int8_ram_kb']:.2f} "
