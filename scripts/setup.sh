@@ -3,7 +3,8 @@
 # the apt packages (Qt offscreen/Xvfb libraries, PortAudio, espeak-ng, sox; the desktop
 # entry's checkers, PyInstaller's binutils, libXss for the idle time; a C compiler and
 # Chromium for the exporters' tests), a virtual environment in .venv with the pinned,
-# tested set of Python packages (the [export] extra included), and onnxruntime-web from npm.
+# tested set of Python packages (the [export] extra and Ray, the [ray] extra behind
+# `--backend ray`, included, so the suite tests them), and onnxruntime-web from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
