@@ -190,3 +190,36 @@ def test_a_seed_that_does_not_compile_is_not_started_quietly(
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     w.start_pause()  # yes: from random graphs (the canvas graph is not sent as the seed)
     assert sent == ["open_run"]
+
+
+def test_a_late_reply_never_replaces_what_the_person_looks_at(
+    open_window: Callable[..., MainWindow], tmp_path: Path
+) -> None:
+    """Replies about individuals come when the engine gets to them: one asked for before
+    another, a champion to follow after following was turned off, or a new champion while
+    the person edits the one on the canvas, is dropped."""
+    from openbrains.app.snapshot import read_individual
+
+    from tests.app.run_folder import make_run
+
+    path = tmp_path / "study.graph"
+    shutil.copy(samples_dir() / "xor.graph", path)
+    w = open_window(None)
+    assert w.open_path(path)
+    family = make_run(w.project.assign_run_dir())
+    a, b = family.line[1], family.line[2]
+    reply_b = read_individual(w.project.default_run_dir(), b)
+    stale = w.open_asked + 1  # the number the next ask gets
+    w.open_individual(a)
+    assert w.opened_from == a and w.open_asked == stale
+    w.open_individual(a)  # asked again: the first ask's reply is now late
+    w._on_individual(reply_b, False, stale)
+    assert w.opened_from == a
+    w._on_individual(reply_b, True, None)  # a champion while not following
+    assert w.opened_from == a
+    w.set_follow(True)
+    uid = w.editor.add_unit("dropout", (0.0, 0.0))
+    assert uid and w.edited_individual
+    w._on_individual(reply_b, True, w.open_asked)
+    assert w.opened_from == a and uid in w.editor.current_graph.nodes  # the edit is kept
+    assert f"#{b}" in w.statusBar().currentMessage()
