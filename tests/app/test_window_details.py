@@ -101,6 +101,34 @@ def test_errors_reach_people_in_words_with_the_detail_one_click_away(
     assert "'label'" in w.statusBar().currentMessage()
 
 
+def test_the_live_and_rating_docks_say_engine_errors_in_words_too(
+    open_window: Callable[..., MainWindow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error the engine sends to a panel (a live source that broke, a failed rating) is
+    said in words there, the original behind its "details" link; a message the engine
+    already words well (which camera, what to check) is shown as it is."""
+    w = open_window()
+    live, rating = w.feedback_docks.live, w.feedback_docks.rating
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box.text()))
+    raw = "cv2.error: OpenCV(4.9.0) color.cpp:182: error: (-215) !_src.empty() in cvtColor"
+    w.client.event.emit("live_error", {"message": raw})
+    assert "OpenCV" not in live.message.text() and "images" in live.message.text()
+    assert "details" in live.message.text()
+    live.message.linkActivated.emit("detail")  # the click on "details"
+    assert shown == [raw]
+    worded = "camera 7 could not be opened (is it connected, or used by another program?)"
+    w.client.event.emit("live_error", {"message": worded})
+    assert live.message.text() == worded  # nothing to add: no details link
+    codec = "video 'a.mkv' could not be opened (not a video, or a codec OpenCV lacks)"
+    w.client.event.emit("recorded", {"count": 0, "label": "left", "error": codec})
+    assert codec in live.message.text() and "failed" in live.record_text.text()
+    w.client.event.emit("live_error", {"message": "RuntimeError: element 0 of tensors x"})
+    assert "RuntimeError" not in live.message.text()
+    rating.message.linkActivated.emit("detail")  # no detail there: nothing opens
+    assert len(shown) == 1
+
+
 def test_the_live_source_follows_the_modality_of_the_task(
     open_window: Callable[..., MainWindow], qtbot: Any
 ) -> None:
