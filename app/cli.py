@@ -29,8 +29,10 @@ def command(setup: Callable[[argparse._SubParsersAction], None]) -> Callable[[Ha
 def build_parser() -> argparse.ArgumentParser:
     from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
+        exchange_cmd,
         game_cmd,
         live_cmd,
+        plan_cmd,
         rate_cmd,
         record_cmd,
         run_cmd,
