@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from openbrains.engine.exchange.card import parse
 from openbrains.engine.exchange.errors import ExchangeError
@@ -25,6 +28,8 @@ from openbrains.engine.exchange.folder import Entry
 from openbrains.engine.exchange.layout import BRAIN, CARD, MAX_BRAIN_BYTES, MAX_CARD_BYTES, TAG
 from openbrains.engine.exchange.package import Package
 
+PROBE_TIMEOUT_S = 5.0
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 PREFIX = "hf:"
 
@@ -66,6 +71,7 @@ class HubExchange:
                 raise ExchangeError(f"{part!r} is not a Hugging Face user or repository name")
         self.owner, self.name = owner, name
         self._endpoint = endpoint
+        self._reached = False
 
     @property
     def endpoint(self) -> str:
@@ -88,10 +94,27 @@ class HubExchange:
     def _api(self) -> Any:
         return _hub().HfApi(endpoint=self.endpoint)
 
+    def _probe(self, what: str) -> None:
+        """Fail at once when nothing answers at the endpoint (``huggingface_hub`` would
+        retry for half a minute first). Skipped behind a proxy, which a direct try misses."""
+        if self._reached or any(os.environ.get(v) for v in _PROXY_VARS):
+            return
+        url = urlsplit(self.endpoint)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            socket.create_connection((url.hostname or "", port), timeout=PROBE_TIMEOUT_S).close()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ExchangeError(
+                f"{what}: cannot reach {self.endpoint} ({reason}); no network?"
+            ) from None
+        self._reached = True
+
     @contextlib.contextmanager
     def _calls(self, what: str) -> Iterator[None]:
         """Whatever goes wrong talking to the Hub, as one line."""
         _hub()
+        self._probe(what)
         errors = importlib.import_module("huggingface_hub.errors")
         try:
             yield
@@ -99,6 +122,8 @@ class HubExchange:
             raise ExchangeError(
                 f"{what}: no such repository on {self.endpoint} (or no access)"
             ) from None
+        except errors.LocalEntryNotFoundError:  # hf_hub_download's word for "no connection"
+            raise ExchangeError(f"{what}: cannot reach {self.endpoint}; no network?") from None
         except errors.EntryNotFoundError:
             raise ExchangeError(
                 f"{what}: the repository is not a published brain (a file is missing)"

@@ -151,6 +151,9 @@ def build(
 ) -> Package:
     """The files to publish for ``req``; ``source_for(name)`` is where people will pull it
     from (shown in the card's "How to run it")."""
+    license_ = check_license(req.license)
+    if req.name:
+        check_name(req.name)
     path = Path(req.graph_path)
     try:
         data = path.read_bytes()
@@ -174,7 +177,7 @@ def build(
         modality=f.modality,
         tasks=f.tasks,
         files={n: hashlib.sha256(b).hexdigest() for n, b in files.items()},
-        license=check_license(req.license),
+        license=license_,
         base_models=tuple(dict.fromkeys(req.base_models)),
         parents=tuple(dict.fromkeys(req.parents)),
         lineage=f.lineage,
