@@ -58,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     from openbrains.app.run_cmd import Progress
     from openbrains.app.trustlist import remember_run
     from openbrains.engine.exchange import planrun
+    from openbrains.engine.exchange.errors import ExchangeError
     from openbrains.engine.exchange.plandata import resolve
     from openbrains.engine.exchange.plans import read_plan
     from openbrains.engine.run import Run
@@ -74,6 +75,12 @@ def _run(args: argparse.Namespace) -> int:
             f"plan {plan.id} v{plan.version}: {plan.title}; run folder {run_dir}", file=sys.stderr
         )
     run = Run(run_dir, settings, on_event=Progress(args.quiet))
+    measured = run.task.describe().get("metric")
+    if plan.metric and measured != plan.metric:
+        run.close()
+        raise ExchangeError(
+            f"{plan.source} reports {plan.metric}, but task {plan.task} measures {measured}"
+        )
     remember_run(run_dir, spec)
     run.save_seed_weights(seed_weights)
     stopped: list[int] = []

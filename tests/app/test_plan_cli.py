@@ -1,0 +1,119 @@
+"""`openbrains plan run | report` end to end on a tiny task: a table served from a loopback
+URL with its sha256, downloaded once into the cache, evolved for a few individuals,
+its result card written, published tagged with the plan, and listed by plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import orjson
+from openbrains.engine.exchange.plandata import resolve
+from openbrains.engine.exchange.plans import read_plan
+
+from tests.exchange_kit import file_server, ob
+
+
+def _table() -> bytes:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    rows = [f"{a:.4f},{b:.4f},{c:.4f},{label}" for (a, b, c), label in zip(x, y)]
+    return ("a,b,c,label\n" + "\n".join(rows) + "\n").encode()
+
+
+def _plan(url: str, sha256: str, extra: str = "") -> str:
+    return f"""
+[plan]
+id = "tiny-table"
+version = 1
+title = "A tiny table"
+
+[task]
+name = "csv"
+label = "label"
+{extra}
+[data]
+url = "{url}"
+sha256 = "{sha256}"
+
+[run]
+population = 4
+budget_steps = 20
+workers = 0
+
+[budget]
+individuals = 3
+minutes = 5
+
+[report]
+metric = "accuracy"
+max_params = 5000
+"""
+
+
+def test_a_plan_runs_end_to_end_and_its_result_is_shared(tmp_path: Path) -> None:
+    env = {"OPENBRAINS_HOME": str(tmp_path / "home")}
+    with file_server({"table.csv": _table()}) as served:
+        plan_file = tmp_path / "tiny.toml"
+        plan_file.write_text(_plan(f"{served.url}/table.csv", served.sha256("table.csv")))
+        done = ob("plan", "run", "tiny.toml", "--run-dir", "run", "--quiet", cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "plan tiny-table v1: test accuracy" in done.stdout
+
+        run = tmp_path / "run"
+        assert (run / "plan.toml").read_bytes() == plan_file.read_bytes()
+        result = orjson.loads((run / "result.json").read_bytes())
+        assert result["plan"]["id"] == "tiny-table" and result["individuals"] == 3
+        assert result["data"] == [
+            {"url": f"{served.url}/table.csv", "sha256": served.sha256("table.csv")}
+        ]
+        assert result["qualifies"] is (result["params"] <= 5000)
+        card = (run / "result.md").read_text()
+        assert "plan:tiny-table" in card and "# Result of plan tiny-table v1" in card
+
+        # the data came once, and come from the cache now
+        cache = tmp_path / "home" / "cache" / "data"
+        assert [p.name for p in cache.iterdir()] == [served.sha256("table.csv")]
+        plan, _ = read_plan(plan_file)
+        assert resolve(plan, None, lambda _p: False, cache).path == str(
+            cache / served.sha256("table.csv")
+        )
+        assert served.hits == {"table.csv": 1}
+
+    shared = ob(
+        "plan", "report", "run", "--to", "share", "--license", "cc0-1.0", cwd=tmp_path, env=env
+    )
+    assert shared.returncode == 0, shared.stderr
+    assert "tagged plan:tiny-table" in shared.stdout
+    listed = ob("browse", "share", "--plan", "tiny-table", "--json", cwd=tmp_path, env=env)
+    [entry] = orjson.loads(listed.stdout)
+    assert entry["card"]["plan"]["id"] == "tiny-table"
+    assert entry["card"]["content_id"] == result["content_id"]
+    assert entry["card"]["license"] == "cc0-1.0"
+    none = ob("browse", "share", "--plan", "another", "--json", cwd=tmp_path, env=env)
+    assert orjson.loads(none.stdout) == []
+
+
+def test_bad_plans_stop_before_anything_is_made(tmp_path: Path) -> None:
+    env = {"OPENBRAINS_HOME": str(tmp_path / "home")}
+    with file_server({"table.csv": _table()}) as served:
+        url = f"{served.url}/table.csv"
+        cases = {
+            "wrong.toml": (_plan(url, "f" * 64), "not the plan's ffff"),
+            "unknown.toml": (
+                _plan(url, served.sha256("table.csv"), 'flavour = "x"\n'),
+                "unknown key 'task.flavour'",
+            ),
+        }
+        for name, (text, words) in cases.items():
+            (tmp_path / name).write_text(text)
+            done = ob("plan", "run", name, "--run-dir", "run", cwd=tmp_path, env=env)
+            assert done.returncode == 2, done.stderr
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and words in lines[0], done.stderr
+    assert not (tmp_path / "run").exists()
+    cache = tmp_path / "home" / "cache" / "data"
+    assert not cache.exists() or list(cache.iterdir()) == []
+    report = ob("plan", "report", str(tmp_path), "--to", "share", cwd=tmp_path, env=env)
+    assert report.returncode == 2 and "not a finished plan run" in report.stderr
