@@ -12,6 +12,7 @@ from typing import Any
 
 from openbrains.app import recovery
 from openbrains.app.client import EngineClient
+from openbrains.app.exchangelink import ExchangeLink
 from openbrains.app.panels import install_live_and_rating_docks
 from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow, RunLink):
         self.connect_run()
 
         self._build_menus()
+        self.exchange = ExchangeLink(self)  # the Exchange dock and File → Publish…
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(recovery.AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave)
