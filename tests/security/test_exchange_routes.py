@@ -8,6 +8,7 @@ import hashlib
 import zipfile
 from pathlib import Path
 
+import orjson
 import pytest
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.exchange.actions import publish, pull
@@ -47,7 +48,14 @@ def test_a_pickle_in_a_download_is_refused_never_loaded(tmp_path: Path) -> None:
     ref, _ = publish(PublishRequest(make_brain(tmp_path / "a.graph")), tmp_path / "share")
     # a stranger swaps in a zip holding a pickle and rewrites the card's sha256 to match
     evil = tmp_path / "evil.bin"
-    members = {"payload.pkl": b"\x80\x04K\x01."}
+    with zipfile.ZipFile(tmp_path / "a.graph") as src:
+        members = {n: src.read(n) for n in src.namelist()}
+    members["weights_extra.bin"] = b"\x80\x04cos\nsystem\n."  # a pickle, hashed like the rest
+    manifest = orjson.loads(members["manifest.json"])
+    manifest["sha256"] = {
+        n: hashlib.sha256(d).hexdigest() for n, d in members.items() if n != "manifest.json"
+    }
+    members["manifest.json"] = orjson.dumps(manifest)
     with zipfile.ZipFile(evil, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
@@ -56,7 +64,10 @@ def test_a_pickle_in_a_download_is_refused_never_loaded(tmp_path: Path) -> None:
     card = (Path(ref) / CARD).read_text()
     old = hashlib.sha256((tmp_path / "a.graph").read_bytes()).hexdigest()
     (Path(ref) / CARD).write_text(card.replace(old, hashlib.sha256(evil.read_bytes()).hexdigest()))
-    with pytest.raises(OpenBrainsError, match="Python pickle; Open Brains never unpickles"):
+    with pytest.raises(
+        OpenBrainsError,
+        match=r"'weights_extra\.bin' is a Python pickle; Open Brains never unpickles",
+    ):
         pull(ref, tmp_path / "out.graph")
     assert not (tmp_path / "out.graph").exists()
 
