@@ -69,7 +69,7 @@ def _browse(qtbot: Any, w: MainWindow, place: Path) -> None:
 def test_cards_open_and_use_as_seed(
     qtbot: Any, window: MainWindow, exchange: tuple[Path, list[str]]
 ) -> None:
-    share, refs = exchange
+    share, _refs = exchange
     link = window.exchange
     assert link.dock.windowTitle() == "Exchange"
     _browse(qtbot, window, share)
@@ -109,7 +109,7 @@ def test_cards_open_and_use_as_seed(
 def test_a_tampered_brain_is_a_plain_dialog_and_is_not_opened(
     qtbot: Any, window: MainWindow, exchange: tuple[Path, list[str]], home: Path
 ) -> None:
-    share, refs = exchange
+    share, _refs = exchange
     link = window.exchange
     _browse(qtbot, window, share)
     target = Path(link.widget.selected_ref())
@@ -134,7 +134,7 @@ def test_file_publish_puts_a_brain_in_the_exchange(
         a.text().replace("&", "") for a in window.menuBar().actions()[0].menu().actions()
     ]
     brain = make_brain(tmp_path / "mine.graph")
-    ref, package = publish_choice(
+    ref, _package = publish_choice(
         PublishChoice(None, brain, "mine", "cc-by-4.0", "grown on a laptop"), str(tmp_path / "ex")
     )
     [entry] = browse(tmp_path / "ex")
