@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.exchange import renditions  # noqa: F401  (see RENDITIONS)
 from openbrains.engine.exchange.card import Card, PlanRef, TaskScore, check_license
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.layout import BRAIN, CARD, check_name
@@ -28,7 +29,8 @@ Rendition = Callable[[Path, GraphFile], tuple[str, bytes] | None]
 """Makes one more file of a published brain from the `.graph` (its name and bytes)."""
 
 RENDITIONS: tuple[Rendition, ...] = ()
-"""brain.onnx joins here once the ONNX exporter (engine/exporters) is on main."""
+"""Files made besides brain.graph. Once the ONNX exporter (engine/exporters) is part of
+Open Brains, brain.onnx is published by making this ``(renditions.onnx_rendition,)``."""
 
 
 @dataclass(frozen=True)
