@@ -42,7 +42,7 @@ def pulled_dir() -> Path:
 
 
 class ExchangeLink:
-    """Owns the Exchange dock and the Publish… action of one main window."""
+    """Owns the Exchange dock of one main window and what File → Publish… does."""
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
@@ -62,17 +62,6 @@ class ExchangeLink:
         self.widget.browseRequested.connect(self.browse)
         self.widget.openRequested.connect(self.open_brain)
         self.widget.seedRequested.connect(self.use_as_seed)
-        self.publish_action = self._add_publish_action()
-
-    def _add_publish_action(self) -> Any:
-        from PySide6.QtGui import QAction
-
-        file_menu = self.window.menuBar().actions()[0].menu()
-        action = QAction("&Publish…", self.window)
-        action.triggered.connect(self.publish_dialog)
-        quit_action = next((a for a in file_menu.actions() if "Quit" in a.text()), None)
-        file_menu.insertAction(quit_action, action)
-        return action
 
     def tell(self, title: str, text: str, icon: QMessageBox.Icon) -> None:
         """A plain dialog that does not block the window (``last_message`` for tests)."""

@@ -86,7 +86,7 @@ def seed_brain(plan: Plan) -> tuple[list[str], list[bytes]]:
     if plan.seed is None:
         return [], []
     from openbrains.engine.exchange.actions import pull
-    from openbrains.engine.train.job import encode_weights
+    from openbrains.engine.weights import encode_weights
 
     pulled = pull(plan.seed.source, None, expect_id=plan.seed.content_id)
     graph = pulled.doc.graph
