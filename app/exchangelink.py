@@ -6,8 +6,10 @@ thread and report back to the window's thread through a Qt signal; the window ne
 waits. Everything pulled is checked (``engine.exchange.pull``) and kept under our own
 name, ``$OPENBRAINS_HOME/pulled/<content id>.graph``, before it is opened.
 
-"Breed with champion" is not offered: breeding brains from two files needs the lineage
-work (issue #14, ``openbrains breed``), which does not exist yet.
+"Use as seed" sends the brain's weights with its graph when Start opens the run
+(``RunLink.seed_weights``). "Breed with champion" is shown disabled, its tooltip saying
+why: breeding brains from two files needs the lineage work (issue #14, ``openbrains
+breed``), which is not on main yet.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import QMessageBox
 if TYPE_CHECKING:
     from openbrains.app.main import MainWindow
     from openbrains.engine.exchange.pull import Pulled
+    from openbrains.engine.graph import Graph
 
 THUMBNAILS = 24
 """Brains whose graph is fetched for a thumbnail in one listing (the rest show text)."""
@@ -118,6 +121,11 @@ class ExchangeLink:
             project = self.window.project
             graph = p.doc.graph
             assert graph is not None
+            problem = seed_problem(project.graph, graph, str(project.task.get("name") or ""))
+            if problem:
+                self.widget.show_status(problem)
+                self.tell("Use as seed", problem, QMessageBox.Icon.Warning)
+                return
             project.graph, project.weights, project.dirty = graph, dict(p.doc.weights), True
             self.window.show_project()
             task = project.task.get("name")
@@ -146,6 +154,21 @@ class ExchangeLink:
             self.tell("Published", f"{package.name} is at {ref}", QMessageBox.Icon.Information)
 
         self._in_background(lambda: publish_choice(choice, dest), published)
+
+
+def seed_problem(current: Graph, pulled: Graph, task: str) -> str:
+    """Why ``pulled`` cannot continue on this project's task ("" when it can): a seed keeps
+    the task's signals, so its inputs and outputs must be the ones the project has."""
+    if not task or not current.input_names:
+        return ""  # no task yet: the pulled brain's own signals will do
+    mine = (sorted(current.input_names), sorted(current.output_names))
+    theirs = (sorted(pulled.input_names), sorted(pulled.output_names))
+    if mine == theirs:
+        return ""
+    return (
+        f"it reads {', '.join(theirs[0])} and writes {', '.join(theirs[1])}, but task {task} "
+        f"gives {', '.join(mine[0])} and expects {', '.join(mine[1])}: Open it as its own project"
+    )
 
 
 def listing(place: str, task: str | None) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 Pick a place (a folder, or ``hf:`` / ``hf:OWNER``), narrow by task, and each brain shows
 as a card: its topology thumbnail, name, task and score, size, lineage and licence. "Open"
 puts a brain on the canvas; "Use as seed" makes it this project's seed, so Start continues
-it on the project's task. The dock only asks (signals); the app fetches, checks and opens,
+it (with its weights) on the project's task. "Breed with champion" is shown but disabled,
+its tooltip saying why (``BREED_MISSING``). The dock only asks (signals); the app fetches, checks and opens,
 so this widget never touches torch, the network or a file.
 
 Entries are plain data: ``{"ref", "name", "card": {…} | None, "problem", "graph_json"}``
@@ -32,6 +33,11 @@ from PySide6.QtWidgets import (
 
 THUMB = (120, 72)
 HUB_ALL = "hf:"
+BREED_MISSING = (
+    "not in this build yet: breeding brains from two files needs nodes aligned across "
+    "files (global ids, the lineage work of issue 14); until then, Use as seed continues "
+    "it on this project's task"
+)
 
 
 def card_text(entry: dict[str, Any]) -> str:
@@ -62,7 +68,7 @@ def card_text(entry: dict[str, Any]) -> str:
 
 
 class ExchangeDock(QWidget):
-    """Cards of an exchange's brains, with Open and Use as seed."""
+    """Cards of an exchange's brains, with Open and Use as seed (Breed waits for #14)."""
 
     browseRequested = Signal(str, str)  # place, task filter
     openRequested = Signal(str)  # ref
@@ -91,8 +97,12 @@ class ExchangeDock(QWidget):
         self.open_button = QPushButton("Open", self)
         self.seed_button = QPushButton("Use as seed", self)
         self.seed_button.setToolTip(
-            "make it this project's seed: Start continues it on the project's task"
+            "make it this project's seed: Start continues it, with its weights, on the "
+            "project's task"
         )
+        self.breed_button = QPushButton("Breed with champion", self)
+        self.breed_button.setEnabled(False)  # BREED_MISSING says why
+        self.breed_button.setToolTip(BREED_MISSING)
 
         top = QHBoxLayout()
         top.addWidget(self.place, 1)
@@ -105,6 +115,7 @@ class ExchangeDock(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.open_button)
         bottom.addWidget(self.seed_button)
+        bottom.addWidget(self.breed_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)

@@ -4,22 +4,27 @@ a plain dialog, never opened."""
 
 from __future__ import annotations
 
+import base64
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from openbrains.app.main import MainWindow
 from openbrains.app.project import Project
-from openbrains.app.publishdialog import PublishChoice, publish_choice
+from openbrains.app.publishdialog import PublishChoice, PublishDialog, publish_choice
 from openbrains.canvas.exchange import ExchangeDock, card_text
+from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.exchange.actions import browse, publish
 from openbrains.engine.exchange.layout import BRAIN
 from openbrains.engine.exchange.package import PublishRequest
 from openbrains.engine.format import load
 from openbrains.engine.format.identity import content_id
-from PySide6.QtWidgets import QMessageBox
+from openbrains.engine.weights import decode_weights
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.exchange_kit import make_brain
 
@@ -33,10 +38,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
-    project_path = tmp_path / "digits.graph"
-    shutil.copy(ROOT / "sample_graphs" / "digits.graph", project_path)
+def _open_sample(qtbot: Any, tmp_path: Path, sample: str) -> Iterator[MainWindow]:
+    project_path = tmp_path / f"{sample}.graph"
+    shutil.copy(ROOT / "sample_graphs" / f"{sample}.graph", project_path)
     w = MainWindow(Project.open(project_path), start_engine=False)
     w.show()
     qtbot.waitExposed(w)
@@ -44,6 +48,17 @@ def window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
     w.project.dirty = False
     w.close()
     w.deleteLater()
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
+    """The xor sample: the exchange's brains are xor brains, so they fit its task."""
+    yield from _open_sample(qtbot, tmp_path, "xor")
+
+
+@pytest.fixture
+def digits_window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
+    yield from _open_sample(qtbot, tmp_path, "digits")
 
 
 @pytest.fixture
@@ -91,6 +106,12 @@ def test_cards_open_and_use_as_seed(
     )
     assert window.project.task == task_before  # continue on this project's task
     assert "is this project's seed" in window.statusBar().currentMessage()
+    # Start sends the seed's trained weights with its graph (the engine keeps them)
+    settings = window.run_settings()
+    [sent] = window.seed_weights(settings)
+    assert decode_weights(base64.b64decode(sent)).keys() == pulled.weights.keys()
+    for name, tensor in decode_weights(base64.b64decode(sent)).items():
+        assert torch.equal(tensor, pulled.weights[name])
 
     window.project.dirty = False
     link.widget.open_button.click()
@@ -104,6 +125,26 @@ def test_cards_open_and_use_as_seed(
     )
     assert window.project.path.name == f"{content_id(pulled.graph, pulled.weights)}.graph"
     assert window.project.path.read_bytes() == (Path(ref) / BRAIN).read_bytes()
+
+
+def test_a_brain_for_another_task_is_not_made_the_seed(
+    qtbot: Any, digits_window: MainWindow, exchange: tuple[Path, list[str]]
+) -> None:
+    window = digits_window
+    share, _refs = exchange
+    link = window.exchange
+    _browse(qtbot, window, share)
+    before = window.project.graph.to_dict()
+    link.widget.seed_button.click()
+    qtbot.waitUntil(lambda: link.busy == 0 and link.last_message is not None, timeout=60_000)
+    text = link.last_message.text()
+    assert "task digits gives" in text and "Open it as its own project" in text
+    assert "\n" not in text
+    assert window.project.graph.to_dict() == before and not window.project.dirty
+    link.last_message.close()
+    # Breed with champion waits for the lineage work, and says so
+    assert not link.widget.breed_button.isEnabled()
+    assert "issue 14" in link.widget.breed_button.toolTip()
 
 
 def test_a_tampered_brain_is_a_plain_dialog_and_is_not_opened(
@@ -130,16 +171,39 @@ def test_a_tampered_brain_is_a_plain_dialog_and_is_not_opened(
 def test_file_publish_puts_a_brain_in_the_exchange(
     qtbot: Any, window: MainWindow, tmp_path: Path
 ) -> None:
-    assert "Publish…" in [
-        a.text().replace("&", "") for a in window.menuBar().actions()[0].menu().actions()
-    ]
+    action = window.menu_actions["publish"]
+    assert action in window.menuBar().actions()[0].menu().actions()
     brain = make_brain(tmp_path / "mine.graph")
-    ref, _package = publish_choice(
-        PublishChoice(None, brain, "mine", "cc-by-4.0", "grown on a laptop"), str(tmp_path / "ex")
-    )
+    filled: list[PublishDialog] = []
+
+    def fill() -> None:  # the user's answers, typed into the real dialog
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, PublishDialog)
+        dialog.brain.setEditText(str(brain))
+        dialog.dest.setText(str(tmp_path / "ex"))
+        dialog.name.setText("mine")
+        dialog.licence.setEditText("cc-by-4.0")
+        dialog.description.setText("grown on a laptop")
+        filled.append(dialog)
+        dialog.accept()
+
+    QTimer.singleShot(0, fill)
+    action.trigger()
+    assert filled
+    link = window.exchange
+    qtbot.waitUntil(lambda: link.busy == 0 and link.last_message is not None, timeout=60_000)
+    assert link.last_message.windowTitle() == "Published", link.last_message.text()
     [entry] = browse(tmp_path / "ex")
-    assert entry.ref == ref and entry.card.description == "grown on a laptop"
-    assert (Path(ref) / BRAIN).read_bytes() == brain.read_bytes()
+    assert entry.card.description == "grown on a laptop" and entry.card.license == "cc-by-4.0"
+    assert (Path(entry.ref) / BRAIN).read_bytes() == brain.read_bytes()
+    link.last_message.close()
+
+    # the run's champion, exported on the way (no run here: a one-line refusal)
+    with pytest.raises(OpenBrainsError):
+        publish_choice(
+            PublishChoice(tmp_path / "no.run", None, None, "mit", ""), str(tmp_path / "ex")
+        )
+    assert len(browse(tmp_path / "ex")) == 1
 
 
 def test_the_dock_alone(qtbot: Any) -> None:
