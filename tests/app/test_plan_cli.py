@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 from openbrains.engine.exchange.plandata import resolve
 from openbrains.engine.exchange.plans import read_plan
 
-from tests.exchange_kit import file_server, ob
+from tests.exchange_kit import closed_port_url, file_server, ob
 
 
 def _table() -> bytes:
@@ -97,13 +98,19 @@ def test_a_plan_runs_end_to_end_and_its_result_is_shared(tmp_path: Path) -> None
 
 def test_bad_plans_stop_before_anything_is_made(tmp_path: Path) -> None:
     env = {"OPENBRAINS_HOME": str(tmp_path / "home")}
-    with file_server({"table.csv": _table()}) as served:
+    with file_server({"table.csv": _table(), "cut.csv": _table()}) as served:
         url = f"{served.url}/table.csv"
+        served.cut.add("cut.csv")
         cases = {
             "wrong.toml": (_plan(url, "f" * 64), "not the plan's ffff"),
             "unknown.toml": (
                 _plan(url, served.sha256("table.csv"), 'flavour = "x"\n'),
                 "unknown key 'task.flavour'",
+            ),
+            "cut.toml": (_plan(f"{served.url}/cut.csv", served.sha256("cut.csv")), "broke off"),
+            "offline.toml": (
+                _plan(f"{closed_port_url()}/table.csv", served.sha256("table.csv")),
+                "(no network?)",
             ),
         }
         for name, (text, words) in cases.items():
@@ -114,6 +121,60 @@ def test_bad_plans_stop_before_anything_is_made(tmp_path: Path) -> None:
             assert len(lines) == 1 and words in lines[0], done.stderr
     assert not (tmp_path / "run").exists()
     cache = tmp_path / "home" / "cache" / "data"
-    assert not cache.exists() or list(cache.iterdir()) == []
+    assert not cache.exists() or list(cache.iterdir()) == []  # no .part left behind either
     report = ob("plan", "report", str(tmp_path), "--to", "share", cwd=tmp_path, env=env)
     assert report.returncode == 2 and "not a finished plan run" in report.stderr
+
+
+def test_a_plans_seed_brain_is_pulled_by_its_content_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openbrains.engine.exchange.actions import publish
+    from openbrains.engine.exchange.package import PublishRequest
+    from openbrains.engine.format import load
+    from openbrains.engine.format.identity import content_id
+    from openbrains.engine.weights import encode_weights
+
+    from tests.exchange_kit import make_brain
+    from tests.hubserver import fake_hub
+
+    brain = make_brain(tmp_path / "seed.graph")
+    doc = load(brain)
+    cid = content_id(doc.graph, doc.weights)
+
+    def plan(pinned: str) -> str:
+        return (
+            '[plan]\nid = "xor-seeded"\nversion = 1\ntitle = "XOR from a seed"\n'
+            '[task]\nname = "xor"\n'
+            f'[seed]\nfrom = "hf:alice/xor-seed"\ncontent_id = "{pinned}"\n'
+            "[run]\npopulation = 3\nbudget_steps = 20\nworkers = 0\n"
+            "[budget]\nindividuals = 2\nminutes = 5\n"
+        )
+
+    with fake_hub("hf_test") as (endpoint, _state):
+        env = {
+            "OPENBRAINS_HOME": str(tmp_path / "home"),
+            "HF_ENDPOINT": endpoint,
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "HF_TOKEN": "hf_test",
+        }
+        for key in ("HF_TOKEN", "HF_HOME"):  # the token as huggingface_hub finds it
+            monkeypatch.setenv(key, env[key])
+        publish(PublishRequest(brain, name="xor-seed"), "hf:alice", endpoint)
+        (tmp_path / "wrong.toml").write_text(plan("1" * 64))
+        done = ob("plan", "run", "wrong.toml", "--run-dir", "bad", cwd=tmp_path, env=env)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "not the expected 111111111111" in done.stderr
+        assert not (tmp_path / "bad").exists()
+
+        (tmp_path / "seeded.toml").write_text(plan(cid))
+        done = ob(
+            "plan", "run", "seeded.toml", "--run-dir", "run", "--quiet", cwd=tmp_path, env=env
+        )
+        assert done.returncode == 0, done.stderr
+    # the run starts from the pulled brain: its graph is the seed, its weights kept beside
+    assert (tmp_path / "run" / "seeds" / "0.safetensors").read_bytes() == encode_weights(
+        doc.weights
+    )
+    result = orjson.loads((tmp_path / "run" / "result.json").read_bytes())
+    assert result["plan"]["id"] == "xor-seeded" and result["individuals"] == 2
