@@ -178,3 +178,50 @@ def test_a_plans_seed_brain_is_pulled_by_its_content_id(
     )
     result = orjson.loads((tmp_path / "run" / "result.json").read_bytes())
     assert result["plan"]["id"] == "xor-seeded" and result["individuals"] == 2
+
+
+def test_ctrl_c_in_a_terminal_stops_a_plan_and_still_writes_its_result(tmp_path: Path) -> None:
+    """Ctrl+C reaches the whole process group (the workers too): one clean stop, the
+    champion's result card written, no traceback."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import time
+
+    from tests.exchange_kit import CLI
+
+    plan = (
+        '[plan]\nid = "xor-long"\nversion = 1\ntitle = "XOR, stopped by hand"\n'
+        '[task]\nname = "xor"\n'
+        "[run]\npopulation = 4\nbudget_steps = 20\nworkers = 1\n"
+        "[budget]\nindividuals = 500\nminutes = 5\n"
+    )
+    (tmp_path / "long.toml").write_text(plan)
+    env = {**os.environ, "OPENBRAINS_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [*CLI, "plan", "run", "long.toml", "--run-dir", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    db = tmp_path / "run" / "run.sqlite"
+    deadline = time.monotonic() + 120
+    counted = 0
+    while time.monotonic() < deadline and counted < 2:
+        time.sleep(0.3)
+        if db.exists():
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+                    counted = con.execute("SELECT COUNT(*) FROM individuals").fetchone()[0]
+            except sqlite3.OperationalError:
+                counted = 0
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "plan xor-long v1: test accuracy" in out
+    assert (tmp_path / "run" / "result.md").exists()
