@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 from openbrains.engine.exchange.actions import browse, publish, pull
+from openbrains.engine.exchange.card import PlanRef
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.layout import BRAIN, CARD
 from openbrains.engine.exchange.package import PublishRequest
@@ -43,13 +44,17 @@ def test_publish_browse_pull_round_trip(
         assert sorted(repo.files) == [CARD, BRAIN]
         assert repo.files[BRAIN] == a.read_bytes()
         assert "task:xor" in repo.tags()
-        ref_b, _ = publish(PublishRequest(b, name="xor-second"), "hf:bob", endpoint)
+        plan = PlanRef(id="xor-quick", version=2, sha256="c" * 64)
+        ref_b, _ = publish(PublishRequest(b, name="xor-second", plan=plan), "hf:bob", endpoint)
 
         listed = browse("hf:", endpoint=endpoint)
         assert [e.ref for e in listed] == [ref_b, ref]  # newest first
         assert all(e.card is not None and e.card.task.name == "xor" for e in listed)
         assert [e.ref for e in browse("hf:alice", endpoint=endpoint)] == [ref]
         assert browse("hf:", task="digits", endpoint=endpoint) == []
+        [by_plan] = browse("hf:", plan="xor-quick", endpoint=endpoint)  # the Hub filters tags
+        assert by_plan.ref == ref_b and by_plan.card.plan == plan
+        assert browse("hf:", plan="another", endpoint=endpoint) == []
         assert ("GET", "/api/models") in state.requests
 
         out = tmp_path / "pulled.graph"
