@@ -87,6 +87,7 @@ def test_cards_open_and_use_as_seed(
     share, _refs = exchange
     link = window.exchange
     assert link.dock.windowTitle() == "Exchange"
+    assert "Exchange" in [a.text() for a in window.view_menu.actions()]  # View lists it
     _browse(qtbot, window, share)
     assert link.widget.count() == 2
     texts = [link.widget.cards.item(i).text() for i in range(2)]
