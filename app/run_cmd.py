@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.app import argtypes
+from openbrains.app.backend_args import add_backend_args, backend_values
 from openbrains.app.cli import command
 from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
 from openbrains.app.taskargs import TaskHelp, add_option_arg, grant_if_code, parse_options
@@ -108,6 +109,7 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true")
     add_neighbour_args(p)
+    add_backend_args(p)
 
 
 class Progress:
@@ -175,6 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task_spec = _task_spec(args)
     else:
         raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
+    backend, backend_options = backend_values(args)  # Ray missing, no cluster: say so now
     run_dir = args.run_dir or Path("runs") / safe_name(task_spec["name"])
     settings = RunSettings(
         task=task_spec,
@@ -205,6 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ArchiveLocked as exc:  # a window or another run has it now: the service retries
         print(f"openbrains run: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    run.backend_name, run.backend_options = backend, backend_options
     remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
     run.save_seed_weights(seed_weights)
     host.run, host.thread = run, threading.current_thread()

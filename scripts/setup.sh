@@ -2,7 +2,8 @@
 # Sets up everything Open Brains needs on a fresh Debian/Ubuntu machine:
 # the apt packages (Qt offscreen/Xvfb libraries, PortAudio, espeak-ng, sox; the desktop
 # entry's checkers, PyInstaller's binutils, libXss for the idle time) and
-# a virtual environment in .venv with the pinned, tested set of Python packages.
+# a virtual environment in .venv with the pinned, tested set of Python packages (Ray, the
+# [ray] extra behind `--backend ray`, included, so the suite tests it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

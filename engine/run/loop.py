@@ -52,6 +52,7 @@ class Run(Controls):
     """One resumable search in ``run_dir``."""
 
     backend_name = "local"  # engine.backends.BACKENDS: where jobs train (inline for workers=0)
+    backend_options: dict[str, Any] = {}  # noqa: RUF012  (set per run, never mutated)
 
     def __init__(
         self, run_dir: Path, settings: RunSettings | None = None, on_event: EventSink | None = None
@@ -144,6 +145,7 @@ class Run(Controls):
             cpu_share=worker_share(s.cpu_cap, max(1, s.workers)),
             task=self.feedback.task_ref(),
             local_task=self.task,
+            options=dict(self.backend_options),
         )
         return open_backend(self.backend_name, config)
 
