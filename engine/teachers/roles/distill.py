@@ -1,0 +1,73 @@
+"""``--teach distill``: soft targets (Hinton, Vinyals & Dean 2015). The teacher's
+log-probabilities for every training example are kept with the training split; a student
+learns from ``α·T²·KL(teacher_T ‖ student_T) + (1 − α)·task loss``, both distributions
+softened at temperature T. α and T are genes (``distill_alpha``,
+``distill_temperature``) that a distilling run adds to every graph and that mutation may
+change, so evolution tunes them like the learning rate.
+
+Examples the teacher did not answer (it went down, or skipped them) have a row of NaN and
+learn from the task loss alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from openbrains.engine.teachers.answers import Soft
+from openbrains.engine.teachers.cache import question_key
+
+# the genes a distilling run adds to its graphs, with the values mutation picks from
+DISTILL_HPARAMS: dict[str, Any] = {"distill_alpha": 0.7, "distill_temperature": 4.0}
+DISTILL_CHOICES: dict[str, tuple[float, ...]] = {
+    "distill_alpha": (0.3, 0.5, 0.7, 0.9),
+    "distill_temperature": (1.0, 2.0, 4.0, 8.0),
+}
+
+
+def question(classes: Sequence[str]) -> str:
+    return question_key("distill", classes)
+
+
+def soft_rows(answers: Sequence[Any], classes: Sequence[str]) -> torch.Tensor:
+    """``[N, C]`` log-probabilities from answers; NaN rows where there is none."""
+    out = torch.full((len(answers), len(classes)), math.nan)
+    for i, a in enumerate(answers):
+        if isinstance(a, Soft) and len(a.logits) == len(classes):
+            out[i] = torch.tensor(a.logits, dtype=torch.float32)
+    return out
+
+
+def distill_loss(
+    logits: torch.Tensor,
+    teacher_logp: torch.Tensor,
+    task_loss: torch.Tensor,
+    alpha: float,
+    temperature: float,
+) -> torch.Tensor:
+    """``α·T²·KL(p_T ‖ q_T) + (1 − α)·task_loss`` over the rows the teacher answered.
+
+    ``logits [B, C]`` are the student's, ``teacher_logp [B, C]`` the teacher's
+    log-probabilities (NaN rows: no answer). T² keeps the soft gradients' scale when T
+    changes (the paper's reason); without any answered row this is the task loss.
+    """
+    answered = torch.isfinite(teacher_logp).all(dim=-1)
+    if not bool(answered.any()):
+        return task_loss
+    t = float(temperature)
+    a = float(alpha)
+    p_t = torch.softmax(teacher_logp[answered] / t, dim=-1)
+    log_q_t = F.log_softmax(logits[answered] / t, dim=-1)
+    kl = F.kl_div(log_q_t, p_t, reduction="batchmean")
+    share = answered.float().mean()  # rows without an answer contribute no soft term
+    return a * t * t * kl * share + (1.0 - a) * task_loss
+
+
+def genes_of(hparams: dict[str, Any]) -> tuple[float, float]:
+    """(α, T) from a graph's genes, the defaults where it carries none."""
+    alpha = float(hparams.get("distill_alpha", DISTILL_HPARAMS["distill_alpha"]))
+    temperature = float(hparams.get("distill_temperature", DISTILL_HPARAMS["distill_temperature"]))
+    return min(1.0, max(0.0, alpha)), max(0.05, temperature)
