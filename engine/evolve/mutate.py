@@ -20,6 +20,7 @@ from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
 from openbrains.engine.shapes import EdgePlan, Plan, PortPlan, infer_specs, live_nodes, resolve
+from openbrains.engine.teachers.roles.distill import DISTILL_CHOICES
 from openbrains.engine.train.trainer import (
     CLASSIFICATION_HPARAMS,
     DEFAULT_HPARAMS,
@@ -740,6 +741,7 @@ def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
         "batch_size": BATCH_SIZES,
         "schedule": SCHEDULES,
         "label_smoothing": SMOOTHINGS,
+        **DISTILL_CHOICES,
     }.get(key, OPTIMIZERS)
     if key == "batch_size" and value in options:  # a neighbouring size, not a leap
         i = options.index(value)
@@ -753,9 +755,10 @@ def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
 
 def change_hparams(ctx: _Ctx) -> Mutation | None:
     """Change one training gene (lr, batch size, optimiser, schedule, and label smoothing
-    where the graph carries it: classification only); the weights are untouched."""
+    or the distillation genes where the graph carries them: classification only, and a
+    run with a distilling teacher); the weights are untouched."""
     child = ctx.graph.copy()
-    optional = [k for k in CLASSIFICATION_HPARAMS if k in child.hparams]
+    optional = [k for k in (*CLASSIFICATION_HPARAMS, *DISTILL_CHOICES) if k in child.hparams]
     key = ctx.rng.choice([*DEFAULT_HPARAMS, *optional])
     old = child.hparams.get(key, DEFAULT_HPARAMS.get(key))
     new = _new_hparam(key, old, ctx.rng)

@@ -161,7 +161,8 @@ def run_siblings(
         budget = Budget(steps=job.get("steps"), seconds=job.get("seconds"))
         hparams = [g.hparams for g in graphs]
         seeds = [int(s["seed"]) for s in siblings]
-        batched = should_batch(graphs[0], len(graphs), task, hparams[0])
+        # soft targets (distillation) are a loss of their own: those siblings train in turn
+        batched = task.train.soft is None and should_batch(graphs[0], len(graphs), task, hparams[0])
         if batched:
             outcomes = train_siblings(
                 graphs[0],

@@ -87,7 +87,9 @@ def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> tuple[float, bool
 
 
 def hparams_of(raw: dict[str, Any] | None) -> dict[str, Any]:
-    h = {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS}
+    from openbrains.engine.teachers.roles.distill import DISTILL_HPARAMS
+
+    h = {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS, **DISTILL_HPARAMS}
     h.update({k: v for k, v in (raw or {}).items() if k in h})
     return h
 
@@ -172,6 +174,7 @@ def train(
     shifts = shift_specs(task)
     base_lr = float(h["lr"])
     smoothing = float(h["label_smoothing"])
+    distill = distiller(task, h)
     while opt is not None:
         elapsed = time.perf_counter() - start
         if budget.steps is not None and result.steps >= budget.steps:
@@ -189,6 +192,8 @@ def train(
             part.inputs[name] = random_shift(part.inputs[name], spec, gen)
         out = _first_output(brain(*_inputs(brain, part)))
         loss = task.loss(out, part.target, smoothing)
+        if distill is not None and part.soft is not None:
+            loss = distill(out, part.soft, loss)
         value, stepped = descend(opt, loss)
         if not stepped:
             result.diverged, result.reason = True, f"loss became {value} at step {result.steps}"
@@ -210,6 +215,19 @@ def train(
     if measure_test:
         result.test = evaluate(brain, task, task.test)
     return result
+
+
+def distiller(
+    task: DatasetTask, h: dict[str, Any]
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """The distillation loss with this brain's α and T genes, when the training split
+    carries a teacher's soft targets (``engine.teachers.roles.distill``), else None."""
+    if task.kind != "classification" or task.train.soft is None:
+        return None
+    from openbrains.engine.teachers.roles.distill import distill_loss, genes_of
+
+    alpha, temperature = genes_of(h)
+    return lambda out, soft, loss: distill_loss(out[:, -1, :], soft, loss, alpha, temperature)
 
 
 def _weights_finite(brain: Brain) -> bool:
