@@ -71,3 +71,37 @@ def genes_of(hparams: dict[str, Any]) -> tuple[float, float]:
     alpha = float(hparams.get("distill_alpha", DISTILL_HPARAMS["distill_alpha"]))
     temperature = float(hparams.get("distill_temperature", DISTILL_HPARAMS["distill_temperature"]))
     return min(1.0, max(0.0, alpha)), max(0.05, temperature)
+
+
+def with_soft_targets(task: Any, info: dict[str, Any]) -> Any:
+    """``task`` with the teacher's cached soft targets on its training split (a worker
+    rebuilding the run's task; ``info`` is ``TeacherWork.soft_info()`` as plain data).
+
+    Rows are matched by their digest, so recorded samples appended to the split find their
+    answers too; a row without one gets NaN and learns from its label alone. An archive
+    that cannot be read leaves the task as it is: training on hard labels beats not at all.
+    """
+    import dataclasses
+    from pathlib import Path
+
+    from openbrains.engine.store import Archive, ArchiveError
+    from openbrains.engine.teachers.cache import AnswerCache
+    from openbrains.engine.teachers.roles.items import split_items
+
+    if getattr(task, "kind", "") != "classification":
+        return task
+    try:
+        archive = Archive(Path(info["run_dir"]), readonly=True)
+    except (ArchiveError, KeyError):
+        return task
+    try:
+        items = split_items(task, "train", raw=bool(info.get("raw")))
+        found = AnswerCache(archive).get(
+            str(info["identity"]), str(info["question"]), [it.digest for it in items]
+        )
+    finally:
+        archive.close()
+    soft = soft_rows([found.get(it.digest) for it in items], task.classes)
+    if not torch.isfinite(soft).all(dim=-1).any():
+        return task
+    return dataclasses.replace(task, train=dataclasses.replace(task.train, soft=soft))
