@@ -67,7 +67,60 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
     )
+    t = p.add_argument_group("teacher (optional; see README, Teachers)")
+    t.add_argument(
+        "--teacher",
+        metavar="SPEC",
+        help="openai:MODEL@BASE_URL, graph:FILE.graph, onnx:FILE.onnx or hf:MODEL",
+    )
+    t.add_argument(
+        "--teach",
+        metavar="ROLE",
+        help="what the teacher does: label, pairs, rate, tag or distill",
+    )
+    t.add_argument(
+        "--teacher-key-env",
+        metavar="NAME",
+        default="",
+        help="environment variable holding the API key (openai: teachers; never stored)",
+    )
+    t.add_argument("--unlabelled", metavar="DIR", help="label: the files to label")
+    t.add_argument("--prompts", metavar="FILE", help="pairs: prompts, one per line")
+    t.add_argument(
+        "--teacher-min-confidence",
+        type=float,
+        default=0.8,
+        help="label/tag: labels the teacher is less sure of are left out",
+    )
+    t.add_argument(
+        "--teacher-timeout", type=float, default=60.0, help="seconds to wait for one answer"
+    )
+    t.add_argument(
+        "--teacher-rps", type=float, default=4.0, help="at most this many requests a second"
+    )
     p.add_argument("--quiet", action="store_true")
+
+
+def teacher_order(args: argparse.Namespace) -> Any:
+    """The teacher the user asked for on this command line (None: no teacher)."""
+    if not getattr(args, "teacher", None):
+        if getattr(args, "teach", None):
+            raise OpenBrainsError("--teach needs --teacher SPEC (the teacher to ask)")
+        return None
+    if not args.teach:
+        raise OpenBrainsError("--teacher needs --teach ROLE: label, pairs, rate, tag or distill")
+    from openbrains.engine.teachers.work import TeacherOrder
+
+    return TeacherOrder(
+        spec=args.teacher,
+        role=args.teach,
+        key_env=args.teacher_key_env,
+        unlabelled=str(Path(args.unlabelled).resolve()) if args.unlabelled else "",
+        prompts=str(Path(args.prompts).resolve()) if args.prompts else "",
+        min_confidence=args.teacher_min_confidence,
+        timeout_s=args.teacher_timeout,
+        requests_per_s=args.teacher_rps,
+    ).checked()
 
 
 class Progress:
@@ -94,6 +147,8 @@ class Progress:
                 self._line(self.format(data), final=not self.tty)
         elif kind == "stopped":
             self._line(self.format(data), final=True)
+        elif kind == "teacher_error":
+            self._line(f"teacher: {data.get('message', '')}", final=True)
 
     @staticmethod
     def format(p: dict[str, Any]) -> str:
@@ -129,6 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
     run_dir = args.run_dir or Path("runs") / task_spec["name"]
+    order = teacher_order(args)
+    rating_weight = args.rating_weight
+    if order is not None and order.role in ("rate", "tag") and rating_weight <= 0:
+        rating_weight = 0.3  # a rating teacher with ratings that count for nothing is no use
     settings = RunSettings(
         task=task_spec,
         seed=args.seed,
@@ -138,12 +197,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_params=args.max_params,
         budget_steps=args.budget_steps,
         tradeoff=args.tradeoff,
-        rating_weight=min(1.0, max(0.0, args.rating_weight)),
+        rating_weight=min(1.0, max(0.0, rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
     )
     progress = Progress(args.quiet)
-    run = Run(run_dir, settings, on_event=progress)
+    run = Run(run_dir, settings, on_event=progress, teacher=order)
+    if rating_weight != args.rating_weight and not args.quiet:
+        print(
+            "--teach rate/tag: ratings count 0.3 against the score (--rating-weight)",
+            file=sys.stderr,
+        )
     run.save_seed_weights(seed_weights)
     interrupted = []
 

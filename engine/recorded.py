@@ -29,6 +29,7 @@ from openbrains.engine.store import Archive, Sample
 from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
 
 RECORDED_KEY = "recorded"  # the task-spec key that asks for recorded samples
+SOFT_KEY = "teacher"  # the task-spec key that asks for a teacher's soft targets
 DEFAULT_CLIP_SECONDS = 1.0
 
 # ----- raw layouts (written by engine.record) -------------------------------------------
@@ -287,6 +288,11 @@ def load_task_with_samples(spec: dict[str, Any]) -> Any:
 
     spec = dict(spec)
     recorded = spec.pop(RECORDED_KEY, None)
+    taught = spec.pop(SOFT_KEY, None)  # a distilling teacher's soft targets (engine.teachers)
+    if taught:
+        from openbrains.engine.teachers.roles.distill import with_soft_targets
+
+        return with_soft_targets(load_task_with_samples({**spec, RECORDED_KEY: recorded}), taught)
     key = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)
     base = _BASE_CACHE.get(key)
     if base is None:

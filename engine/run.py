@@ -33,6 +33,7 @@ from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.tasks.base import DatasetTask
 from openbrains.engine.tasks.rating import DEFAULT_PRIOR_STRENGTH, RatingBook, mix
 from openbrains.engine.tasks.registry import load_task
+from openbrains.engine.teachers.work import TeacherOrder, TeacherWork
 from openbrains.engine.train.governor import worker_share
 from openbrains.engine.train.job import (
     decode_weights,
@@ -129,10 +130,18 @@ class Run:
     """One resumable search in ``run_dir``."""
 
     def __init__(
-        self, run_dir: Path, settings: RunSettings | None = None, on_event: EventSink | None = None
+        self,
+        run_dir: Path,
+        settings: RunSettings | None = None,
+        on_event: EventSink | None = None,
+        teacher: TeacherOrder | None = None,
     ) -> None:
+        """``teacher``: what the user asked a teacher to do for this run (command line or
+        the window's dialog; never stored in the run's settings, so a run folder cannot
+        name code or a server to use)."""
         self.run_dir = Path(run_dir)
         self.archive = Archive(self.run_dir)
+        self.teacher: TeacherWork | None = None
         try:
             self.settings = self._reconcile(settings)
             self.task: DatasetTask = load_task(**self.settings.task)
@@ -141,11 +150,14 @@ class Run:
             self.plan = recording_plan(self.task)
             if self.archive.get_meta(PLAN_KEY) != self.plan:
                 self.archive.set_meta(PLAN_KEY, self.plan)
+            if teacher is not None:
+                self.teacher = TeacherWork(teacher, self.run_dir, self.task, self.plan, on_event)
         except BaseException:
             self.archive.close()
             raise
         self.base_task = self.task  # without recordings; with_samples adds them per version
         self.data_version = 0
+        self._soft_version = 0  # the teacher's soft targets the task carries (distillation)
         self._failed_version = 0
         self.ratings = RatingBook(self.settings.rating_prior)
         self.lineage: dict[int, list[int]] = {}
@@ -272,8 +284,10 @@ class Run:
 
     # ----- what people add while it runs: recordings and ratings -------------------------
     def task_spec(self) -> dict[str, Any]:
-        """The spec workers load: the run's task plus its recordings up to this version."""
-        return task_spec(self.settings.task, self.run_dir, self.data_version)
+        """The spec workers load: the run's task plus its recordings up to this version
+        (and where a distilling teacher's soft targets are)."""
+        spec = task_spec(self.settings.task, self.run_dir, self.data_version)
+        return {**spec, **self.teacher.spec_extra()} if self.teacher else spec
 
     def _load_samples(self, version: int) -> bool:
         """Make ``self.task`` the base task plus the recordings up to ``version``."""
@@ -316,6 +330,12 @@ class Run:
         recorded = version > max(self.data_version, self._failed_version) and self._load_samples(
             version
         )
+        taught = self.teacher is not None and self.teacher.soft_version != self._soft_version
+        if self.teacher is not None and (grown or recorded or taught):
+            self._soft_version = self.teacher.soft_version
+            self.task = self.teacher.teach(self.task)
+            if taught and not (grown or recorded) and pool is not None:
+                pool.reload_task(self.task_spec(), self.task)
         if grown or recorded:
             if pool is not None:
                 pool.reload_task(self.task_spec(), self.task)
@@ -418,6 +438,10 @@ class Run:
     ) -> None:
         """Evolve until stopped, out of time, or the condition is met."""
         self.stop_event.clear()
+        if self.teacher is not None:
+            self.teacher.start()
+            self.teacher.wait_first(timeout=120)
+            self.poll_feedback()
         pool = self._make_pool()
         session = self.archive.start_session()
         deadline = None if minutes is None else time.monotonic() + minutes * 60
@@ -462,6 +486,8 @@ class Run:
             self.on_event("stopped", self.progress())
 
     def close(self) -> None:
+        if self.teacher is not None:
+            self.teacher.stop()
         self.archive.close()
 
     # ----- making work ---------------------------------------------------------------
@@ -639,8 +665,9 @@ class Run:
     def _gene_defaults(self) -> dict[str, Any]:
         """Every training gene this task's graphs carry, at its neutral value (a graph from
         a file keeps training as it did, and evolution can still change the gene)."""
+        taught = self.teacher.genes() if self.teacher is not None else {}
         if getattr(self.task, "kind", None) == "classification":
-            return {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS}
+            return {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS, **taught}
         return dict(DEFAULT_HPARAMS)
 
     def _first_genes(self) -> dict[str, Any]:
@@ -994,6 +1021,7 @@ class Run:
             "best": None if best is None else self._summary(best),
             "data_version": self.data_version,
             "ratings": self.ratings.total,
+            "teacher": self.teacher.status() if self.teacher is not None else None,
         }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.recorded import SOFT_KEY
 from openbrains.engine.store import Archive
 from openbrains.engine.teachers import HttpPolicy, TeacherSpec, check_role, open_teacher
 from openbrains.engine.teachers.base import Teacher
@@ -34,7 +35,6 @@ EventSink = Callable[[str, dict[str, Any]], None]
 RESCAN_S = 60.0  # label/pairs: look for new files or prompts this often
 TAG_POLL_S = 5.0  # tag: look for new interactions this often
 TAG_SEEN_KEY = "teacher_tagged"  # archive meta: the newest interaction tagged, per teacher
-SOFT_KEY = "teacher"  # the task-spec key that asks workers for soft targets
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class TeacherOrder:
 
     def checked(self) -> TeacherOrder:
         """This order if it is complete, else a ``TeacherError`` naming what is missing."""
-        TeacherSpec.parse(self.spec, self.key_env)
+        TeacherSpec.parse(self.spec, self.key_env).key()  # the named variable must be set
         role = check_role(self.role)
         if role == "label" and not self.unlabelled:
             raise TeacherError("--teach label needs --unlabelled DIR (the files to label)")
@@ -128,6 +128,8 @@ class TeacherWork:
 
         if self.role == "label":
             label.check_task(self.task)
+            if not self.plan.get("ok"):
+                raise TeacherError(f"--teach label: {self.plan.get('reason', 'no new examples')}")
             if not Path(self.order.unlabelled).is_dir():
                 raise TeacherError(f"--unlabelled {self.order.unlabelled} is not a folder")
         elif self.role == "pairs":
@@ -170,6 +172,37 @@ class TeacherWork:
             raw=not isinstance(self.teacher, BrainTeacher),
             version=self.soft_version,
         )
+
+    # ----- what the run asks between births ------------------------------------------
+    @property
+    def distilling(self) -> bool:
+        return self.role == "distill"
+
+    def genes(self) -> dict[str, Any]:
+        """Training genes the run's graphs carry because of this teacher (α and T)."""
+        from openbrains.engine.teachers.roles.distill import DISTILL_HPARAMS
+
+        return dict(DISTILL_HPARAMS) if self.distilling else {}
+
+    def spec_extra(self) -> dict[str, Any]:
+        """What the workers' task spec needs to read the soft targets (once there are)."""
+        if not self.distilling or not self.soft_version:
+            return {}
+        return {SOFT_KEY: self.soft_info().to_dict()}
+
+    def teach(self, task: Any) -> Any:
+        """``task`` with the soft targets on its training split (distillation), else as is."""
+        if not self.distilling or not self.soft_version:
+            return task
+        from openbrains.engine.teachers.roles.distill import with_soft_targets
+
+        return with_soft_targets(task, self.soft_info().to_dict())
+
+    def wait_first(self, timeout: float) -> None:
+        """A brain teacher answers a data set in seconds: let the first candidates train on
+        its targets. Other teachers are not waited for (the run starts on hard labels)."""
+        if self.distilling and isinstance(self.teacher, BrainTeacher):
+            self.soft_ready.wait(timeout)
 
     # ----- the thread ----------------------------------------------------------------
     def _main(self) -> None:

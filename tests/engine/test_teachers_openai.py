@@ -229,3 +229,19 @@ def test_a_dead_teacher_is_marked_down_and_nothing_raises(tmp_path: Path) -> Non
         assert any("is down" in line for _, line in lines)
         assert AnswerCache(archive).count() == 0  # a failure is not an answer: asked next run
         archive.close()
+
+
+def test_hf_teachers_say_how_to_install_the_extra() -> None:
+    """transformers is an optional extra ([teachers]), not in the tested set: the message
+    says how to install it (the extra itself is not installed in CI: heavy, and useless
+    without models in the user's cache)."""
+    pytest.importorskip("torch")
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("transformers is installed here")
+    with pytest.raises(TeacherError, match=r"pip install 'openbrains\[teachers\]'") as err:
+        open_teacher(TeacherSpec.parse("hf:distilbert-base-uncased"))
+    assert "\n" not in str(err.value)
