@@ -17,6 +17,7 @@ from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import add_recent, recent_files
 from openbrains.app.taskdialog import TaskDialog, io_graph_for_task
+from openbrains.app.teacherlink import install_teacher
 from openbrains.canvas.editor import GraphEditor
 from openbrains.canvas.plots import PlotsView
 from openbrains.canvas.population import PopulationView
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow, RunLink):
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("RunToolbar")
         toolbar.addWidget(self.runbar)
+        self.teacher = install_teacher(self, toolbar)  # app/teacherlink.py
         self.canvas_label = QLabel(self)
         self.task_label = QLabel(self)
         for label in (self.canvas_label, self.task_label):

@@ -5,6 +5,7 @@ individual committed to the archive before anything else happens."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue
 import random
@@ -158,6 +159,7 @@ class Run:
         self.base_task = self.task  # without recordings; with_samples adds them per version
         self.data_version = 0
         self._soft_version = 0  # the teacher's soft targets the task carries (distillation)
+        self._looping = False  # run() is going (call_soon reaches it)
         self._failed_version = 0
         self.ratings = RatingBook(self.settings.rating_prior)
         self.lineage: dict[int, list[int]] = {}
@@ -263,6 +265,35 @@ class Run:
             self.on_event("settings", {k: getattr(self.settings, k) for k in RunSettings.RUNTIME})
 
         self.call_soon(apply)
+
+    def use_teacher(self, order: TeacherOrder | None) -> dict[str, Any] | None:
+        """Put a teacher to work on this run (or, with None, send it home). The order is
+        checked and the teacher opened here, so a bad one raises in the caller's thread
+        (``TeacherError``, one line); the swap itself happens between jobs."""
+        work = (
+            TeacherWork(order, self.run_dir, self.base_task, self.plan, self.on_event)
+            if order
+            else None
+        )
+
+        def apply() -> None:
+            if self.teacher is not None:
+                self.teacher.stop()
+            self.teacher, self._soft_version = work, 0
+            if self.task.train.soft is not None:  # the old teacher's targets leave with it
+                self.task = dataclasses.replace(
+                    self.task, train=dataclasses.replace(self.task.train, soft=None)
+                )
+                self._pool_dirty = True
+            if work is not None and self._looping:
+                work.start()
+            self.on_event("teacher", work.status() if work is not None else {})
+
+        if self._looping:
+            self.call_soon(apply)
+        else:
+            apply()
+        return work.status() if work is not None else None
 
     def inject(
         self,
@@ -438,6 +469,7 @@ class Run:
     ) -> None:
         """Evolve until stopped, out of time, or the condition is met."""
         self.stop_event.clear()
+        self._looping = True
         if self.teacher is not None:
             self.teacher.start()
             self.teacher.wait_first(timeout=120)
@@ -481,6 +513,8 @@ class Run:
                 if max_individuals is not None and self.births >= max_individuals:
                     break
         finally:
+            self._looping = False
+            self._drain_calls()
             pool.close()
             self.archive.touch_session(session)
             self.on_event("stopped", self.progress())
@@ -640,9 +674,12 @@ class Run:
                 "rung": 0,
             }
             return graph, self._maybe_inherit(tensors), meta
-        for _ in range(20):
-            # the very first graph is a conventional one, so a run always starts somewhere sane
-            if index == 0 or self.rng.random() < self.settings.template_fraction:
+        for attempt in range(40):
+            # the very first graph is a conventional one, so a run always starts somewhere
+            # sane, unless no template fits the size bound (digits under 1,000 parameters:
+            # the smallest is ~1,500) and random graphs must
+            forced = index == 0 and attempt < 10
+            if forced or (attempt < 30 and self.rng.random() < self.settings.template_fraction):
                 g, origin = (
                     template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal),
                     "template",
