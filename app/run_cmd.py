@@ -287,6 +287,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{k} {v['train']}+{v['val']}" for k, v in st.get("samples", {}).items()
         )
         print(f"recorded (train+val): {recorded or 'none'}; {st.get('ratings', 0)} ratings")
+    if st.get("teacher_answers"):
+        print(f"teacher answers cached: {st['teacher_answers']}")
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import torch
 from openbrains.engine.graph import Graph
-from openbrains.engine.run import Run, RunSettings
+from openbrains.engine.run import Run, RunSettings, status_of
 from openbrains.engine.teachers.work import TeacherOrder
 
 from tests.engine import feedback_data as fd
@@ -38,6 +38,7 @@ def test_a_distilling_run_trains_on_soft_targets(tmp_path: Path) -> None:
             assert {"distill_alpha", "distill_temperature"} <= genes.keys()
         status = run.progress()["teacher"]
         assert status["role"] == "distill" and status["cached"] == len(run.task.train)
+        assert status_of(tmp_path / "run")["teacher_answers"] == len(run.task.train)
         stored = orjson.dumps(run.archive.get_meta("settings")).decode()
         assert "big.graph" not in stored and "teacher" not in stored  # never a setting
     finally:
