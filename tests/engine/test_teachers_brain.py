@@ -156,3 +156,49 @@ def test_soft_targets_train_a_student(digits_teacher: tuple[Path, float]) -> Non
 
     # α = 0: the (useless) labels alone teach nothing; α = 1: the teacher's targets teach
     assert student(0.0) < 0.2 < 0.4 < student(1.0)
+
+
+def export_onnx(graph_path: Path, out: Path, classes: list[str] | None) -> Path:
+    """The .graph brain as an ONNX file (torch.onnx.export), its classes in the metadata."""
+    import onnx
+    import orjson
+    from openbrains.engine.format import load_brain
+
+    _graph, brain = load_brain(graph_path)
+    x = torch.zeros(2, 64, 1)
+    torch.onnx.export(
+        brain, (x,), str(out), input_names=["image"], output_names=["label"],
+        dynamic_axes={"image": {0: "batch"}, "label": {0: "batch"}}, dynamo=False,
+    )  # fmt: skip
+    model = onnx.load(str(out))
+    if classes is not None:
+        model.metadata_props.add(key="classes", value=orjson.dumps(classes).decode())
+    onnx.save(model, str(out))
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:Converting a tensor")
+def test_an_onnx_brain_teaches_like_its_graph(
+    digits_teacher: tuple[Path, float], tmp_path: Path
+) -> None:
+    pytest.importorskip("onnxruntime")
+    task = load_task("digits")
+    path = export_onnx(digits_teacher[0], tmp_path / "digits.onnx", task.classes)
+    onnx_teacher = open_teacher(TeacherSpec.parse(f"onnx:{path}"))
+    graph_teacher = open_teacher(TeacherSpec.parse(f"graph:{digits_teacher[0]}"))
+    onnx_teacher.check("distill", task)
+    items = split_items(task, "test")[:64]
+    a = torch.tensor([s.logits for s in onnx_teacher.soft(items, task.classes)])
+    b = torch.tensor([s.logits for s in graph_teacher.soft(items, task.classes)])
+    assert torch.allclose(a, b, atol=1e-4)
+    reversed_classes = export_onnx(digits_teacher[0], tmp_path / "rev.onnx", task.classes[::-1])
+    flipped = open_teacher(TeacherSpec.parse(f"onnx:{reversed_classes}"))
+    c = torch.tensor([s.logits for s in flipped.soft(items, task.classes)])
+    assert torch.allclose(c, b.flip(1), atol=1e-4)  # classes are matched by name
+    letters = dataclasses.replace(task, classes=list("abcdefghij"))
+    with pytest.raises(TeacherError, match="knows other classes"):
+        onnx_teacher.check("label", letters)
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x08\x07 not a model")
+    with pytest.raises(TeacherError, match="not a usable ONNX model"):
+        open_teacher(TeacherSpec.parse(f"onnx:{garbage}"))
