@@ -663,9 +663,12 @@ class Run:
             tensors = decode_weights(weights)
             details = []
             for _ in range(self.rng.randint(1, 2)):
-                m = mutate(graph, tensors, self.rng, self.bounds)
-                graph, tensors = m.graph, m.weights
-                details.append(m.detail)
+                for _try in range(10):  # a mutation that outgrows --max-params is redrawn
+                    m = mutate(graph, tensors, self.rng, self.bounds)
+                    if self._fits(m.graph):
+                        graph, tensors = m.graph, m.weights
+                        details.append(m.detail)
+                        break
             meta = {
                 "origin": "seed-mutation",
                 "parents": [],
@@ -783,7 +786,9 @@ class Run:
             }
             if self._fits(m.graph):
                 return m.graph, self._maybe_inherit(m.weights), meta
-        return m.graph, self._maybe_inherit(m.weights), meta
+        # nothing bred fits the size bound: the parent trains again, as it is
+        meta |= {"mutation": "retrain", "detail": "no child fitted --max-params"}
+        return a.graph.copy(), self._maybe_inherit(decode_weights(a.weights)), meta
 
     def _maybe_inherit(self, weights: dict[str, Any]) -> bytes:
         return encode_weights(weights) if self.settings.inherit and weights else b""

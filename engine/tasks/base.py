@@ -77,6 +77,9 @@ class DatasetTask:
     codecs: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
+    # a brain that gives distillation targets for each training batch as it is augmented
+    # (engine.teachers.roles.distill.OnlineTeacher); None: targets, if any, are Split.soft
+    teacher: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

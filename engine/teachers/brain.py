@@ -86,6 +86,12 @@ class BrainTeacher(Teacher):
     def outputs(self) -> int:
         return len(self.classes)
 
+    @torch.no_grad()
+    def logp(self, x: torch.Tensor, index: Sequence[int]) -> torch.Tensor:
+        """Log-probabilities ``[B, len(index)]`` over the task's classes (``class_index``)
+        for encoded inputs ``[B, T, C]``: the teacher's outputs for them, renormalised."""
+        return torch.log_softmax(self.logits(x.float())[:, list(index)].float(), dim=-1)
+
     # ----- roles -------------------------------------------------------------------
     def soft(self, items: Sequence[Item], classes: Sequence[str]) -> list[Answer]:
         index = self.class_index(classes)

@@ -82,6 +82,7 @@ class SoftInfo:
     question: str
     raw: bool
     version: int = 0
+    online: str = ""  # a brain teacher's spec: workers also ask it on each augmented batch
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -171,6 +172,7 @@ class TeacherWork:
             question(self.task.classes),
             raw=not isinstance(self.teacher, BrainTeacher),
             version=self.soft_version,
+            online=self.order.spec if isinstance(self.teacher, BrainTeacher) else "",
         )
 
     # ----- what the run asks between births ------------------------------------------

@@ -162,7 +162,11 @@ def run_siblings(
         hparams = [g.hparams for g in graphs]
         seeds = [int(s["seed"]) for s in siblings]
         # soft targets (distillation) are a loss of their own: those siblings train in turn
-        batched = task.train.soft is None and should_batch(graphs[0], len(graphs), task, hparams[0])
+        batched = (
+            task.train.soft is None
+            and getattr(task, "teacher", None) is None
+            and should_batch(graphs[0], len(graphs), task, hparams[0])
+        )
         if batched:
             outcomes = train_siblings(
                 graphs[0],

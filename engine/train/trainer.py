@@ -192,8 +192,8 @@ def train(
             part.inputs[name] = random_shift(part.inputs[name], spec, gen)
         out = _first_output(brain(*_inputs(brain, part)))
         loss = task.loss(out, part.target, smoothing)
-        if distill is not None and part.soft is not None:
-            loss = distill(out, part.soft, loss)
+        if distill is not None:
+            loss = distill(out, part, loss)
         value, stepped = descend(opt, loss)
         if not stepped:
             result.diverged, result.reason = True, f"loss became {value} at step {result.steps}"
@@ -219,15 +219,23 @@ def train(
 
 def distiller(
     task: DatasetTask, h: dict[str, Any]
-) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None:
-    """The distillation loss with this brain's α and T genes, when the training split
-    carries a teacher's soft targets (``engine.teachers.roles.distill``), else None."""
-    if task.kind != "classification" or task.train.soft is None:
+) -> Callable[[torch.Tensor, Split, torch.Tensor], torch.Tensor] | None:
+    """The distillation loss with this brain's α and T genes, when the task has a teacher's
+    targets (``engine.teachers.roles.distill``): a brain asked on each augmented batch, or
+    soft targets stored with the training split. None otherwise."""
+    if task.kind != "classification" or (task.teacher is None and task.train.soft is None):
         return None
     from openbrains.engine.teachers.roles.distill import distill_loss, genes_of
 
     alpha, temperature = genes_of(h)
-    return lambda out, soft, loss: distill_loss(out[:, -1, :], soft, loss, alpha, temperature)
+
+    def loss(out: torch.Tensor, part: Split, task_loss: torch.Tensor) -> torch.Tensor:
+        soft = task.teacher(part.inputs) if task.teacher is not None else part.soft
+        if soft is None:
+            return task_loss
+        return distill_loss(out[:, -1, :], soft, task_loss, alpha, temperature)
+
+    return loss
 
 
 def _weights_finite(brain: Brain) -> bool:

@@ -5,6 +5,7 @@ run folder."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import orjson
@@ -29,6 +30,14 @@ def test_a_distilling_run_trains_on_soft_targets(tmp_path: Path) -> None:
     try:
         run.run(max_individuals=3)
         assert run.task.train.soft is not None and torch.isfinite(run.task.train.soft).all()
+        # a brain is also asked on each augmented batch; it travels by its spec, not pickled
+        online = run.task.teacher
+        assert online is not None and online.spec == f"graph:{teacher}"
+        again = pickle.loads(pickle.dumps(online))
+        x = {"image": run.task.train.inputs["image"][:4]}
+        assert torch.allclose(again(x), online(x)) and torch.allclose(
+            online(x), run.task.train.soft[:4], atol=1e-5
+        )
         spec = run.task_spec()
         assert spec["teacher"]["version"] == 1 and spec["teacher"]["raw"] is False
         records = run.archive.records()

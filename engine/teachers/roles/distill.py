@@ -73,6 +73,31 @@ def genes_of(hparams: dict[str, Any]) -> tuple[float, float]:
     return min(1.0, max(0.0, alpha)), max(0.05, temperature)
 
 
+class OnlineTeacher:
+    """A brain teacher asked on every training batch as it is augmented (shifted images),
+    so each view of an example gets the teacher's belief about *that* view: consistent
+    targets are what make distillation work (Beyer et al. 2022). Only brains are asked
+    this way: they are local and cheap; an API teacher's answers come from the cache."""
+
+    def __init__(self, spec: str, classes: Sequence[str]) -> None:
+        from openbrains.engine.teachers import TeacherSpec, open_teacher
+        from openbrains.engine.teachers.brain import BrainTeacher
+
+        teacher = open_teacher(TeacherSpec.parse(spec))
+        if not isinstance(teacher, BrainTeacher):
+            raise TypeError(f"{spec} is not a brain")
+        self.teacher = teacher
+        self.index = teacher.class_index(list(classes))
+        self.spec = spec
+        self.classes = list(classes)
+
+    def __call__(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.teacher.logp(next(iter(inputs.values())), self.index)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its spec, never pickled whole
+        return (OnlineTeacher, (self.spec, self.classes))
+
+
 def with_soft_targets(task: Any, info: dict[str, Any]) -> Any:
     """``task`` with the teacher's cached soft targets on its training split (a worker
     rebuilding the run's task; ``info`` is ``TeacherWork.soft_info()`` as plain data).
@@ -102,6 +127,13 @@ def with_soft_targets(task: Any, info: dict[str, Any]) -> Any:
     finally:
         archive.close()
     soft = soft_rows([found.get(it.digest) for it in items], task.classes)
-    if not torch.isfinite(soft).all(dim=-1).any():
+    online = None
+    if info.get("online"):  # a brain: asked on every augmented batch as well
+        try:
+            online = OnlineTeacher(str(info["online"]), task.classes)
+        except Exception:  # the file went away or changed: the cached targets still teach
+            online = None
+    if online is None and not torch.isfinite(soft).all(dim=-1).any():
         return task
-    return dataclasses.replace(task, train=dataclasses.replace(task.train, soft=soft))
+    train = dataclasses.replace(task.train, soft=soft)
+    return dataclasses.replace(task, train=train, teacher=online)
