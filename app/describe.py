@@ -73,6 +73,27 @@ def describe_file(doc: Any) -> list[str]:
         lines += describe_graph(doc.graph, doc.weights if not missing else None)
     if doc.project:
         lines.append("project settings: " + ", ".join(sorted(doc.project)))
+        lines += _what_it_asks(doc.project)
     if doc.population:
         lines.append(f"population: {len(doc.population)} individuals")
+    return lines
+
+
+def _what_it_asks(project: dict[str, Any]) -> list[str]:
+    """The code and paths a project names: none is used until the user gives it
+    (docs/security.md)."""
+    from openbrains.engine.trust import is_code_name
+
+    task = project.get("task")
+    task = task if isinstance(task, dict) else {}
+    lines = []
+    if is_code_name(task.get("name")):
+        lines.append(
+            f"asks for code: {task['name']} (never run from a file; "
+            f"to trust it: --task {task['name']})"
+        )
+    if task.get("data"):
+        lines.append(f"names data: {task['data']} (used once you give it: --data)")
+    if project.get("run_dir"):
+        lines.append(f"names run folder: {project['run_dir']} (used once you give it: --run-dir)")
     return lines

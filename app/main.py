@@ -238,14 +238,14 @@ class MainWindow(QMainWindow, RunLink):
         dialog = TaskDialog(self)
         if not dialog.exec():
             return
-        self.set_project(
-            Project(graph=io_graph_for_task(dialog.task_spec()), task=dialog.task_spec())
-        )
+        project = Project(graph=io_graph_for_task(dialog.task_spec()))
+        project.set_task(dialog.task_spec())
+        self.set_project(project)
 
     def choose_task(self) -> None:
         dialog = TaskDialog(self, self.project.task)
         if dialog.exec():
-            self.project.task = dialog.task_spec()
+            self.project.set_task(dialog.task_spec())
             if not any(
                 n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in self.project.graph.nodes.values()
             ):

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import numpy as np
 from openbrains.app.cli import command
+from openbrains.app.taskargs import add_run_task_args, run_folder_task
 from openbrains.engine.errors import OpenBrainsError
 
 RAMP = " .:-=+*#%@"
@@ -31,6 +32,7 @@ def _rate_args(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rater", default="", help="your name, stored with each rating")
     p.add_argument("--out", type=Path, help="where images and sounds are saved")
     p.add_argument("--seed", type=int, help="pick inputs and candidates reproducibly")
+    add_run_task_args(p)
 
 
 # ----- showing plain data in a terminal ------------------------------------------------------
@@ -132,9 +134,8 @@ def cmd_rate(args: argparse.Namespace) -> int:
     reader = Archive(args.run_dir, readonly=True)
     try:
         settings = reader.get_meta("settings") or {}
-        if not settings.get("task"):
-            raise OpenBrainsError(f"{args.run_dir} holds no run yet")
-        spec = task_spec(settings["task"], args.run_dir, reader.samples_version())
+        stored = run_folder_task(args.run_dir, settings.get("task"), args)
+        spec = task_spec(stored, args.run_dir, reader.samples_version())
         task = load_task_with_samples(spec)
         rater = RatingTask(task, rng=random.Random(args.seed))
         candidates = candidates_from(reader)

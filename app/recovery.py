@@ -37,6 +37,7 @@ def write_autosave(project: Project, session: str) -> Path:
         recovery_time=time.time(),
     )
     save(path, doc)
+    project.remember(path.read_bytes())  # its confirmed paths stay confirmed when recovered
     return path
 
 
@@ -74,6 +75,7 @@ def recover(item: Recoverable) -> Project:
     from openbrains.engine.format import load
 
     project = Project.from_file(load(item.path), Path(item.original) if item.original else None)
+    project.recall(item.path.read_bytes())
     project.extra.pop("recovery_of", None)
     project.extra.pop("recovery_time", None)
     project.dirty = True

@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.app.cli import command
+from openbrains.app.taskargs import TaskHelp, add_option_arg, grant_if_code, parse_options
+from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.trust import safe_name
 
 # written out, not imported: the task registry pulls in torch, and `openbrains --version`
 # should not wait for it (a test keeps this list equal to the registry's)
@@ -21,20 +24,32 @@ RUN_TASKS = (
 
 
 def _task_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The task the command line names (``--task``, ``--data``, ``--label``, ``--option``);
+    code named by ``--task`` is the user's own and is trusted (``engine.trust``)."""
+    grant_if_code(args.task, "--task")
     spec: dict[str, Any] = {"name": args.task}
     if getattr(args, "data", None):
         spec["data"] = str(Path(args.data).resolve())
     if getattr(args, "label", None):
         spec["label"] = args.label
+    spec.update(parse_options(getattr(args, "option", None)))
     return spec
 
 
 def _run_args(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="evolve a population on a task (resumes when run again)")
+    p = sub.add_parser(
+        "run", help="evolve a population on a task (resumes when run again)", add_help=False
+    )
+    p.add_argument("-h", "--help", action=TaskHelp)
     p.add_argument("project", nargs="?", type=Path, help="a .graph project to start from")
-    p.add_argument("--task", help=f"a task ({', '.join(RUN_TASKS)}) or package.module:Class")
+    p.add_argument(
+        "--task",
+        help=f"a task ({', '.join(RUN_TASKS)}) or your own game, package.module:Class "
+        "(found from the current folder as `python -m` would)",
+    )
     p.add_argument("--data", help="data file or folder for the task")
     p.add_argument("--label", help="label column (csv)")
+    add_option_arg(p)
     p.add_argument("--run-dir", type=Path, help="run folder (default: runs/<task>)")
     p.add_argument("--minutes", type=float, help="stop after this many minutes")
     p.add_argument("--until", help="stop when the champion reaches e.g. accuracy>=0.97")
@@ -183,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task_spec = _task_spec(args)
     else:
         raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
-    run_dir = args.run_dir or Path("runs") / task_spec["name"]
+    run_dir = args.run_dir or Path("runs") / safe_name(task_spec["name"])
     order = teacher_order(args)
     rating_weight = args.rating_weight
     if order is not None and order.role in ("rate", "tag") and rating_weight <= 0:
@@ -203,6 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     progress = Progress(args.quiet)
     run = Run(run_dir, settings, on_event=progress, teacher=order)
+    remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
     if rating_weight != args.rating_weight and not args.quiet:
         print(
             "--teach rate/tag: ratings count 0.3 against the score (--rating-weight)",
@@ -232,21 +248,49 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], list[bytes]]:
-    """Task and seed graph(s) from a .graph project (command-line --task wins)."""
+    """Task and seed graph(s) from a .graph project.
+
+    The project is data: the code its task names runs only when ``--task`` names it too,
+    and its data path is used only when this user saved the project here (app.trustlist)
+    or gives it again with ``--data``. A ``--task`` other than the project's replaces it.
+    """
+    from openbrains.app.trustlist import project_paths, trusts
     from openbrains.engine.format import load
+    from openbrains.engine.trust import is_code_name, locate
 
     doc = load(args.project)
     project = doc.project or {}
-    task = dict(project.get("task") or {})
-    if args.task:
+    task = project.get("task") or {}
+    if not isinstance(task, dict):
+        raise OpenBrainsError(f"{args.project}: its task is not a JSON object; add --task NAME")
+    task = dict(task)
+    if args.task and args.task != task.get("name"):
         task = _task_spec(args)
-    else:  # the project's task on the user's own data: --data / --label still apply
-        if getattr(args, "data", None):
+    else:
+        if args.task:
+            grant_if_code(args.task, "--task")
+        name = task.get("name")
+        if not name:
+            raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
+        if is_code_name(name) and not args.task:
+            where = locate(str(name))
+            raise OpenBrainsError(
+                f"{args.project} asks to run Python code {name!r}"
+                + (f" (from {where})" if where else "")
+                + f"; a file never runs code: if you wrote or installed it, re-run with --task {name}"
+            )
+        if getattr(args, "data", None):  # the project's task on the user's own data
             task["data"] = str(Path(args.data).resolve())
+        elif task.get("data"):
+            given = project_paths(Path(args.project).read_bytes())
+            if not trusts(given, str(task["data"])):
+                raise OpenBrainsError(
+                    f"{args.project} names the data {task['data']!r}; a project's paths are "
+                    "used only when you saved it on this machine: give --data PATH to use it"
+                )
         if getattr(args, "label", None):
             task["label"] = args.label
-    if not task.get("name"):
-        raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
+        task.update(parse_options(getattr(args, "option", None)))
     from openbrains.engine.train.job import encode_weights
 
     seeds, weights = [], []
@@ -328,9 +372,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _eval_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="test score of a .graph on a task")
     p.add_argument("file", type=Path)
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, help="a task name or your own package.module:Class")
     p.add_argument("--data")
     p.add_argument("--label")
+    add_option_arg(p, "task (a game's recorded options are used unless given here)")
     p.add_argument("--json", action="store_true")
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from openbrains.app.snapshot import higher_is_better, read_snapshot
+from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+from openbrains.engine.trust import is_granted, locate, to_wire, user_gave
+from PySide6.QtWidgets import QMessageBox
 
 if TYPE_CHECKING:
     from openbrains.app.client import EngineClient
@@ -147,16 +150,70 @@ class RunLink:
             if not self.project.task.get("name"):
                 return
         if not self.run_open:
+            if not self.confirm_code() or not self.confirm_paths():
+                return
             run_dir = self.project.default_run_dir()
             self.project.run_dir = str(run_dir)
+            self.project.given_paths.add(str(run_dir))
             self.runbar.set_running(True)
             self.client.send(
-                "open_run", self._on_opened, run_dir=str(run_dir), settings=self.run_settings()
+                "open_run",
+                self._on_opened,
+                run_dir=str(run_dir),
+                settings=self.run_settings(),
+                trusted_code=to_wire(),  # what the user named in this window's dialogs
             )
         elif self.running:
             self.client.send("pause", self._on_reply)
         else:
             self.client.send("start", self._on_reply)
+
+    def confirm_code(self) -> bool:
+        """A project that names Python code runs it only once the user says so here (or
+        typed it in the Task dialog): the dialog names the code and the file it would load."""
+        code = self.project.code_needed()
+        if code is None or is_granted(code):
+            return True
+        where = locate(code)
+        answer = QMessageBox.question(
+            self,
+            "Run Python code?",
+            f"This project's task is Python code:\n\n    {code}\n    "
+            + (f"from {where}" if where else "(not found from the current folder)")
+            + "\n\nOpening a file never runs its code. Run it only if you wrote or installed "
+            "it yourself.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            self.statusBar().showMessage(f"not started: the code {code} was not trusted", 8000)
+            return False
+        user_gave(code, "the window's confirmation")
+        return True
+
+    def confirm_paths(self) -> bool:
+        """Paths a project names that this user never gave here are shown and must be
+        confirmed before a run reads or writes them (app.trustlist)."""
+        paths = self.project.untrusted_paths()
+        if not paths:
+            return True
+        listed = "\n".join(f"    {what}: {path}" for what, path in paths)
+        answer = QMessageBox.question(
+            self,
+            "Use these paths?",
+            "This project was not saved on this machine by you, and it names:\n\n"
+            f"{listed}\n\nUse them? (No: choose the task's data with Run → Choose task…; "
+            "the run folder then goes beside the project.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            self.statusBar().showMessage(
+                "not started: the project's paths were not confirmed", 8000
+            )
+            return False
+        self.project.given_paths.update(path for _, path in paths)
+        return True
 
     def _on_opened(self, reply: dict[str, Any]) -> None:
         if not reply.get("ok"):
@@ -167,6 +224,8 @@ class RunLink:
         self.run_open = True
         self.set_metric((reply.get("task") or {}).get("metric"))
         settings = reply.get("settings") or {}
+        if isinstance(settings.get("task"), dict):  # confirmed by the user: `rate` may use it
+            remember_run(self.project.default_run_dir(), settings["task"])
         self.plots.set_window(int(settings.get("population") or 16))
         self.client.send("history", self._on_history)
         self.client.send("population", self._on_population)

@@ -1,4 +1,8 @@
-"""Choosing what a population learns: task name, data path and label column."""
+"""Choosing what a population learns: task name, data path, label column and options.
+
+This dialog is the user's own hands (DESIGN §12.1): a ``package.module:Class`` typed here is
+granted (``engine.trust``), and the data path chosen here is one the user gave.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QWidget,
 )
@@ -39,9 +44,13 @@ class TaskDialog(QDialog):
         self.setWindowTitle("Task")
         current = current or {}
         self.name = QComboBox(self)
+        self.name.setEditable(True)  # a user's own game: package.module:Class
         self.name.addItems(list(TASK_NAMES))
         if current.get("name") in TASK_NAMES:
             self.name.setCurrentText(current["name"])
+        self.name.lineEdit().setPlaceholderText("a task, or your game as package.module:Class")
+        self.options = QLineEdit(_options_text(current), self)
+        self.options.setPlaceholderText("KEY=VALUE, KEY=VALUE (see the options below)")
         self.data = QLineEdit(current.get("data", ""), self)
         self.browse = QPushButton("Browse…", self)
         self.browse.clicked.connect(self._browse)
@@ -55,6 +64,7 @@ class TaskDialog(QDialog):
         form.addRow("Task", self.name)
         form.addRow("Data", row)
         form.addRow("Label column (csv)", self.label)
+        form.addRow("Options", self.options)
         form.addRow(self.help)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -73,12 +83,36 @@ class TaskDialog(QDialog):
             self.data.setText(path)
 
     def task_spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {"name": self.name.currentText()}
+        spec: dict[str, Any] = {"name": self.name.currentText().strip()}
         if self.data.text().strip():
             spec["data"] = self.data.text().strip()
         if self.label.text().strip():
             spec["label"] = self.label.text().strip()
+        from openbrains.app.taskargs import parse_options
+
+        items = [t for t in self.options.text().replace(";", ",").split(",") if t.strip()]
+        spec.update(parse_options(items))
         return spec
+
+    def accept(self) -> None:
+        """OK: code typed here is the user's own (granted); bad input is said plainly."""
+        from openbrains.app.taskargs import grant_if_code
+        from openbrains.engine.errors import OpenBrainsError
+
+        try:
+            spec = self.task_spec()
+            grant_if_code(spec["name"], "the Task dialog")
+        except OpenBrainsError as exc:
+            QMessageBox.warning(self, "Task", str(exc))
+            return
+        super().accept()
+
+
+def _options_text(spec: dict[str, Any]) -> str:
+    """A task spec's options (its keys other than name, data, label) as the dialog shows them."""
+    from openbrains.app.taskargs import RESERVED
+
+    return ", ".join(f"{k}={v}" for k, v in spec.items() if k not in RESERVED)
 
 
 def io_graph_for_task(spec: dict[str, Any]) -> Graph:

@@ -66,9 +66,12 @@ def pack_pair(prompt: str | bytes, response: str | bytes) -> tuple[bytes, dict[s
 # ----- the plan ----------------------------------------------------------------------------
 
 
-def plan_of(run_dir: Path) -> dict[str, Any]:
+def plan_of(
+    run_dir: Path, checked: Callable[[Any], dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """What one example of this run is (``engine.recorded.recording_plan``), from its archive;
-    a folder made before recordings existed has its task loaded to find out."""
+    a folder made before recordings existed has its task loaded to find out, after
+    ``checked`` (the caller's trust rules: engine.trust, app.trustlist) passed its spec."""
     try:
         archive = Archive(Path(run_dir), readonly=True)
     except ArchiveError:
@@ -82,7 +85,8 @@ def plan_of(run_dir: Path) -> dict[str, Any]:
         from openbrains.engine.recorded import recording_plan
         from openbrains.engine.tasks.registry import load_task
 
-        plan = recording_plan(load_task(**settings["task"]))
+        spec = checked(settings.get("task")) if checked else settings["task"]
+        plan = recording_plan(load_task(**spec))
     return plan
 
 

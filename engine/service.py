@@ -134,9 +134,13 @@ def _hello(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 @handles("open_run")
 def _open_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
     from openbrains.engine.run import Run, RunSettings
+    from openbrains.engine.trust import restore
 
     if svc.run is not None:
         raise OpenBrainsError("a run is already open in this engine; close it first")
+    # the code the user named in the window's own dialogs (engine.trust); a task that
+    # names other code is refused when it loads, whatever its settings say
+    restore(msg.get("trusted_code") or [])
     settings = RunSettings.from_dict(msg["settings"]) if msg.get("settings") else None
     svc.run = Run(Path(msg["run_dir"]), settings, on_event=svc.event)
     return {

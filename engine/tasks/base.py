@@ -77,6 +77,7 @@ class DatasetTask:
     codecs: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # the registry's declared options
     # a brain that gives distillation targets for each training batch as it is augmented
     # (engine.teachers.roles.distill.OnlineTeacher); None: targets, if any, are Split.soft
     teacher: Any = field(default=None, repr=False, compare=False)
@@ -121,6 +122,8 @@ class DatasetTask:
             "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
             "outputs": {k: v.to_dict() for k, v in self.outputs.items()},
             "classes": self.classes,
+            "codecs": self.codecs,
+            "options": self.options,
         }
 
     def fitness(self, metric_value: float) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.tasks.base import DatasetTask, TaskError
 from openbrains.engine.tasks.builtin import digits_task, xor_task
 from openbrains.engine.tasks.files import audio_task, csv_task, images_task, mnist_task, need_path
@@ -263,13 +264,8 @@ def load_task(
 ) -> DatasetTask:
     """The task ``name`` built from ``data`` (file or folder), ``label`` (csv) and options."""
     info = TASKS.get(name)
-    if info is None and ":" in name:  # a user's own game or environment, "package.module:Class"
-        from openbrains.engine.tasks.game import GameTask
-
-        task = GameTask(name=name, game=name, options=dict(options))
-        if not task.two_player:  # an environment: the maze's budget, not self-play's
-            task.train_steps, task.episodes = 30, 32
-        return task
+    if info is None and isinstance(name, str) and ":" in name:
+        return user_game_task(name, data, label, options)
     if info is None:
         raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
     known = {o.name: o for o in info.options}
@@ -289,10 +285,50 @@ def load_task(
     if label is not None and not info.label:
         raise TaskError(f"task {name!r} takes no --label (only csv does)")
     if info.label:
-        return info.build(data=data, label=label, seed=seed, **kwargs)
-    if info.data is None:
-        return info.build(seed=seed, **kwargs)
-    return info.build(data=data, seed=seed, **kwargs)
+        task = info.build(data=data, label=label, seed=seed, **kwargs)
+    elif info.data is None:
+        task = info.build(seed=seed, **kwargs)
+    else:
+        task = info.build(data=data, seed=seed, **kwargs)
+    if isinstance(task, DatasetTask):  # what an exported brain records (engine.export)
+        task.options = {o.name: kwargs.get(o.name, o.default) for o in info.options}
+    return task
+
+
+GAME_TASK_OPTIONS = {o.name: o for o in _GAME_OPTIONS} | {
+    "episodes": Option("episodes", int, None, "scored episodes per candidate (environments)")
+}
+"""Options of the game task itself (self-play, arena); every other option of a user's
+game goes to its constructor."""
+
+
+def user_game_task(
+    name: str, data: Any = None, label: Any = None, options: dict[str, Any] | None = None
+) -> DatasetTask:
+    """A user's own game or environment, ``package.module:Class`` (granted by the user:
+    ``engine.trust``). Options named in ``GAME_TASK_OPTIONS`` tune the task; the others
+    are the game's constructor options (numbers and true/false for its named parameters)."""
+    from openbrains.engine.tasks.game import GameTask, game_options
+
+    if data is not None and str(data) != "":
+        raise TaskError(f"task {name!r} is a game; it needs no --data (got {data})")
+    if label is not None:
+        raise TaskError(f"task {name!r} takes no --label (only csv does)")
+    options = dict(options or {})
+    tuning = {
+        k: _coerce(name, GAME_TASK_OPTIONS[k], v)
+        for k, v in options.items()
+        if k in GAME_TASK_OPTIONS and v is not None
+    }
+    constructor = game_options(
+        name, {k: v for k, v in options.items() if k not in GAME_TASK_OPTIONS}
+    )
+    task = GameTask(name=name, game=name, options=constructor)
+    if not task.two_player:  # an environment: the maze's budget, not self-play's
+        task.train_steps, task.episodes = 30, 32
+    for key, value in tuning.items():
+        setattr(task, key, value)
+    return task  # type: ignore[return-value]
 
 
 def describe_tasks() -> list[str]:
@@ -313,4 +349,44 @@ def describe_tasks() -> list[str]:
                 f"{o.name}={'-' if o.default in (None, '') else o.default}" for o in info.options
             )
         lines.append(text)
+    return lines
+
+
+def _option_line(o: Option) -> str:
+    kind = {int: "integer", float: "number", bool: "true/false", str: "text"}[o.type]
+    default = "" if o.default in (None, "") else f", default {o.default}"
+    return f"  --option {o.name}=VALUE  ({kind}{default}) {o.help}"
+
+
+def describe_task(name: str) -> list[str]:
+    """``openbrains run --help TASK``: what the task is, what it needs, each option in full.
+    A user's game (granted by the user: ``engine.trust``) lists its constructor's parameters."""
+    info = TASKS.get(name)
+    if info is None and ":" in name:
+        from openbrains.engine.tasks.game import GameError
+        from openbrains.engine.trust import load_code, parameters
+
+        try:
+            params = parameters(load_code(name, "game"))
+        except OpenBrainsError as exc:
+            raise GameError(str(exc)) from None
+        lines = [f"{name}: your own game or scored environment (self-play / scored episodes)"]
+        lines.append("options of the game (its constructor's parameters; numbers or true/false):")
+        for p in params.values():
+            default = "" if p.default is p.empty else f" (default {p.default})"
+            lines.append(f"  --option {p.name}=VALUE{default}")
+        if not params:
+            lines.append("  none")
+        lines.append("options of the game task:")
+        lines += [_option_line(o) for o in GAME_TASK_OPTIONS.values()]
+        return lines
+    if info is None:
+        raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
+    lines = [f"{info.name}: {info.summary}"]
+    if info.data:
+        lines.append(f"needs --data {'DIR' if info.data == 'dir' else 'FILE'}: {info.data_help}")
+    if info.label:
+        lines.append("needs --label COLUMN: the column to predict")
+    lines.append("options:" if info.options else "options: none")
+    lines += [_option_line(o) for o in info.options]
     return lines

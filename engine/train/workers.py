@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from openbrains.engine.train.governor import DutyCycle, die_with_parent, make_passive
+from openbrains.engine.trust import to_wire
 
 TaskLoader = Callable[[dict[str, Any]], Any]
 
@@ -26,11 +27,21 @@ def _load_task(spec: dict[str, Any]) -> Any:
     return load_task_with_samples(spec)
 
 
-def worker_main(conn: Connection, task_spec_json: bytes, share: float | None, parent: int) -> None:
-    """Entry point of a worker process: load the task once, then train what it is sent."""
+def worker_main(
+    conn: Connection,
+    task_spec_json: bytes,
+    share: float | None,
+    parent: int,
+    grants: list[dict[str, str]] | None = None,
+) -> None:
+    """Entry point of a worker process: load the task once, then train what it is sent.
+    ``grants``: the user code its coordinator was allowed to run (engine.trust)."""
     die_with_parent()
     if os.getppid() != parent:  # the coordinator died before we could ask to die with it
         os._exit(0)
+    from openbrains.engine.trust import restore
+
+    restore(grants or [])
     make_passive()
     from openbrains.engine.train.job import run_job
 
@@ -98,7 +109,7 @@ class WorkerPool:
         parent_conn, child_conn = self.ctx.Pipe(duplex=True)
         proc = self.ctx.Process(
             target=worker_main,
-            args=(child_conn, self.task_spec, self.share, os.getpid()),
+            args=(child_conn, self.task_spec, self.share, os.getpid(), to_wire()),
             name=f"openbrains-worker-{index}",
             daemon=True,
         )

@@ -171,6 +171,8 @@ def test_openbrains_rate_reads_scores_from_stdin(tmp_path: Path) -> None:
             "3",
             "--seed",
             "1",
+            "--data",  # a run started by a script, not recorded in the trust list
+            str(data),
         ],
         cwd=ROOT,
         input="8\nnope\n2\n\n",  # a bad answer is asked again; an empty line skips
