@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
+from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.app.taskargs import add_option_arg, grant_if_code, parse_options
 
@@ -150,7 +151,9 @@ def _arena_args(sub: argparse._SubParsersAction) -> None:
         help="random | lookahead | minimax | minimax:DEPTH | your own player, "
         "package.module:Class (alpha-zero-general's Class(game).play(board))",
     )
-    p.add_argument("--games", type=int, default=100, help="games, half with each side first")
+    p.add_argument(
+        "--games", type=argtypes.count, default=100, help="games, half with each side first"
+    )
     p.add_argument("--json", action="store_true")
 
 

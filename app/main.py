@@ -18,6 +18,7 @@ from openbrains.app.runlink import RunLink
 from openbrains.app.settings import add_recent, recent_files
 from openbrains.app.taskdialog import TaskDialog, io_graph_for_task
 from openbrains.app.teacherlink import install_teacher
+from openbrains.app.tray import RunTray
 from openbrains.canvas.editor import GraphEditor
 from openbrains.canvas.plots import PlotsView
 from openbrains.canvas.population import PopulationView
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow, RunLink):
         self.connect_run()
 
         self._build_menus()
+        self.tray = RunTray(self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(recovery.AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -203,6 +205,7 @@ class MainWindow(QMainWindow, RunLink):
             tradeoff=float(ev.get("tradeoff", 0.02)),
         )
         self.runbar.blockSignals(False)
+        self.runbar.neighbour.set_values(ev)
 
     def on_graph_edited(self) -> None:
         """An edit of the seed dirties the project; an edit of an individual is for Inject."""
@@ -377,6 +380,8 @@ class MainWindow(QMainWindow, RunLink):
 
     # ----- closing -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.tray.hide_instead_of_closing(event):
+            return
         if not self.confirm_discard():
             event.ignore()
             return
@@ -390,8 +395,10 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Open Brains")
     app.setOrganizationName("Open Brains")
+    from openbrains.app.icons import apply_identity
     from openbrains.canvas.theme import apply_theme
 
+    apply_identity(app)
     apply_theme(app)
     return app
 

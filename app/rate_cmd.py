@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.app.taskargs import add_run_task_args, run_folder_task
 from openbrains.engine.errors import OpenBrainsError
@@ -27,8 +28,10 @@ ASCII_WIDTH = 32
 def _rate_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rate", help="rate the outputs of a run's candidates (0–10 each)")
     p.add_argument("run_dir", type=Path)
-    p.add_argument("--n", type=int, default=3, help="candidates shown side by side")
-    p.add_argument("--rounds", type=int, default=1, help="inputs to rate (0 = until q or EOF)")
+    p.add_argument("--n", type=argtypes.count, default=3, help="candidates shown side by side")
+    p.add_argument(
+        "--rounds", type=argtypes.at_least(0), default=1, help="inputs to rate (0 = until q or EOF)"
+    )
     p.add_argument("--rater", default="", help="your name, stored with each rating")
     p.add_argument("--out", type=Path, help="where images and sounds are saved")
     p.add_argument("--seed", type=int, help="pick inputs and candidates reproducibly")

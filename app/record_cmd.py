@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.app.taskargs import add_run_task_args, run_folder_task
 from openbrains.engine.errors import OpenBrainsError
@@ -23,9 +24,11 @@ def _record_args(sub: argparse._SubParsersAction) -> None:
         help="mic[:DEVICE] | camera[:N|:PATH] | text (stdin) | follow:PATH | file:PATH",
     )
     p.add_argument("--label", default="", help="the class these examples belong to")
-    p.add_argument("--chunks", type=int, help="stop after this many chunks (frames, lines…)")
-    p.add_argument("--seconds", type=float, help="stop after this many seconds")
-    p.add_argument("--chunk-ms", type=int, default=32, help="audio chunk length")
+    p.add_argument(
+        "--chunks", type=argtypes.count, help="stop after this many chunks (frames, lines…)"
+    )
+    p.add_argument("--seconds", type=argtypes.seconds, help="stop after this many seconds")
+    p.add_argument("--chunk-ms", type=argtypes.count, default=32, help="audio chunk length")
     add_run_task_args(p)
 
 

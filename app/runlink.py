@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from openbrains.app.attach import attach_if_owned
 from openbrains.app.snapshot import higher_is_better, read_snapshot
 from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
+from openbrains.engine.neighbour import PolicySettings
 from openbrains.engine.trust import is_granted, locate, to_wire, user_gave
 from PySide6.QtWidgets import QMessageBox
 
@@ -73,6 +75,7 @@ class RunLink:
         self.runbar.workersChanged.connect(lambda n: self.change_setting("workers", n))
         self.runbar.cpuCapChanged.connect(lambda v: self.change_setting("cpu_cap", v))
         self.runbar.tradeoffChanged.connect(lambda v: self.change_setting("tradeoff", v))
+        self.runbar.neighbour.changed.connect(self.change_setting)
 
     # ----- what the docks show -------------------------------------------------------
     def set_metric(self, metric: str | None) -> None:
@@ -94,6 +97,7 @@ class RunLink:
         if snap.champion is not None:
             self.population.mark_champion(snap.champion)
             self.plots.show_curve(snap.champion, snap.champion_curve)
+        attach_if_owned(self)  # type: ignore[arg-type]  # a search already runs it: join it
         return True
 
     def show_canvas_state(self) -> None:
@@ -128,6 +132,7 @@ class RunLink:
             "tradeoff": float(ev.get("tradeoff", 0.02)),
             "max_params": int(ev.get("max_params", 0)),
         }
+        settings.update({k: ev[k] for k in PolicySettings.KEYS if k in ev})  # good neighbour
         seed = self.seed_graph()
         if seed is not None:
             settings["seeds"] = [seed.to_json().decode()]
@@ -259,7 +264,9 @@ class RunLink:
             self.client.send("set", self._on_reply, **{key: value})
 
     def close_run(self) -> None:
-        if self.run_open:
+        if self.client.attached:
+            self.client.detach()  # the owner's search goes on
+        elif self.run_open:
             self.client.send("close_run")
         self.run_open = self.running = False
         self.runbar.set_running(False)

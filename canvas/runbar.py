@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from openbrains.canvas.neighbour import NeighbourButton
 from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -87,6 +88,8 @@ class RunBar(QWidget):
         self.tradeoff.valueChanged.connect(self._tradeoff_moved)
         self.tradeoff.sliderReleased.connect(self._emit_tradeoff)
 
+        self.neighbour = NeighbourButton(self)  # good-neighbour rules: changed(key, value)
+
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -108,6 +111,8 @@ class RunBar(QWidget):
             for w in widgets:
                 row.addWidget(w)
             row.addSpacing(10)
+        row.addWidget(self.neighbour)
+        row.addSpacing(10)
         row.addWidget(self.status, 1)
 
         self.set_values(workers=1, cpu_cap=0.0, tradeoff=0.02)
@@ -169,6 +174,7 @@ class RunBar(QWidget):
         """Take a "progress" event: individuals, per_minute, species, best{score, params, metric}."""
         self.progress = dict(data or {})
         self.status.setText(self.progress_text())
+        self.neighbour.show_waiting(list(self.progress.get("waiting") or []))
 
     def progress_text(self) -> str:
         d = self.progress

@@ -14,12 +14,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+from openbrains.engine import runlock
 from openbrains.engine.compile import bind_io, compile_graph
+from openbrains.engine.diskspace import DiskFullError, SpaceWatch
 from openbrains.engine.errors import GraphError, OpenBrainsError
 from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.evolve.mutate import mutate
@@ -27,9 +30,16 @@ from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.evolve.sizing import bounds_for
 from openbrains.engine.evolve.species import Speciator
 from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.failure_guard import FailureGuard
 from openbrains.engine.graph import Graph
+from openbrains.engine.neighbour import PolicySettings, neighbour_for
 from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan, task_spec, with_samples
+from openbrains.engine.settings_check import (
+    SettingsError,
+    check_minutes,
+    check_run_settings,
+)
 from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.tasks.base import DatasetTask
 from openbrains.engine.tasks.rating import DEFAULT_PRIOR_STRENGTH, RatingBook, mix
@@ -79,16 +89,27 @@ class RunSettings:
     seeds: list[str] = field(default_factory=list)
     rating_weight: float = 0.0  # 0: the task's metric alone; 1: people's ratings alone
     rating_prior: float = DEFAULT_PRIOR_STRENGTH  # k of the shrunk mean rating
+    # the good-neighbour rules (engine.neighbour.PolicySettings): off at these values
+    pause_on_battery: bool = False
+    pause_when_busy: float = 0.0
+    resume_after_idle: float = 0.0
+    hours: str = ""
 
-    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight")
+    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight", *PolicySettings.KEYS)
+
+    def __post_init__(self) -> None:
+        check_run_settings(self.to_dict())  # the rules: engine/settings_check.py
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunSettings:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in known})
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> RunSettings:
+        if not isinstance(d, dict):
+            raise SettingsError(f"{where}: the stored settings are not an object")
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        check_run_settings(known, where)
+        return cls(**known)
 
 
 @dataclass
@@ -105,9 +126,12 @@ class Until:
             if op in text:
                 metric, value = text.split(op, 1)
                 try:
-                    return cls(metric.strip(), op, float(value))
+                    number = float(value)
                 except ValueError:
                     break
+                if math.isfinite(number):  # 'accuracy>=nan' would never be met
+                    return cls(metric.strip(), op, number)
+                break
         raise OpenBrainsError(
             f"--until must look like METRIC>=VALUE or METRIC<=VALUE, got {text!r}"
         )
@@ -145,6 +169,7 @@ class Run:
         self.teacher: TeacherWork | None = None
         try:
             self.settings = self._reconcile(settings)
+            self.neighbour = neighbour_for(self.settings, self._on_neighbour)
             self.task: DatasetTask = load_task(**self.settings.task)
             if self.archive.get_meta("task_info") is None:
                 self.archive.set_meta("task_info", self.task.describe())
@@ -168,6 +193,8 @@ class Run:
         self.bounds: SizeBounds = bounds_for(self.task, self.settings.max_params or None)
         self.base_steps = self.settings.budget_steps or _base_steps(self.task)
         self.on_event = on_event or (lambda kind, data: None)
+        self.space = SpaceWatch(self.run_dir, lambda info: self.on_event("disk_low", info))
+        self.failures = FailureGuard()
         self._load_samples(self.archive.samples_version())
         self.rng = random.Random(self.settings.seed * 1_000_003 + self.archive.count())
         self.speciator = Speciator()
@@ -195,7 +222,9 @@ class Run:
                 raise ArchiveError(f"{self.run_dir} holds no run yet; give a task to start one")
             self.archive.set_meta("settings", given.to_dict())
             return given
-        settings = RunSettings.from_dict(stored)
+        if given is not None and isinstance(stored, dict):  # runtime values: the given ones
+            stored = {**stored, **{k: getattr(given, k) for k in RunSettings.RUNTIME}}
+        settings = RunSettings.from_dict(stored, where=str(self.run_dir))
         if given is not None:
             if given.task != settings.task:
                 raise ArchiveError(
@@ -236,6 +265,11 @@ class Run:
         self.paused.clear()
         self.on_event("resumed", {})
 
+    def _on_neighbour(self, kind: str, data: dict[str, Any]) -> None:
+        """The good-neighbour rules held the search back or let it go: tell and log it."""
+        self.archive.log_event(kind, data)
+        self.on_event(kind, data)
+
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the loop's thread between jobs (archive and population are its own)."""
         self._calls.put(fn)
@@ -248,6 +282,8 @@ class Run:
             raise OpenBrainsError(
                 f"cannot change {sorted(unknown)} while running; only {RunSettings.RUNTIME}"
             )
+        check_run_settings(changes)
+        PolicySettings.from_mapping({**self.settings.to_dict(), **changes})  # refuse bad rules now
 
         def apply() -> None:
             if changes.get("workers", self.settings.workers) != self.settings.workers or (
@@ -262,6 +298,7 @@ class Run:
             self.archive.set_meta("settings", self.settings.to_dict())
             if refit:
                 self._refit_members()
+            self.neighbour.update(PolicySettings.from_mapping(self.settings))
             self.on_event("settings", {k: getattr(self.settings, k) for k in RunSettings.RUNTIME})
 
         self.call_soon(apply)
@@ -468,7 +505,9 @@ class Run:
         max_individuals: int | None = None,
     ) -> None:
         """Evolve until stopped, out of time, or the condition is met."""
+        minutes = check_minutes(minutes)
         self.stop_event.clear()
+        self.space.check(self.archive.count)
         self._looping = True
         if self.teacher is not None:
             self.teacher.start()
@@ -490,7 +529,8 @@ class Run:
                 if self._pool_dirty and pool.busy() == 0:
                     pool.close()
                     pool, self._pool_dirty = self._make_pool(), False
-                if not self.paused.is_set() and not self._pool_dirty:
+                self.neighbour.poll()  # the good-neighbour rules may hold new work back
+                if not self.paused.is_set() and not self._pool_dirty and not self.neighbour.reasons:
                     for worker in pool.idle():
                         job, weights = self.next_job()
                         self.inflight[job["job"]] = job
@@ -499,6 +539,7 @@ class Run:
                     self.absorb(finished)
                 now = time.monotonic()
                 if now - last_touch > 2:
+                    self.space.check(self.archive.count)
                     self.archive.touch_session(session)
                     last_touch = now
                     self.on_event("progress", self.progress())
@@ -516,7 +557,8 @@ class Run:
             self._looping = False
             self._drain_calls()
             pool.close()
-            self.archive.touch_session(session)
+            with suppress(DiskFullError):  # the first report of it is the one that counts
+                self.archive.touch_session(session)
             self.on_event("stopped", self.progress())
 
     def close(self) -> None:
@@ -990,6 +1032,7 @@ class Run:
         )
         if self.births % 25 == 0:
             self.retain()
+        self.failures.record(rec.status, str(r.get("error") or ""))
         return rec
 
     def _aged_out(self, newcomer_fitness: float | None) -> list[Member]:
@@ -1028,17 +1071,18 @@ class Run:
     def retain(self) -> int:
         """Drop weights nobody will need: keep the living, the Pareto front (score vs size),
         each species' champion and the champion's lineage."""
-        records = [r for r in self.archive.records() if r.fitness is not None]
+        standings = self.archive.standings()  # no graphs: this runs every 25 births for weeks
+        records = [r for r in standings if r.fitness is not None]
         keep = {m.record.id for m in self.members}
         keep |= pareto_front(records)
-        best_by_species: dict[int, Record] = {}
+        best_by_species: dict[int, Any] = {}
         for r in records:
             cur = best_by_species.get(r.species)
             if cur is None or (r.fitness or -math.inf) > (cur.fitness or -math.inf):
                 best_by_species[r.species] = r
         keep |= {r.id for r in best_by_species.values()}
         if self.best is not None:
-            parents = {r.id: r.parents for r in self.archive.records()}
+            parents = {r.id: r.parents for r in standings}
             lineage: set[int] = set()
             stack = [self.best.id]
             while stack:
@@ -1064,6 +1108,7 @@ class Run:
             "data_version": self.data_version,
             "ratings": self.ratings.total,
             "teacher": self.teacher.status() if self.teacher is not None else None,
+            "waiting": self.neighbour.reasons,
         }
 
 
@@ -1085,7 +1130,7 @@ def fit_seed(graph_json: str, task: DatasetTask) -> str:
     return graph.to_json().decode()
 
 
-def pareto_front(records: list[Record]) -> set[int]:
+def pareto_front(records: list[Any]) -> set[int]:
     """Ids not dominated on (higher fitness, fewer parameters)."""
     front: set[int] = set()
     best_fit = -math.inf
@@ -1146,6 +1191,11 @@ def status_of(run_dir: Path) -> dict[str, Any]:
         references = archive.get_meta("references")  # game runs: the Elo yardstick
         if references:
             out["references"] = references
+        # disk: retention keeps weights only where they matter, the rest keep their record
+        out["archive_mb"] = round(archive.disk_bytes() / 1e6, 2)
+        out["with_weights"] = archive.weights_count()
+        if runlock.owner(Path(run_dir)) is not None:  # a search runs it now: is it waiting?
+            out["waiting"] = (archive.last_event("neighbour") or {}).get("waiting") or []
         samples, ratings = archive.sample_counts(), archive.ratings_version()
         if samples:  # what people recorded (label → train/val counts) and how often they rated
             out["samples"] = samples

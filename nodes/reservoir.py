@@ -28,8 +28,9 @@ class Reservoir(nn.Module):
         gen = torch.Generator().manual_seed(seed)
         w = torch.randn(size, size, generator=gen)
         w = w * (torch.rand(size, size, generator=gen) < density)
-        rho = torch.linalg.eigvals(w).abs().max().item()
-        w = w * (radius / rho) if rho > 0 else w
+        if not w.is_meta:  # on the meta device (sizing a graph) there is nothing to scale
+            rho = torch.linalg.eigvals(w).abs().max().item()
+            w = w * (radius / rho) if rho > 0 else w
         w_in = (torch.rand(size, c_in, generator=gen) * 2 - 1) * input_scale
         self.register_buffer("w", w)
         self.register_buffer("w_in", w_in)

@@ -113,11 +113,14 @@ def run_job(
 def guarded(result: dict[str, Any], work: Callable[[], bytes]) -> tuple[dict[str, Any], bytes]:
     """Run one job's ``work`` (it fills ``result`` and returns the weights). A bad candidate
     comes back failed, with its error and a short trace, instead of raising: the run goes
-    on. Every result says how long its job took."""
+    on. Any exception counts, since a user's game or environment may raise anything (an
+    IndexError from a board): a worker that died of it would print a traceback per job
+    and lose the error; the run's failure guard stops a run where every job fails. Every
+    result says how long its job took."""
     t0 = time.perf_counter()
     try:
         out = work()
-    except (OpenBrainsError, RuntimeError, ValueError) as exc:
+    except Exception as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["trace"] = traceback.format_exc(limit=4)
         out = b""
