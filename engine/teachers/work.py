@@ -182,9 +182,9 @@ class TeacherWork:
 
     def genes(self) -> dict[str, Any]:
         """Training genes the run's graphs carry because of this teacher (α and T)."""
-        from openbrains.engine.teachers.roles.distill import DISTILL_HPARAMS
+        from openbrains.engine.train import genes
 
-        return dict(DISTILL_HPARAMS) if self.distilling else {}
+        return genes.distilling() if self.distilling else {}
 
     def spec_extra(self) -> dict[str, Any]:
         """What the workers' task spec needs to read the soft targets (once there are)."""

@@ -29,7 +29,7 @@ from openbrains.engine.teachers.roles.items import read_folder
 from openbrains.engine.teachers.roles.rate import rate_round
 from openbrains.engine.teachers.roles.tag import tag_interactions
 from openbrains.engine.teachers.session import TeacherSession
-from openbrains.engine.train.job import encode_weights
+from openbrains.engine.weights import encode_weights
 
 from tests.engine import feedback_data as fd
 from tests.engine.openai_server import FakeOpenAI, user_image, user_text

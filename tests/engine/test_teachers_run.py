@@ -66,8 +66,8 @@ def test_a_labelling_teacher_feeds_the_next_candidates(tmp_path: Path) -> None:
             for _ in range(100):
                 if len(run.archive.samples(with_data=False)) == 8:
                     break
-                run.teacher.start()
-                run.teacher.stop_event.wait(0.05)
+                run.teaching.work.start()
+                run.teaching.work.stop_event.wait(0.05)
             run.run(max_individuals=2)
             assert run.data_version > 0 and len(run.task.train) == base + 8
             assert max(r.train_size for r in run.archive.records()) == base + 8

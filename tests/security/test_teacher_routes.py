@@ -38,7 +38,7 @@ def test_a_run_folder_naming_a_teacher_starts_none(tmp_path: Path) -> None:
         archive.close()
         run = Run(run_dir)
         try:
-            assert run.teacher is None
+            assert run.teaching.work is None
             run.run(max_individuals=2)
         finally:
             run.close()

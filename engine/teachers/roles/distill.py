@@ -2,8 +2,8 @@
 log-probabilities for every training example are kept with the training split; a student
 learns from ``α·T²·KL(teacher_T ‖ student_T) + (1 − α)·task loss``, both distributions
 softened at temperature T. α and T are genes (``distill_alpha``,
-``distill_temperature``) that a distilling run adds to every graph and that mutation may
-change, so evolution tunes them like the learning rate.
+``distill_temperature``, declared in ``engine.train.genes``) that a distilling run adds to
+every graph and that mutation may change, so evolution tunes them like the learning rate.
 
 Examples the teacher did not answer (it went down, or skipped them) have a row of NaN and
 learn from the task loss alone.
@@ -19,15 +19,6 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.teachers.answers import Soft
 from openbrains.engine.teachers.cache import question_key
-
-# the genes a distilling run adds to its graphs, with the values mutation picks from
-# α 0.5 and T 2 to start: a 796-parameter digits student from a 0.954 teacher, 1,500 steps,
-# 3 seeds: 0.9507 test beside 0.9448 at α 0.7, T 4 and 0.9433 on hard labels
-DISTILL_HPARAMS: dict[str, Any] = {"distill_alpha": 0.5, "distill_temperature": 2.0}
-DISTILL_CHOICES: dict[str, tuple[float, ...]] = {
-    "distill_alpha": (0.3, 0.5, 0.7, 0.9),
-    "distill_temperature": (1.0, 2.0, 4.0, 8.0),
-}
 
 
 def question(classes: Sequence[str]) -> str:
@@ -70,8 +61,11 @@ def distill_loss(
 
 def genes_of(hparams: dict[str, Any]) -> tuple[float, float]:
     """(α, T) from a graph's genes, the defaults where it carries none."""
-    alpha = float(hparams.get("distill_alpha", DISTILL_HPARAMS["distill_alpha"]))
-    temperature = float(hparams.get("distill_temperature", DISTILL_HPARAMS["distill_temperature"]))
+    from openbrains.engine.train import genes
+
+    default = genes.distilling()
+    alpha = float(hparams.get("distill_alpha", default["distill_alpha"]))
+    temperature = float(hparams.get("distill_temperature", default["distill_temperature"]))
     return min(1.0, max(0.0, alpha)), max(0.05, temperature)
 
 
