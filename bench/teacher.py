@@ -2,13 +2,16 @@
 a ≤ 1,000-parameter student, each beside searches of equal wall time without a teacher.
 
 Semi-supervised: a search sees only 50 labelled training images (``digits labelled=50``,
-five per class); its champion (trained on those 50 with the task's shift augmentation) is
-exported and becomes a ``graph:`` teacher that labels the other 668 training images,
-written out as PNG files like any folder of unlabelled pictures (``--teach label
---unlabelled DIR``; labels under the confidence bar are left out). The student search
-starts from the same 50 labels and gets the teacher's labels as they come, for the same
-wall time as the 50-labels-only search and the all-labels one. Validation (180 images)
-and test (899) are the task's own in every search.
+five per class). The teacher is an RBF SVC fitted on those 50 and their one-pixel shifts
+(the task's own augmentation), wrapped as an OpenAI-compatible server on loopback
+(bench/svc_teacher.py): the run asks it as ``openai:svc@http://127.0.0.1:PORT/v1`` like
+a vision model, one PNG per request. It labels the other 668 training images, written out
+as PNG files like any folder of unlabelled pictures (``--teach label --unlabelled DIR``;
+labels under the confidence bar are left out). The student search starts from the same 50
+labels and gets the teacher's labels as they come, for the same wall time as the
+50-labels-only search and the all-labels one. Validation (180 images) and test (899) are
+the task's own in every search. (A champion of the 50-labels search as a ``graph:``
+teacher was tried first: at 0.75 test it lifted the student by a third of the gap.)
 
 Distillation: the all-labels search runs with ``--max-params 5000``; its champion is the
 teacher. Two ≤ 1,000-parameter searches of equal wall time: one on hard labels, one with
@@ -42,6 +45,7 @@ from openbrains.engine.teachers.work import TeacherOrder
 
 from bench.common import search
 from bench.record import record
+from bench.svc_teacher import SvcServer, fit_svc
 
 FIFTY = 50
 STUDENT_PARAMS = 1000
@@ -66,6 +70,17 @@ def unlabelled_folder(folder: Path) -> int:
         cv2.imwrite(str(folder / f"{i:04d}.png"), img)
         n += 1
     return n
+
+
+def svc_teacher() -> tuple[Any, float]:
+    """The SVC fitted on the 50 labelled images (and their shifts), and its test accuracy."""
+    full = load_task("digits")
+    x = full.train.inputs["image"][:, :, 0].numpy()
+    y = full.train.target.numpy()
+    keep = first_per_class(y, FIFTY)
+    svc = fit_svc(x[keep], y[keep])
+    test_x = full.test.inputs["image"][:, :, 0].numpy()
+    return svc, float(svc.score(test_x, full.test.target.numpy()))
 
 
 def student_seed() -> str:
@@ -169,35 +184,40 @@ def main() -> None:
     ap.add_argument(
         "--min-confidence",
         type=float,
-        default=0.6,
-        help="teacher labels below this are left out (the 50-label teacher is unsure: its "
-        "champion smooths its labels by 0.1)",
+        default=0.5,
+        help="teacher labels below this are left out (an SVC's Platt probabilities from 50 "
+        "images are modest: at 0.5 about 470 of the 668 images are kept, ~93 %% right)",
     )
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        fifty, fifty_dir, n50 = one(tmp, "fifty", {"name": "digits", "labelled": FIFTY}, args)
+        fifty, _, n50 = one(tmp, "fifty", {"name": "digits", "labelled": FIFTY}, args)
         every, every_dir, nall = one(
             tmp, "all", {"name": "digits"}, args, max_params=TEACHER_PARAMS
         )
-        semi_teacher, _ = export_individual(fifty_dir, None, tmp / "fifty.graph")
         big_teacher, big = export_individual(every_dir, None, tmp / "teacher.graph")
         files = unlabelled_folder(tmp / "unlabelled")
-        semi, semi_dir, nsemi = one(
-            tmp,
-            "semi",
-            {"name": "digits", "labelled": FIFTY},
-            args,
-            teacher=TeacherOrder(
-                f"graph:{semi_teacher}",
-                "label",
-                unlabelled=str(tmp / "unlabelled"),
-                min_confidence=args.min_confidence,
-            ),
-        )
-        kept = teacher_stats(semi_dir)
+        svc, svc_acc = svc_teacher()
+        server = SvcServer(svc)
+        try:
+            semi, semi_dir, nsemi = one(
+                tmp,
+                "semi",
+                {"name": "digits", "labelled": FIFTY},
+                args,
+                teacher=TeacherOrder(
+                    f"openai:svc@{server.url}",
+                    "label",
+                    unlabelled=str(tmp / "unlabelled"),
+                    min_confidence=args.min_confidence,
+                    requests_per_s=1000.0,  # loopback: the rate limit is for real servers
+                ),
+            )
+        finally:
+            server.close()
+        kept = f"{teacher_stats(semi_dir)}, {server.requests} requests"
         seed = [student_seed()]
         hard, _, nhard = one(
             tmp, "hard", {"name": "digits"}, args, max_params=STUDENT_PARAMS, seeds=seed
@@ -225,7 +245,7 @@ def main() -> None:
         ("fifty", "50 labels", fifty, n50),
         (
             "semi",
-            f"50 labels + the fifty champion's labels of {files} images ({kept})",
+            f"50 labels + the SVC teacher's labels of {files} images ({kept})",
             semi,
             nsemi,
         ),
@@ -249,8 +269,8 @@ def main() -> None:
             "",
             f"Semi-supervised: semi_acc closes {semi_closed:.0%} of the gap from fifty_acc to "
             f"all_acc (goal ≥ 50 %). Distillation: distill_acc closes {dist_closed:.0%} of the "
-            f"gap from hard_acc to teacher_acc (goal ≥ 50 %). The 50-label teacher itself "
-            f"scores {fifty['test_score']:.4f} (it is the fifty champion).",
+            f"gap from hard_acc to teacher_acc (goal ≥ 50 %). The SVC teacher itself "
+            f"scores {svc_acc:.4f} test (fitted on the 50 labels and their shifts).",
         ]
     )
     last = " ".join(

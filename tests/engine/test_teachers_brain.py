@@ -16,9 +16,10 @@ from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.teachers import TeacherError, TeacherSpec, open_teacher
 from openbrains.engine.teachers.answers import Case, Label, Score, Skip, Soft
 from openbrains.engine.teachers.base import soft_from_label
-from openbrains.engine.teachers.roles.distill import distill_loss
+from openbrains.engine.teachers.roles.distill import OnlineTeacher, distill_loss
 from openbrains.engine.teachers.roles.items import split_items
 from openbrains.engine.teachers.session import TeacherSession
+from openbrains.engine.train.augment import random_offsets, shift_by, shift_specs, variant_of
 from openbrains.engine.train.trainer import Budget, evaluate, train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +157,35 @@ def test_soft_targets_train_a_student(digits_teacher: tuple[Path, float]) -> Non
 
     # α = 0: the (useless) labels alone teach nothing; α = 1: the teacher's targets teach
     assert student(0.0) < 0.2 < 0.4 < student(1.0)
+
+
+def test_an_online_brain_answers_each_shifted_view(digits_teacher: tuple[Path, float]) -> None:
+    """A brain teacher's targets are its belief about the view the student is shown (the
+    shifted image), looked up from a table it answered once, and the loop learns from them
+    with no labels at all."""
+    task = load_task("digits")
+    online = OnlineTeacher(f"graph:{digits_teacher[0]}", task.classes)
+    shifts = shift_specs(task)
+    spec = shifts["image"]
+    gen = torch.Generator().manual_seed(3)
+    index = torch.randperm(len(task.train), generator=gen)[:64]
+    oy, ox = random_offsets(64, spec, gen)
+    seen = shift_by(task.train.inputs["image"][index], spec, oy, ox)
+    views = {"image": variant_of(spec, oy, ox)}
+    got = online.targets(task.train, index, views, shifts, {"image": seen})
+    assert torch.allclose(got, online({"image": seen}), atol=1e-5)
+    assert online.table(task.train, "image", spec).shape == (9, len(task.train), 10)
+    unshifted = online.targets(task.train, index, {}, shifts, {})
+    assert not torch.allclose(got, unshifted)  # the view matters
+    wrong = torch.zeros_like(task.train.target)
+    blind = dataclasses.replace(
+        task, train=dataclasses.replace(task.train, target=wrong), teacher=online
+    )
+    graph = load(ROOT / "sample_graphs" / "digits.graph").graph
+    brain = compile_graph(graph, inputs=task.inputs, outputs=task.outputs, seed=1)
+    genes = {**graph.hparams, "distill_alpha": 1.0, "distill_temperature": 2.0}
+    train(brain, blind, Budget(steps=150), genes, seed=1, measure_test=False)
+    assert evaluate(brain, task, task.test)["accuracy"] > 0.4
 
 
 def export_onnx(graph_path: Path, out: Path, classes: list[str] | None) -> Path:
