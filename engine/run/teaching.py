@@ -10,13 +10,14 @@ carry (α and T), the soft targets on the training split, and what workers must 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from openbrains.engine.run.loop import Run
     from openbrains.engine.teachers.work import TeacherOrder, TeacherWork
 
-FIRST_ANSWERS_S = 120.0  # a brain teacher answers a data set in seconds: wait this long
+FIRST_ANSWERS_S = 120.0  # the first candidates wait this long for a teacher's first round
 
 
 class Teaching:
@@ -65,12 +66,17 @@ class Teaching:
 
     # ----- the loop's life ------------------------------------------------------------
     def start(self) -> None:
-        """The loop starts: the teacher starts working; a brain distilling is waited for,
-        so the first candidates train on its targets."""
+        """The loop starts: the teacher starts working, and its first round (labels, pairs,
+        a brain's soft targets) is waited for, up to ``FIRST_ANSWERS_S`` or until the run
+        is stopped, so the first candidates train on what it gives."""
         self.looping = True
-        if self.work is not None:
-            self.work.start()
-            self.work.wait_first(timeout=FIRST_ANSWERS_S)
+        if self.work is None:
+            return
+        self.work.start()
+        deadline = time.monotonic() + FIRST_ANSWERS_S
+        while not self.work.wait_first(timeout=0.2):
+            if self.run.stop_event.is_set() or time.monotonic() >= deadline:
+                break
 
     def stopped(self) -> None:
         self.looping = False

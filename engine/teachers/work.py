@@ -119,7 +119,7 @@ class TeacherWork:
         self.thread: threading.Thread | None = None
         self.session: TeacherSession | None = None
         self.soft_version = 0  # bumped when new soft targets are in the cache
-        self.soft_ready = threading.Event()
+        self.first_pass = threading.Event()  # the first round of work is done (or failed)
         self.rng = random.Random(0)
         self._lines: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -200,11 +200,18 @@ class TeacherWork:
 
         return with_soft_targets(task, self.soft_info().to_dict())
 
-    def wait_first(self, timeout: float) -> None:
-        """A brain teacher answers a data set in seconds: let the first candidates train on
-        its targets. Other teachers are not waited for (the run starts on hard labels)."""
-        if self.distilling and isinstance(self.teacher, BrainTeacher):
-            self.soft_ready.wait(timeout)
+    @property
+    def worth_waiting(self) -> bool:
+        """Whether the run's first candidates should wait for this teacher's first round:
+        labels and pairs are data they train on, and a brain answers a data set's soft
+        targets in seconds. An API distilling a data set, or a rater, is not waited for."""
+        brain = isinstance(self.teacher, BrainTeacher)
+        return self.role in ("label", "pairs") or (self.distilling and brain)
+
+    def wait_first(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the first round (see ``worth_waiting``); True when
+        there is nothing more to wait for."""
+        return not self.worth_waiting or self.first_pass.wait(timeout)
 
     # ----- the thread ----------------------------------------------------------------
     def _main(self) -> None:
@@ -225,13 +232,14 @@ class TeacherWork:
             while not self.stop_event.is_set() and not self.session.down:
                 wait = self._guarded(step, archive)
                 self._flush_log(archive)
+                self.first_pass.set()
                 self._emit()
                 if self.stop_event.wait(wait):
                     break
         except Exception as exc:  # never take the run down with the teacher
             self._log("error", f"the teacher stopped: {type(exc).__name__}: {exc}")
         finally:
-            self.soft_ready.set()
+            self.first_pass.set()
             if archive is not None:
                 self._flush_log(archive)
                 archive.close()
@@ -327,7 +335,6 @@ class TeacherWork:
         answered = sum(isinstance(a, Soft) for a in answers)
         self._log("info", f"teacher soft targets: {answered} of {len(items)} training examples")
         self.soft_version += 1
-        self.soft_ready.set()
         self.stop_event.set()  # one pass: the cache now holds what the teacher could give
         return 0.0
 

@@ -147,3 +147,24 @@ def test_an_api_teacher_distils_through_the_cache(tmp_path: Path) -> None:
     assert taught.train.soft is not None and torch.isfinite(taught.train.soft).all()
     believed = taught.train.soft.argmax(dim=-1)
     assert (believed == taught.train.target).float().mean() > 0.9  # the squares' side
+
+
+def test_a_wrong_key_stops_the_teacher_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP 401: asking again cannot help, so the teacher is down after one request, with
+    one line that says the key was refused; nothing is cached."""
+    monkeypatch.setenv("OB_TEST_TEACHER_KEY", "wrong")
+    lines: list[tuple[str, str]] = []
+    with FakeOpenAI(vision, key="right") as server:
+        archive = Archive(tmp_path / "run")
+        spec = TeacherSpec.parse(f"openai:eyes@{server.url}", "OB_TEST_TEACHER_KEY")
+        session = TeacherSession(
+            open_teacher(spec, QUICK), "label", AnswerCache(archive), log=lambda *a: lines.append(a)
+        )
+        assert _label(session, archive, tmp_path) == 0
+        assert session.down and len(server.requests) == 1
+        [line] = [ln for lv, ln in lines if lv == "error"]
+        assert "401" in line and "key" in line and "\n" not in line
+        assert AnswerCache(archive).count() == 0
+        archive.close()

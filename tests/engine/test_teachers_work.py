@@ -73,7 +73,7 @@ def test_a_dead_teacher_leaves_the_run_alone(tmp_path: Path) -> None:
     work = TeacherWork(order, tmp_path / "run", task, recording_plan(task))
     work.teacher.client.sleep = lambda s: None
     work.start()
-    assert work.soft_ready.wait(60)
+    assert work.first_pass.wait(60)
     work.stop()
     status = work.status()
     assert status["state"] == "down" and "unreachable" in status["message"]
@@ -88,7 +88,7 @@ def test_distill_work_fills_the_cache_that_workers_read(tmp_path: Path) -> None:
     archive = Archive(tmp_path / "run")
     work = TeacherWork(TeacherOrder(f"graph:{path}", "distill"), tmp_path / "run", task, {})
     work.start()
-    assert work.soft_ready.wait(60)
+    assert work.first_pass.wait(60)
     work.stop()
     assert work.soft_version == 1 and work.status()["cached"] == len(task.train)
     taught = with_soft_targets(load_task("digits"), work.soft_info().to_dict())
