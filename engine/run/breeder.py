@@ -18,6 +18,7 @@ from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.exporters.budget import DeviceGate
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth
 from openbrains.engine.run import policy
@@ -40,6 +41,7 @@ class Breeder:
         population: Population,
         seeds_dir: Path,
         budget: Callable[[int], int],
+        device: DeviceGate | None = None,
     ) -> None:
         self.settings = settings
         self.task = task
@@ -48,6 +50,7 @@ class Breeder:
         self.population = population
         self.seeds_dir = seeds_dir
         self.budget = budget
+        self.device = device  # every candidate's C build must fit it (--device-budget)
         self.injections: list[Birth] = []
 
     @property
@@ -86,6 +89,8 @@ class Breeder:
                         graph, tensors = m.graph, m.weights
                         details.append(m.detail)
                         break
+            if self.device is not None and not self.fits(graph):  # the seed itself fits
+                return Birth(Graph.from_json(seeds[pick]), self.seed_weights(pick), origin="seed")
             return Birth(
                 graph,
                 self._inherited(tensors),
@@ -108,6 +113,10 @@ class Breeder:
             g.hparams = genes.first(self.rng, getattr(t, "kind", None))
             if self.fits(g):
                 break
+        if self.device is not None and not self.fits(g):  # the budget is a hard limit
+            small = self.device.smallest(t)
+            small.hparams = g.hparams
+            g, origin = small, "template"
         return Birth(g, origin=origin)
 
     def seed_weights(self, index: int) -> bytes:
@@ -159,18 +168,24 @@ class Breeder:
                 break
         if child is None:  # every try was a crossover too big to train: mutate instead
             child, kept = self._mutant(policy.select(self.members, self.rng, s.tournament))
-        if not self.fits(child.graph):  # nothing bred fits the size bound: a parent retrains
-            parent = self.population.find(child.parents[0])
-            if parent is not None:
-                return Birth(
-                    parent.graph.copy(),
-                    self._inherited(decode_weights(parent.weights)),
-                    origin="mutation",
-                    parents=child.parents,
-                    mutation="retrain",
-                    detail=f"no child fitted within {self.bounds.max_params} parameters",
-                )
+        if not self.fits(child.graph):  # nothing bred fits: the parent retrains (a hard limit)
+            return self._clone(child)
         return replace(child, weights=self._inherited(kept))
+
+    def _clone(self, child: Birth) -> Birth:
+        """The parent of ``child`` again, when no child fitted --max-params or the device
+        budget."""
+        parent = next(m for m in self.members if m.record.id == child.parents[0])
+        return Birth(
+            parent.graph.copy(),
+            self._inherited(decode_weights(parent.weights)),
+            origin="mutation",
+            parents=(parent.record.id,),
+            mutation="clone",
+            detail="no child fitted the device budget"
+            if self.device is not None
+            else f"no child fitted within {self.bounds.max_params} parameters",
+        )
 
     def _mutant(self, parent: Member) -> tuple[Birth, dict[str, Any]]:
         m = mutate(parent.graph, decode_weights(parent.weights), self.rng, self.bounds)
@@ -232,9 +247,10 @@ class Breeder:
     # ----- helpers ----------------------------------------------------------------------
     def fits(self, graph: Graph) -> bool:
         try:
-            return compile_graph(graph).param_count() <= self.bounds.max_params
+            small = compile_graph(graph).param_count() <= self.bounds.max_params
         except GraphError:
             return False
+        return small and (self.device is None or self.device.fits(graph))
 
     def _inherited(self, weights: dict[str, Any]) -> bytes:
         return encode_weights(weights) if self.settings.inherit and weights else b""
