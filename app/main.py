@@ -28,6 +28,7 @@ from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import recent_files
 from openbrains.app.startcheck import StartChecks
+from openbrains.app.teacherlink import install_teacher
 from openbrains.app.tray import RunTray
 from openbrains.app.welcome import sample_cards
 from openbrains.canvas.editor import GraphEditor
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.run_toolbar = self.addToolBar("Run")
         self.run_toolbar.setObjectName("RunToolbar")
         self.run_toolbar.addWidget(self.runbar)
+        self.teacher = install_teacher(self, self.run_toolbar)  # app/teacherlink.py
         self.canvas_label = QLabel(self)
         self.task_label = QLabel(self)
         for label in (self.canvas_label, self.task_label):

@@ -23,6 +23,7 @@ from openbrains.engine.protocol import ProtocolError, encode_frame, read_frame
 from openbrains.engine.service_feedback import COMMANDS as FEEDBACK_COMMANDS
 from openbrains.engine.service_feedback import stop_all as stop_feedback
 from openbrains.engine.store import Archive
+from openbrains.engine.teachers.service import COMMANDS as TEACHER_COMMANDS
 
 Handler = Callable[["Service", dict[str, Any]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -362,6 +363,7 @@ def _status(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 
 HANDLERS.update(FEEDBACK_COMMANDS)  # samples, recording, ratings, live mode
+HANDLERS.update(TEACHER_COMMANDS)  # a teacher for the open run (engine.teachers.service)
 
 
 def main() -> int:
