@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.footprint import Buffer, Tensor
 from openbrains.engine.units import Unit
 from torch import nn
 
@@ -48,6 +49,9 @@ LAYERNORM = Unit(
     category="norm",
     doc="Layer normalisation over channels, with a learned scale and shift.",
     build=lambda ctx: nn.LayerNorm(ctx.in_channels),
+    source="Ba, Kiros & Hinton 2016, Layer Normalization, arXiv:1607.06450",
+    tensors=(Tensor("weight", "C"), Tensor("bias", "C")),
+    flops="0",
 )
 
 RMSNORM = Unit(
@@ -56,6 +60,9 @@ RMSNORM = Unit(
     category="norm",
     doc="Root-mean-square normalisation over channels, with a learned scale.",
     build=lambda ctx: nn.RMSNorm(ctx.in_channels),
+    source="Zhang & Sennrich 2019, Root Mean Square Layer Normalization, arXiv:1910.07467",
+    tensors=(Tensor("weight", "C"),),
+    flops="0",
 )
 
 BATCHNORM = Unit(
@@ -68,6 +75,14 @@ BATCHNORM = Unit(
     ),
     build=lambda ctx: ChannelBatchNorm(ctx.in_channels),
     causal=False,
+    source="Ioffe & Szegedy 2015, Batch Normalization, arXiv:1502.03167",
+    tensors=(
+        Tensor("weight", "C"),
+        Tensor("bias", "C"),
+        Buffer("running_mean", "C"),
+        Buffer("running_var", "C"),
+    ),
+    flops="0",
 )
 
 UNITS = (LAYERNORM, RMSNORM, BATCHNORM)

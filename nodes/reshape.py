@@ -31,6 +31,7 @@ FLATTEN = Unit(
     infer=_infer,
     build=lambda ctx: Flatten(),
     causal=False,
+    flops="0",
 )
 
 UNITS = (FLATTEN,)
