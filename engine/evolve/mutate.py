@@ -427,6 +427,9 @@ _OUT_AXES: dict[str, dict[str, int]] = {
     "conv2d": {"conv.weight": 0, "conv.bias": 0},
     "hebbian": {"weight": 0},
     "embedding": {"table.weight": 1},
+    "kan": {"base.weight": 0, "base.bias": 0, "spline.weight": 0},
+    "lif": {"input.weight": 0, "input.bias": 0},
+    "moe": {"w2": 1, "b2": 1},
 }
 _GATES = {"gru": 3, "lstm": 4}
 _RNN_KEYS = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0")
@@ -439,6 +442,20 @@ _IN_KEYS: dict[str, str] = {
     "lstm": "rnn.weight_ih_l0",
     "hebbian": "weight",
     "reservoir": "w_in",
+    "lif": "input.weight",
+    "local_dense": "linear.weight",
+}
+# Units whose output keeps the input's channels (a residual block, or attention projecting
+# back): the tensors that read the input linearly (axis 1, split) and those with one entry
+# per channel (axis 0, copied); the output then carries the input's remap exactly.
+_RESIDUAL_MIXERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "attention": (("qkv.weight",), ("proj.weight", "proj.bias")),
+    "ssm": (("out.weight",), ("log_dt", "log_a", "b", "c", "d", "out.weight", "out.bias")),
+    "rwkv": (
+        ("key.weight", "value.weight", "receptance.weight"),
+        ("mix_k", "mix_v", "mix_r", "output.weight"),
+    ),
+    "hopfield": (("query.weight",), ("out.weight", "out.bias")),
 }
 # Units that act on each channel alone, so copied channels stay copies.
 _CHANNELWISE = {"activation", "dropout", "pool", *MERGE_UNITS}
@@ -578,9 +595,11 @@ class _Surgery:
         if node.unit in _IN_KEYS:
             self.apply(pre + _IN_KEYS[node.unit], lambda t: _take(t, 1, r, divide=True))
             return None
-        if node.unit == "attention":
-            self.apply(pre + "qkv.weight", lambda t: _take(t, 1, r, divide=True))
-            for name in ("proj.weight", "proj.bias"):
+        if node.unit in _RESIDUAL_MIXERS:
+            reads, per_channel = _RESIDUAL_MIXERS[node.unit]
+            for name in reads:
+                self.apply(pre + name, lambda t: _take(t, 1, r, divide=True))
+            for name in per_channel:
                 self.apply(pre + name, lambda t: _take(t, 0, r))
             return r
         if node.unit == "batchnorm":  # per channel: copied channels keep copied statistics

@@ -19,10 +19,11 @@ import pytest
 import torch
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.evolve.inherit import child_brain
-from openbrains.engine.evolve.mutate import insert_unit
+from openbrains.engine.evolve.mutate import Remap, insert_unit, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
 from openbrains.engine.format import GraphFile, dumps
 from openbrains.engine.graph import Graph
+from openbrains.engine.shapes import infer_specs
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.train.batched import CHECKED_UNITS, train_siblings
 from openbrains.engine.train.trainer import Budget
@@ -203,6 +204,46 @@ def test_units_that_do_not_say_so_do_not_start_as_the_identity() -> None:
         x = torch.randn(2, T, C_IN)
         y = module(x, None)[0] if unit.stateful else module(x)
         assert not torch.allclose(y, x), name
+
+
+# ----- Net2Net widening through and of the new units -------------------------------------------
+WIDEN_READERS = ("ssm", "rwkv", "hopfield", "lif", "local_dense")  # exact as readers
+WIDEN_PRODUCERS = ("kan", "lif", "moe")  # exact when their own width grows
+
+
+def _widened_gap(g: Graph, uid: str, new_width: int) -> tuple[bool, float]:
+    parent = jolt(compile_graph(g, seed=0)).eval()
+    old_width = g.nodes[uid].params["width"]
+    child = g.copy()
+    child.nodes[uid].params["width"] = new_width
+    rng = random.Random(new_width)
+    remap = Remap(
+        (*range(old_width), *(rng.randrange(old_width) for _ in range(new_width - old_width))),
+        old_width,
+    )
+    weights, exact = widen_weights(
+        child, infer_specs(g), infer_specs(child), uid, remap, parent.weights()
+    )
+    brain, _ = child_brain(child, weights, seed=5)
+    x = torch.randn(3, T, C_IN)
+    with torch.no_grad():
+        return exact, (parent(x) - brain.eval()(x)).abs().max().item()
+
+
+@pytest.mark.parametrize("name", WIDEN_READERS)
+def test_widening_the_layer_before_the_unit_is_exact(name: str) -> None:
+    g = parent_graph()
+    g.nodes["b"].unit, g.nodes["b"].params = name, {}
+    exact, gap = _widened_gap(g, "a", 10)
+    assert exact and gap <= 1e-5, (name, gap)
+
+
+@pytest.mark.parametrize("name", WIDEN_PRODUCERS)
+def test_widening_the_unit_itself_is_exact(name: str) -> None:
+    g = parent_graph()
+    g.nodes["a"].unit, g.nodes["a"].params = name, {"width": 6}
+    exact, gap = _widened_gap(g, "a", 11)
+    assert exact and gap <= 1e-5, (name, gap)
 
 
 # ----- gradients ----------------------------------------------------------------------------
