@@ -437,6 +437,62 @@ def test_local_signal_learns_its_objective_inside_the_ordinary_training_loop(sig
     assert after < 0.6 * before, (before, after)
 
 
+# ----- tracing (what ONNX export through dynamo will need) ------------------------------------
+PARALLEL_IN_TIME = ("ssm", "moe", "kan", "hopfield", "local_dense")  # no loop over steps
+
+
+class _Step(torch.nn.Module):
+    """A unit as an exported step model: explicit state in, explicit state out."""
+
+    def __init__(self, unit: str, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.stateful, self.module = REGISTRY.get(unit).stateful, module
+
+    def forward(self, x: torch.Tensor, *state: torch.Tensor):
+        if not self.stateful:
+            return self.module(x)
+        return self.module(x, (state[0] if len(state) == 1 else state) if state else None)
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_the_unit_traces_with_torch_export(name: str) -> None:
+    unit = REGISTRY.get(name)
+    module = unit.build(UnitContext(params=unit.defaults(), inputs=(SignalSpec(C_IN, None),)))
+    step = _Step(name, jolt_module(module)).eval()
+    x = torch.randn(2, 5, C_IN)
+    with torch.no_grad():
+        args = (x,)
+        if unit.stateful:  # a step that carries a real state, not the empty one
+            _, state = step(x)
+            args = (x[:, :1], *(state if isinstance(state, tuple) else (state,)))
+        exported = torch.export.export(step, args).module()
+        expected, got = step(*args), exported(*args)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    got = got if isinstance(got, tuple) else (got,)
+    for a, b in zip(
+        torch.utils._pytree.tree_leaves(expected), torch.utils._pytree.tree_leaves(got)
+    ):
+        assert torch.allclose(a, b, atol=1e-6), name
+    if name in PARALLEL_IN_TIME:  # one exported graph serves any length
+        time = torch.export.Dim("T", min=2, max=4096)
+        exported = torch.export.export(step, (x,), dynamic_shapes=({1: time},)).module()
+        longer = torch.randn(2, 23, C_IN)
+        with torch.no_grad():
+            first = step(longer)
+            first = first if isinstance(first, torch.Tensor) else first[0]
+            again = exported(longer)
+            again = again if isinstance(again, torch.Tensor) else again[0]
+        assert torch.allclose(first, again, atol=1e-6), name
+
+
+@torch.no_grad()
+def jolt_module(module: torch.nn.Module, scale: float = 0.3) -> torch.nn.Module:
+    gen = torch.Generator().manual_seed(0)
+    for p in module.parameters():
+        p.add_(torch.randn(p.shape, generator=gen) * scale)
+    return module
+
+
 # ----- batched siblings (vmap) --------------------------------------------------------------
 AUDIO = {"name": "audio", "channels": 20, "time": 12, "modality": "audio", "rate": 100.0}
 LABEL = {"name": "label", "channels": 5, "time": 1}
