@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from openbrains.engine.checks import check_graph
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.evolve.inherit import child_brain
 from openbrains.engine.evolve.mutate import Remap, insert_unit, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
-from openbrains.engine.format import GraphFile, dumps
+from openbrains.engine.format import GraphFile, dumps, load
 from openbrains.engine.graph import Graph
 from openbrains.engine.shapes import infer_specs
 from openbrains.engine.signal import SignalSpec
@@ -545,6 +546,10 @@ def test_a_file_with_a_unit_param_out_of_range_gets_one_clear_line(tmp_path: Pat
         assert "'memory' (ssm): param 'state': 1000 is above the maximum 64" in text, text
         if command[0] == "eval":
             assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, text
+    # the window's editor shows the same line on the node and in its status
+    checked = check_graph(load(bad).graph)
+    assert not checked["compiles"] and "1000 is above the maximum 64" in checked["error"]
+    assert checked["nodes"]["memory"]["error"] == checked["error"]
     ok = subprocess.run(
         [sys.executable, "-m", "openbrains", "eval", str(good), "--task", "xor"],
         cwd=ROOT,
