@@ -9,7 +9,7 @@ Per step, over E = expand·C inner channels with ``state`` modes each:
 u, z = split(W_in·x); u = silu(causal depthwise conv(u)); Δ = softplus(W_Δ·(W_x·u)_Δ);
 h = exp(Δ·A)·h + Δ·B·u; y = (C·h + D·u)·silu(z); out = x + W_out·y (W_out zero at birth,
 so a new block computes the identity). Everything except the recurrence itself is computed
-for the whole chunk at once; the recurrence is a fixed loop of two tensor ops per step
+for the whole chunk at once; the recurrence is a fixed loop of a few tensor ops per step
 (no data-dependent control flow, so it traces). The state is the conv's last ``kernel``-1
 inputs and h, so chunked and whole-sequence runs agree.
 """
@@ -66,13 +66,12 @@ class Mamba(nn.Module):
         dt, b_in, c_out = self.x_proj(u).split([self.rank, self.state, self.state], dim=-1)
         dt = F.softplus(self.dt_proj(dt))  # [B, T, E]
         a = -torch.exp(self.a_log)  # [E, N]
-        decay = torch.exp(dt[..., None] * a)  # [B, T, E, N]
-        drive = (dt * u)[..., None] * b_in[:, :, None, :]  # [B, T, E, N]
-        hs = []
-        for decay_i, drive_i in zip(decay.unbind(1), drive.unbind(1)):  # unbind: one
-            h = decay_i * h + drive_i  # gradient buffer, where [:, i] would make one per step
-            hs.append(h)
-        y = torch.einsum("bten,btn->bte", torch.stack(hs, dim=1), c_out) + self.d * u
+        steps = zip(dt.unbind(1), (dt * u).unbind(1), b_in.unbind(1), c_out.unbind(1))
+        ys = []  # step by step: [B, T, E, N] tensors would cost more memory traffic than ops
+        for dt_i, du_i, b_i, c_i in steps:
+            h = torch.exp(dt_i[..., None] * a) * h + du_i[..., None] * b_i[:, None, :]
+            ys.append((h @ c_i[..., None])[..., 0])
+        y = torch.stack(ys, dim=1) + self.d * u
         y = y * F.silu(z)
         return x + self.out_proj(y), (full[:, t:], h)
 
@@ -95,7 +94,7 @@ MAMBA = Unit(
         "arXiv:2312.00752"
     ),
     params=(
-        Int("state", 8, 1, 32, "modes per inner channel (N)", log=True),
+        Int("state", 8, 1, 16, "modes per inner channel (N)", log=True),
         Choice("expand", 2, (1, 2), "inner channels per input channel (E = expand·C)"),
         Int("kernel", 4, 1, 4, "taps of the causal depthwise convolution"),
     ),

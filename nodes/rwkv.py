@@ -1,4 +1,4 @@
-"""Gated linear-attention time mix (RWKV-4), causal and streaming, computed in parallel.
+"""Gated linear-attention time mix (RWKV-4), causal and streaming.
 
 Peng et al. 2023, "RWKV: Reinventing RNNs for the Transformer Era", arXiv:2305.13048
 (the "time-mixing" block); linear attention as an RNN: Katharopoulos et al. 2020,
@@ -11,13 +11,14 @@ learned per-channel exponential decay w > 0 and a bonus u for the current step:
     wkv_t = (Σ_{i<t} e^{-(t-1-i)·w + k_i}·v_i + e^{u + k_t}·v_t) / (same without v)
     out_t = x_t + W_o·(σ(r_t) ⊙ wkv_t)            (W_o zero at birth: identity)
 
-wkv_t is a weighted mean of values whose weights are exponentials, i.e. a softmax over the
-past per channel with the logits (t-1-i)·(-w) + k_i: within a block of steps it is computed
-at once as a masked softmax (future logits -inf, so step t never sees a later step, to the
-bit). Everything before the block is summarised by the state: the weighted mean of its
-values and the log of its total weight, which enters each row as one more logit, aged by
-the decay. The state is therefore (last input, mean value, log weight), the same for any
-chunking of a stream; long inputs run block by block (a fixed loop over blocks).
+The sums are carried as a running numerator, denominator and shared exponent, the
+numerically safe form of the reference kernel, so the state is four ``[B, ·]`` tensors and a
+stream cut into chunks computes what the whole sequence does. Keys, values and receptance
+are computed for the whole chunk at once; the recurrence is a fixed loop of a dozen small
+tensor ops per step (no data-dependent control flow, so it traces). A parallel form exists
+(wkv is a masked softmax per channel, blockwise) and is what the tests check this against;
+on CPU it was 1.2–4× slower for training than this loop except at the tiniest sizes
+(docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext
 from torch import nn
 
-State = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-NO_WEIGHT = -1e38  # log weight of an empty past (e^-1e38 = 0)
-BLOCK = 16  # steps per parallel block: work grows with its square, op count with its inverse
+State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+NO_EXPONENT = -1e38  # the shared exponent before any step was seen (e^-1e38 = 0)
 
 
 class TimeMix(nn.Module):
@@ -48,50 +48,28 @@ class TimeMix(nn.Module):
         nn.init.zeros_(self.output.weight)
 
     def forward(self, x: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
-        b, t, c = x.shape
-        inner = self.time_decay.shape[0]
+        b, _, c = x.shape
         if state is None:
-            zeros = x.new_zeros(b, inner)
-            state = (x.new_zeros(b, c), zeros, torch.full_like(zeros, NO_WEIGHT))
-        last, mean, log_weight = state
+            zeros = x.new_zeros(b, self.time_decay.shape[0])
+            state = (x.new_zeros(b, c), zeros, zeros, torch.full_like(zeros, NO_EXPONENT))
+        last, num, den, top = state
         prev = torch.cat([last[:, None], x[:, :-1]], dim=1)  # token shift
-        k = self.key(x * self.mix_k + prev * (1 - self.mix_k)).transpose(1, 2)  # [B, A, T]
-        v = self.value(x * self.mix_v + prev * (1 - self.mix_v)).transpose(1, 2)
+        k = self.key(x * self.mix_k + prev * (1 - self.mix_k))
+        v = self.value(x * self.mix_v + prev * (1 - self.mix_v))
         r = torch.sigmoid(self.receptance(x * self.mix_r + prev * (1 - self.mix_r)))
+        w, u = -torch.exp(self.time_decay), self.time_first
         outs = []
-        for start in range(0, t, BLOCK):
-            wkv, mean, log_weight = self._block(
-                k[..., start : start + BLOCK], v[..., start : start + BLOCK], mean, log_weight
-            )
-            outs.append(wkv)
-        wkv = torch.cat(outs, dim=-1).transpose(1, 2)  # [B, T, A]
-        return x + self.output(r * wkv), (x[:, -1], mean, log_weight)
-
-    def _block(
-        self, k: torch.Tensor, v: torch.Tensor, mean: torch.Tensor, log_weight: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """wkv for one block ([B, A, L] keys and values) and the state after it.
-
-        Row t's logits over [carried past, step 0 … step L-1] are a bias that depends only
-        on the params (t·w; (t-1-i)·w before t; u at t; -inf after t) plus the column's own
-        key (the carried log weight for the past): one broadcast add, no [B, A, L, L] copies.
-        """
-        steps = k.shape[-1]
-        w = -torch.exp(self.time_decay)[:, None, None]  # [A, 1, 1] log decay per step
-        pos = torch.arange(steps, device=k.device)
-        lag = (pos[:, None] - 1 - pos[None, :]).to(k.dtype)  # [L, L]: t-1-i
-        bias = torch.where(lag >= 0, lag * w, self.time_first[:, None, None])
-        bias = bias.masked_fill(lag < -1, float("-inf"))  # [A, L, L]
-        bias = torch.cat([pos.to(k.dtype)[:, None] * w, bias], dim=-1)  # [A, L, 1 + L]
-        keys = torch.cat([log_weight[..., None], k], dim=-1)  # [B, A, 1 + L]
-        values = torch.cat([mean[..., None], v], dim=-1)
-        weights = torch.softmax(bias + keys[..., None, :], dim=-1)  # [B, A, L, 1 + L]
-        wkv = (weights @ values[..., None])[..., 0]
-        # the state after the block: every step and the carried past, aged to its end
-        age = torch.cat([pos.new_full((1,), steps), steps - 1 - pos]).to(k.dtype) * w[..., 0]
-        final = age + keys  # [B, A, 1 + L]
-        new_mean = (torch.softmax(final, dim=-1) * values).sum(-1)
-        return wkv, new_mean, torch.logsumexp(final, dim=-1)
+        for kt, vt in zip(k.unbind(1), v.unbind(1)):
+            now = u + kt  # the current step, with its bonus
+            p = torch.maximum(top, now)
+            e_past, e_now = torch.exp(top - p), torch.exp(now - p)
+            outs.append((e_past * num + e_now * vt) / (e_past * den + e_now))
+            aged = top + w  # the past, one step older
+            p = torch.maximum(aged, kt)
+            e_past, e_now = torch.exp(aged - p), torch.exp(kt - p)
+            num, den, top = e_past * num + e_now * vt, e_past * den + e_now, p
+        wkv = torch.stack(outs, dim=1)
+        return x + self.output(r * wkv), (x[:, -1], num, den, top)
 
 
 def _build(ctx: UnitContext) -> nn.Module:
@@ -104,7 +82,7 @@ RWKV = Unit(
     category="attention",
     doc=(
         "Gated linear attention over the past with a learned per-channel decay (RWKV-4 "
-        "time mix), parallel over time; a fixed-size state; x + zero-initialised projection."
+        "time mix); a fixed-size recurrent state; x + zero-initialised projection."
     ),
     source=(
         "Peng et al. 2023, RWKV: Reinventing RNNs for the Transformer Era, arXiv:2305.13048; "
@@ -125,7 +103,7 @@ RWKV = Unit(
         Tensor("receptance.weight", "inner", "C"),
         Tensor("output.weight", "C", "inner"),
     ),
-    flops="8 * T * C * inner + 2 * inner * (T + 256 * (T // 16) + (T % 16) ** 2)",
+    flops="8 * T * C * inner",
 )
 
 UNITS = (RWKV,)

@@ -135,7 +135,7 @@ def test_streaming_in_chunks_equals_the_whole_sequence(name: str) -> None:
         with torch.no_grad():
             whole = brain(x)
             state, parts, start = None, [], 0
-            for size in (1, 3, 17, 1, 18):  # across rwkv's 16-step blocks and the conv context
+            for size in (1, 3, 17, 1, 18):  # single steps, and cuts inside the conv's context
                 out, state = brain.step([x[:, start : start + size]], state)
                 parts.append(out["y"])
                 start += size
@@ -283,8 +283,10 @@ def test_ssm_parallel_form_equals_its_recurrence() -> None:
     assert (state - h).abs().max() < 1e-5
 
 
-def test_rwkv_parallel_blocks_equal_the_reference_recurrence() -> None:
-    """The numerically safe recurrence of the RWKV-4 kernel, step by step."""
+def test_rwkv_recurrence_equals_the_parallel_softmax_form() -> None:
+    """wkv_t is a weighted mean of the values so far with weights e^{logit}: a softmax per
+    channel over a masked matrix of logits (t-1-i)·(-w) + k_i, and u + k_t on the diagonal.
+    Computed that way, independently of the unit's running sums, over 40 steps."""
     torch.manual_seed(1)
     m = TimeMix(5, 6)
     with torch.no_grad():
@@ -292,21 +294,16 @@ def test_rwkv_parallel_blocks_equal_the_reference_recurrence() -> None:
             p.add_(torch.randn_like(p))
     x = torch.randn(2, 40, 5)
     prev = torch.cat([torch.zeros(2, 1, 5), x[:, :-1]], dim=1)
-    k = m.key(x * m.mix_k + prev * (1 - m.mix_k))
-    v = m.value(x * m.mix_v + prev * (1 - m.mix_v))
+    k = m.key(x * m.mix_k + prev * (1 - m.mix_k)).transpose(1, 2)  # [B, A, T]
+    v = m.value(x * m.mix_v + prev * (1 - m.mix_v)).transpose(1, 2)
     r = torch.sigmoid(m.receptance(x * m.mix_r + prev * (1 - m.mix_r)))
-    w, u = -torch.exp(m.time_decay), m.time_first
-    aa, bb, pp = torch.zeros(2, 6), torch.zeros(2, 6), torch.full((2, 6), -1e38)
-    outs = []
-    for t in range(40):
-        kt, vt = k[:, t], v[:, t]
-        p = torch.maximum(pp, u + kt)
-        e1, e2 = torch.exp(pp - p), torch.exp(u + kt - p)
-        outs.append((e1 * aa + e2 * vt) / (e1 * bb + e2))
-        p = torch.maximum(pp + w, kt)
-        e1, e2 = torch.exp(pp + w - p), torch.exp(kt - p)
-        aa, bb, pp = e1 * aa + e2 * vt, e1 * bb + e2, p
-    expected = x + m.output(r * torch.stack(outs, dim=1))
+    pos = torch.arange(40)
+    lag = (pos[:, None] - 1 - pos[None, :]).float()  # t-1-i
+    w = -torch.exp(m.time_decay)[:, None, None]
+    logits = torch.where(lag >= 0, lag * w, m.time_first[:, None, None]) + k[:, :, None, :]
+    logits = logits.masked_fill(lag < -1, float("-inf"))  # [B, A, T, T]
+    wkv = (torch.softmax(logits, dim=-1) @ v[..., None])[..., 0].transpose(1, 2)
+    expected = x + m.output(r * wkv)
     with torch.no_grad():
         y, _ = m(x, None)
     assert (y - expected).abs().max() < 1e-4
