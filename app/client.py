@@ -1,6 +1,10 @@
 """The GUI's side of the engine connection: a QProcess running `python -m openbrains.engine.service`,
 framed JSON in and out (engine.protocol). Replies arrive as callbacks or awaitables (with
-qasync), events as a Qt signal — the window never blocks on the engine."""
+qasync), events as a Qt signal — the window never blocks on the engine.
+
+When the run the window opens is owned by another process (a headless `openbrains run`, the
+systemd service, another window), the client *attaches* to that owner's control socket
+(engine.control) instead: the same frames over a ``QLocalSocket``, and closing detaches."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from openbrains.engine.protocol import FrameBuffer, ProtocolError, encode_frame
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QIODevice, QObject, QProcess, Signal
+from PySide6.QtNetwork import QLocalSocket
 
 Reply = dict[str, Any]
 
@@ -25,6 +30,7 @@ class EngineClient(QObject):
     event = Signal(str, dict)  # kind, data
     started = Signal()
     finished = Signal(int, str)  # exit code, last error text
+    detached = Signal(str)  # the owner this client was attached to went away (why)
     log = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -40,18 +46,44 @@ class EngineClient(QObject):
         self._pending: dict[int, Callable[[Reply], None]] = {}
         self._next = 0
         self._stderr_tail = ""
+        self.socket: QLocalSocket | None = None  # set while attached to another owner
 
     # ----- process -------------------------------------------------------------------
     def start(self) -> None:
-        if self.proc.state() == QProcess.ProcessState.NotRunning:
+        if self.socket is None and self.proc.state() == QProcess.ProcessState.NotRunning:
             self._buffer = FrameBuffer()
             self.proc.start()
 
     def running(self) -> bool:
+        if self.socket is not None:
+            return self.socket.state() == QLocalSocket.LocalSocketState.ConnectedState
         return self.proc.state() != QProcess.ProcessState.NotRunning
 
+    @property
+    def attached(self) -> bool:
+        return self.socket is not None
+
+    def attach(self, address: str, wait_ms: int = 3000) -> bool:
+        """Talk to the owner listening at ``address`` instead of an engine of our own (which
+        is stopped first). False, and nothing changed, when nobody answers there."""
+        sock = QLocalSocket(self)
+        sock.connectToServer(address, QIODevice.OpenModeFlag.ReadWrite)
+        if not sock.waitForConnected(wait_ms):
+            sock.deleteLater()
+            return False
+        self.stop()
+        self._buffer = FrameBuffer()
+        self.socket = sock
+        sock.readyRead.connect(self._read_socket)
+        sock.disconnected.connect(self._on_detached)
+        return True
+
     def stop(self, wait_ms: int = 30_000) -> None:
-        """Ask the engine to quit (it stops the search and its workers), then wait."""
+        """Ask the engine to quit (it stops the search and its workers), then wait; when
+        attached, leave the owner (its search goes on)."""
+        if self.socket is not None:
+            self.detach()
+            return
         if not self.running():
             return
         self.send("quit")
@@ -61,13 +93,29 @@ class EngineClient(QObject):
             self.proc.waitForFinished(5000)
 
     # ----- messages ------------------------------------------------------------------
+    def detach(self) -> None:
+        sock, self.socket = self.socket, None
+        if sock is None:
+            return
+        sock.disconnected.disconnect(self._on_detached)
+        if sock.state() == QLocalSocket.LocalSocketState.ConnectedState:
+            sock.write(encode_frame({"id": 0, "cmd": "quit"}))
+            sock.flush()
+            sock.disconnectFromServer()
+        sock.deleteLater()
+        self._fail_pending("detached from the search")
+
     def send(self, cmd: str, callback: Callable[[Reply], None] | None = None, **args: Any) -> int:
         """Send a command; ``callback(reply)`` runs in the GUI thread when it is answered."""
         self.start()
         self._next += 1
         if callback is not None:
             self._pending[self._next] = callback
-        self.proc.write(encode_frame({"id": self._next, "cmd": cmd, **args}))
+        frame = encode_frame({"id": self._next, "cmd": cmd, **args})
+        if self.socket is not None:
+            self.socket.write(frame)
+        else:
+            self.proc.write(frame)
         return self._next
 
     async def call(self, cmd: str, **args: Any) -> Reply:
@@ -86,7 +134,13 @@ class EngineClient(QObject):
         return reply
 
     def _read_stdout(self) -> None:
-        data = bytes(self.proc.readAllStandardOutput().data())
+        self._take(bytes(self.proc.readAllStandardOutput().data()))
+
+    def _read_socket(self) -> None:
+        if self.socket is not None:
+            self._take(bytes(self.socket.readAll().data()))
+
+    def _take(self, data: bytes) -> None:
         try:
             messages = self._buffer.feed(data)
         except ProtocolError as exc:
@@ -107,9 +161,22 @@ class EngineClient(QObject):
             if line.strip():
                 self.log.emit(line)
 
+    def _fail_pending(self, why: str) -> None:
+        pending, self._pending = self._pending, {}
+        for callback in pending.values():
+            callback({"ok": False, "error": why})
+
     def _on_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
-        for callback in self._pending.values():
-            callback({"ok": False, "error": "the engine process ended"})
-        self._pending.clear()
+        self._fail_pending("the engine process ended")
         last = self._stderr_tail.strip().splitlines()[-1:] or [""]
         self.finished.emit(code, last[0])
+
+    def _on_detached(self) -> None:
+        """The owner went away (it finished, was stopped or died)."""
+        sock, self.socket = self.socket, None
+        if sock is not None:
+            sock.deleteLater()
+        why = "the search this window was attached to ended"
+        self._fail_pending(why)
+        self.detached.emit(why)
+        self.finished.emit(0, why)

@@ -67,18 +67,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _open_args(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("open", help="open a .graph project in the window")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser("open", help="open a .graph project in the window (none: an empty one)")
+    p.add_argument("file", type=Path, nargs="?")
 
 
 @command(_open_args)
 def cmd_open(args: argparse.Namespace) -> int:
     from openbrains.engine.format import load
 
-    load(args.file)  # a clear error now rather than a dialog later
+    if args.file is not None:
+        load(args.file)  # a clear error now rather than a dialog later
     from openbrains.app.main import run_window
 
-    return run_window(str(args.file))
+    return run_window(str(args.file) if args.file is not None else None)
 
 
 def _screenshot_args(sub: argparse._SubParsersAction) -> None:

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
+from openbrains.app import argtypes
 from openbrains.app.cli import command
+from openbrains.app.taskargs import add_option_arg, grant_if_code, parse_options
 
 if TYPE_CHECKING:  # the engine (and torch) load only when a command runs
     from openbrains.engine.games.players import Player
@@ -21,7 +23,12 @@ MARKS = {1: "X", -1: "O", 0: "."}
 
 def _game_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, help="a .graph exported from a game run")
-    p.add_argument("--game", required=True, help="tictactoe, connect4 or package.module:Class")
+    p.add_argument(
+        "--game",
+        required=True,
+        help="tictactoe, connect4 or your own package.module:Class (from the current folder)",
+    )
+    add_option_arg(p, "game (the file's recorded options are used unless given here)")
     p.add_argument(
         "--sims",
         type=int,
@@ -48,11 +55,12 @@ def _sims(args: argparse.Namespace) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     from openbrains.engine.games.champion import champion_player, load_champion
 
+    grant_if_code(args.game, "--game")
     if args.gui:
         from openbrains.app.play_window import run_play_window
 
         return run_play_window(args.file, args.game, args.first, _sims(args))
-    game, _graph, brain = load_champion(args.file, args.game)
+    game, _graph, brain = load_champion(args.file, args.game, parse_options(args.option))
     player = champion_player(brain, game, _sims(args))
     return play_terminal(game, player, args.first == "human", args.seed, sys.stdin, sys.stdout)
 
@@ -137,14 +145,22 @@ def show(game: Game, state: State) -> str:
 def _arena_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("arena", help="a trained brain against a reference player")
     _game_args(p)
-    p.add_argument("--opponent", required=True, help="random | lookahead | minimax | minimax:DEPTH")
-    p.add_argument("--games", type=int, default=100, help="games, half with each side first")
+    p.add_argument(
+        "--opponent",
+        required=True,
+        help="random | lookahead | minimax | minimax:DEPTH | your own player, "
+        "package.module:Class (alpha-zero-general's Class(game).play(board))",
+    )
+    p.add_argument(
+        "--games", type=argtypes.count, default=100, help="games, half with each side first"
+    )
     p.add_argument("--json", action="store_true")
 
 
 @command(_arena_args)
 def cmd_arena(args: argparse.Namespace) -> int:
     from openbrains.engine.games.champion import (
+        REFERENCE_NAMES,
         champion_player,
         load_champion,
         opponent,
@@ -155,8 +171,11 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
     if args.games < 1:
         raise GameError(f"--games must be at least 1, got {args.games}")
-    other = opponent(args.opponent)
-    game, _graph, brain = load_champion(args.file, args.game)
+    grant_if_code(args.game, "--game")
+    if args.opponent.partition(":")[0] not in REFERENCE_NAMES:
+        grant_if_code(args.opponent, "--opponent")
+    game, _graph, brain = load_champion(args.file, args.game, parse_options(args.option))
+    other = opponent(args.opponent, game)
     sims = _sims(args)
     res = sided_match(champion_player(brain, game, sims), other, game, args.games, args.seed)
     if args.json:

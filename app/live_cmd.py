@@ -8,6 +8,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from openbrains.app import argtypes
 from openbrains.app.cli import command
 
 
@@ -19,9 +20,14 @@ def _live_args(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="mic[:DEVICE] | camera[:N|:PATH] | text (stdin) | follow:PATH | file:PATH",
     )
-    p.add_argument("--chunks", type=int, help="stop after this many chunks")
-    p.add_argument("--chunk-ms", type=int, default=32, help="audio chunk length")
-    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature for text")
+    p.add_argument("--chunks", type=argtypes.count, help="stop after this many chunks")
+    p.add_argument("--chunk-ms", type=argtypes.count, default=32, help="audio chunk length")
+    p.add_argument(
+        "--temperature",
+        type=argtypes.non_negative,
+        default=0.0,
+        help="sampling temperature for text",
+    )
 
 
 @command(_live_args)

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from openbrains.app import argtypes
 from openbrains.app.cli import command
+from openbrains.app.taskargs import add_run_task_args, run_folder_task
 from openbrains.engine.errors import OpenBrainsError
 
 RAMP = " .:-=+*#%@"
@@ -26,11 +28,14 @@ ASCII_WIDTH = 32
 def _rate_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rate", help="rate the outputs of a run's candidates (0–10 each)")
     p.add_argument("run_dir", type=Path)
-    p.add_argument("--n", type=int, default=3, help="candidates shown side by side")
-    p.add_argument("--rounds", type=int, default=1, help="inputs to rate (0 = until q or EOF)")
+    p.add_argument("--n", type=argtypes.count, default=3, help="candidates shown side by side")
+    p.add_argument(
+        "--rounds", type=argtypes.at_least(0), default=1, help="inputs to rate (0 = until q or EOF)"
+    )
     p.add_argument("--rater", default="", help="your name, stored with each rating")
     p.add_argument("--out", type=Path, help="where images and sounds are saved")
     p.add_argument("--seed", type=int, help="pick inputs and candidates reproducibly")
+    add_run_task_args(p)
 
 
 # ----- showing plain data in a terminal ------------------------------------------------------
@@ -132,9 +137,8 @@ def cmd_rate(args: argparse.Namespace) -> int:
     reader = Archive(args.run_dir, readonly=True)
     try:
         settings = reader.get_meta("settings") or {}
-        if not settings.get("task"):
-            raise OpenBrainsError(f"{args.run_dir} holds no run yet")
-        spec = task_spec(settings["task"], args.run_dir, reader.samples_version())
+        stored = run_folder_task(args.run_dir, settings.get("task"), args)
+        spec = task_spec(stored, args.run_dir, reader.samples_version())
         task = load_task_with_samples(spec)
         rater = RatingTask(task, rng=random.Random(args.seed))
         candidates = candidates_from(reader)

@@ -7,7 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from openbrains.app import argtypes
 from openbrains.app.cli import command
+from openbrains.app.taskargs import add_run_task_args, run_folder_task
 from openbrains.engine.errors import OpenBrainsError
 
 
@@ -22,9 +24,12 @@ def _record_args(sub: argparse._SubParsersAction) -> None:
         help="mic[:DEVICE] | camera[:N|:PATH] | text (stdin) | follow:PATH | file:PATH",
     )
     p.add_argument("--label", default="", help="the class these examples belong to")
-    p.add_argument("--chunks", type=int, help="stop after this many chunks (frames, lines…)")
-    p.add_argument("--seconds", type=float, help="stop after this many seconds")
-    p.add_argument("--chunk-ms", type=int, default=32, help="audio chunk length")
+    p.add_argument(
+        "--chunks", type=argtypes.count, help="stop after this many chunks (frames, lines…)"
+    )
+    p.add_argument("--seconds", type=argtypes.seconds, help="stop after this many seconds")
+    p.add_argument("--chunk-ms", type=argtypes.count, default=32, help="audio chunk length")
+    add_run_task_args(p)
 
 
 @command(_record_args)
@@ -32,7 +37,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from openbrains.engine.record import check_label, open_for_plan, plan_of, record
     from openbrains.engine.store import Archive
 
-    plan = plan_of(args.run_dir)
+    plan = plan_of(args.run_dir, lambda stored: run_folder_task(args.run_dir, stored, args))
     label = check_label(plan, args.label)
     source = open_for_plan(args.source, plan, chunk_ms=args.chunk_ms)
     source.open()  # a missing or busy device fails here, before anything is said
@@ -42,7 +47,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    ids = record(source, args.run_dir, label, seconds=args.seconds, chunks=args.chunks)
+    ids = record(source, args.run_dir, label, seconds=args.seconds, chunks=args.chunks, plan=plan)
     archive = Archive(args.run_dir, readonly=True)
     try:
         counts = archive.sample_counts()

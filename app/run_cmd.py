@@ -5,12 +5,22 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from openbrains.app import argtypes
 from openbrains.app.cli import command
+from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
+from openbrains.app.taskargs import TaskHelp, add_option_arg, grant_if_code, parse_options
+from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.trust import safe_name
+
+# the run folder is in use by another process: not the user's mistake, and it may pass
+# (EX_TEMPFAIL; the systemd unit restarts on it, and not on 2, a usage error)
+EXIT_BUSY = 75
 
 # written out, not imported: the task registry pulls in torch, and `openbrains --version`
 # should not wait for it (a test keeps this list equal to the registry's)
@@ -21,44 +31,73 @@ RUN_TASKS = (
 
 
 def _task_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The task the command line names (``--task``, ``--data``, ``--label``, ``--option``);
+    code named by ``--task`` is the user's own and is trusted (``engine.trust``)."""
+    grant_if_code(args.task, "--task")
     spec: dict[str, Any] = {"name": args.task}
     if getattr(args, "data", None):
         spec["data"] = str(Path(args.data).resolve())
     if getattr(args, "label", None):
         spec["label"] = args.label
+    spec.update(parse_options(getattr(args, "option", None)))
     return spec
 
 
 def _run_args(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="evolve a population on a task (resumes when run again)")
+    p = sub.add_parser(
+        "run", help="evolve a population on a task (resumes when run again)", add_help=False
+    )
+    p.add_argument("-h", "--help", action=TaskHelp)
     p.add_argument("project", nargs="?", type=Path, help="a .graph project to start from")
-    p.add_argument("--task", help=f"a task ({', '.join(RUN_TASKS)}) or package.module:Class")
+    p.add_argument(
+        "--task",
+        help=f"a task ({', '.join(RUN_TASKS)}) or your own game, package.module:Class "
+        "(found from the current folder as `python -m` would)",
+    )
     p.add_argument("--data", help="data file or folder for the task")
     p.add_argument("--label", help="label column (csv)")
+    add_option_arg(p)
     p.add_argument("--run-dir", type=Path, help="run folder (default: runs/<task>)")
-    p.add_argument("--minutes", type=float, help="stop after this many minutes")
+    p.add_argument("--minutes", type=argtypes.minutes, help="stop after this many minutes")
     p.add_argument("--until", help="stop when the champion reaches e.g. accuracy>=0.97")
-    p.add_argument("--individuals", type=int, help="stop after this many new individuals")
     p.add_argument(
-        "--workers", type=int, default=1, help="worker processes (0 = train in this process)"
+        "--individuals", type=argtypes.count, help="stop after this many new individuals"
     )
     p.add_argument(
-        "--cpu-cap", type=float, default=0.0, help="average CPU cap, percent of one core"
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--population", type=int, default=16)
-    p.add_argument(
-        "--max-params", type=int, default=0, help="largest brain allowed (0 = sized from the task)"
+        "--workers",
+        type=argtypes.setting("workers"),
+        default=1,
+        help="worker processes (0 = train in this process)",
     )
     p.add_argument(
-        "--budget-steps", type=int, default=0, help="training steps for a new candidate (0 = sized)"
+        "--cpu-cap",
+        type=argtypes.setting("cpu_cap"),
+        default=0.0,
+        help="average CPU cap, percent of one core (0 = no cap)",
+    )
+    p.add_argument("--seed", type=argtypes.setting("seed"), default=0)
+    p.add_argument("--population", type=argtypes.setting("population"), default=16)
+    p.add_argument(
+        "--max-params",
+        type=argtypes.setting("max_params"),
+        default=0,
+        help="largest brain allowed (0 = sized from the task)",
     )
     p.add_argument(
-        "--tradeoff", type=float, default=0.02, help="weight of size and latency against the score"
+        "--budget-steps",
+        type=argtypes.setting("budget_steps"),
+        default=0,
+        help="training steps for a new candidate (0 = sized)",
+    )
+    p.add_argument(
+        "--tradeoff",
+        type=argtypes.setting("tradeoff"),
+        default=0.02,
+        help="weight of size and latency against the score",
     )
     p.add_argument(
         "--rating-weight",
-        type=float,
+        type=argtypes.setting("rating_weight"),
         default=0.0,
         help="0..1: weight of people's ratings (openbrains rate) against the task's score",
     )
@@ -68,6 +107,7 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
     )
     p.add_argument("--quiet", action="store_true")
+    add_neighbour_args(p)
 
 
 class Progress:
@@ -79,6 +119,9 @@ class Progress:
         self.last = 0.0
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "disk_low":  # a warning is shown even with --quiet
+            self._line(f"warning: {data['message']}", final=True)
+            return
         if self.quiet:
             return
         if kind == "individual" and data.get("champion"):
@@ -94,6 +137,10 @@ class Progress:
                 self._line(self.format(data), final=not self.tty)
         elif kind == "stopped":
             self._line(self.format(data), final=True)
+        elif kind == "neighbour":
+            waiting = data.get("waiting") or []
+            text = f"waiting: {'; '.join(waiting)}" if waiting else "going on"
+            self._line(text, final=True)
 
     @staticmethod
     def format(p: dict[str, Any]) -> str:
@@ -128,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task_spec = _task_spec(args)
     else:
         raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
-    run_dir = args.run_dir or Path("runs") / task_spec["name"]
+    run_dir = args.run_dir or Path("runs") / safe_name(task_spec["name"])
     settings = RunSettings(
         task=task_spec,
         seed=args.seed,
@@ -141,10 +188,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         rating_weight=min(1.0, max(0.0, args.rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
+        **neighbour_values(args),
     )
+    from openbrains.engine.service import Service
+    from openbrains.engine.store import ArchiveLocked
+
     progress = Progress(args.quiet)
-    run = Run(run_dir, settings, on_event=progress)
+    host = Service(None)  # a window that opens this run attaches here (engine.control)
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        progress(kind, data)
+        host.event(kind, data)
+
+    try:
+        run = Run(run_dir, settings, on_event=on_event)
+    except ArchiveLocked as exc:  # a window or another run has it now: the service retries
+        print(f"openbrains run: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
     run.save_seed_weights(seed_weights)
+    host.run, host.thread = run, threading.current_thread()
+    host.listen()
     interrupted = []
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -163,29 +227,61 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+        host.release()
         run.close()
     return 0
 
 
 def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], list[bytes]]:
-    """Task and seed graph(s) from a .graph project (command-line --task wins)."""
-    from openbrains.engine.format import load
+    """Task and seed graph(s) from a .graph project.
+
+    The project is data: the code its task names runs only when ``--task`` names it too,
+    and its data path is used only when this user saved the project here (app.trustlist)
+    or gives it again with ``--data``. A ``--task`` other than the project's replaces it.
+    """
+    from openbrains.app.trustlist import project_paths, trusts
+    from openbrains.engine.format import load, runnable
+    from openbrains.engine.settings_check import SettingsError, task_problem
+    from openbrains.engine.trust import is_code_name, locate
 
     doc = load(args.project)
     project = doc.project or {}
-    task = dict(project.get("task") or {})
-    if args.task:
+    task = project.get("task") or {}
+    if not isinstance(task, dict):
+        raise SettingsError(f"{args.project}: project.json's 'task' {task_problem(task)}")
+    task = dict(task)
+    if args.task and args.task != task.get("name"):
         task = _task_spec(args)
-    else:  # the project's task on the user's own data: --data / --label still apply
-        if getattr(args, "data", None):
+    else:
+        if args.task:
+            grant_if_code(args.task, "--task")
+        name = task.get("name")
+        if not name:
+            raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
+        if is_code_name(name) and not args.task:
+            where = locate(str(name))
+            raise OpenBrainsError(
+                f"{args.project} asks to run Python code {name!r}"
+                + (f" (from {where})" if where else "")
+                + f"; a file never runs code: if you wrote or installed it, re-run with --task {name}"
+            )
+        if getattr(args, "data", None):  # the project's task on the user's own data
             task["data"] = str(Path(args.data).resolve())
+        elif task.get("data"):
+            given = project_paths(Path(args.project).read_bytes())
+            if not trusts(given, str(task["data"])):
+                raise OpenBrainsError(
+                    f"{args.project} names the data {task['data']!r}; a project's paths are "
+                    "used only when you saved it on this machine: give --data PATH to use it"
+                )
         if getattr(args, "label", None):
             task["label"] = args.label
-    if not task.get("name"):
-        raise OpenBrainsError(f"{args.project} names no task; add --task NAME")
-    from openbrains.engine.train.job import encode_weights
+        task.update(parse_options(getattr(args, "option", None)))
+    from openbrains.engine.weights import encode_weights
 
     seeds, weights = [], []
+    if doc.graph is not None and doc.graph.nodes and doc.weights:
+        runnable(doc, str(args.project))  # seed weights that do not fit are refused, as eval does
     if doc.graph is not None and doc.graph.nodes:
         seeds.append(doc.graph.to_json().decode())
         weights.append(encode_weights(doc.weights) if doc.weights else b"")
@@ -210,6 +306,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"run {st['run_dir']}: task {st['task'].get('name')}, {st['individuals']} individuals, "
         f"{st['elapsed_s'] / 60:.1f} min, {st['species']} species"
     )
+    print(
+        f"archive {st['archive_mb']:.1f} MB on disk, weights kept for {st['with_weights']} "
+        "(the living, the Pareto front, species champions, the champion's lineage)"
+    )
+    if st.get("waiting"):
+        print(f"waiting: {'; '.join(st['waiting'])}")
     b = st["best"]
     if b:
         print(
@@ -262,9 +364,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _eval_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="test score of a .graph on a task")
     p.add_argument("file", type=Path)
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, help="a task name or your own package.module:Class")
     p.add_argument("--data")
     p.add_argument("--label")
+    add_option_arg(p, "task (a game's recorded options are used unless given here)")
     p.add_argument("--json", action="store_true")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.engine.errors import OpenBrainsError
 
@@ -25,11 +26,15 @@ def _sample_args(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="generate from a brain: continue text, answer, make images")
     p.add_argument("file", type=Path)
     p.add_argument("--prompt", default="", help="text to continue or to answer")
-    p.add_argument("--length", type=int, default=200, help="bytes to generate (text)")
-    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy; higher = bolder")
+    p.add_argument(
+        "--length", type=argtypes.at_least(0), default=200, help="bytes to generate (text)"
+    )
+    p.add_argument(
+        "--temperature", type=argtypes.non_negative, default=0.8, help="0 = greedy; higher = bolder"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--context", type=int, help="window in bytes (default: the task's)")
-    p.add_argument("--count", type=int, default=4, help="images to make (denoisers)")
+    p.add_argument("--context", type=argtypes.count, help="window in bytes (default: the task's)")
+    p.add_argument("--count", type=argtypes.count, default=4, help="images to make (denoisers)")
     p.add_argument("--out", type=Path, help="write the images as one PNG grid here")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from openbrains.canvas.neighbour import NeighbourButton
 from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -87,9 +88,14 @@ class RunBar(QWidget):
         self.tradeoff.valueChanged.connect(self._tradeoff_moved)
         self.tradeoff.sliderReleased.connect(self._emit_tradeoff)
 
+        self.neighbour = NeighbourButton(self)  # good-neighbour rules: changed(key, value)
+
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        # the text grows with the run; it must never widen the window (it fits 1280×800):
+        # what does not fit is cut, and the whole line is the tooltip
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setMinimumWidth(80)
 
         dim = f"color: {COLORS['text_dim']};"
         row = QHBoxLayout(self)
@@ -108,6 +114,8 @@ class RunBar(QWidget):
             for w in widgets:
                 row.addWidget(w)
             row.addSpacing(10)
+        row.addWidget(self.neighbour)
+        row.addSpacing(10)
         row.addWidget(self.status, 1)
 
         self.set_values(workers=1, cpu_cap=0.0, tradeoff=0.02)
@@ -168,7 +176,10 @@ class RunBar(QWidget):
     def set_progress(self, data: dict[str, Any]) -> None:
         """Take a "progress" event: individuals, per_minute, species, best{score, params, metric}."""
         self.progress = dict(data or {})
-        self.status.setText(self.progress_text())
+        text = self.progress_text()
+        self.status.setText(text)
+        self.status.setToolTip(text)
+        self.neighbour.show_waiting(list(self.progress.get("waiting") or []))
 
     def progress_text(self) -> str:
         d = self.progress

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openbrains.engine.footprint import param_formula, pretty
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
 from openbrains.engine.units import REGISTRY, Unit
 
 CATEGORY_ORDER = (
@@ -35,6 +36,14 @@ def catalog_lines() -> list[str]:
     return [f"{u.name:<{width}}  v{u.version}  {u.category:<10}  {u.doc}" for u in units]
 
 
+def _net2net(u: Unit) -> str:
+    if u.name == OUTPUT_UNIT:  # the engine owns the output adapter
+        return "its adapter follows wider inputs exactly"
+    if u.name == INPUT_UNIT:
+        return "nothing to follow"
+    return u.widening.describe() if u.widening else "not declared"
+
+
 def catalog_markdown() -> str:
     """docs/units.md, generated from the declarations (a test fails when the file is stale)."""
     out = [
@@ -58,6 +67,11 @@ def catalog_markdown() -> str:
         "(when the graph is not causal). Shapes, counts and FLOPs are checked against the real",
         "modules by `tests/engine/test_footprint.py`.",
         "",
+        "`Net2Net` says what a unit declares",
+        "about widening (`widening=` in its declaration, engine/widening.py): whether its own",
+        "width grows function-preservingly, and what it does with a wider input; a unit that",
+        "declares nothing still evolves, but widening next to it is not function-preserving.",
+        "",
     ]
     category = None
     for u in _ordered():
@@ -80,6 +94,7 @@ def _unit_markdown(u: Unit) -> list[str]:
         f"- inputs: {ports_in}; outputs: {ports_out}; merge: `{u.merge}`",
         f"- causal: {causal}; recurrent state: {'yes' if u.stateful else 'no'}{identity}; "
         f"package: `{u.package}`",
+        f"- Net2Net: {_net2net(u)}",
     ]
     if u.build is not None:
         flops = f"`{pretty(u.flops)}`" if u.flops else "not declared"

@@ -19,6 +19,7 @@ from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import INPUT_UNIT, Graph
 from openbrains.engine.shapes import Plan, infer_specs
 from openbrains.engine.signal import SignalSpec
+from openbrains.engine.weight_budget import WeightBudget
 from torch import fx, nn
 
 BrainState = dict[str, Any]
@@ -195,18 +196,23 @@ def compile_graph(
     inputs: Mapping[str, SignalSpec] | None = None,
     outputs: Mapping[str, SignalSpec] | None = None,
     seed: int | None = None,
+    max_weights: int | None = None,
 ) -> Brain:
-    """Validate, resolve shapes and build the Brain. ``seed`` makes fresh weights reproducible."""
+    """Validate, resolve shapes and build the Brain. ``seed`` makes fresh weights reproducible.
+
+    A graph needing more than ``max_weights`` weights (default ``Limits.max_weights``) is
+    refused with ``GraphError`` before the module that goes over is allocated.
+    """
     graph = bind_io(graph, inputs, outputs)
     plan = infer_specs(graph)
     rng = torch.random.fork_rng() if seed is not None else nullcontext()
     with rng:
         if seed is not None:
             torch.manual_seed(seed)
-        return _build(graph, plan)
+        return _build(graph, plan, WeightBudget(max_weights))
 
 
-def _build(graph: Graph, plan: Plan) -> Brain:
+def _build(graph: Graph, plan: Plan, budget: WeightBudget) -> Brain:
     root = nn.Module()
     root.nodes = nn.ModuleDict()
     root.edges = nn.ModuleDict()
@@ -235,6 +241,7 @@ def _build(graph: Graph, plan: Plan) -> Brain:
                 elif ep.time == "dynamic" and vs:
                     v = g.call_function(ops.align_like, (v, vs[0]))
                 if ep.adapter is not None:
+                    budget.spend(ep.adapter[0] * ep.adapter[1], edge=ep.edge.uid)
                     name = edge_module_name(ep.edge.uid)
                     root.edges[name] = nn.Linear(*ep.adapter, bias=False)
                     v = g.call_module(f"edges.{name}", (v,))
@@ -251,7 +258,11 @@ def _build(graph: Graph, plan: Plan) -> Brain:
                     acc = g.call_function(operator.add, (acc, v))
                 port_values.append(acc)
         build = np_.unit.build
-        module = build(plan.context(uid)) if build is not None else None
+        module = (
+            budget.build(build, plan.context(uid), uid, np_.out.channels)
+            if build is not None
+            else None
+        )
         if module is None:
             if np_.unit.merge == "list":
                 raise GraphError(

@@ -1,5 +1,8 @@
-"""From a run to a shareable file and back: export an individual with its weights, lineage
-and the task it learned; evaluate a file on a task's test split."""
+"""From a run to a shareable file and back: export an individual with its weights, lineage,
+the task it learned and that task's codecs and options (so `openbrains live`, `eval`,
+`arena` and `play` can feed and rebuild it without the project); evaluate a file on a
+task's test split (a game's: Elo against the reference players, an environment's: mean
+score on the test episodes)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ from openbrains.engine.format import GraphFile, load, save
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.tasks.registry import load_task
-from openbrains.engine.train.job import decode_weights
 from openbrains.engine.train.trainer import evaluate
+from openbrains.engine.weights import decode_weights
 
 
 def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Path, Record]:
@@ -43,6 +46,7 @@ def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Pat
         graph.tasks = [t for t in graph.tasks if t.get("name") != task_info.get("name")] + [
             task_info
         ]
+        graph.codecs = {**task_codecs(graph, task_info), **graph.codecs}
         scores = archive.scores(rec.id)
         graph.scores = {
             str(task_info.get("name", "task")): {
@@ -68,13 +72,51 @@ def _exists(archive: Archive, ind: int) -> bool:
     return True
 
 
+def task_codecs(graph: Graph, task_info: dict[str, Any]) -> dict[str, Any]:
+    """The task's codecs for the graph's own inputs and outputs (how outside data was
+    encoded): what `openbrains live` needs to feed an exported brain."""
+    codecs = task_info.get("codecs")
+    if not isinstance(codecs, dict):
+        return {}
+    names = set(graph.input_names) | set(graph.output_names)
+    return {k: v for k, v in codecs.items() if k in names and isinstance(v, dict)}
+
+
+def recorded_options(graph: Graph, task_name: str) -> dict[str, Any]:
+    """The options ``graph`` records for task (or game) ``task_name``: what it was trained
+    with, e.g. a user's game's ``{"n": 6}``. Plain data; whoever uses them checks them as
+    any task option (declared typed options; for user code, numbers for named parameters)."""
+    for t in reversed(graph.tasks):
+        if isinstance(t, dict) and task_name in (t.get("name"), t.get("game")):
+            options = t.get("options")
+            if isinstance(options, dict):
+                return {str(k): v for k, v in options.items()}
+    return {}
+
+
+def with_recorded_options(task_spec: dict[str, Any], graph: Graph) -> dict[str, Any]:
+    """``task_spec`` with the options ``graph`` recorded for that task filled in (the
+    command line's win). Options the task does not declare are left out."""
+    from openbrains.engine.tasks.registry import TASKS
+
+    name = str(task_spec.get("name"))
+    recorded = recorded_options(graph, name)
+    info = TASKS.get(name)
+    if info is not None:
+        known = {o.name for o in info.options}
+        recorded = {k: v for k, v in recorded.items() if k in known}
+    return {**recorded, **task_spec}
+
+
 def evaluate_file(path: Path, task_spec: dict[str, Any]) -> dict[str, Any]:
     """Test score of the brain in ``path`` on ``task_spec``'s test split."""
     doc = load(path)
     if doc.graph is None:
         raise OpenBrainsError(f"{path}: this {doc.kind} file has no graph to evaluate")
-    task = load_task(**task_spec)
+    task = load_task(**with_recorded_options(task_spec, doc.graph))
     graph = doc.graph
+    if getattr(task, "kind", "") == "game":
+        return _evaluate_game(path, graph, doc.weights, task)
     have = sorted(graph.input_names)
     if have != sorted(task.inputs):
         raise OpenBrainsError(
@@ -96,5 +138,52 @@ def evaluate_file(path: Path, task_spec: dict[str, Any]) -> dict[str, Any]:
         "test": result[task.metric],
         "loss": result["loss"],
         "examples": len(task.test),
+        "params": brain.param_count(),
+    }
+
+
+def _evaluate_game(path: Path, graph: Graph, weights: Any, task: Any) -> dict[str, Any]:
+    """A game brain's test score as its training runs measure it: Elo against the task's
+    reference players (a two-player game), or the mean score of the test episodes."""
+    from openbrains.engine.games.champion import check_brain
+    from openbrains.engine.games.players import BrainPlayer
+    from openbrains.engine.tasks.game import GameError
+
+    try:
+        brain = compile_graph(graph, inputs=task.inputs)
+        brain.load_weights(weights, strict=True)
+    except GraphError as exc:
+        raise OpenBrainsError(f"{path}: {exc}") from None
+    brain.eval()
+    if task.two_player:
+        from openbrains.engine.runners.game import TEST_SEED_OFFSET, rate
+
+        game = task.make()
+        check_brain(brain, game, str(path))
+        player = BrainPlayer(brain, game, sims=task.arena_sims)
+        elo, matches = rate(player, task, {}, TEST_SEED_OFFSET, task.arena_games)
+        games = sum(m[2].games for m in matches)
+        return {
+            "task": task.name,
+            "metric": "elo",
+            "test": elo,
+            "examples": games,
+            "params": brain.param_count(),
+            "matches": {m[1]: m[2].to_dict() for m in matches},
+        }
+    from openbrains.engine.games.envtrain import evaluate_batched
+    from openbrains.engine.runners.environment import TEST_SEED as ENV_TEST_SEED
+    from openbrains.engine.runners.environment import task_envs
+
+    if sorted(brain.input_names) != sorted(task.inputs):
+        raise GameError(f"{path} takes inputs {brain.input_names}, not {sorted(task.inputs)}")
+    score = evaluate_batched(
+        task_envs(task, max(1, task.episodes)), brain, task.episodes, ENV_TEST_SEED, greedy=False
+    )
+    return {
+        "task": task.name,
+        "metric": "score",
+        "test": score.mean,
+        "examples": task.episodes,
         "params": brain.param_count(),
     }

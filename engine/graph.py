@@ -12,11 +12,14 @@ import hashlib
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import orjson
 from openbrains.engine.errors import GraphError
+
+if TYPE_CHECKING:
+    from openbrains.engine.format.safety import Limits
 
 UID_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 INPUT_UNIT = "input"
@@ -54,6 +57,15 @@ def _expect(
         names = "/".join(t.__name__ for t in _as_tuple(types))
         raise GraphError(f"{where}: key {key!r} must be {names}, got {type(value).__name__}")
     return value
+
+
+def _check_size(nodes: int, edges: int, limits: Limits | None) -> None:
+    if limits is None:
+        from openbrains.engine.format.safety import DEFAULT_LIMITS as limits
+    if nodes > limits.max_nodes:
+        raise GraphError(f"{nodes:,} nodes, over the limit of {limits.max_nodes:,}")
+    if edges > limits.max_edges:
+        raise GraphError(f"{edges:,} edges, over the limit of {limits.max_edges:,}")
 
 
 def _as_tuple(t: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -347,11 +359,16 @@ class Graph:
         return d
 
     @classmethod
-    def from_dict(cls, d: Any) -> Graph:
-        """Parse (structure and types only); unknown units are fine here — see ``validate``."""
+    def from_dict(cls, d: Any, limits: Limits | None = None) -> Graph:
+        """Parse (structure and types only); unknown units are fine here — see ``validate``.
+
+        More nodes or edges than ``limits`` allow (the defaults of ``engine.format.Limits``)
+        are refused before any is read: a graph's cost to compile and run grows with them.
+        """
         where = "graph"
         nodes_raw = _expect(d, "nodes", list, where)
         edges_raw = _expect(d, "edges", list, where)
+        _check_size(len(nodes_raw), len(edges_raw), limits)
         g = cls(
             causal=_expect(d, "causal", bool, where, False),
             codecs=copy.deepcopy(_expect(d, "codecs", dict, where, {})),

@@ -18,6 +18,7 @@ from openbrains.engine.codecs import (
     AudioCodec,
     BytesCodec,
     ImageCodec,
+    VectorCodec,
     codec_from_dict,
     sample_next,
 )
@@ -53,6 +54,24 @@ class StreamingAudio:
             return frames.unsqueeze(0).contiguous()
         spectrum = torch.fft.rfft(frames * self.codec._window, dim=-1).abs() ** 2  # [k, F]
         return torch.log(spectrum @ self.codec._fb.T + LOG_FLOOR).unsqueeze(0)
+
+
+def table_row(text: str | bytes, features: int | None) -> np.ndarray:
+    """One table row typed or streamed as text (``5.1, 3.5, 1.4``): numbers separated by
+    commas, semicolons, tabs or spaces."""
+    line = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    parts = [t for t in line.replace(";", ",").replace("\t", ",").replace(" ", ",").split(",") if t]
+    try:
+        row = np.array([float(t) for t in parts], dtype=np.float64)
+    except ValueError:
+        raise OpenBrainsError(
+            f"expected numbers separated by commas, got {line.strip()!r}"
+        ) from None
+    if features is not None and len(row) != features:
+        raise OpenBrainsError(
+            f"expected {features} numbers per line, got {len(row)}: {line.strip()!r}"
+        )
+    return row
 
 
 @dataclass
@@ -105,6 +124,10 @@ class LiveSession:
             return torch.tensor(list(raw), dtype=torch.float32).view(1, -1, 1)
         if isinstance(self.codec, ImageCodec):
             return self._image(np.asarray(data))
+        if isinstance(self.codec, VectorCodec) and isinstance(data, str | bytes):
+            if not data.strip():
+                return torch.zeros(1, 0, self.spec.channels)  # a blank line: nothing to answer
+            return self.codec.encode(table_row(data, self.codec.features)).data
         return self.codec.encode(data).data
 
     def _image(self, frame: np.ndarray) -> torch.Tensor:
@@ -145,4 +168,7 @@ class LiveSession:
             k = int(p.argmax())
             label = self.classes[k] if k < len(self.classes) else str(k)
             return {"label": label, "p": round(float(p[k]), 4)}
+        raw = self.codecs.get(name)
+        if isinstance(raw, dict) and raw.get("kind") == "vector":  # a value in its own units
+            return round(float(codec_from_dict(raw).decode(last.view(1, 1, -1))[0][0]), 5)
         return round(float(last[0]), 5)

@@ -56,9 +56,12 @@ def pack_text(text: str | bytes) -> tuple[bytes, dict[str, Any]]:
 # ----- the plan ----------------------------------------------------------------------------
 
 
-def plan_of(run_dir: Path) -> dict[str, Any]:
+def plan_of(
+    run_dir: Path, checked: Callable[[Any], dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """What one example of this run is (``engine.recorded.recording_plan``), from its archive;
-    a folder made before recordings existed has its task loaded to find out."""
+    a folder made before recordings existed has its task loaded to find out, after
+    ``checked`` (the caller's trust rules: engine.trust, app.trustlist) passed its spec."""
     try:
         archive = Archive(Path(run_dir), readonly=True)
     except ArchiveError:
@@ -72,7 +75,8 @@ def plan_of(run_dir: Path) -> dict[str, Any]:
         from openbrains.engine.recorded import recording_plan
         from openbrains.engine.tasks.registry import load_task
 
-        plan = recording_plan(load_task(**settings["task"]))
+        spec = checked(settings.get("task")) if checked else settings["task"]
+        plan = recording_plan(load_task(**spec))
     return plan
 
 
@@ -108,7 +112,7 @@ def source_options(spec: str, plan: dict[str, Any]) -> dict[str, Any]:
 
 def open_for_plan(spec: str, plan: dict[str, Any], chunk_ms: float | None = None) -> Any:
     """The source ``spec`` names, set up for this run (not yet opened)."""
-    from openbrains.nodes.sources import open_source
+    from openbrains.engine.plugins import open_source
 
     if not plan.get("ok"):
         raise RecordError(plan.get("reason", "this run takes no recordings"))

@@ -234,9 +234,13 @@ def data_version(task: Any) -> int:
 
 
 def task_spec(base: dict[str, Any], run_dir: Path, version: int) -> dict[str, Any]:
-    """The JSON spec workers rebuild the task from: the run's task plus its recordings."""
+    """The JSON spec workers rebuild the task from: the run's task plus its recordings.
+
+    A ``recorded`` key already in ``base`` (a run folder's stored settings) is dropped: the
+    archive recordings are read from is always the run's own, never a path a file names."""
+    base = {k: v for k, v in base.items() if k != RECORDED_KEY}
     if version <= 0:
-        return dict(base)
+        return base
     return {**base, RECORDED_KEY: {"run_dir": str(Path(run_dir).resolve()), "upto": int(version)}}
 
 

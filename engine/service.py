@@ -37,19 +37,39 @@ def handles(name: str) -> Callable[[Handler], Handler]:
 
 
 class Service:
-    def __init__(self, out: BinaryIO) -> None:
+    """Commands to one run and its events. ``out`` is the pipe of the process that started
+    this one (None when the run's own process hosts the service, `openbrains run`);
+    ``listeners`` are attached clients (engine.control), which get every event too."""
+
+    def __init__(self, out: BinaryIO | None) -> None:
         self.out = out
         self.lock = threading.Lock()
+        self.dispatch_lock = threading.RLock()  # one command at a time, from any client
         self.run: Any = None
         self.thread: threading.Thread | None = None
         self.reader: Archive | None = None
+        self.listeners: list[Any] = []
+        self.control: Any = None
 
     # ----- output ----------------------------------------------------------------------
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], to: Any = None) -> None:
+        """To ``to`` alone (a reply), or to the pipe and every attached client (an event);
+        a client that went away is dropped."""
         frame = encode_frame(message)
         with self.lock:
-            self.out.write(frame)
-            self.out.flush()
+            if to is not None:
+                targets = [to]
+            else:
+                targets = ([self.out] if self.out is not None else []) + list(self.listeners)
+            for target in targets:
+                try:
+                    target.write(frame)
+                    target.flush()
+                except OSError:
+                    if target is self.out:
+                        raise
+                    if target in self.listeners:
+                        self.listeners.remove(target)
 
     def event(self, kind: str, data: dict[str, Any]) -> None:
         self.send({"event": kind, "data": data})
@@ -70,19 +90,23 @@ class Service:
             self.dispatch(msg)
         self.shutdown()
 
-    def reply(self, msg: dict[str, Any], body: dict[str, Any]) -> None:
-        self.send({"reply": msg.get("id"), **body})
+    def reply(self, msg: dict[str, Any], body: dict[str, Any], to: Any = None) -> None:
+        target = to if to is not None else self.out
+        if target is not None:
+            self.send({"reply": msg.get("id"), **body}, target)
 
-    def dispatch(self, msg: dict[str, Any]) -> None:
+    def dispatch(self, msg: dict[str, Any], to: Any = None) -> None:
+        """Run one command; its reply goes to ``to`` (an attached client) or the pipe."""
         handler = HANDLERS.get(str(msg.get("cmd")))
         if handler is None:
-            self.reply(msg, {"ok": False, "error": f"unknown command {msg.get('cmd')!r}"})
+            self.reply(msg, {"ok": False, "error": f"unknown command {msg.get('cmd')!r}"}, to)
             return
         try:
-            body = handler(self, msg)
-            self.reply(msg, {"ok": True, **body})
+            with self.dispatch_lock:
+                body = handler(self, msg)
+            self.reply(msg, {"ok": True, **body}, to)
         except OpenBrainsError as exc:
-            self.reply(msg, {"ok": False, "error": str(exc)})
+            self.reply(msg, {"ok": False, "error": str(exc)}, to)
         except Exception as exc:  # report, keep serving: the GUI must not lose its engine
             self.reply(
                 msg,
@@ -91,6 +115,7 @@ class Service:
                     "error": f"{type(exc).__name__}: {exc}",
                     "trace": traceback.format_exc(limit=6),
                 },
+                to,
             )
 
     def need_run(self) -> Any:
@@ -103,7 +128,32 @@ class Service:
             self.reader = Archive(self.need_run().run_dir, readonly=True)
         return self.reader
 
+    def listen(self) -> None:
+        """Let windows attach to this run (engine.control); a run without it still runs."""
+        from openbrains.engine.control import ControlServer
+
+        try:
+            self.control = ControlServer(self)
+            self.control.start()
+        except OSError as exc:
+            self.control = None
+            self.event("error", {"message": f"windows cannot attach to this run: {exc}"})
+
+    def release(self) -> None:
+        """Stop listening, stop feedback threads, close the query connection; the run
+        itself is left to whoever owns it."""
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        stop_feedback(self)
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
     def shutdown(self) -> None:
+        if self.control is not None:
+            self.control.close()
+            self.control = None
         stop_feedback(self)
         if self.run is not None:
             self.run.stop()
@@ -133,11 +183,16 @@ def _hello(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 @handles("open_run")
 def _open_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
     from openbrains.engine.run import Run, RunSettings
+    from openbrains.engine.trust import restore
 
     if svc.run is not None:
         raise OpenBrainsError("a run is already open in this engine; close it first")
+    # the code the user named in the window's own dialogs (engine.trust); a task that
+    # names other code is refused when it loads, whatever its settings say
+    restore(msg.get("trusted_code") or [])
     settings = RunSettings.from_dict(msg["settings"]) if msg.get("settings") else None
     svc.run = Run(Path(msg["run_dir"]), settings, on_event=svc.event)
+    svc.listen()
     return {
         "settings": svc.run.settings.to_dict(),
         "task": svc.run.task.describe(),
@@ -200,7 +255,9 @@ def _stop(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 @handles("set")
 def _set(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
-    changes = {k: msg[k] for k in ("workers", "cpu_cap", "tradeoff", "rating_weight") if k in msg}
+    from openbrains.engine.run import RunSettings
+
+    changes = {k: msg[k] for k in RunSettings.RUNTIME if k in msg}
     svc.need_run().update(**changes)
     return {"changed": changes}
 

@@ -191,9 +191,12 @@ def resolve(graph: Graph) -> Resolution:
     specs: dict[str, SignalSpec] = {}
     plans: dict[str, NodePlan] = {}
     errors: dict[str, GraphError] = {}
+    incoming: dict[str, list[Edge]] = {}  # once, not a scan of every edge per node
+    for e in graph.edges.values():
+        incoming.setdefault(e.dst, []).append(e)
     for uid in order:
         try:
-            plan = _plan_node(graph, graph.nodes[uid], specs, seed=_seed(uid))
+            plan = _plan_node(graph, graph.nodes[uid], specs, _seed(uid), incoming.get(uid, []))
         except GraphError as exc:  # ParamError and MissingUnitError included
             if exc.node is None and exc.edge is None:
                 exc.node = uid
@@ -268,7 +271,9 @@ def _seed(uid: str) -> int:
     return zlib.crc32(uid.encode())
 
 
-def _plan_node(graph: Graph, node: Node, specs: dict[str, SignalSpec], seed: int) -> NodePlan:
+def _plan_node(
+    graph: Graph, node: Node, specs: dict[str, SignalSpec], seed: int, in_edges: list[Edge]
+) -> NodePlan:
     unit, params = _resolve_unit(node, graph.packages.get(node.unit))
     if graph.causal and not unit.supports_causal(params):
         raise GraphError(
@@ -276,7 +281,7 @@ def _plan_node(graph: Graph, node: Node, specs: dict[str, SignalSpec], seed: int
             node=node.uid,
         )
     port_names = {p.name for p in unit.inputs}
-    for e in graph.in_edges(node.uid):
+    for e in in_edges:
         if e.dst_port not in port_names:
             raise GraphError(
                 f"edge {e.uid!r} enters {_describe(node)} at unknown port {e.dst_port!r}",
@@ -288,7 +293,9 @@ def _plan_node(graph: Graph, node: Node, specs: dict[str, SignalSpec], seed: int
                 node=node.uid,
             )
     ports = [
-        _plan_port(node, unit, port, graph.in_edges(node.uid, port.name), specs, graph.causal)
+        _plan_port(
+            node, unit, port, [e for e in in_edges if e.dst_port == port.name], specs, graph.causal
+        )
         for port in unit.inputs
     ]
     ctx = UnitContext(

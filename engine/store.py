@@ -13,24 +13,24 @@ upgraded in place when opened for writing and read as they are when opened read-
 
 from __future__ import annotations
 
-import fcntl
 import math
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-from openbrains.engine import __version__
+from openbrains.engine import __version__, runlock
+from openbrains.engine.diskspace import DiskFullError, free_bytes, is_disk_full
 from openbrains.engine.errors import OpenBrainsError
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
-LOCK_NAME = "run.lock"
+WAL_LIMIT_BYTES = 1024 * 1024  # the write-ahead log is checkpointed and cut back at this
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -118,6 +118,10 @@ class ArchiveError(OpenBrainsError):
     """A run folder that cannot be used: locked, corrupt, or from a newer version."""
 
 
+class ArchiveLocked(ArchiveError):
+    """Another process owns the run folder now (it may let go: worth trying again)."""
+
+
 @dataclass
 class Record:
     """One finished individual as the archive holds it."""
@@ -168,6 +172,18 @@ class Record:
             "created": self.created,
             "latency_ms": self.latency_ms,
         }
+
+
+@dataclass
+class Standing:
+    """An individual's lineage and scores, without its graph (retention's view)."""
+
+    id: int
+    parents: list[int]
+    fitness: float | None
+    rung: int
+    species: int
+    params: int
 
 
 VAL_EVERY = 5  # every 5th recorded sample of a label goes to validation
@@ -231,7 +247,16 @@ class Archive:
             except sqlite3.DatabaseError as exc:
                 raise ArchiveError(f"{self.path} is not a readable run archive ({exc})") from None
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ArchiveError(f"{self.run_dir} is a file, not a run folder")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(self.run_dir, free_bytes(self.run_dir), None) from None
+            raise ArchiveError(
+                f"cannot make the run folder {self.run_dir}: {exc.strerror}"
+            ) from None
         if lock:
             self._take_lock()
         try:
@@ -242,6 +267,10 @@ class Archive:
             )
             self._check_version()  # before anything writes to a file we may not own
             self.db.execute("PRAGMA journal_mode=WAL")
+            # the log is cut back to this after each checkpoint: it would otherwise keep the
+            # size of its largest burst for the run's whole life
+            self.db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+            self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_LIMIT_BYTES // 4096}")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
@@ -256,8 +285,13 @@ class Archive:
                     (f"openbrains {__version__}",),
                 )
             self._columns = self._select_list()
+        except DiskFullError:
+            self.release()
+            raise
         except sqlite3.DatabaseError as exc:
             self.release()
+            if is_disk_full(exc, self.run_dir):
+                raise self.disk_full() from None
             raise ArchiveError(f"{self.path} is not a readable run archive ({exc})") from None
 
     # ----- schema versions -------------------------------------------------------------
@@ -287,20 +321,15 @@ class Archive:
 
     # ----- locking -------------------------------------------------------------------
     def _take_lock(self) -> None:
-        path = self.run_dir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise ArchiveError(
-                f"{self.run_dir} is in use by another openbrains process (pid {other}); "
-                "stop it first or choose another --run-dir"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._lock_fd = fd
+            self._lock_fd = runlock.take(self.run_dir)
+        except runlock.RunLocked as exc:
+            raise ArchiveLocked(str(exc)) from None
+
+    def announce(self, control: str) -> None:
+        """Say in the lock where this owner listens (engine.control)."""
+        if self._lock_fd is not None:
+            runlock.announce(self._lock_fd, control)
 
     def release(self) -> None:
         if self._lock_fd is not None:
@@ -327,6 +356,11 @@ class Archive:
             if "no such table" in str(exc):
                 return  # a new archive
             raise
+        if row and not str(row[0]).isdigit():
+            raise ArchiveError(
+                f"{self.path} is not a readable run archive (its schema version is "
+                f"{str(row[0])[:40]!r}, not a number)"
+            )
         if row and int(row[0]) > SCHEMA_VERSION:
             raise ArchiveError(
                 f"{self.run_dir} was written by a newer Open Brains (archive version {row[0]}); "
@@ -335,14 +369,30 @@ class Archive:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One atomic write. A full disk rolls it back and raises ``DiskFullError`` (the
+        archive keeps every earlier transaction)."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:  # SQLite may have rolled back already
+                    with suppress(sqlite3.Error):
+                        self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if is_disk_full(exc, self.run_dir):
+                raise self.disk_full() from None
             raise
-        else:
-            self.db.execute("COMMIT")
+
+    def disk_full(self) -> DiskFullError:
+        """The one line a full disk gets, with what the archive holds."""
+        try:
+            kept: int | None = self.count()
+        except (sqlite3.Error, AttributeError):  # not even open yet
+            kept = None
+        return DiskFullError(self.run_dir, free_bytes(self.run_dir), kept)
 
     # ----- meta ------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
@@ -457,6 +507,13 @@ class Archive:
                 "INSERT INTO events (time, kind, data) VALUES (?,?,?)",
                 (time.time(), kind, orjson.dumps(data).decode()),
             )
+
+    def last_event(self, kind: str) -> dict[str, Any] | None:
+        """The data of the newest event of ``kind`` (None if there is none)."""
+        row = self.db.execute(
+            "SELECT data FROM events WHERE kind=? ORDER BY id DESC LIMIT 1", (kind,)
+        ).fetchone()
+        return None if row is None else orjson.loads(row[0])
 
     _COLUMNS = (
         "id, origin, parents, graph, structure, status, rung, steps, train_seconds, params, flops, "
@@ -591,6 +648,30 @@ class Archive:
             drop = [(i,) for i in ids if i not in keep]
             db.executemany("DELETE FROM weights WHERE individual=?", drop)
         return len(drop)
+
+    def standings(self) -> list[Standing]:
+        """Every individual's place in the search without its graph or curve: what the
+        retention rule reads, cheap enough to read every few births for weeks."""
+        rows = self.db.execute(
+            "SELECT id, parents, fitness, rung, species, params FROM individuals ORDER BY id"
+        )
+        return [Standing(i, orjson.loads(p), f, r, s, n) for i, p, f, r, s, n in rows]
+
+    def weights_count(self) -> int:
+        """How many individuals still have their weights (retention drops the rest)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM weights").fetchone()[0])
+
+    def disk_bytes(self) -> int:
+        """The archive on disk: the database, its write-ahead log and the log's index."""
+        return sum(
+            p.stat().st_size
+            for p in (
+                self.path,
+                self.path.with_name(DB_NAME + "-wal"),
+                self.path.with_name(DB_NAME + "-shm"),
+            )
+            if p.exists()
+        )
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

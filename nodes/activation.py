@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from openbrains.engine.units import Choice, Unit, UnitContext
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "sin", "softplus", "identity")
@@ -64,6 +65,7 @@ ACTIVATION = Unit(
         "sin: Sitzmann et al. 2020, SIREN, arXiv:2006.09661"
     ),
     flops="0",
+    widening=CHANNELWISE,
 )
 
 UNITS = (ACTIVATION,)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Bool, Choice, Int, Unit, UnitContext
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -49,6 +50,11 @@ ATTENTION = Unit(
         Tensor("proj.bias", "C"),
     ),
     flops="8 * T * C * heads * head_dim + 4 * T * T * heads * head_dim",
+    widening=Widening(
+        inputs={"qkv.weight": 1},
+        per_channel={"proj.weight": 0, "proj.bias": 0},
+        carry="same",
+    ),
 )
 
 UNITS = (ATTENTION,)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Unit, UnitContext
+from openbrains.engine.widening import linear
 from openbrains.nodes.activation import activation_param, make_activation
 from torch import nn
 
@@ -141,6 +142,7 @@ CONV1D = Unit(
     ),
     tensors=(Tensor("conv.weight", "width", "C", "kernel"), Tensor("conv.bias", "width")),
     flops="2 * ((T - 1) // stride + 1) * width * C * kernel",
+    widening=linear("conv.weight", "conv.bias"),
 )
 
 CONV2D = Unit(
@@ -171,6 +173,7 @@ CONV2D = Unit(
         " * ((cols + 2 * (kernel // 2) - kernel) // stride + 1) if has_grid"
         " else kernel * ((T - 1) // stride + 1))"
     ),
+    widening=linear("conv.weight", "conv.bias"),
 )
 
 UNITS = (CONV1D, CONV2D)

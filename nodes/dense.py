@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Bool, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import linear
 from openbrains.nodes.activation import activation_fn, activation_param
 from torch import nn
 
@@ -44,6 +45,7 @@ DENSE = Unit(
         Tensor("linear.bias", "width", when="bias"),
     ),
     flops="2 * T * C * width",
+    widening=linear("linear.weight", "linear.bias"),
 )
 
 UNITS = (DENSE,)

@@ -7,6 +7,7 @@ import torch
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Port, Unit, UnitContext
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -41,6 +42,7 @@ EMBEDDING = Unit(
     source="Bengio et al. 2003, A Neural Probabilistic Language Model, JMLR 3:1137",
     tensors=(Tensor("table.weight", "V", "width"),),
     flops="0",
+    widening=Widening(outputs={"table.weight": 1}),
 )
 
 UNITS = (EMBEDDING,)

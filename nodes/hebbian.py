@@ -12,6 +12,7 @@ import math
 import torch
 from openbrains.engine.footprint import Buffer
 from openbrains.engine.units import Choice, Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import linear
 from torch import nn
 
 
@@ -67,6 +68,7 @@ HEBBIAN = Unit(
     ),
     tensors=(Buffer("weight", "width", "C"),),
     flops="2 * T * C * width",
+    widening=linear("weight"),
 )
 
 UNITS = (HEBBIAN,)

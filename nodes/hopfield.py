@@ -18,6 +18,7 @@ import math
 import torch
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Float, Int, Unit, UnitContext
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -64,6 +65,11 @@ HOPFIELD = Unit(
     ),
     build=_build,
     starts_as_identity=True,
+    widening=Widening(
+        inputs={"query.weight": 1},
+        per_channel={"out.weight": 0, "out.bias": 0},
+        carry="same",
+    ),
     tensors=(
         Tensor("query.weight", "dim", "C"),
         Tensor("memory", "patterns", "dim"),

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import Widening
 from torch import nn
 
 SPAN = 2.0  # the grid covers [-SPAN, SPAN]
@@ -26,15 +27,15 @@ class KolmogorovArnold(nn.Module):
         super().__init__()
         self.grid = grid
         self.base = nn.Linear(channels, width)
-        self.spline = nn.Linear(channels * grid, width, bias=False)
-        with torch.no_grad():
-            self.spline.weight.normal_(0.0, SPLINE_INIT / (channels * grid) ** 0.5)
+        # [out, in, basis]: axis 1 reads the input channels, so widening can split it
+        scale = SPLINE_INIT / (channels * grid) ** 0.5
+        self.spline = nn.Parameter(torch.randn(width, channels, grid) * scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         centres = torch.linspace(-SPAN, SPAN, self.grid, device=x.device, dtype=x.dtype)
         spacing = 2 * SPAN / (self.grid - 1)
         bumps = torch.exp(-(((x[..., None] - centres) / spacing) ** 2))  # [B, T, C, G]
-        return self.base(F.silu(x)) + self.spline(bumps.flatten(-2))
+        return self.base(F.silu(x)) + torch.einsum("btcg,wcg->btw", bumps, self.spline)
 
 
 def _build(ctx: UnitContext) -> nn.Module:
@@ -59,10 +60,14 @@ KAN = Unit(
     ),
     infer=width_from("width"),
     build=_build,
+    widening=Widening(
+        outputs={"base.weight": 0, "base.bias": 0, "spline": 0},
+        inputs={"base.weight": 1, "spline": 1},
+    ),
     tensors=(
         Tensor("base.weight", "width", "C"),
         Tensor("base.bias", "width"),
-        Tensor("spline.weight", "width", "C * grid"),
+        Tensor("spline", "width", "C", "grid"),
     ),
     flops="2 * T * C * width * (grid + 1)",
 )

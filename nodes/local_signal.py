@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Choice, Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import Widening
 from torch import nn
 
 SIGNALS = ("forward_forward", "predictive_coding")
@@ -123,6 +124,7 @@ LOCAL_DENSE = Unit(
     ),
     infer=width_from("width"),
     build=_build,
+    widening=Widening(inputs={"linear.weight": 1}),
     tensors=(
         Tensor("linear.weight", "width", "C"),
         Tensor("linear.bias", "width"),

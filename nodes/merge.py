@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Unit
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 
@@ -42,6 +43,7 @@ SUM = Unit(
     doc="Adds its inputs (learned adapters bring them to the first input's width).",
     merge="sum",
     flops="0",
+    widening=CHANNELWISE,
 )
 
 CONCAT = Unit(
@@ -51,6 +53,7 @@ CONCAT = Unit(
     doc="Joins its inputs along channels.",
     merge="concat",
     flops="0",
+    widening=CHANNELWISE,
 )
 
 GATE = Unit(
@@ -62,6 +65,7 @@ GATE = Unit(
     build=lambda ctx: Gate(),
     source="Dauphin et al. 2017, Language Modeling with Gated Convolutional Networks, arXiv:1612.08083",
     flops="0",
+    widening=CHANNELWISE,
 )
 
 RESIDUAL = Unit(
@@ -77,6 +81,7 @@ RESIDUAL = Unit(
     ),
     tensors=(Tensor("alpha"),),
     flops="0",
+    widening=CHANNELWISE,
 )
 
 UNITS = (SUM, CONCAT, GATE, RESIDUAL)

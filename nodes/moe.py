@@ -22,6 +22,7 @@ import math
 import torch
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import Widening
 from openbrains.nodes.local_signal import with_local_loss
 from torch import nn
 
@@ -92,6 +93,7 @@ MOE = Unit(
     ),
     infer=width_from("width"),
     build=_build,
+    widening=Widening(outputs={"w2": 1, "b2": 1}, inputs={"gate.weight": 1, "w1": 2}),
     tensors=(
         Tensor("gate.weight", "experts", "C"),
         Tensor("w1", "experts", "hidden", "C"),

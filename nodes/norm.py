@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.footprint import Buffer, Tensor
 from openbrains.engine.units import Unit
+from openbrains.engine.widening import MIXES_CHANNELS, Widening
 from torch import nn
 
 
@@ -52,6 +53,7 @@ LAYERNORM = Unit(
     source="Ba, Kiros & Hinton 2016, Layer Normalization, arXiv:1607.06450",
     tensors=(Tensor("weight", "C"), Tensor("bias", "C")),
     flops="0",
+    widening=MIXES_CHANNELS,
 )
 
 RMSNORM = Unit(
@@ -63,6 +65,7 @@ RMSNORM = Unit(
     source="Zhang & Sennrich 2019, Root Mean Square Layer Normalization, arXiv:1910.07467",
     tensors=(Tensor("weight", "C"),),
     flops="0",
+    widening=MIXES_CHANNELS,
 )
 
 BATCHNORM = Unit(
@@ -83,6 +86,10 @@ BATCHNORM = Unit(
         Buffer("running_var", "C"),
     ),
     flops="0",
+    widening=Widening(
+        per_channel=dict.fromkeys(("weight", "bias", "running_mean", "running_var"), 0),
+        carry="same",
+    ),
 )
 
 UNITS = (LAYERNORM, RMSNORM, BATCHNORM)

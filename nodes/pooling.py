@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Choice, Int, Unit, UnitContext
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 
@@ -95,6 +96,7 @@ POOL = Unit(
         "(subsampling layers), Proc. IEEE 86:2278"
     ),
     flops="0",
+    widening=CHANNELWISE,
 )
 
 UNITS = (POOL,)

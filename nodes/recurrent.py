@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, width_from
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -27,6 +28,18 @@ class LSTM(nn.Module):
 
     def forward(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         return self.rnn(x, state)
+
+
+def _rnn_widening(gates: int) -> Widening:
+    """Rows stack ``gates`` blocks of the hidden units; the hidden-to-hidden matrix also
+    reads them back (its columns)."""
+    keys = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0")
+    return Widening(
+        outputs=dict.fromkeys(keys, 0),
+        gates=gates,
+        feedback={"rnn.weight_hh_l0": 1},
+        inputs={"rnn.weight_ih_l0": 1},
+    )
 
 
 _HIDDEN = Int("width", 32, 2, 1024, "hidden units (output channels)", log=True)
@@ -51,6 +64,7 @@ GRU_UNIT = Unit(
         Tensor("rnn.bias_hh_l0", "3 * width"),
     ),
     flops="6 * T * width * (C + width)",
+    widening=_rnn_widening(gates=3),
 )
 
 LSTM_UNIT = Unit(
@@ -70,6 +84,7 @@ LSTM_UNIT = Unit(
         Tensor("rnn.bias_hh_l0", "4 * width"),
     ),
     flops="8 * T * width * (C + width)",
+    widening=_rnn_widening(gates=4),
 )
 
 

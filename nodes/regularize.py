@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openbrains.engine.units import Float, Unit
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 DROPOUT = Unit(
@@ -14,6 +15,7 @@ DROPOUT = Unit(
     build=lambda ctx: nn.Dropout(ctx.params["p"]),
     source="Srivastava et al. 2014, Dropout, JMLR 15:1929",
     flops="0",
+    widening=CHANNELWISE,
 )
 
 UNITS = (DROPOUT,)

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from openbrains.engine.footprint import Buffer
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -29,8 +30,9 @@ class Reservoir(nn.Module):
         gen = torch.Generator().manual_seed(seed)
         w = torch.randn(size, size, generator=gen)
         w = w * (torch.rand(size, size, generator=gen) < density)
-        rho = torch.linalg.eigvals(w).abs().max().item()
-        w = w * (radius / rho) if rho > 0 else w
+        if not w.is_meta:  # on the meta device (sizing a graph) there is nothing to scale
+            rho = torch.linalg.eigvals(w).abs().max().item()
+            w = w * (radius / rho) if rho > 0 else w
         w_in = (torch.rand(size, c_in, generator=gen) * 2 - 1) * input_scale
         self.register_buffer("w", w)
         self.register_buffer("w_in", w_in)
@@ -67,10 +69,10 @@ RESERVOIR = Unit(
     doc="Echo-state network: fixed random recurrent weights, a leaky tanh state per step.",
     params=(
         Int("width", 64, 4, 512, "reservoir size (output channels)", log=True),
-        Float("radius", 0.9, 0.1, 1.5, "spectral radius of the recurrent weights"),
+        Float("radius", 0.9, 0.1, 1.5, "spectral radius of the recurrent weights", redraws=True),
         Float("leak", 1.0, 0.05, 1.0, "leak rate (1 = no leak)"),
-        Float("density", 0.2, 0.01, 1.0, "fraction of non-zero recurrent weights"),
-        Float("input_scale", 1.0, 0.1, 2.0, "scale of the random input weights"),
+        Float("density", 0.2, 0.01, 1.0, "fraction of non-zero recurrent weights", redraws=True),
+        Float("input_scale", 1.0, 0.1, 2.0, "scale of the random input weights", redraws=True),
     ),
     infer=width_from("width"),
     build=_build,
@@ -81,6 +83,7 @@ RESERVOIR = Unit(
     ),
     tensors=(Buffer("w", "width", "width"), Buffer("w_in", "width", "C")),
     flops="2 * T * width * (C + width)",
+    widening=Widening(outputs={"w_in": 0, "w": 0}, feedback={"w": 1}, inputs={"w_in": 1}),
 )
 
 UNITS = (RESERVOIR,)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext
+from openbrains.engine.widening import Widening
 from torch import nn
 
 State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -92,6 +93,11 @@ RWKV = Unit(
     build=_build,
     stateful=True,
     starts_as_identity=True,
+    widening=Widening(
+        inputs=dict.fromkeys(("key.weight", "value.weight", "receptance.weight"), 1),
+        per_channel=dict.fromkeys(("mix_k", "mix_v", "mix_r", "output.weight"), 0),
+        carry="same",
+    ),
     tensors=(
         Tensor("time_decay", "inner"),
         Tensor("time_first", "inner"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import linear
 from torch import nn
 
 State = tuple[torch.Tensor, torch.Tensor]
@@ -75,6 +76,7 @@ LIF = Unit(
     infer=width_from("width"),
     build=_build,
     stateful=True,
+    widening=linear("input.weight", "input.bias"),
     tensors=(Tensor("input.weight", "width", "C"), Tensor("input.bias", "width")),
     flops="2 * T * C * width",
 )

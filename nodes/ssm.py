@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext
+from openbrains.engine.widening import Widening
 from torch import nn
 
 DT_RANGE = (1e-3, 1e-1)  # initial step sizes Δ, log-uniform per channel (as in S4D)
@@ -86,6 +87,14 @@ SSM = Unit(
     build=_build,
     stateful=True,
     starts_as_identity=True,
+    widening=Widening(
+        inputs={"out.weight": 1},
+        per_channel={
+            **dict.fromkeys(("log_dt", "log_a", "b", "c", "d", "out.bias"), 0),
+            "out.weight": 0,
+        },
+        carry="same",
+    ),
     tensors=(
         Tensor("log_dt", "C"),
         Tensor("log_a", "C", "state"),

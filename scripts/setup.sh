@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything Open Brains needs on a fresh Debian/Ubuntu machine:
-# the apt packages (Qt offscreen/Xvfb libraries, PortAudio, espeak-ng, sox) and
+# the apt packages (Qt offscreen/Xvfb libraries, PortAudio, espeak-ng, sox; the desktop
+# entry's checkers, PyInstaller's binutils, libXss for the idle time) and
 # a virtual environment in .venv with the pinned, tested set of Python packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,7 @@ APT_PACKAGES=(
   xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0
   libportaudio2 libsndfile1 espeak-ng sox
+  desktop-file-utils shared-mime-info binutils libxss1
 )
 
 missing=()

@@ -13,11 +13,13 @@ from openbrains.engine.format.document import (
     load,
     load_brain,
     loads,
+    runnable,
     save,
     save_brain,
 )
 from openbrains.engine.format.migrations import CURRENT, FORMAT_ID, MIGRATIONS
-from openbrains.engine.format.safety import DEFAULT_LIMITS, Limits, validate_safetensors
+from openbrains.engine.format.safety import DEFAULT_LIMITS, Limits
+from openbrains.engine.format.tensorcheck import validate_safetensors
 
 FORMAT_VERSION = CURRENT
 
@@ -47,6 +49,7 @@ __all__ = [
     "load_brain",
     "loads",
     "member_order",
+    "runnable",
     "save",
     "save_brain",
     "schema",

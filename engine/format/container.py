@@ -108,7 +108,7 @@ def read_archive(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> dic
 
     seen: dict[str, str] = {}
     files: list[zipfile.ZipInfo] = []
-    total = 0
+    total = inflated = 0
     for info in infos:
         name = info.orig_filename
         problem = name_problem(name, limits)
@@ -138,6 +138,15 @@ def read_archive(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> dic
                 name,
                 f"brings the declared uncompressed size to {total} bytes, over the limit of {limits.max_total_size}",
             )
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            inflated += info.file_size
+            if inflated > limits.max_inflated:
+                raise fail(
+                    file,
+                    name,
+                    f"brings the compressed members to {inflated:,} bytes once inflated, over "
+                    f"the limit of {limits.max_inflated:,}; refusing a possible zip bomb",
+                )
         if info.file_size > limits.ratio_min_size:
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > limits.max_ratio:

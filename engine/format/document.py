@@ -26,6 +26,7 @@ from openbrains.engine.format.container import (
     read_archive,
     write_archive,
 )
+from openbrains.engine.format.jsoncheck import ReadBudget, expect_object, json_type, parse_json
 from openbrains.engine.format.migrations import (
     CURRENT,
     FORMAT_ID,
@@ -39,17 +40,15 @@ from openbrains.engine.format.safety import (
     DEFAULT_LIMITS,
     Limits,
     check_png,
-    expect_object,
     fail,
     is_pickle_name,
-    json_type,
     looks_like_pickle,
     name_problem,
-    parse_json,
     pickle_error,
-    validate_safetensors,
 )
+from openbrains.engine.format.tensorcheck import validate_safetensors
 from openbrains.engine.graph import Graph
+from openbrains.engine.train.genes import problem as gene_problem
 from openbrains.engine.units import REGISTRY, upgrade_units
 from safetensors.torch import load as load_safetensors
 
@@ -152,10 +151,13 @@ def loads(data: bytes, name: str = "<bytes>", limits: Limits | None = None) -> G
     from a newer format, or ill-typed. Runs no code from the file and writes nothing.
     """
     limits = limits or DEFAULT_LIMITS
+    budget = ReadBudget(limits)
     members = read_archive(bytes(data), name, limits)
     if MANIFEST not in members:
         raise fail(name, None, "not an Open Brains .graph file: it has no manifest.json")
-    manifest = expect_object(parse_json(members[MANIFEST], name, MANIFEST, limits), name, MANIFEST)
+    manifest = expect_object(
+        parse_json(members[MANIFEST], name, MANIFEST, limits, budget), name, MANIFEST
+    )
     if manifest.get("format") != FORMAT_ID:
         raise fail(
             name,
@@ -168,10 +170,10 @@ def loads(data: bytes, name: str = "<bytes>", limits: Limits | None = None) -> G
     except MigrationError as exc:
         raise FormatError(f"{name}: {exc}") from None
     check_readable(version, name, manifest.get("created_by"))
-    _refuse_pickles(members, name, limits)
+    _refuse_pickles(members, name, limits, budget)
     if version < CURRENT:
         members = upgrade(members, version, name)
-    doc = decode(members, name, limits)
+    doc = decode(members, name, limits, budget)
     doc.format_version_read = version
     doc.migrated_from = version if version < CURRENT else None
     return doc
@@ -199,7 +201,8 @@ def load(path: str | os.PathLike[str], limits: Limits | None = None) -> GraphFil
                     None,
                     f"the file is {size} bytes, over the limit of {limits.max_file_size}",
                 )
-            data = f.read(limits.max_file_size + 1)
+            # read what fstat saw (+1 to notice growth), not the limit: read(n) reserves n
+            data = f.read(min(size, limits.max_file_size) + 1)
     except OSError as exc:
         raise FormatError(f"cannot read {name!r}: {exc.strerror or exc}") from exc
     return loads(data, name, limits)
@@ -245,16 +248,24 @@ def load_brain(path: str | os.PathLike[str], limits: Limits | None = None) -> tu
     is returned in eval mode; call ``.train()`` to keep training it.
     """
     doc = load(path, limits)
-    name = str(path)
+    return doc.graph, runnable(doc, str(path), limits)  # type: ignore[return-value]
+
+
+def runnable(doc: GraphFile, name: str, limits: Limits | None = None) -> Brain:
+    """The file's main graph compiled, with the file's weights in it, strictly: every
+    tensor present and of its shape (as ``eval`` and ``run`` need them), within the weight
+    limit. Raises ``FormatError`` without a graph and ``GraphError`` (prefixed with
+    ``name``) when they do not fit. (Non-finite weights were refused when it was read.)"""
+    limits = limits or DEFAULT_LIMITS
     if doc.graph is None:
         raise FormatError(f"{name}: this {doc.kind} file has no graph.json to run")
     try:
-        brain = compile_graph(doc.graph)
+        brain = compile_graph(doc.graph, max_weights=limits.max_weights)
         if doc.weights:
             brain.load_weights(doc.weights, strict=True)
     except GraphError as exc:
         raise _prefixed(exc, name) from None
-    return doc.graph, brain.eval()
+    return brain.eval()
 
 
 # ----- GraphFile → members --------------------------------------------------------------
@@ -352,14 +363,17 @@ def _check_extra_name(name: str) -> None:
 
 
 # ----- members → GraphFile --------------------------------------------------------------
-def _refuse_pickles(members: dict[str, bytes], file: str, limits: Limits) -> None:
-    """By name, by content, and inside nested zips; safetensors are checked in full."""
+def _refuse_pickles(
+    members: dict[str, bytes], file: str, limits: Limits, budget: ReadBudget
+) -> None:
+    """By name, by content, and inside nested zips; safetensors are checked in full (and
+    their tensors counted against the file's budget)."""
     for name, data in members.items():
         if is_pickle_name(name):
             raise pickle_error(file, name)
         if name.endswith(".safetensors"):
             try:
-                validate_safetensors(data, file, name, limits)
+                validate_safetensors(data, file, name, limits, budget)
             except FormatError:
                 if looks_like_pickle(data):
                     raise pickle_error(file, name) from None
@@ -368,8 +382,15 @@ def _refuse_pickles(members: dict[str, bytes], file: str, limits: Limits) -> Non
             raise pickle_error(file, name)
 
 
-def decode(members: dict[str, bytes], file: str, limits: Limits = DEFAULT_LIMITS) -> GraphFile:
-    """A ``GraphFile`` from the members of a current-version archive (after migration)."""
+def decode(
+    members: dict[str, bytes],
+    file: str,
+    limits: Limits = DEFAULT_LIMITS,
+    budget: ReadBudget | None = None,
+) -> GraphFile:
+    """A ``GraphFile`` from the members of a current-version archive (after migration);
+    ``budget`` is what the file may still spend on JSON (the manifest was counted)."""
+    budget = budget or ReadBudget(limits)
     manifest = expect_object(parse_json(members[MANIFEST], file, MANIFEST, limits), file, MANIFEST)
     kind, units, hashes = _check_manifest(manifest, file)
     _check_hashes(members, hashes, file)
@@ -415,13 +436,18 @@ def decode(members: dict[str, bytes], file: str, limits: Limits = DEFAULT_LIMITS
 
     if GRAPH_JSON in members:
         doc.graph = _graph(
-            parse_json(members[GRAPH_JSON], file, GRAPH_JSON, limits), file, GRAPH_JSON
+            parse_json(members[GRAPH_JSON], file, GRAPH_JSON, limits, budget),
+            file,
+            GRAPH_JSON,
+            limits,
         )
         doc.weights = _tensors(members[WEIGHTS], file, WEIGHTS, limits)
         used |= {GRAPH_JSON, WEIGHTS}
     if PROJECT_JSON in members:
         doc.project = expect_object(
-            parse_json(members[PROJECT_JSON], file, PROJECT_JSON, limits), file, PROJECT_JSON
+            parse_json(members[PROJECT_JSON], file, PROJECT_JSON, limits, budget),
+            file,
+            PROJECT_JSON,
         )
         used.add(PROJECT_JSON)
     for index in sorted(population_files):
@@ -431,10 +457,10 @@ def decode(members: dict[str, bytes], file: str, limits: Limits = DEFAULT_LIMITS
                 other = next(iter(slot.values()))
                 raise fail(file, other, f"has no matching population/{index:04d}.{ext}")
         jname, tname = slot["json"], slot["safetensors"]
-        record = expect_object(parse_json(members[jname], file, jname, limits), file, jname)
+        record = expect_object(parse_json(members[jname], file, jname, limits, budget), file, jname)
         if "graph" not in record:
             raise fail(file, jname, "has no key 'graph'")
-        graph = _graph(record.pop("graph"), file, jname)
+        graph = _graph(record.pop("graph"), file, jname, limits)
         doc.population.append(
             PopulationMember(graph, _tensors(members[tname], file, tname, limits), record)
         )
@@ -508,21 +534,39 @@ def _check_hashes(members: dict[str, bytes], hashes: dict[str, str], file: str) 
             )
 
 
-def _graph(value: Any, file: str, member: str) -> Graph:
+def _graph(value: Any, file: str, member: str, limits: Limits) -> Graph:
     try:
-        return Graph.from_dict(value)
+        graph = Graph.from_dict(value, limits)
     except GraphError as exc:
         raise fail(file, member, f"is not a valid graph: {exc}") from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise fail(file, member, f"is malformed ({type(exc).__name__}: {exc})") from None
+    problem = gene_problem(graph.hparams)
+    if problem:
+        raise fail(file, member, f"is not a valid graph: {problem}")
+    return graph
 
 
 def _tensors(data: bytes, file: str, member: str, limits: Limits) -> Tensors:
     validate_safetensors(data, file, member, limits)
     try:
-        return dict(load_safetensors(data))  # safetensors bytes only, never pickle
+        tensors = dict(load_safetensors(data))  # safetensors bytes only, never pickle
     except Exception as exc:  # the header was checked; anything left is the library's word
         raise fail(file, member, f"could not be read as safetensors: {exc}") from None
+    bad = sorted(k for k, t in tensors.items() if not _finite(t))
+    if bad:  # a brain with NaN or infinite weights computes nothing but NaN
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise fail(file, member, f"holds NaN or infinite values in tensor {bad[0]!r}{more}")
+    return tensors
+
+
+def _finite(t: torch.Tensor) -> bool:
+    if not t.is_floating_point() or t.numel() == 0:
+        return True
+    try:
+        return bool(t.isfinite().all())
+    except (RuntimeError, NotImplementedError):  # float8 has no isfinite kernel
+        return bool(t.float().isfinite().all())
 
 
 def _prefixed(exc: GraphError, file: str) -> GraphError:
@@ -544,6 +588,7 @@ __all__ = [
     "load",
     "load_brain",
     "loads",
+    "runnable",
     "save",
     "save_brain",
 ]

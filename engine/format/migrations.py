@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from openbrains.engine.errors import FormatError
 from openbrains.engine.format.container import MANIFEST, dump_json
+from openbrains.engine.format.jsoncheck import parse_json
 
 FORMAT_ID = "openbrains.graph"
 CURRENT = 1
@@ -156,12 +157,12 @@ def _v0_key(key: str) -> str:
 
 # ----- helpers --------------------------------------------------------------------------
 def _json(members: Members, name: str) -> dict[str, Any]:
-    try:
-        value = orjson.loads(members[name])
-    except KeyError:
-        raise MigrationError(name, "is missing") from None
-    except orjson.JSONDecodeError as exc:
-        raise MigrationError(name, f"is not valid UTF-8 JSON: {exc}") from None
+    if name not in members:
+        raise MigrationError(name, "is missing")
+    try:  # the same bounded, duplicate-free parse as every current member
+        value = parse_json(members[name], "", name)
+    except FormatError as exc:
+        raise MigrationError(name, str(exc).split(f"{name!r} ", 1)[-1]) from None
     if not isinstance(value, dict):
         raise MigrationError(name, "must hold a JSON object")
     return value

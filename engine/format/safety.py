@@ -1,4 +1,4 @@
-"""Checks on untrusted `.graph` bytes: limits, member names, pickles and safetensors headers.
+"""Checks on untrusted `.graph` bytes: limits, member names, pickles and the zip structure.
 
 A `.graph` file comes from strangers, so nothing in it is trusted: not the sizes the zip
 declares, not the names, not the tensor offsets. Every check here raises ``FormatError``
@@ -9,13 +9,11 @@ executed or written to disk while reading.
 from __future__ import annotations
 
 import io
-import json
 import re
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Any
 
 from openbrains.engine.errors import FormatError
 
@@ -26,23 +24,41 @@ GiB = 1024 * MiB
 
 @dataclass(frozen=True)
 class Limits:
-    """What a reader accepts. Raise them for big populations; never turn them off.
+    """What a reader accepts from a stranger, each bound chosen by what it costs to go past
+    it (time and memory), not by what a file's bytes weigh: a few hundred kilobytes can
+    declare gigabytes of JSON objects, a million nodes or a billion weights. Raise them for
+    big populations; never turn them off. Every number is documented in docs/format.md,
+    "Limits and refusals", with what it protects.
 
     ``max_ratio`` applies only to members larger than ``ratio_min_size`` uncompressed: tiny
-    members cannot hurt and JSON full of spaces legitimately compresses very well.
+    members cannot hurt and JSON full of spaces legitimately compresses very well;
+    ``max_inflated`` bounds what all deflated members together may inflate to.
     """
 
+    # the zip
     max_file_size: int = 2 * GiB
     max_members: int = 10_000
     max_total_size: int = 2 * GiB
+    max_inflated: int = 64 * MiB
     max_ratio: float = 200.0
     ratio_min_size: int = 1 * MiB
-    max_json_size: int = 64 * MiB
     max_name_length: int = 512
-    max_safetensors_header: int = 64 * MiB
-    max_tensors: int = 100_000
+    # JSON members (values and tensors are counted over the whole file)
+    max_json_size: int = 16 * MiB
+    max_json_values: int = 500_000
+    max_json_depth: int = 64
+    # safetensors members
+    max_safetensors_header: int = 4 * MiB
+    max_tensors: int = 20_000
     max_tensor_rank: int = 16
     max_key_length: int = 1024
+    # graphs: what compiling and running one costs
+    max_nodes: int = 1_000
+    max_edges: int = 3_000
+    max_weights: int = 20_000_000
+    # media a task reads (image folders, audio clips)
+    max_image_pixels: int = 4096 * 4096
+    max_audio_seconds: float = 60.0
 
 
 DEFAULT_LIMITS = Limits()
@@ -64,25 +80,6 @@ PICKLE_SUFFIXES = (
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-
-# safetensors dtype → bytes per element (the dtypes torch can load; sub-byte ones are refused).
-SAFETENSORS_DTYPES: dict[str, int] = {
-    "BOOL": 1,
-    "U8": 1,
-    "I8": 1,
-    "F8_E4M3": 1,
-    "F8_E5M2": 1,
-    "I16": 2,
-    "U16": 2,
-    "F16": 2,
-    "BF16": 2,
-    "I32": 4,
-    "U32": 4,
-    "F32": 4,
-    "I64": 8,
-    "U64": 8,
-    "F64": 8,
-}
 
 
 def fail(file: str, member: str | None, message: str) -> FormatError:
@@ -150,14 +147,22 @@ def pickle_error(file: str, member: str) -> FormatError:
 
 # ----- zip structure --------------------------------------------------------------------
 def precheck_central_directory(data: bytes, file: str, limits: Limits) -> None:
-    """Refuse absurd entry counts from the end record before Python parses the directory."""
+    """Refuse absurd entry counts from the end record before Python parses the directory,
+    and data appended after that record (a polyglot: other tools would read the tail)."""
     tail = data[-(65535 + 22) :]
     pos = tail.rfind(b"PK\x05\x06")
     if pos < 0 or len(tail) - pos < 22:
         return  # zipfile will report "not a zip"
-    _sig, _disk, _cd_disk, _n_here, n_total, cd_size, _cd_off, _clen = struct.unpack(
+    _sig, _disk, _cd_disk, _n_here, n_total, cd_size, _cd_off, clen = struct.unpack(
         "<4sHHHHIIH", tail[pos : pos + 22]
     )
+    junk = len(tail) - (pos + 22 + clen)
+    if junk > 0:  # readers that scan from the front would see other content than we do
+        raise fail(
+            file,
+            None,
+            f"{junk} bytes of data follow the zip's end record; refusing an ambiguous file",
+        )
     if n_total == 0xFFFF or cd_size == 0xFFFFFFFF:
         loc = len(data) - len(tail) + pos - 20
         if loc >= 0 and data[loc : loc + 4] == b"PK\x06\x07":
@@ -247,142 +252,6 @@ def read_member(data: bytes, info: zipfile.ZipInfo, start: int, end: int, file: 
         out = bytes(buf)
     if zlib.crc32(out) != info.CRC:
         raise fail(file, name, "is corrupt (CRC-32 mismatch)")
-    return out
-
-
-# ----- JSON -----------------------------------------------------------------------------
-def parse_json(data: bytes, file: str, member: str, limits: Limits = DEFAULT_LIMITS) -> Any:
-    """UTF-8 JSON or a ``FormatError`` naming the member (orjson: strict, no NaN, no dupes lost)."""
-    import orjson
-
-    if len(data) > limits.max_json_size:
-        raise fail(
-            file, member, f"is {len(data)} bytes of JSON, over the limit {limits.max_json_size}"
-        )
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise fail(file, member, f"is not valid UTF-8 JSON: {exc}") from None
-
-
-def expect_object(value: Any, file: str, member: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise fail(file, member, f"must hold a JSON object, not {json_type(value)}")
-    return value
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type, for messages."""
-    return {
-        dict: "an object",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
-
-
-# ----- safetensors ----------------------------------------------------------------------
-def validate_safetensors(
-    data: bytes, file: str, member: str, limits: Limits = DEFAULT_LIMITS
-) -> dict[str, dict[str, Any]]:
-    """Check a safetensors blob completely before any library parses it.
-
-    Layout: an 8-byte little-endian header length N, N bytes of UTF-8 JSON (an object;
-    trailing spaces allowed), then the data block. Every tensor entry has exactly
-    ``dtype``, ``shape`` and ``data_offsets``; its span is ``prod(shape) * itemsize`` bytes;
-    spans tile the data block exactly: start at 0, no overlaps, no gaps, no trailing bytes.
-    Returns the tensor entries (without ``__metadata__``).
-    """
-
-    def bad(msg: str) -> FormatError:
-        return fail(file, member, f"is not a valid safetensors file: {msg}")
-
-    if len(data) < 8:
-        raise bad(f"{len(data)} bytes is too short for the header length")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n < 2 or n > limits.max_safetensors_header:
-        raise bad(f"header length {n} is not between 2 and {limits.max_safetensors_header}")
-    if 8 + n > len(data):
-        raise bad(f"header length {n} runs past the end of the {len(data)}-byte file")
-    raw = data[8 : 8 + n]
-    if raw[:1] != b"{":
-        raise bad("the header does not start with '{'")
-    try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise bad(f"the header is not valid UTF-8 JSON ({exc})") from None
-    if not isinstance(header, dict):
-        raise bad("the header is not a JSON object")
-    meta = header.pop("__metadata__", None)
-    if meta is not None and (
-        not isinstance(meta, dict)
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items())
-    ):
-        raise bad("'__metadata__' must map strings to strings")
-    if len(header) > limits.max_tensors:
-        raise bad(f"{len(header)} tensors, over the limit of {limits.max_tensors}")
-    data_len = len(data) - 8 - n
-    spans: list[tuple[int, int, str]] = []
-    for key, entry in header.items():
-        if len(key) > limits.max_key_length or not key:
-            raise bad(f"tensor key of length {len(key)} is empty or too long")
-        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise bad(f"tensor {key!r} must have exactly 'dtype', 'shape' and 'data_offsets'")
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if dtype not in SAFETENSORS_DTYPES:
-            raise bad(f"tensor {key!r} has unknown dtype {dtype!r}")
-        if (
-            not isinstance(shape, list)
-            or len(shape) > limits.max_tensor_rank
-            or not all(_is_nat(d) for d in shape)
-        ):
-            raise bad(f"tensor {key!r} has an invalid shape {shape!r}")
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(_is_nat(o) for o in offsets)
-        ):
-            raise bad(f"tensor {key!r} has invalid data_offsets {offsets!r}")
-        begin, end = offsets
-        if begin > end or end > data_len:
-            raise bad(
-                f"tensor {key!r} spans bytes [{begin}, {end}) outside the {data_len}-byte data block"
-            )
-        size = SAFETENSORS_DTYPES[dtype]
-        for d in shape:
-            size *= d
-        if size != end - begin:
-            raise bad(
-                f"tensor {key!r} of shape {shape} and dtype {dtype} needs {size} bytes "
-                f"but spans {end - begin}"
-            )
-        spans.append((begin, end, key))
-    spans.sort()
-    pos = 0
-    for begin, end, key in spans:
-        if begin < pos:
-            raise bad(f"tensor {key!r} overlaps the tensor before it")
-        if begin > pos:
-            raise bad(f"there is a gap of {begin - pos} bytes before tensor {key!r}")
-        pos = end
-    if pos != data_len:
-        raise bad(f"{data_len - pos} bytes of trailing data after the last tensor")
-    return header
-
-
-def _is_nat(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {k!r}")
-        out[k] = v
     return out
 
 

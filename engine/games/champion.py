@@ -32,9 +32,9 @@ DEFAULT_SIMS = 50
 the brain's value head to look a few moves ahead, quick enough to answer at once."""
 
 
-def two_player_game(name: str) -> Game:
+def two_player_game(name: str, options: dict[str, Any] | None = None) -> Game:
     """A two-player game by name or entry point; environments are refused with a reason."""
-    game = make_game(name)
+    game = make_game(name, **(options or {}))
     if not is_game(game):
         raise GameError(
             f"{name!r} is a single-player scored environment; play and arena need a "
@@ -67,15 +67,22 @@ def check_brain(brain: Brain, game: Game, where: str = "this brain") -> None:
         )
 
 
-def load_champion(path: str | os.PathLike[str], game_name: str) -> tuple[Game, Graph, Brain]:
-    """The game, graph and (eval-mode) brain of ``path``, checked to fit each other."""
+def load_champion(
+    path: str | os.PathLike[str], game_name: str, options: dict[str, Any] | None = None
+) -> tuple[Game, Graph, Brain]:
+    """The game, graph and (eval-mode) brain of ``path``, checked to fit each other.
+
+    The game is built with the options the file records for it (a user's ``OthelloGame``
+    trained at ``n=6``), ``options`` (the command line's) winning; the user names the game
+    itself, a file never does (engine.trust)."""
+    from openbrains.engine.export import recorded_options
     from openbrains.engine.format import load_brain
 
-    game = two_player_game(game_name)
     try:
         graph, brain = load_brain(path)
     except OpenBrainsError as exc:
         raise GameError(str(exc)) from None
+    game = two_player_game(game_name, {**recorded_options(graph, game_name), **(options or {})})
     check_brain(brain, game, str(path))
     return game, graph, brain
 
@@ -87,8 +94,13 @@ def champion_player(brain: Brain, game: Game, sims: int = DEFAULT_SIMS) -> Brain
     return BrainPlayer(brain, game, sims=sims, name="brain")
 
 
-def opponent(spec: str) -> Player:
-    """A reference opponent for ``arena``: ``lookahead`` is the one-step player."""
+REFERENCE_NAMES = ("random", "lookahead", "onestep", "minimax")
+
+
+def opponent(spec: str, game: Game | None = None) -> Player:
+    """An opponent for ``arena``: a reference player (``lookahead`` is the one-step player)
+    or the user's own player class, ``package.module:Class`` (granted by the user), with
+    alpha-zero-general's convention: built with the game, ``play(board)`` answers."""
     name, _, arg = spec.partition(":")
     if name in ("random", "lookahead", "onestep") and not arg:
         return RandomPlayer() if name == "random" else OneStepPlayer()
@@ -98,7 +110,14 @@ def opponent(spec: str) -> Player:
         if arg.isdigit() and int(arg) > 0:
             return MinimaxPlayer(depth=int(arg))
         raise GameError(f"minimax depth must be a positive number, got {arg!r}")
-    raise GameError(f"unknown opponent {spec!r}; expected one of: {OPPONENT_HELP}")
+    if arg and game is not None:
+        from openbrains.engine.games.userplayer import user_player
+
+        return user_player(spec, game)
+    raise GameError(
+        f"unknown opponent {spec!r}; expected one of: {OPPONENT_HELP}, or your own player "
+        "as package.module:Class"
+    )
 
 
 @dataclass

@@ -64,6 +64,7 @@ class DatasetTask:
     codecs: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # the registry's declared options
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -75,6 +76,11 @@ class DatasetTask:
                 raise TaskError(f"task {self.name!r}: the {split_name} split is empty")
 
     # ----- what the task asks of a graph --------------------------------------------------
+    @property
+    def runner(self) -> str:
+        """Which runner trains its candidates (engine.runners)."""
+        return "dataset"
+
     @property
     def causal(self) -> bool:
         return self.kind == "completion"
@@ -105,6 +111,8 @@ class DatasetTask:
             "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
             "outputs": {k: v.to_dict() for k, v in self.outputs.items()},
             "classes": self.classes,
+            "codecs": self.codecs,
+            "options": self.options,
         }
 
     def fitness(self, metric_value: float) -> float:

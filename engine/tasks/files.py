@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,12 @@ from typing import Any
 import numpy as np
 import torch
 from openbrains.engine.codecs import AudioCodec, ImageCodec, VectorCodec, resample, to_mono_float
+from openbrains.engine.media_limits import (
+    MediaError,
+    check_clip_seconds,
+    check_image,
+    check_sound,
+)
 from openbrains.engine.signal import SignalMeta, SignalSpec
 from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
 
@@ -478,6 +485,10 @@ def load_image(path: str | Path, size: int, color: bool = False) -> np.ndarray:
         buf = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
         raise TaskError(f"cannot read image {path}: {e}") from None
+    try:
+        check_image(buf.tobytes(), f"cannot read image {path}")  # its header, before decoding
+    except MediaError as e:
+        raise TaskError(str(e)) from None
     flag = cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
     img = cv2.imdecode(buf, flag) if buf.size else None
     if img is None:
@@ -548,7 +559,19 @@ def load_clip(path: str | Path, duration: float = 1.0) -> np.ndarray:
 
     path = Path(path)
     try:
-        wave, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        check_clip_seconds(duration, "audio")
+        with sf.SoundFile(str(path)) as f:
+            rate = f.samplerate
+            check_sound(rate, f.channels, f"audio file {path}")
+            # only what the clip keeps, mixed to mono a second at a time: a long file or
+            # one of many channels costs no more than the clip
+            blocks = f.blocks(
+                blocksize=rate, frames=math.ceil(duration * rate), dtype="float32", always_2d=True
+            )
+            parts = [b.mean(axis=1, dtype=np.float32) for b in blocks]
+            wave = np.concatenate(parts)[:, None] if parts else np.zeros((0, 1), np.float32)
+    except MediaError as e:
+        raise TaskError(str(e)) from None
     except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError…
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise TaskError(f"cannot read audio file {path}: {reason}") from None
@@ -580,8 +603,10 @@ def audio_task(
     never heard in training); the rest split 85/15 into train/validation.
     """
     root = need_path("audio", data, "dir", "a folder with one sub-folder of audio clips per class")
-    if not duration > 0:
-        raise TaskError(f"audio: duration must be > 0 seconds, got {duration}")
+    try:
+        check_clip_seconds(duration, "audio: duration")
+    except MediaError as e:
+        raise TaskError(str(e)) from None
     try:
         codec = AudioCodec(mode="logmel", rate=AUDIO_RATE, n_mels=n_mels)
     except ValueError as e:

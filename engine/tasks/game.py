@@ -15,7 +15,6 @@ Nothing here imports torch; the brains that play live in ``engine/games``.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import math
 from collections.abc import Hashable, Mapping, Sequence
@@ -252,12 +251,19 @@ class AlphaZeroGeneralAdapter:
 
 # ----- loading games by entry point --------------------------------------------------------
 
-BUILTIN_GAMES: dict[str, str] = {
-    "tictactoe": "openbrains.nodes.games.tictactoe:TicTacToe",
-    "connect4": "openbrains.nodes.games.connect4:ConnectFour",
-    "maze": "openbrains.nodes.games.maze:Maze",
-}
-"""Names a user may type for the games that ship with Open Brains."""
+
+def installed_games() -> dict[str, str]:
+    """Names a user may type → the games they load: the ``openbrains.games`` entry points
+    of installed packages (engine.plugins), Open Brains' own first. Installed code is the
+    program's own table, like installed units: a name from a file only picks among them,
+    so importing one needs no grant (``engine.trust``)."""
+    from openbrains.engine.plugins import GAMES, installed
+
+    return {name: ep.value for name, ep in sorted(installed(GAMES).items())}
+
+
+def _installed(entry: str) -> bool:
+    return entry in installed_games().values()
 
 
 def is_game(obj: Any) -> bool:
@@ -269,34 +275,44 @@ def is_env(obj: Any) -> bool:
 
 
 def load_user_game(entry: str, **options: Any) -> Game | ScoredEnv:
-    """Import ``"package.module:Class"`` and build it with ``options``.
+    """The game or environment ``"package.module:Class"`` names, built with ``options``.
 
-    This runs the user's own code *on purpose*: the user names a game they wrote or
-    installed, as they would run a script. It is unlike opening a ``.graph`` file, which
-    never runs code from the file (DESIGN §10); a run stores only the entry string and
-    options, and loads the code again from the user's installed packages.
+    This runs the user's own code *on purpose*, and only when the user named it with their
+    own hands (``engine.trust``: ``--task``, ``--game`` or the window's Task dialog); a
+    name that comes only from a file or a run folder is refused with ``UntrustedCode``
+    (DESIGN §12.1). Options reach the constructor only as numbers or true/false for
+    parameters its signature names (``engine.trust.code_options``).
 
     A class (or factory) is called with ``options``; an instance is used as is. Objects
     with alpha-zero-general's method names are wrapped in ``AlphaZeroGeneralAdapter``.
     Anything wrong is a ``GameError`` with one line.
     """
-    module_name, sep, attr = entry.partition(":")
-    if not sep or not module_name or not attr:
-        raise GameError(f"game entry {entry!r} must look like 'package.module:Class'")
+    from openbrains.engine.trust import UntrustedCode, load_builtin, load_code
+
     try:
-        obj: Any = importlib.import_module(module_name)
-    except Exception as e:
-        raise GameError(f"cannot import {module_name!r} for game {entry!r}: {e}") from e
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise GameError(f"{module_name!r} has no {attr!r} (game {entry!r})") from None
+        obj = load_builtin(entry) if _installed(entry) else load_code(entry, "game")
+    except UntrustedCode:
+        raise
+    except OpenBrainsError as e:
+        raise GameError(str(e)) from None
+    return build_game(entry, obj, options)
+
+
+def build_game(entry: str, obj: Any, options: Mapping[str, Any]) -> Game | ScoredEnv:
+    """``obj`` (a class, a factory or an instance) made into a game or environment."""
+    from openbrains.engine.trust import code_options
+
     if isinstance(obj, type) or (callable(obj) and not (is_game(obj) or is_env(obj))):
         try:
-            obj = obj(**options)
+            kwargs = code_options(entry, obj, options)
+        except OpenBrainsError as e:
+            raise GameError(str(e)) from None
+        try:
+            obj = obj(**kwargs)
         except Exception as e:
             raise GameError(f"building game {entry!r} failed: {type(e).__name__}: {e}") from e
+    elif options:
+        raise GameError(f"{entry!r} is an object, not a class: it takes no options")
     if is_game(obj) or is_env(obj):
         return obj
     if all(callable(getattr(obj, m, None)) for m in AZG_METHODS):
@@ -308,14 +324,31 @@ def load_user_game(entry: str, **options: Any) -> Game | ScoredEnv:
     )
 
 
+def game_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` checked and converted for game ``name``'s constructor (what
+    ``make_game`` would pass it), without building the game."""
+    from openbrains.engine.trust import UntrustedCode, code_options, load_builtin, load_code
+
+    entry = installed_games().get(name, name)
+    try:
+        target = load_builtin(entry) if _installed(entry) else load_code(entry, "game")
+        return code_options(entry, target, options)
+    except UntrustedCode:
+        raise
+    except OpenBrainsError as e:
+        raise GameError(str(e)) from None
+
+
 def make_game(name: str, **options: Any) -> Game | ScoredEnv:
-    """A built-in game by name (``"tictactoe"``) or a user's game by entry point."""
-    if name in BUILTIN_GAMES:
-        return load_user_game(BUILTIN_GAMES[name], **options)
+    """An installed game by name (``"tictactoe"``, engine.plugins) or a user's game by
+    entry point (``"package.module:Class"``)."""
+    games = installed_games()
+    if name in games:
+        return load_user_game(games[name], **options)
     if ":" in name:
         return load_user_game(name, **options)
     raise GameError(
-        f"unknown game {name!r}; built-ins are {sorted(BUILTIN_GAMES)}, "
+        f"unknown game {name!r}; built-ins are {sorted(games)}, "
         "or give your own as 'package.module:Class'"
     )
 
@@ -383,6 +416,12 @@ class GameTask:
     @property
     def two_player(self) -> bool:
         return is_game(self.make())
+
+    @property
+    def runner(self) -> str:
+        """Which runner trains its candidates (engine.runners): self-play and an arena for
+        two-player games, policy gradient for scored environments."""
+        return "game" if self.two_player else "environment"
 
     @property
     def inputs(self) -> dict[str, SignalSpec]:

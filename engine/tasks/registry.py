@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.tasks.base import DatasetTask, TaskError
 from openbrains.engine.tasks.builtin import digits_task, xor_task
 from openbrains.engine.tasks.files import audio_task, csv_task, images_task, mnist_task, need_path
@@ -21,10 +22,16 @@ from openbrains.engine.tasks.text import text_task
 
 @dataclass(frozen=True)
 class Option:
+    """A task option. ``low``/``high`` and ``choices`` are what the window's New project
+    form offers (a spin box's range, a list); the task itself checks what it needs."""
+
     name: str
     type: type
     default: Any
     help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,10 +46,19 @@ class TaskInfo:
 
 
 _GAME_OPTIONS = (
-    Option("selfplay_games", int, None, "self-play games per candidate at the base budget"),
-    Option("sims", int, None, "MCTS simulations per move in self-play"),
-    Option("arena_games", int, None, "arena games against each opponent"),
-    Option("arena_sims", int, None, "MCTS simulations per move in the arena (0 = greedy policy)"),
+    Option(
+        "selfplay_games", int, None, "self-play games per candidate at the base budget", 1, 10_000
+    ),
+    Option("sims", int, None, "MCTS simulations per move in self-play", 1, 2000),
+    Option("arena_games", int, None, "arena games against each opponent", 1, 1000),
+    Option(
+        "arena_sims",
+        int,
+        None,
+        "MCTS simulations per move in the arena (0 = greedy policy)",
+        0,
+        2000,
+    ),
 )
 
 
@@ -94,10 +110,23 @@ TASKS: dict[str, TaskInfo] = {
             "dir",
             "a folder holding the four MNIST idx files (.gz or not)",
             options=(
-                Option("patch", int, 4, "patch side in pixels (divides 28)"),
-                Option("validation", float, 0.1, "share of the train file held out, from its end"),
                 Option(
-                    "augment", str, "shift", "shift (random 1–2 pixel shifts in training) or none"
+                    "patch", int, 4, "patch side in pixels (divides 28)", choices=(1, 2, 4, 7, 14)
+                ),
+                Option(
+                    "validation",
+                    float,
+                    0.1,
+                    "share of the train file held out, from its end",
+                    0.01,
+                    0.5,
+                ),
+                Option(
+                    "augment",
+                    str,
+                    "shift",
+                    "shift (random 1–2 pixel shifts in training) or none",
+                    choices=("shift", "none"),
                 ),
             ),
         ),
@@ -109,7 +138,13 @@ TASKS: dict[str, TaskInfo] = {
             "a CSV file with a header row",
             label=True,
             options=(
-                Option("kind", str, "auto", "auto, classification or regression"),
+                Option(
+                    "kind",
+                    str,
+                    "auto",
+                    "auto, classification or regression",
+                    choices=("auto", "classification", "regression"),
+                ),
                 Option("drop", str, "", "comma-separated columns to leave out"),
             ),
         ),
@@ -120,10 +155,16 @@ TASKS: dict[str, TaskInfo] = {
             "dir",
             "a folder with one sub-folder of images per class",
             options=(
-                Option("size", int, 32, "images are resized to size×size"),
+                Option("size", int, 32, "images are resized to size×size", 4, 256),
                 Option("color", bool, False, "RGB instead of grey"),
-                Option("patch", int, 4, "patch side in pixels (divides size)"),
-                Option("augment", str, "shift", "shift (random pixel shifts in training) or none"),
+                Option("patch", int, 4, "patch side in pixels (divides size)", 1, 64),
+                Option(
+                    "augment",
+                    str,
+                    "shift",
+                    "shift (random pixel shifts in training) or none",
+                    choices=("shift", "none"),
+                ),
             ),
         ),
         TaskInfo(
@@ -133,8 +174,8 @@ TASKS: dict[str, TaskInfo] = {
             "dir",
             "a folder with one sub-folder of audio clips per class",
             options=(
-                Option("duration", float, 1.0, "seconds per clip (cut or zero-padded)"),
-                Option("n_mels", int, 40, "mel bands"),
+                Option("duration", float, 1.0, "seconds per clip (cut or zero-padded)", 0.1, 30.0),
+                Option("n_mels", int, 40, "mel bands", 8, 128),
                 Option("holdout", str, None, "files whose name contains this are the test set"),
             ),
         ),
@@ -155,8 +196,8 @@ TASKS: dict[str, TaskInfo] = {
             "walk random mazes to the goal (a scored environment), ranked by mean score",
             lambda seed, **kw: _maze_task(**kw),
             options=(
-                Option("size", int, 6, "side of the square maze"),
-                Option("episodes", int, 32, "scored mazes per candidate"),
+                Option("size", int, 6, "side of the square maze", 4, 20),
+                Option("episodes", int, 32, "scored mazes per candidate", 1, 1000),
             ),
         ),
         TaskInfo(
@@ -166,8 +207,10 @@ TASKS: dict[str, TaskInfo] = {
             "file",
             "a text (or any) file to learn to continue",
             options=(
-                Option("context", int, 64, "bytes per window"),
-                Option("stride", int, None, "bytes between training windows (default context)"),
+                Option("context", int, 64, "bytes per window", 4, 4096),
+                Option(
+                    "stride", int, None, "bytes between training windows (default context)", 1, 4096
+                ),
             ),
         ),
         TaskInfo(
@@ -176,15 +219,19 @@ TASKS: dict[str, TaskInfo] = {
             lambda data, seed, **o: _lazy("callresponse", "callresponse_task")(data, seed, **o),
             "file",
             "a TSV (prompt<TAB>response per line) or a two-column CSV",
-            options=(Option("context", int, None, "bytes per window (default: the longest pair)"),),
+            options=(
+                Option(
+                    "context", int, None, "bytes per window (default: the longest pair)", 4, 4096
+                ),
+            ),
         ),
         TaskInfo(
             "denoise",
             "make 8×8 digits by denoising steps: noise prediction, R² (no data needed)",
             lambda seed, **o: _lazy("denoise", "denoise_task")(seed, **o),
             options=(
-                Option("steps", int, 100, "noise levels of the schedule (sampling steps)"),
-                Option("draws", int, 32, "noisings of each training image"),
+                Option("steps", int, 100, "noise levels of the schedule (sampling steps)", 2, 1000),
+                Option("draws", int, 32, "noisings of each training image", 1, 256),
             ),
         ),
         TaskInfo(
@@ -194,9 +241,18 @@ TASKS: dict[str, TaskInfo] = {
             "file",
             "a file that grows (a log being appended)",
             options=(
-                Option("context", int, 64, "bytes per window"),
-                Option("stride", int, None, "bytes between training windows (default context)"),
-                Option("tail", int, 1_000_000, "learn from the newest this many bytes"),
+                Option("context", int, 64, "bytes per window", 4, 4096),
+                Option(
+                    "stride", int, None, "bytes between training windows (default context)", 1, 4096
+                ),
+                Option(
+                    "tail",
+                    int,
+                    1_000_000,
+                    "learn from the newest this many bytes",
+                    1000,
+                    1_000_000_000,
+                ),
             ),
         ),
     )
@@ -255,13 +311,8 @@ def load_task(
 ) -> DatasetTask:
     """The task ``name`` built from ``data`` (file or folder), ``label`` (csv) and options."""
     info = TASKS.get(name)
-    if info is None and ":" in name:  # a user's own game or environment, "package.module:Class"
-        from openbrains.engine.tasks.game import GameTask
-
-        task = GameTask(name=name, game=name, options=dict(options))
-        if not task.two_player:  # an environment: the maze's budget, not self-play's
-            task.train_steps, task.episodes = 30, 32
-        return task
+    if info is None and isinstance(name, str) and ":" in name:
+        return user_game_task(name, data, label, options)
     if info is None:
         raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
     known = {o.name: o for o in info.options}
@@ -281,10 +332,50 @@ def load_task(
     if label is not None and not info.label:
         raise TaskError(f"task {name!r} takes no --label (only csv does)")
     if info.label:
-        return info.build(data=data, label=label, seed=seed, **kwargs)
-    if info.data is None:
-        return info.build(seed=seed, **kwargs)
-    return info.build(data=data, seed=seed, **kwargs)
+        task = info.build(data=data, label=label, seed=seed, **kwargs)
+    elif info.data is None:
+        task = info.build(seed=seed, **kwargs)
+    else:
+        task = info.build(data=data, seed=seed, **kwargs)
+    if isinstance(task, DatasetTask):  # what an exported brain records (engine.export)
+        task.options = {o.name: kwargs.get(o.name, o.default) for o in info.options}
+    return task
+
+
+GAME_TASK_OPTIONS = {o.name: o for o in _GAME_OPTIONS} | {
+    "episodes": Option("episodes", int, None, "scored episodes per candidate (environments)")
+}
+"""Options of the game task itself (self-play, arena); every other option of a user's
+game goes to its constructor."""
+
+
+def user_game_task(
+    name: str, data: Any = None, label: Any = None, options: dict[str, Any] | None = None
+) -> DatasetTask:
+    """A user's own game or environment, ``package.module:Class`` (granted by the user:
+    ``engine.trust``). Options named in ``GAME_TASK_OPTIONS`` tune the task; the others
+    are the game's constructor options (numbers and true/false for its named parameters)."""
+    from openbrains.engine.tasks.game import GameTask, game_options
+
+    if data is not None and str(data) != "":
+        raise TaskError(f"task {name!r} is a game; it needs no --data (got {data})")
+    if label is not None:
+        raise TaskError(f"task {name!r} takes no --label (only csv does)")
+    options = dict(options or {})
+    tuning = {
+        k: _coerce(name, GAME_TASK_OPTIONS[k], v)
+        for k, v in options.items()
+        if k in GAME_TASK_OPTIONS and v is not None
+    }
+    constructor = game_options(
+        name, {k: v for k, v in options.items() if k not in GAME_TASK_OPTIONS}
+    )
+    task = GameTask(name=name, game=name, options=constructor)
+    if not task.two_player:  # an environment: the maze's budget, not self-play's
+        task.train_steps, task.episodes = 30, 32
+    for key, value in tuning.items():
+        setattr(task, key, value)
+    return task  # type: ignore[return-value]
 
 
 def describe_tasks() -> list[str]:
@@ -305,4 +396,44 @@ def describe_tasks() -> list[str]:
                 f"{o.name}={'-' if o.default in (None, '') else o.default}" for o in info.options
             )
         lines.append(text)
+    return lines
+
+
+def _option_line(o: Option) -> str:
+    kind = {int: "integer", float: "number", bool: "true/false", str: "text"}[o.type]
+    default = "" if o.default in (None, "") else f", default {o.default}"
+    return f"  --option {o.name}=VALUE  ({kind}{default}) {o.help}"
+
+
+def describe_task(name: str) -> list[str]:
+    """``openbrains run --help TASK``: what the task is, what it needs, each option in full.
+    A user's game (granted by the user: ``engine.trust``) lists its constructor's parameters."""
+    info = TASKS.get(name)
+    if info is None and ":" in name:
+        from openbrains.engine.tasks.game import GameError
+        from openbrains.engine.trust import load_code, parameters
+
+        try:
+            params = parameters(load_code(name, "game"))
+        except OpenBrainsError as exc:
+            raise GameError(str(exc)) from None
+        lines = [f"{name}: your own game or scored environment (self-play / scored episodes)"]
+        lines.append("options of the game (its constructor's parameters; numbers or true/false):")
+        for p in params.values():
+            default = "" if p.default is p.empty else f" (default {p.default})"
+            lines.append(f"  --option {p.name}=VALUE{default}")
+        if not params:
+            lines.append("  none")
+        lines.append("options of the game task:")
+        lines += [_option_line(o) for o in GAME_TASK_OPTIONS.values()]
+        return lines
+    if info is None:
+        raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
+    lines = [f"{info.name}: {info.summary}"]
+    if info.data:
+        lines.append(f"needs --data {'DIR' if info.data == 'dir' else 'FILE'}: {info.data_help}")
+    if info.label:
+        lines.append("needs --label COLUMN: the column to predict")
+    lines.append("options:" if info.options else "options: none")
+    lines += [_option_line(o) for o in info.options]
     return lines

@@ -3,7 +3,7 @@
 One loop for every dataset kind. A non-finite or exploding loss ends the candidate as
 *diverged* (worst score) instead of crashing the run. Training genes (learning rate,
 batch size, optimiser, schedule, and label smoothing for classification) come from
-``graph.hparams``.
+``graph.hparams`` and are declared in ``engine.train.genes``.
 """
 
 from __future__ import annotations
@@ -17,19 +17,9 @@ from typing import Any
 import torch
 from openbrains.engine.compile import Brain
 from openbrains.engine.tasks.base import DatasetTask, Split
+from openbrains.engine.train import genes
 from openbrains.engine.train.augment import random_shift, shift_specs
 
-DEFAULT_HPARAMS: dict[str, Any] = {
-    "lr": 3e-3,
-    "batch_size": 32,
-    "optimizer": "adam",
-    "schedule": "cosine",
-}
-# genes that only mean something for a classification task; a run adds them to such graphs
-CLASSIFICATION_HPARAMS: dict[str, Any] = {"label_smoothing": 0.0}
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("cosine", "constant")
-SMOOTHINGS = (0.0, 0.05, 0.1, 0.2)
 DIVERGED_LOSS = 1e6
 
 
@@ -84,12 +74,6 @@ def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> tuple[float, bool
     loss.backward()
     opt.step()
     return value, True
-
-
-def hparams_of(raw: dict[str, Any] | None) -> dict[str, Any]:
-    h = {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS}
-    h.update({k: v for k, v in (raw or {}).items() if k in h})
-    return h
 
 
 def make_optimizer(brain: Brain, hparams: dict[str, Any]) -> torch.optim.Optimizer | None:
@@ -157,7 +141,7 @@ def train(
     ``on_step`` runs after every optimiser step: the governor sleeps there to hold the CPU
     cap, and a worker checks there that its coordinator is still alive.
     """
-    h = hparams_of(hparams)
+    h = genes.resolve(hparams)
     result = TrainResult()
     opt = make_optimizer(brain, h)
     gen = torch.Generator().manual_seed(seed)

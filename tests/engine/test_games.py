@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from openbrains.engine.compile import compile_graph
+from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.evolve.random import add_io
 from openbrains.engine.games.arena import (
     MatchResult,
@@ -62,6 +63,7 @@ from openbrains.engine.tasks.game import (
     load_user_game,
     make_game,
 )
+from openbrains.engine.trust import UntrustedCode, user_gave
 from openbrains.nodes.games.connect4 import ConnectFour, wins
 from openbrains.nodes.games.maze import Maze
 from openbrains.nodes.games.tictactoe import TicTacToe
@@ -476,6 +478,9 @@ def test_alpha_zero_general_adapter_plays_full_games() -> None:
     assert res.games == 10 and res.losses == 0
     draws = play_match(MinimaxPlayer(), MinimaxPlayer(), game, 4, seed=0)
     assert draws.draws == 4, "draws (1e-4) are recognised as draws"
+    with pytest.raises(UntrustedCode):  # named, not given by the user: never imported
+        load_user_game("tests.engine.test_games:FakeAZGTicTacToe")
+    user_gave("tests.engine.test_games:FakeAZGTicTacToe", "a test")
     loaded = load_user_game("tests.engine.test_games:FakeAZGTicTacToe")
     assert isinstance(loaded, AlphaZeroGeneralAdapter)
 
@@ -485,14 +490,16 @@ def test_loading_games_by_name_and_entry_point() -> None:
     assert isinstance(make_game("openbrains.nodes.games.connect4:ConnectFour"), ConnectFour)
     maze = make_game("maze", size=4)
     assert is_env(maze) and not is_game(maze) and maze.size == 4
+    for entry in ("no_such_module_xyz:Game", "openbrains.nodes.games.tictactoe:Nope", "math:pi"):
+        user_gave(entry, "a test")
     for bad, words in [
         ("tictac", "unknown game"),
         ("no_such_module_xyz:Game", "cannot import"),
         ("openbrains.nodes.games.tictactoe:Nope", "has no"),
-        ("openbrains.nodes.games.tictactoe:", "must look like"),
+        ("openbrains.nodes.games.tictactoe:", "must be named as"),
         ("math:pi", "neither"),
     ]:
-        with pytest.raises(GameError, match=words):
+        with pytest.raises(OpenBrainsError, match=words):
             make_game(bad)
 
 

@@ -146,7 +146,7 @@ def test_ratings_move_fitness_by_their_weight(tmp_path: Path) -> None:
         finally:
             stored.close()
         # a child of the well-rated member starts from its parent's standing
-        assert run._rating(0, [a.id]) > run.ratings.mean > run._rating(0, [b.id])
+        assert run.scorer.rating(0, [a.id]) > run.ratings.mean > run.scorer.rating(0, [b.id])
         run.run(max_individuals=run.births + 3)  # the loop goes on with ratings in the fitness
         assert run.archive.count() == 7
     finally:
@@ -171,6 +171,8 @@ def test_openbrains_rate_reads_scores_from_stdin(tmp_path: Path) -> None:
             "3",
             "--seed",
             "1",
+            "--data",  # a run started by a script, not recorded in the trust list
+            str(data),
         ],
         cwd=ROOT,
         input="8\nnope\n2\n\n",  # a bad answer is asked again; an empty line skips

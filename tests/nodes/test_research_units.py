@@ -20,7 +20,8 @@ import torch
 from openbrains.engine.checks import check_graph
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.evolve.inherit import child_brain
-from openbrains.engine.evolve.mutate import Remap, insert_unit, widen_weights
+from openbrains.engine.evolve.mutate import insert_unit
+from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
 from openbrains.engine.format import GraphFile, dumps, load
 from openbrains.engine.graph import Graph
@@ -208,7 +209,9 @@ def test_units_that_do_not_say_so_do_not_start_as_the_identity() -> None:
 
 
 # ----- Net2Net widening through and of the new units -------------------------------------------
-WIDEN_READERS = ("ssm", "rwkv", "hopfield", "lif", "local_dense")  # exact as readers
+# exact as readers (mamba's inner width and cfc's concat of input and state follow a wider
+# input only approximately: they declare no reading, and widening before them says so)
+WIDEN_READERS = ("ssm", "rwkv", "hopfield", "lif", "local_dense", "kan", "moe")
 WIDEN_PRODUCERS = ("kan", "lif", "moe")  # exact when their own width grows
 
 
@@ -237,6 +240,15 @@ def test_widening_the_layer_before_the_unit_is_exact(name: str) -> None:
     g.nodes["b"].unit, g.nodes["b"].params = name, {}
     exact, gap = _widened_gap(g, "a", 10)
     assert exact and gap <= 1e-5, (name, gap)
+
+
+@pytest.mark.parametrize("name", [n for n in NEW if n not in WIDEN_READERS])
+def test_widening_before_a_unit_that_declares_no_reading_is_not_called_exact(name: str) -> None:
+    g = parent_graph()
+    g.nodes["b"].unit, g.nodes["b"].params = name, {}
+    exact, gap = _widened_gap(g, "a", 10)
+    assert not exact, name
+    assert math.isfinite(gap)
 
 
 @pytest.mark.parametrize("name", WIDEN_PRODUCERS)
