@@ -287,7 +287,11 @@ class Run(Controls):
             event={"status": rec.status, "fitness": fitness},
         )
         self.births += 1
-        self.population.finished(rec)
+        if birth.origin == "promotion":  # the same structure again: its parent's novelty
+            novelty = self.population.novelty_of.get(birth.parents[0], 0.0)
+        else:
+            novelty = self.population.novelty_at_birth(birth.graph)
+        self.population.finished(rec, novelty)
         self.population.replace(retire, Member(rec, birth.graph, outcome.weights) if done else None)
         champion = policy.is_champion(
             fitness, None if self.best is None else self.best.fitness, self.best is not None
@@ -325,6 +329,7 @@ class Run(Controls):
     def _summary(self, rec: Record) -> dict[str, Any]:
         return {
             **rec.summary(),
+            "novelty": self.population.novelty_of.get(rec.id),
             "metric": self.task.metric,
             "trained_version": rec.trained_version,
             "train_size": rec.train_size,
