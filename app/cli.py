@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         live_cmd,
         rate_cmd,
         record_cmd,
+        report_cmd,
         run_cmd,
         sample_cmd,
         service_cmd,
