@@ -21,6 +21,9 @@ from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 Signature = Counter[str]
 
 K_NEAREST = 5
+# distinct structures remembered (the oldest are forgotten first): each birth is compared
+# with all of them, so this bounds its cost in a run of weeks (~30 ms at 5,000)
+MAX_STRUCTURES = 5000
 NOVEL_ABOVE = 0.35  # a graph this far from every template shape counts as novel
 
 # The units the hand-made templates (engine.evolve.templates) are built of, plus the
@@ -76,17 +79,21 @@ class NoveltyArchive:
     individuals had it), and the novelty of a new one against them."""
 
     k: int = K_NEAREST
+    limit: int = MAX_STRUCTURES
     seen: dict[frozenset[tuple[str, int]], int] = field(default_factory=dict)
 
     def add(self, graph: Graph) -> None:
         key = frozenset(signature(graph).items())
         self.seen[key] = self.seen.get(key, 0) + 1
+        while len(self.seen) > self.limit:  # dicts keep insertion order: oldest first
+            del self.seen[next(iter(self.seen))]
 
     def extend(self, graphs: Iterable[Graph]) -> None:
         for g in graphs:
             self.add(g)
 
     def __len__(self) -> int:
+        """Individuals remembered (each distinct structure with its count)."""
         return sum(self.seen.values())
 
     def novelty(self, graph: Graph) -> float:

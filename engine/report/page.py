@@ -28,7 +28,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 
 def _img(svg: str, alt: str) -> str:
     data = base64.b64encode(svg.encode()).decode()
-    return f'<img alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">'
+    return f'<p><img alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}"></p>'
 
 
 def _num(v: float | None, digits: int = 4) -> str:

@@ -79,6 +79,7 @@ class Population:
     def replace(self, retire: list[Member], newcomer: Member | None) -> None:
         for m in retire:
             self.members.remove(m)
+            self.novelty_of.pop(m.record.id, None)  # kept for the living only
         if newcomer is not None:
             self.members.append(newcomer)
 

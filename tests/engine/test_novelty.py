@@ -83,6 +83,21 @@ def test_signature_ignores_uids_and_widths_but_not_structure() -> None:
     assert distance(signature(c), signature(a)) == d  # symmetric
 
 
+def test_the_archive_forgets_its_oldest_structures_beyond_its_limit() -> None:
+    archive = NoveltyArchive(limit=3)
+    shapes = [
+        template(0, "image"),
+        randomly(1, "vector"),
+        randomly(2, "audio"),
+        randomly(3, "text"),
+    ]
+    for g in shapes:
+        archive.add(g)
+    assert len(archive.seen) == 3
+    assert frozenset(signature(shapes[0]).items()) not in archive.seen  # the oldest went
+    assert frozenset(signature(shapes[3]).items()) in archive.seen
+
+
 def test_novelty_is_high_for_a_new_shape_and_falls_as_it_repeats() -> None:
     archive = NoveltyArchive(k=3)
     assert archive.novelty(template(0, "image")) == 1.0  # nothing tried yet
@@ -141,6 +156,7 @@ def test_a_run_reports_each_births_novelty_and_a_resumed_run_knows_it(tmp_path) 
         tried = sum(1 for r in run.archive.records() if r.origin != "promotion")
         assert len(run.population.novelty) == tried  # a promotion is no new structure
         living = {m.record.id for m in run.members}
+        assert set(run.population.novelty_of) == living  # remembered for the living only
     finally:
         run.close()
     again = Run(tmp_path / "run", None)
