@@ -16,13 +16,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 
 Signature = Counter[str]
 
 K_NEAREST = 5
 # distinct structures remembered (the oldest are forgotten first): each birth is compared
-# with all of them, so this bounds its cost in a run of weeks (~30 ms at 5,000)
+# with all of them, so this bounds its cost in a run of weeks
 MAX_STRUCTURES = 5000
 NOVEL_ABOVE = 0.35  # a graph this far from every template shape counts as novel
 
@@ -73,20 +74,55 @@ def template_like(graph: Graph) -> bool:
     return all(succ[u] <= 1 and pred[u] <= 1 for u in hidden)
 
 
+Key = frozenset[tuple[str, int]]
+
+
 @dataclass
 class NoveltyArchive:
     """The structures a run has tried (each distinct signature once, with how many
-    individuals had it), and the novelty of a new one against them."""
+    individuals had it), and the novelty of a new one against them.
+
+    The signatures are also kept as rows of a count matrix over every token seen, so a
+    birth's distances to all of them are a few vectorised operations, not a Python loop.
+    """
 
     k: int = K_NEAREST
     limit: int = MAX_STRUCTURES
-    seen: dict[frozenset[tuple[str, int]], int] = field(default_factory=dict)
+    seen: dict[Key, int] = field(default_factory=dict)
+    _vocab: dict[str, int] = field(default_factory=dict, repr=False)
+    _rows: dict[Key, int] = field(default_factory=dict, repr=False)
+    _matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
 
     def add(self, graph: Graph) -> None:
-        key = frozenset(signature(graph).items())
-        self.seen[key] = self.seen.get(key, 0) + 1
+        sig = signature(graph)
+        key: Key = frozenset(sig.items())
+        if key in self.seen:
+            self.seen[key] += 1
+            return
+        self.seen[key] = 1
+        for token in sig:
+            if token not in self._vocab:
+                self._vocab[token] = len(self._vocab)
+        m = self._matrix
+        if m.shape[1] < len(self._vocab):
+            m = np.pad(m, ((0, 0), (0, len(self._vocab) - m.shape[1])))
+        self._rows[key] = m.shape[0]
+        self._matrix = np.vstack([m, self._vector(sig)[None, :]])
         while len(self.seen) > self.limit:  # dicts keep insertion order: oldest first
-            del self.seen[next(iter(self.seen))]
+            self._forget(next(iter(self.seen)))
+
+    def _forget(self, key: Key) -> None:
+        del self.seen[key]
+        row = self._rows.pop(key)
+        self._matrix = np.delete(self._matrix, row, axis=0)
+        self._rows = {k: r - (r > row) for k, r in self._rows.items()}
+
+    def _vector(self, sig: Signature) -> np.ndarray:
+        v = np.zeros(len(self._vocab))
+        for token, n in sig.items():
+            if token in self._vocab:
+                v[self._vocab[token]] = n
+        return v
 
     def extend(self, graphs: Iterable[Graph]) -> None:
         for g in graphs:
@@ -101,11 +137,18 @@ class NoveltyArchive:
         if not self.seen:
             return 1.0
         sig = signature(graph)
-        gaps = sorted((distance(sig, Counter(dict(key))), n) for key, n in self.seen.items())
+        v = self._vector(sig)
+        unknown = sum(n for token, n in sig.items() if token not in self._vocab)
+        low = np.minimum(self._matrix, v).sum(axis=1)
+        high = np.maximum(self._matrix, v).sum(axis=1) + unknown
+        gaps = np.where(high > 0, 1.0 - low / np.maximum(high, 1e-12), 0.0)
+        counts = np.empty(len(self._rows))
+        for key, row in self._rows.items():
+            counts[row] = self.seen[key]
         total, taken = 0.0, 0
-        for gap, n in gaps:
-            use = min(n, self.k - taken)
-            total += gap * use
+        for row in np.argsort(gaps, kind="stable"):
+            use = min(int(counts[row]), self.k - taken)
+            total += float(gaps[row]) * use
             taken += use
             if taken == self.k:
                 break

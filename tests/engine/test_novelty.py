@@ -83,6 +83,18 @@ def test_signature_ignores_uids_and_widths_but_not_structure() -> None:
     assert distance(signature(c), signature(a)) == d  # symmetric
 
 
+def test_novelty_is_the_mean_distance_to_the_k_nearest_tried_individuals() -> None:
+    archive = NoveltyArchive(k=4)
+    tried = [template(i % 3, "vector") for i in range(3)] + [
+        randomly(i, "vector") for i in range(9)
+    ]
+    for g in tried:
+        archive.add(g)
+    for probe in (randomly(50, "vector"), template(7, "vector"), randomly(51, "image")):
+        gaps = sorted(distance(signature(probe), signature(g)) for g in tried)
+        assert abs(archive.novelty(probe) - sum(gaps[:4]) / 4) < 1e-12
+
+
 def test_the_archive_forgets_its_oldest_structures_beyond_its_limit() -> None:
     archive = NoveltyArchive(limit=3)
     shapes = [
