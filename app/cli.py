@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
         desktop_cmd,
+        export_cmd,
         game_cmd,
         live_cmd,
         rate_cmd,

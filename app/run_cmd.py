@@ -1,4 +1,5 @@
-"""`openbrains run | status | export | eval`: evolution from the terminal, for days."""
+"""`openbrains run | status | eval`: evolution from the terminal, for days (`export` is in
+export_cmd.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.app import argtypes
+from openbrains.app.backend_args import add_backend_args, backend_values
 from openbrains.app.cli import command
 from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
 from openbrains.app.taskargs import TaskHelp, add_option_arg, grant_if_code, parse_options
@@ -118,8 +120,25 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
     )
+    p.add_argument(
+        "--device-budget",
+        type=_device_budget,
+        metavar="flash=SIZE,ram=SIZE",
+        help="a hard limit: every candidate's C build fits, e.g. flash=32k,ram=2k (an Arduino "
+        "Uno); add ,weights=int8 to count int8 weights",
+    )
     p.add_argument("--quiet", action="store_true")
     add_neighbour_args(p)
+    add_backend_args(p)
+
+
+def _device_budget(text: str) -> dict[str, Any]:
+    from openbrains.engine.exporters.budget import DeviceBudget
+
+    try:
+        return DeviceBudget.parse(text).to_dict()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class Progress:
@@ -187,6 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task_spec = _task_spec(args)
     else:
         raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
+    backend, backend_options = backend_values(args)  # Ray missing, no cluster: say so now
     run_dir = args.run_dir or Path("runs") / safe_name(task_spec["name"])
     settings = RunSettings(
         task=task_spec,
@@ -202,6 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         rating_weight=min(1.0, max(0.0, args.rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
+        device_budget=args.device_budget,
         **neighbour_values(args),
     )
     from openbrains.engine.service import Service
@@ -219,6 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ArchiveLocked as exc:  # a window or another run has it now: the service retries
         print(f"openbrains run: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    run.backend_name, run.backend_options = backend, backend_options
     remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
     run.save_seed_weights(seed_weights)
     host.run, host.thread = run, threading.current_thread()
@@ -353,26 +375,6 @@ def yardstick(references: dict[str, float], best: float | None) -> str:
         for r, name in sorted(items)
     ]
     return "reference players (elo): " + " < ".join(parts)
-
-
-def _export_args(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="save an individual of a run as a .graph file")
-    p.add_argument("run_dir", type=Path)
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--best", action="store_true", help="the champion (best validation score)")
-    which.add_argument("--id", type=int, help="an individual by id")
-    p.add_argument("-o", "--output", type=Path, required=True)
-
-
-@command(_export_args)
-def cmd_export(args: argparse.Namespace) -> int:
-    from openbrains.engine.export import export_individual
-
-    path, rec = export_individual(args.run_dir, None if args.best else args.id, args.output)
-    print(
-        f"wrote {path}: individual #{rec.id}, {rec.params:,} params, validation {rec.val_metric:.4f}"
-    )
-    return 0
 
 
 def _eval_args(sub: argparse._SubParsersAction) -> None:

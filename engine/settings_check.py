@@ -92,8 +92,23 @@ def setting_problem(name: str, value: Any) -> str | None:
     if name == "seeds":
         ok = isinstance(value, list) and all(isinstance(s, str) for s in value)
         return None if ok else "must be a list of graphs (JSON text)"
+    if name == "device_budget":
+        return device_budget_problem(value)
     rule = RULES.get(name)
     return rule.problem(value) if rule else None
+
+
+def device_budget_problem(value: Any) -> str | None:
+    """None (no device) or a ``DeviceBudget`` as plain data: sizes in bytes, the weights."""
+    if value is None:
+        return None
+    from openbrains.engine.exporters.budget import DeviceBudget
+
+    try:
+        DeviceBudget.from_dict(value)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return f'must be like {{"flash": 32768, "ram": 2048, "weights": "int8"}}, got {value!r}'
+    return None
 
 
 def task_problem(task: Any) -> str | None:

@@ -18,6 +18,7 @@ from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.exporters.budget import DeviceGate
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth
 from openbrains.engine.run import policy
@@ -40,6 +41,7 @@ class Breeder:
         population: Population,
         seeds_dir: Path,
         budget: Callable[[int], int],
+        device: DeviceGate | None = None,
     ) -> None:
         self.settings = settings
         self.task = task
@@ -48,6 +50,7 @@ class Breeder:
         self.population = population
         self.seeds_dir = seeds_dir
         self.budget = budget
+        self.device = device  # every candidate's C build must fit it (--device-budget)
         self.injections: list[Birth] = []
 
     @property
@@ -83,6 +86,8 @@ class Breeder:
                 m = mutate(graph, tensors, self.rng, self.bounds)
                 graph, tensors = m.graph, m.weights
                 details.append(m.detail)
+            if self.device is not None and not self.fits(graph):  # the seed itself fits
+                return Birth(Graph.from_json(seeds[pick]), self.seed_weights(pick), origin="seed")
             return Birth(
                 graph,
                 self._inherited(tensors),
@@ -104,6 +109,10 @@ class Breeder:
             g.hparams = genes.first(self.rng, getattr(t, "kind", None))
             if self.fits(g):
                 break
+        if self.device is not None and not self.fits(g):  # the budget is a hard limit
+            small = self.device.smallest(t)
+            small.hparams = g.hparams
+            g, origin = small, "template"
         return Birth(g, origin=origin)
 
     def seed_weights(self, index: int) -> bytes:
@@ -156,7 +165,21 @@ class Breeder:
         if child is None:  # every try was a crossover too big to train: mutate instead
             a = policy.select(self.members, self.rng, s.tournament, self._bonus())
             child, kept = self._mutant(a)
+        if self.device is not None and not self.fits(child.graph):
+            return self._clone(child)  # the budget is a hard limit: retrain the parent
         return replace(child, weights=self._inherited(kept))
+
+    def _clone(self, child: Birth) -> Birth:
+        """The parent of ``child`` again, when no child fitted the device budget."""
+        parent = next(m for m in self.members if m.record.id == child.parents[0])
+        return Birth(
+            parent.graph.copy(),
+            self._inherited(decode_weights(parent.weights)),
+            origin="mutation",
+            parents=(parent.record.id,),
+            mutation="clone",
+            detail="no child fitted the device budget",
+        )
 
     def _mutant(self, parent: Member) -> tuple[Birth, dict[str, Any]]:
         m = mutate(parent.graph, decode_weights(parent.weights), self.rng, self.bounds)
@@ -226,9 +249,10 @@ class Breeder:
 
     def fits(self, graph: Graph) -> bool:
         try:
-            return compile_graph(graph).param_count() <= self.bounds.max_params
+            small = compile_graph(graph).param_count() <= self.bounds.max_params
         except GraphError:
             return False
+        return small and (self.device is None or self.device.fits(graph))
 
     def _inherited(self, weights: dict[str, Any]) -> bytes:
         return encode_weights(weights) if self.settings.inherit and weights else b""

@@ -97,6 +97,8 @@ class Controls:
     ) -> None:
         """Add a hand-made graph to the population: it is trained next, like any child."""
         graph.validate()
+        if self.breeder.device is not None:  # --device-budget: a hard limit, hand edits too
+            self.breeder.device.check(graph, "this graph")
         graph = graph.copy()
         self.call_soon(lambda: self.breeder.inject(graph, weights, list(parents or []), detail))
 

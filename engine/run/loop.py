@@ -22,7 +22,9 @@ from openbrains.engine.backends import Backend, BackendConfig, open_backend
 from openbrains.engine.diskspace import DiskFullError, SpaceWatch
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.evolve.sizing import bounds_for
+from openbrains.engine.exporters.budget import device_gate
 from openbrains.engine.failure_guard import FailureGuard
+from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome
 from openbrains.engine.neighbour import neighbour_for
 from openbrains.engine.record import PLAN_KEY
@@ -52,6 +54,7 @@ class Run(Controls):
     """One resumable search in ``run_dir``."""
 
     backend_name = "local"  # engine.backends.BACKENDS: where jobs train (inline for workers=0)
+    backend_options: dict[str, Any] = {}  # noqa: RUF012  (set per run, never mutated)
 
     def __init__(
         self, run_dir: Path, settings: RunSettings | None = None, on_event: EventSink | None = None
@@ -80,6 +83,12 @@ class Run(Controls):
         self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
         # sized from the task's own data, so recordings never change a run's budgets
         self.bounds: SizeBounds = bounds_for(task, self.settings.max_params or None)
+        self.device = device_gate(self.settings.device_budget)  # a hard limit, or None
+        if self.device is not None:
+            self.bounds = self.device.bound(self.bounds)
+            self.device.check_task(task)
+            for i, seed in enumerate(self.settings.seeds):
+                self.device.check(Graph.from_json(seed), f"seed graph {i + 1}")
         self.base_steps = self.settings.budget_steps or self.runner.base_steps(task)
         if self.feedback.load_samples(self.archive.samples_version()):
             self.task = self.feedback.task
@@ -96,6 +105,7 @@ class Run(Controls):
             self.population,
             self.run_dir / "seeds",
             self.budget,
+            self.device,
         )
         self.pace = Pace()
         self.inflight: dict[int, tuple[Birth, JobSpec]] = {}
@@ -144,6 +154,7 @@ class Run(Controls):
             cpu_share=worker_share(s.cpu_cap, max(1, s.workers)),
             task=self.feedback.task_ref(),
             local_task=self.task,
+            options=dict(self.backend_options),
         )
         return open_backend(self.backend_name, config)
 

@@ -27,6 +27,8 @@ def status_of(run_dir: Path) -> dict[str, Any]:
             "species": len({r.species for r in alive}),
             "best": None,
         }
+        if settings.get("device_budget"):
+            out["device_budget"] = settings["device_budget"]
         if best is not None:
             metric = (archive.get_meta("task_info") or {}).get("metric", "?")
             out["best"] = {
