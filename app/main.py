@@ -19,14 +19,17 @@ from pathlib import Path
 from openbrains.app import help as help_dialogs
 from openbrains.app import recovery
 from openbrains.app.client import EngineClient
+from openbrains.app.exchangelink import ExchangeLink
 from openbrains.app.files import ProjectFiles
 from openbrains.app.lineage import LineageLink
 from openbrains.app.menus import build_menus
 from openbrains.app.panels import install_live_and_rating_docks
 from openbrains.app.project import Project
+from openbrains.app.reportdock import install_report_dock
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import recent_files
 from openbrains.app.startcheck import StartChecks
+from openbrains.app.teacherlink import install_teacher
 from openbrains.app.tray import RunTray
 from openbrains.app.welcome import sample_cards
 from openbrains.canvas.editor import GraphEditor
@@ -112,6 +115,8 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.feedback_docks = install_live_and_rating_docks(self, self.client)
         self.tabifyDockWidget(inspector_dock, self.feedback_docks.live_dock)
         self.tabifyDockWidget(plots_dock, self.feedback_docks.rating_dock)
+        self.report_dock = install_report_dock(self, lambda: self.project.default_run_dir())
+        self.tabifyDockWidget(plots_dock, self.report_dock)
         inspector_dock.raise_()
         plots_dock.raise_()
         population_dock.raise_()
@@ -124,6 +129,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.run_toolbar = self.addToolBar("Run")
         self.run_toolbar.setObjectName("RunToolbar")
         self.run_toolbar.addWidget(self.runbar)
+        self.teacher = install_teacher(self, self.run_toolbar)  # app/teacherlink.py
         self.canvas_label = QLabel(self)
         self.task_label = QLabel(self)
         for label in (self.canvas_label, self.task_label):
@@ -135,6 +141,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.statusBar().addPermanentWidget(self.task_label, 1)
         self.connect_run()
         self.connect_lineage()
+        self.exchange = ExchangeLink(self)  # the Exchange dock; File → Publish… in menus
 
         build_menus(self)
         self.tray = RunTray(self)
@@ -179,7 +186,12 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         """View → Reset the layout: every dock back where it starts."""
         for dock in self.docks():
             dock.setFloating(False)
-        for dock in (*self._initial_docks, self.family_dock, *self.feedback_docks_list()):
+        for dock in (
+            *self._initial_docks,
+            self.family_dock,
+            self.exchange.dock,
+            *self.feedback_docks_list(),
+        ):
             dock.show()
         self.run_toolbar.show()
         self._initial_docks[1].raise_()
@@ -196,7 +208,17 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
 
     def docks(self) -> list[QDockWidget]:
         """Every dock, in the order the View menu lists them."""
-        order = ("Palette", "Inspector", "Population", "Family tree", "Plots", "Live", "Rating")
+        order = (
+            "Palette",
+            "Inspector",
+            "Population",
+            "Family tree",
+            "Exchange",
+            "Plots",
+            "Live",
+            "Rating",
+            "Report",
+        )
         found = {d.windowTitle(): d for d in self.findChildren(QDockWidget)}
         return [found[t] for t in order if t in found] + [
             d for t, d in found.items() if t not in order

@@ -98,6 +98,18 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         help="weight of size and latency against the score",
     )
     p.add_argument(
+        "--novelty-weight",
+        type=argtypes.setting("novelty_weight"),
+        default=0.0,
+        help="weight of structural novelty (distance to what the run has tried) beside the score when choosing parents",
+    )
+    p.add_argument(
+        "--template-half-life",
+        type=argtypes.setting("template_half_life"),
+        default=200,
+        help="the share of new graphs drawn from templates halves every this many individuals (0 = never)",
+    )
+    p.add_argument(
         "--rating-weight",
         type=argtypes.setting("rating_weight"),
         default=0.0,
@@ -107,6 +119,37 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         "--no-inherit",
         action="store_true",
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
+    )
+    t = p.add_argument_group("teacher (optional; see README, Teachers)")
+    t.add_argument(
+        "--teacher",
+        metavar="SPEC",
+        help="openai:MODEL@BASE_URL, graph:FILE.graph, onnx:FILE.onnx or hf:MODEL",
+    )
+    t.add_argument(
+        "--teach",
+        metavar="ROLE",
+        help="what the teacher does: label, pairs, rate, tag or distill",
+    )
+    t.add_argument(
+        "--teacher-key-env",
+        metavar="NAME",
+        default="",
+        help="environment variable holding the API key (openai: teachers; never stored)",
+    )
+    t.add_argument("--unlabelled", metavar="DIR", help="label: the files to label")
+    t.add_argument("--prompts", metavar="FILE", help="pairs: prompts, one per line")
+    t.add_argument(
+        "--teacher-min-confidence",
+        type=float,
+        default=0.8,
+        help="label/tag: labels the teacher is less sure of are left out",
+    )
+    t.add_argument(
+        "--teacher-timeout", type=float, default=60.0, help="seconds to wait for one answer"
+    )
+    t.add_argument(
+        "--teacher-rps", type=float, default=4.0, help="at most this many requests a second"
     )
     p.add_argument(
         "--device-budget",
@@ -127,6 +170,28 @@ def _device_budget(text: str) -> dict[str, Any]:
         return DeviceBudget.parse(text).to_dict()
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def teacher_order(args: argparse.Namespace) -> Any:
+    """The teacher the user asked for on this command line (None: no teacher)."""
+    if not getattr(args, "teacher", None):
+        if getattr(args, "teach", None):
+            raise OpenBrainsError("--teach needs --teacher SPEC (the teacher to ask)")
+        return None
+    if not args.teach:
+        raise OpenBrainsError("--teacher needs --teach ROLE: label, pairs, rate, tag or distill")
+    from openbrains.engine.teachers.work import TeacherOrder
+
+    return TeacherOrder(
+        spec=args.teacher,
+        role=args.teach,
+        key_env=args.teacher_key_env,
+        unlabelled=str(Path(args.unlabelled).resolve()) if args.unlabelled else "",
+        prompts=str(Path(args.prompts).resolve()) if args.prompts else "",
+        min_confidence=args.teacher_min_confidence,
+        timeout_s=args.teacher_timeout,
+        requests_per_s=args.teacher_rps,
+    ).checked()
 
 
 class Progress:
@@ -156,6 +221,8 @@ class Progress:
                 self._line(self.format(data), final=not self.tty)
         elif kind == "stopped":
             self._line(self.format(data), final=True)
+        elif kind == "teacher_error":
+            self._line(f"teacher: {data.get('message', '')}", final=True)
         elif kind == "neighbour":
             waiting = data.get("waiting") or []
             text = f"waiting: {'; '.join(waiting)}" if waiting else "going on"
@@ -197,6 +264,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
     backend, backend_options = backend_values(args)  # Ray missing, no cluster: say so now
     run_dir = args.run_dir or Path("runs") / safe_name(task_spec["name"])
+    order = teacher_order(args)
+    rating_weight = args.rating_weight
+    if order is not None and order.role in ("rate", "tag") and rating_weight <= 0:
+        rating_weight = 0.3  # a rating teacher with ratings that count for nothing is no use
     settings = RunSettings(
         task=task_spec,
         seed=args.seed,
@@ -206,7 +277,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_params=args.max_params,
         budget_steps=args.budget_steps,
         tradeoff=args.tradeoff,
-        rating_weight=min(1.0, max(0.0, args.rating_weight)),
+        novelty_weight=args.novelty_weight,
+        template_half_life=args.template_half_life,
+        rating_weight=min(1.0, max(0.0, rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
         device_budget=args.device_budget,
@@ -229,11 +302,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             on_event=on_event,
             backend=backend,
             backend_options=backend_options,
+            engine_options={"teacher": order},
         )
     except ArchiveLocked as exc:  # a window or another run has it now: the service retries
         print(f"openbrains run: {exc}", file=sys.stderr)
         return EXIT_BUSY
     remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
+    if rating_weight != args.rating_weight and not args.quiet:
+        print(
+            "--teach rate/tag: ratings count 0.3 against the score (--rating-weight)",
+            file=sys.stderr,
+        )
     run.engine.save_seed_weights(seed_weights)
     host.run, host.thread = run.engine, threading.current_thread()
     host.listen()
@@ -355,6 +434,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{k} {v['train']}+{v['val']}" for k, v in st.get("samples", {}).items()
         )
         print(f"recorded (train+val): {recorded or 'none'}; {st.get('ratings', 0)} ratings")
+    if st.get("teacher_answers"):
+        print(f"teacher answers cached: {st['teacher_answers']}")
     return 0
 
 

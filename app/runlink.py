@@ -148,6 +148,30 @@ class RunLink:
             settings["seeds"] = [seed.to_json().decode()]
         return settings
 
+    def seed_weights(self, settings: dict[str, Any]) -> list[str]:
+        """The project's trained weights for its seed (base64 safetensors), so a brain
+        opened or pulled with its weights continues from them, as ``openbrains run
+        project.graph`` does. Weights that no longer fit the seed (it was edited) are not
+        sent: that seed starts untrained."""
+        seeds = settings.get("seeds") or []
+        if not seeds or not self.project.weights:
+            return []
+        import base64
+
+        from openbrains.engine.compile import compile_graph
+        from openbrains.engine.weights import encode_weights
+
+        try:
+            wanted = compile_graph(Graph.from_json(seeds[0])).weights()
+        except OpenBrainsError:
+            return []
+        have = self.project.weights
+        if {k: tuple(v.shape) for k, v in wanted.items()} != {
+            k: tuple(v.shape) for k, v in have.items()
+        }:
+            return []
+        return [base64.b64encode(encode_weights(have)).decode("ascii")]
+
     def seed_graph(self) -> Graph | None:
         """The project's seed, if it is a real one (hidden units, and it compiles)."""
         graph = self.project.graph.copy()
@@ -166,11 +190,13 @@ class RunLink:
             run_dir = self.project.assign_run_dir()  # stored relative; a new one dirties
             self.update_title()
             self.runbar.set_running(True)
+            settings = self.run_settings()
             self.client.send(
                 "open_run",
                 self._on_opened,
                 run_dir=str(run_dir),
-                settings=self.run_settings(),
+                settings=settings,
+                seed_weights=self.seed_weights(settings),
                 trusted_code=to_wire(),  # what the user named in this window's dialogs
             )
         elif self.running:

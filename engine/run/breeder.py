@@ -28,7 +28,7 @@ from openbrains.engine.train import genes
 from openbrains.engine.weights import decode_weights, encode_weights
 
 BREED_TRIES = 10  # children that exceed the size bound are drawn again this often
-FRESH_TRIES = 20
+FRESH_TRIES = 40
 
 
 class Breeder:
@@ -83,9 +83,12 @@ class Breeder:
             graph, tensors = Graph.from_json(seeds[pick]), decode_weights(self.seed_weights(pick))
             details = []
             for _ in range(self.rng.randint(1, 2)):
-                m = mutate(graph, tensors, self.rng, self.bounds)
-                graph, tensors = m.graph, m.weights
-                details.append(m.detail)
+                for _try in range(BREED_TRIES):  # one that outgrows --max-params is redrawn
+                    m = mutate(graph, tensors, self.rng, self.bounds)
+                    if self.fits(m.graph):
+                        graph, tensors = m.graph, m.weights
+                        details.append(m.detail)
+                        break
             if self.device is not None and not self.fits(graph):  # the seed itself fits
                 return Birth(Graph.from_json(seeds[pick]), self.seed_weights(pick), origin="seed")
             return Birth(
@@ -95,9 +98,16 @@ class Breeder:
                 mutation="seed mutation",
                 detail="; ".join(details),
             )
-        for _ in range(FRESH_TRIES):
-            # the very first graph is a conventional one, so a run always starts somewhere sane
-            if index == 0 or self.rng.random() < self.settings.template_fraction:
+        for attempt in range(FRESH_TRIES):
+            # the very first graph is a conventional one, so a run always starts somewhere
+            # sane, unless no template fits the size bound (digits under 1,000 parameters:
+            # the smallest is ~1,500): the last tries are random graphs
+            forced = index == 0 and attempt < FRESH_TRIES // 4
+            late = attempt >= FRESH_TRIES * 3 // 4
+            share = policy.template_share(
+                self.settings.template_fraction, index, self.settings.template_half_life
+            )
+            if forced or (not late and self.rng.random() < share):
                 g = template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal)
                 origin = "template"
             else:
@@ -133,9 +143,9 @@ class Breeder:
         s = self.settings
         child, kept = None, {}
         for _ in range(BREED_TRIES):
-            a = policy.select(self.members, self.rng, s.tournament)
+            a = policy.select(self.members, self.rng, s.tournament, self._bonus())
             if len(self.members) > 1 and self.rng.random() < s.crossover_rate:
-                b = policy.select(self.members, self.rng, s.tournament)
+                b = policy.select(self.members, self.rng, s.tournament, self._bonus())
                 if b is not a:
                     g, w, detail = crossover(
                         a.graph,
@@ -160,13 +170,15 @@ class Breeder:
             if self.fits(child.graph):
                 break
         if child is None:  # every try was a crossover too big to train: mutate instead
-            child, kept = self._mutant(policy.select(self.members, self.rng, s.tournament))
-        if self.device is not None and not self.fits(child.graph):
-            return self._clone(child)  # the budget is a hard limit: retrain the parent
+            a = policy.select(self.members, self.rng, s.tournament, self._bonus())
+            child, kept = self._mutant(a)
+        if not self.fits(child.graph):  # nothing bred fits: the parent retrains (a hard limit)
+            return self._clone(child)
         return replace(child, weights=self._inherited(kept))
 
     def _clone(self, child: Birth) -> Birth:
-        """The parent of ``child`` again, when no child fitted the device budget."""
+        """The parent of ``child`` again, when no child fitted --max-params or the device
+        budget."""
         parent = next(m for m in self.members if m.record.id == child.parents[0])
         return Birth(
             parent.graph.copy(),
@@ -174,7 +186,9 @@ class Breeder:
             origin="mutation",
             parents=(parent.record.id,),
             mutation="clone",
-            detail="no child fitted the device budget",
+            detail="no child fitted the device budget"
+            if self.device is not None
+            else f"no child fitted within {self.bounds.max_params} parameters",
         )
 
     def _mutant(self, parent: Member) -> tuple[Birth, dict[str, Any]]:
@@ -235,6 +249,14 @@ class Breeder:
         )
 
     # ----- helpers ----------------------------------------------------------------------
+    def _bonus(self) -> dict[int, float]:
+        """The novelty objective, as weighed by the user (nothing when the weight is 0)."""
+        w = self.settings.novelty_weight
+        if w <= 0:
+            return {}
+        novelty = self.population.novelty_of
+        return {m.record.id: w * novelty.get(m.record.id, 0.0) for m in self.members}
+
     def fits(self, graph: Graph) -> bool:
         try:
             small = compile_graph(graph).param_count() <= self.bounds.max_params

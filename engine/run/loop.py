@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openbrains.engine.backends import Backend, BackendConfig, open_backend
 from openbrains.engine.diskspace import DiskFullError, SpaceWatch
@@ -38,6 +38,7 @@ from openbrains.engine.run.population import Member, Population
 from openbrains.engine.run.records import candidates, outcomes, record_from
 from openbrains.engine.run.scoring import Scorer
 from openbrains.engine.run.settings import RunSettings, Until, reconcile
+from openbrains.engine.run.teaching import Teaching
 from openbrains.engine.runners import runner_for
 from openbrains.engine.settings_check import check_minutes
 from openbrains.engine.store import Archive, Record
@@ -45,6 +46,9 @@ from openbrains.engine.tasks.rating import RatingBook
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.train import genes
 from openbrains.engine.train.governor import worker_share
+
+if TYPE_CHECKING:
+    from openbrains.engine.teachers.work import TeacherOrder
 
 RETAIN_EVERY = 25  # births between retention passes
 PROGRESS_S = 2.0  # seconds between progress events (and session touches)
@@ -57,8 +61,14 @@ class Run(Controls):
     backend_options: dict[str, Any] = {}  # noqa: RUF012  (set per run, never mutated)
 
     def __init__(
-        self, run_dir: Path, settings: RunSettings | None = None, on_event: EventSink | None = None
+        self,
+        run_dir: Path,
+        settings: RunSettings | None = None,
+        on_event: EventSink | None = None,
+        teacher: TeacherOrder | None = None,
     ) -> None:
+        """``teacher``: what the user asked a teacher to do for this run (command line or
+        the window's dialog; never stored in the run's settings, engine.run.teaching)."""
         self.run_dir = Path(run_dir)
         self.archive = Archive(self.run_dir)
         try:
@@ -79,6 +89,11 @@ class Run(Controls):
         self.space = SpaceWatch(self.run_dir, lambda info: self.on_event("disk_low", info))
         self.failures = FailureGuard()
         self.feedback = Feedback(self, task, plan)
+        try:
+            self.teaching = Teaching(self, teacher)
+        except BaseException:
+            self.archive.close()
+            raise
         self.ratings = RatingBook(self.settings.rating_prior)
         self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
         # sized from the task's own data, so recordings never change a run's budgets
@@ -168,6 +183,8 @@ class Run(Controls):
         minutes = check_minutes(minutes)
         self.stop_event.clear()
         self.space.check(self.archive.count)
+        self.teaching.start()
+        self.poll_feedback()  # a brain teacher's first soft targets reach the first jobs
         backend = self.open_backend()
         session = self.archive.start_session()
         deadline = None if minutes is None else time.monotonic() + minutes * 60
@@ -207,12 +224,15 @@ class Run(Controls):
                 if max_individuals is not None and self.births >= max_individuals:
                     break
         finally:
+            self.teaching.stopped()
+            self._drain_calls()
             backend.close()
             with suppress(DiskFullError):  # the first report of it is the one that counts
                 self.archive.touch_session(session)
             self.on_event("stopped", self.progress())
 
     def close(self) -> None:
+        self.teaching.close()
         self.archive.close()
 
     # ----- making work ------------------------------------------------------------------
@@ -221,7 +241,11 @@ class Run(Controls):
         self.job_counter += 1
         birth = self.breeder.next(self.births, self.archive.count(), len(self.inflight))
         graph = birth.graph
-        graph.hparams = {**genes.defaults(getattr(self.task, "kind", None)), **graph.hparams}
+        graph.hparams = {
+            **genes.defaults(getattr(self.task, "kind", None)),
+            **self.teaching.genes(),
+            **graph.hparams,
+        }
         graph.lineage = {
             "parents": list(birth.parents),
             "mutation": birth.mutation,
@@ -298,8 +322,17 @@ class Run(Controls):
             event={"status": rec.status, "fitness": fitness},
         )
         self.births += 1
-        self.population.finished(rec)
+        if birth.origin == "promotion":  # the same structure again: its parent's novelty
+            novelty = self.population.novelty_of.get(birth.parents[0])
+            if novelty is None:  # the parent aged out meanwhile
+                novelty = self.population.novelty.novelty(birth.graph)
+        else:
+            novelty = self.population.novelty_at_birth(birth.graph)
+        self.population.finished(rec, novelty)
         self.population.replace(retire, Member(rec, birth.graph, outcome.weights) if done else None)
+        summary = self._summary(rec)
+        if not done:  # only the living need their novelty remembered
+            self.population.novelty_of.pop(rec.id, None)
         champion = policy.is_champion(
             fitness, None if self.best is None else self.best.fitness, self.best is not None
         )
@@ -309,7 +342,7 @@ class Run(Controls):
         self.on_event(
             "individual",
             {
-                **self._summary(rec),
+                **summary,
                 "champion": champion,
                 "retired": [m.record.id for m in retire],
                 "graph": rec.graph_json,
@@ -336,6 +369,7 @@ class Run(Controls):
     def _summary(self, rec: Record) -> dict[str, Any]:
         return {
             **rec.summary(),
+            "novelty": self.population.novelty_of.get(rec.id),
             "metric": self.task.metric,
             "trained_version": rec.trained_version,
             "train_size": rec.train_size,
@@ -355,5 +389,6 @@ class Run(Controls):
             "best": None if best is None else self._summary(best),
             "data_version": self.data_version,
             "ratings": self.ratings.total,
+            "teacher": self.teaching.status(),
             "waiting": self.neighbour.reasons,
         }

@@ -54,6 +54,10 @@ def status_of(run_dir: Path) -> dict[str, Any]:
             out["samples"] = samples
         if ratings:
             out["ratings"] = len(archive.ratings())
+        if archive.has_table("teacher_answers"):  # what teachers answered (engine.teachers)
+            from openbrains.engine.teachers.cache import AnswerCache
+
+            out["teacher_answers"] = AnswerCache(archive).count()
         return out
     finally:
         archive.close()
