@@ -70,23 +70,30 @@ class RunSummary:
 EventSink = Callable[[Event], None]
 
 
+class Dispatch:
+    """The engine Run's ``on_event``, given at its construction: each event to the
+    caller's callback and, while ``events()`` reads, to its queue."""
+
+    def __init__(self, on_event: EventSink | None) -> None:
+        self.on_event = on_event
+        self.queue: queue.SimpleQueue[Event] | None = None
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        event = Event(kind, data)
+        if self.on_event is not None:
+            self.on_event(event)
+        if self.queue is not None:
+            self.queue.put(event)
+
+
 class RunHandle:
     """A run you started or resumed. ``run()`` searches in this thread; ``events()``
     searches in a thread of its own and yields what happens (breaking out stops it)."""
 
-    def __init__(self, run: Run, on_event: EventSink | None = None) -> None:
+    def __init__(self, run: Run, sink: Dispatch) -> None:
         self.engine = run  # the engine's Run, for programs that steer it further (a service)
-        self._on_event = on_event
-        self._queue: queue.SimpleQueue[Event] | None = None
+        self._sink = sink  # the Run's on_event from its construction (parts of it keep it)
         self._searching = threading.Lock()  # one search at a time over one archive
-        run.on_event = self._dispatch
-
-    def _dispatch(self, kind: str, data: dict[str, Any]) -> None:
-        event = Event(kind, data)
-        if self._on_event is not None:
-            self._on_event(event)
-        if self._queue is not None:
-            self._queue.put(event)
 
     # ----- what it is ---------------------------------------------------------------------
     @property
@@ -142,7 +149,7 @@ class RunHandle:
     ) -> Iterator[Event]:
         """Run in a background thread and yield its events, the last one ``stopped``.
         Leaving the loop early stops the run (after the jobs in flight)."""
-        if self._queue is not None:
+        if self._sink.queue is not None:
             raise OpenBrainsError("this run's events are already being read")
         events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         failure: list[BaseException] = []
@@ -153,7 +160,7 @@ class RunHandle:
             except BaseException as exc:  # handed to the reader, raised there
                 failure.append(exc)
 
-        self._queue = events
+        self._sink.queue = events
         thread = threading.Thread(target=search, name="openbrains-run", daemon=True)
         thread.start()
         try:
@@ -165,7 +172,7 @@ class RunHandle:
         finally:
             self.engine.stop()
             thread.join()
-            self._queue = None
+            self._sink.queue = None
         if failure:
             raise failure[0]
 
@@ -235,10 +242,11 @@ def start_run(
     settings.seeds = [*settings.seeds, *(b.graph.to_json().decode() for b in seeds)]
     folder = Path(run_dir) if run_dir is not None else default_run_dir(settings.task)
     where = checked_backend(backend, backend_options)
-    run = Run(folder, settings, **dict(engine_options or {}))
+    sink = Dispatch(on_event)
+    run = Run(folder, settings, on_event=sink, **dict(engine_options or {}))
     try:
         run.backend_name, run.backend_options = where
-        handle = RunHandle(run, on_event)
+        handle = RunHandle(run, sink)
         if seeds:
             from openbrains.engine.weights import encode_weights
 
@@ -289,9 +297,10 @@ def resume(
         if Path(data).resolve() != Path(str(stored["data"])).resolve():
             raise OpenBrainsError(f"{folder} was run on {stored['data']!r}, not {str(data)!r}")
     where = checked_backend(backend, backend_options)
-    run = Run(folder, None, **dict(engine_options or {}))
+    sink = Dispatch(on_event)
+    run = Run(folder, None, on_event=sink, **dict(engine_options or {}))
     run.backend_name, run.backend_options = where
-    return RunHandle(run, on_event)
+    return RunHandle(run, sink)
 
 
 def checked_backend(name: str, options: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
