@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         run_cmd,
         sample_cmd,
         service_cmd,
+        travel_cmd,
     )
 
     parser = Parser(

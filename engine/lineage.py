@@ -104,10 +104,10 @@ def child_lineage(
     return out
 
 
-def family(lineage: dict[str, Any], root: str) -> list[tuple[int, str, str, list[str]]]:
+def family(lineage: dict[str, Any]) -> list[tuple[int, str, str, list[str]]]:
     """The tree as lines to print: (depth, content id, relation to the child below, the
-    tasks it knew), depth-first from ``root``'s parents; an ancestor seen twice is listed
-    once (the second time with no tasks and no descent)."""
+    tasks it knew), depth-first from the brain's own parents; an ancestor seen twice is
+    listed once in full (later with no tasks and no descent)."""
     tree = lineage.get("tree") or {}
     lines: list[tuple[int, str, str, list[str]]] = []
     seen: set[str] = set()
@@ -131,6 +131,14 @@ def family(lineage: dict[str, Any], root: str) -> list[tuple[int, str, str, list
 def derived_gid(key: str, uid: str) -> str:
     """The gid of node ``uid`` born under ``key`` (a run's key or a graph's content id)."""
     return hashlib.sha256(GID_PREFIX + key.encode() + b"\n" + uid.encode()).hexdigest()[:32]
+
+
+def structure_key(graph: Any) -> str:
+    """sha256 (hex) of the canonical JSON of what ``graph`` computes: the first part of its
+    content id (``engine.format.identity.structure``); what a graph's own gids derive from."""
+    from openbrains.engine.format.identity import canonical_json, structure
+
+    return hashlib.sha256(canonical_json(structure(graph))).hexdigest()
 
 
 def stamp_gids(graph: Any, key: str) -> int:

@@ -154,7 +154,7 @@ def test_committed_v2_fixture_loads_and_its_brain_runs() -> None:
     doc = load(FIXTURES / "tiny_v2.graph")
     assert (doc.kind, doc.format_version_read, doc.migrated_from) == ("graph", 2, None)
     assert doc.missing_units() == {}
-    graph, brain = load_brain(FIXTURES / "tiny_v2.graph")
+    _graph, brain = load_brain(FIXTURES / "tiny_v2.graph")
     io_ = safetensors.torch.load((FIXTURES / "tiny_io.safetensors").read_bytes())
     with torch.no_grad():
         torch.testing.assert_close(brain(io_["x"]), io_["y"])
