@@ -94,6 +94,20 @@ class Brain(nn.Module):
         self.input_specs = {p.params["name"]: p.out for p in given}
         self.output_specs = {p.params["name"]: p.out for p in plan.outputs}
         self._no_state = (None,) * len(state_nodes)
+        # nodes that do not train keep their statistics too (batch norm's running means)
+        held = getattr(core, "nodes", None)
+        self._fixed = [
+            node_module_name(p.node.uid)
+            for p in plan.nodes.values()
+            if not p.node.trainable and hasattr(held, node_module_name(p.node.uid))
+        ]
+
+    def train(self, mode: bool = True) -> Brain:
+        super().train(mode)
+        if mode:
+            for name in self._fixed:
+                getattr(self.core.nodes, name).eval()
+        return self
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         if not self.state_nodes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,8 +124,12 @@ def hparams_of(raw: dict[str, Any] | None) -> dict[str, Any]:
     return h
 
 
-def make_optimizer(brain: Brain, hparams: dict[str, Any]) -> torch.optim.Optimizer | None:
-    params = [p for p in brain.parameters() if p.requires_grad]
+def make_optimizer(
+    brain: Brain, hparams: dict[str, Any], extra: Iterable[torch.nn.Parameter] = ()
+) -> torch.optim.Optimizer | None:
+    own = list(brain.parameters())
+    seen = {id(p) for p in own}
+    params = [p for p in own + [p for p in extra if id(p) not in seen] if p.requires_grad]
     if not params:
         return None
     lr = float(hparams["lr"])
@@ -183,15 +187,19 @@ def train(
     seed: int = 0,
     measure_test: bool = True,
     on_step: Callable[[], None] | None = None,
+    extra_loss: Callable[[torch.Generator], torch.Tensor] | None = None,
+    extra_params: Iterable[torch.nn.Parameter] = (),
 ) -> TrainResult:
     """Train in place, then score on validation (and test, for reporting only).
 
     ``on_step`` runs after every optimiser step: the governor sleeps there to hold the CPU
-    cap, and a worker checks there that its coordinator is still alive.
+    cap, and a worker checks there that its coordinator is still alive. ``extra_loss``
+    (given the batch generator) is added to every step's task loss, and ``extra_params``
+    train too: other tasks of a multi-task brain stay in the loss this way.
     """
     h = hparams_of(hparams)
     result = TrainResult()
-    opt = make_optimizer(brain, h)
+    opt = make_optimizer(brain, h, extra_params)
     gen = torch.Generator().manual_seed(seed)
     data = task.train
     n = len(data)
@@ -221,6 +229,8 @@ def train(
             part.inputs[name] = random_shift(part.inputs[name], spec, gen)
         out = _first_output(brain(*_inputs(brain, part)))
         loss = task.loss(out, part.target, smoothing)
+        if extra_loss is not None:
+            loss = loss + extra_loss(gen)
         value, stepped = descend(opt, loss)
         if not stepped:
             result.diverged, result.reason = True, f"loss became {value} at step {result.steps}"
