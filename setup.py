@@ -1,11 +1,13 @@
-"""Maps the repository's top-level folders (engine/, nodes/, canvas/, app/, assets/) to sub-packages
+"""Maps the repository's top-level folders (engine/, nodes/, canvas/, app/) to sub-packages
 of ``openbrains``, so an installed Open Brains adds one top-level name and the layout of
 the repository stays as DESIGN.md asks. Everything else is in pyproject.toml."""
 
 from setuptools import find_packages, setup
 
 LAYERS = ("engine", "nodes", "canvas", "app")
-DATA = ("assets",)  # icons, desktop entry, MIME type: package data of openbrains.assets
+# data shipped as packages (their files are pyproject's package-data): icons, desktop entry
+# and MIME type (openbrains.assets); the ready-made sample projects (openbrains.sample_graphs)
+DATA = ("assets", "sample_graphs")
 
 packages = ["openbrains"]
 for layer in LAYERS + DATA:

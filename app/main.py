@@ -1,5 +1,12 @@
-"""The main window: canvas in the middle, palette, inspector, population, plots and the
-run bar around it, wired to an engine service process. Only app/ knows both Qt and torch."""
+"""The main window: the start page or the canvas in the middle; palette, inspector,
+population, family tree, plots and the run bar around it, wired to an engine service
+process. Only app/ knows both Qt and torch.
+
+The window's jobs are split into mixins, one file each: ``app.files.ProjectFiles``
+(projects: new, open, save, export), ``app.runlink.RunLink`` (the run and its docks),
+``app.lineage.LineageLink`` (family tree, parent | child), ``app.startcheck.StartChecks``
+(what a run needs before it starts); menus are built by ``app.menus``.
+"""
 
 from __future__ import annotations
 
@@ -8,43 +15,58 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from openbrains.app import help as help_dialogs
 from openbrains.app import recovery
 from openbrains.app.client import EngineClient
+from openbrains.app.files import ProjectFiles
+from openbrains.app.lineage import LineageLink
+from openbrains.app.menus import build_menus
 from openbrains.app.panels import install_live_and_rating_docks
 from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
-from openbrains.app.settings import add_recent, recent_files
-from openbrains.app.taskdialog import TaskDialog, io_graph_for_task
+from openbrains.app.settings import recent_files
+from openbrains.app.startcheck import StartChecks
 from openbrains.app.tray import RunTray
+from openbrains.app.welcome import sample_cards
 from openbrains.canvas.editor import GraphEditor
+from openbrains.canvas.lineage import FamilyTreeView
+from openbrains.canvas.logview import LogView
 from openbrains.canvas.plots import PlotsView
 from openbrains.canvas.population import PopulationView
 from openbrains.canvas.runbar import RunBar
-from openbrains.engine.errors import OpenBrainsError
-from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
+from openbrains.canvas.startpage import StartPage
+from openbrains.engine.graph import INPUT_UNIT
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
+    QSizePolicy,
+    QStackedWidget,
     QWidget,
 )
 
-BOARD_GAMES = ("tictactoe", "connect4")  # the games the play window can draw
-
 WINDOW_SIZE = (1440, 900)
+FITS = (1280, 800)  # the window must fit a 1280×800 screen at every moment
 
 
-class MainWindow(QMainWindow, RunLink):
-    """The whole tool in one window; the run side lives in ``app.runlink.RunLink``."""
+def initial_size() -> tuple[int, int]:
+    """WINDOW_SIZE, or less on a smaller screen (never less than it can be)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return WINDOW_SIZE
+    room = screen.availableGeometry()
+    if room.width() < 1024:  # offscreen or a tiny virtual screen: the documented size
+        return WINDOW_SIZE
+    return (min(WINDOW_SIZE[0], room.width()), min(WINDOW_SIZE[1], room.height()))
+
+
+class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
+    """The whole tool in one window."""
 
     def __init__(self, project: Project | None = None, start_engine: bool = True) -> None:
         super().__init__()
@@ -64,59 +86,76 @@ class MainWindow(QMainWindow, RunLink):
         self.editor = GraphEditor(self)
         self.editor.set_catalog(catalog_json())
         self.editor.set_checker(check_graph)
-        self.setCentralWidget(self.editor)
         self.editor.graphChanged.connect(self.on_graph_edited)
         self.editor.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.editor.startPauseRequested.connect(self.start_pause)
+        self.start_page = StartPage(self)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.start_page)
+        self.pages.addWidget(self.editor)
+        self.setCentralWidget(self.pages)
 
         self.population = PopulationView(self)
         self.plots = PlotsView(self)
-        self.log = QPlainTextEdit(self)
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(2000)
-        palette_dock = self._dock(
-            "Palette", self.editor.palette, Qt.DockWidgetArea.LeftDockWidgetArea
-        )
-        inspector_dock = self._dock(
-            "Inspector", self.editor.inspector, Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        population_dock = self._dock(
-            "Population", self.population, Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        plots_dock = self._dock("Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
-        log_dock = self._dock("Engine log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.family = FamilyTreeView(self)
+        self.log = LogView(self)
+        self.log.detailRequested.connect(self.show_detail)
+        area = Qt.DockWidgetArea
+        palette_dock = self._dock("Palette", self.editor.palette, area.LeftDockWidgetArea)
+        inspector_dock = self._dock("Inspector", self.editor.inspector, area.RightDockWidgetArea)
+        population_dock = self._dock("Population", self.population, area.RightDockWidgetArea)
+        self.family_dock = self._dock("Family tree", self.family, area.RightDockWidgetArea)
+        plots_dock = self._dock("Plots", self.plots, area.BottomDockWidgetArea)
+        log_dock = self._dock("Engine log", self.log, area.BottomDockWidgetArea)
         self.tabifyDockWidget(plots_dock, log_dock)
+        self.tabifyDockWidget(population_dock, self.family_dock)
         self.feedback_docks = install_live_and_rating_docks(self, self.client)
         self.tabifyDockWidget(inspector_dock, self.feedback_docks.live_dock)
         self.tabifyDockWidget(plots_dock, self.feedback_docks.rating_dock)
         inspector_dock.raise_()
         plots_dock.raise_()
+        population_dock.raise_()
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._initial_docks = (palette_dock, inspector_dock, population_dock, plots_dock)
+        self._hidden_for_start: list[QWidget] = []
 
         self.runbar = RunBar(self)
-        toolbar = self.addToolBar("Run")
-        toolbar.setObjectName("RunToolbar")
-        toolbar.addWidget(self.runbar)
+        self.run_toolbar = self.addToolBar("Run")
+        self.run_toolbar.setObjectName("RunToolbar")
+        self.run_toolbar.addWidget(self.runbar)
         self.canvas_label = QLabel(self)
         self.task_label = QLabel(self)
         for label in (self.canvas_label, self.task_label):
             label.setContentsMargins(10, 0, 10, 0)
-        self.statusBar().addPermanentWidget(self.canvas_label)
-        self.statusBar().addPermanentWidget(self.task_label)
+            # long task paths must not widen the window (it fits 1280×800)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(60)
+        self.statusBar().addPermanentWidget(self.canvas_label, 1)
+        self.statusBar().addPermanentWidget(self.task_label, 1)
         self.connect_run()
+        self.connect_lineage()
 
-        self._build_menus()
+        build_menus(self)
         self.tray = RunTray(self)
+        self.start_page.sampleChosen.connect(self.open_sample)
+        self.start_page.recentChosen.connect(lambda p: self.open_path(Path(p)))
+        self.start_page.newRequested.connect(self.new_project)
+        self.start_page.openRequested.connect(self.open_dialog)
+        self.start_page.helpRequested.connect(lambda: help_dialogs.getting_started(self))
+        self.start_page.set_samples(sample_cards())
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(recovery.AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
-        self.resize(*WINDOW_SIZE)
+        self.resize(*initial_size())
         self.arrange_docks()
         self.show_project()
         self.show_run_snapshot()
+        if project is None:
+            self.show_start_page()
+        else:
+            self.show_editor_page()
         if start_engine:
             self.client.start()
 
@@ -136,6 +175,18 @@ class MainWindow(QMainWindow, RunLink):
         )
         self.resizeDocks([plots], [int(height * 0.28)], Qt.Orientation.Vertical)
 
+    def reset_layout(self) -> None:
+        """View → Reset the layout: every dock back where it starts."""
+        for dock in self.docks():
+            dock.setFloating(False)
+        for dock in (*self._initial_docks, self.family_dock, *self.feedback_docks_list()):
+            dock.show()
+        self.run_toolbar.show()
+        self._initial_docks[1].raise_()
+        self._initial_docks[2].raise_()
+        self._initial_docks[3].raise_()
+        self.arrange_docks()
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title.replace(" ", ""))
@@ -143,238 +194,62 @@ class MainWindow(QMainWindow, RunLink):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
+    def docks(self) -> list[QDockWidget]:
+        """Every dock, in the order the View menu lists them."""
+        order = ("Palette", "Inspector", "Population", "Family tree", "Plots", "Live", "Rating")
+        found = {d.windowTitle(): d for d in self.findChildren(QDockWidget)}
+        return [found[t] for t in order if t in found] + [
+            d for t, d in found.items() if t not in order
+        ]
 
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        f = bar.addMenu("&File")
-        self._action(f, "&New project…", self.new_project, QKeySequence.StandardKey.New)
-        self._action(f, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
-        self.recent_menu = f.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self._action(f, "&Save", self.save, QKeySequence.StandardKey.Save)
-        self._action(f, "Save &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
-        f.addSeparator()
-        self._action(f, "Export &champion…", self.export_champion)
-        self._action(f, "&Play a game against a brain…", self.play_game)
-        self._action(f, "&Generate images from a denoiser…", self.generate_images)
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        e = bar.addMenu("&Edit")
-        for action in self.editor.actions():
-            e.addAction(action)
-        r = bar.addMenu("&Run")
-        self._action(r, "Choose &task…", self.choose_task)
-        self._action(r, "Start / pause", self.start_pause)
-        self._action(r, "&Inject edited graph", self.inject, "Ctrl+I")
-        r.addSeparator()
-        self._action(r, "Show the &seed", self.show_seed)
-        self._action(r, "&Use the canvas graph as the seed", self.use_as_seed)
-        r.addSeparator()
-        self.follow_action = self._action(r, "&Follow champion", lambda on: self.set_follow(on))
-        self.follow_action.setCheckable(True)
+    def feedback_docks_list(self) -> list[QDockWidget]:
+        return [self.feedback_docks.live_dock, self.feedback_docks.rating_dock]
 
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in recent_files():
-            self._action(self.recent_menu, path, lambda _=False, p=path: self.open_path(Path(p)))
+    # ----- start page ------------------------------------------------------------------
+    def on_start_page(self) -> bool:
+        return self.pages.currentWidget() is self.start_page
 
-    # ----- project -------------------------------------------------------------------
-    def show_project(self) -> None:
-        self.opened_from, self.edited_individual = None, False
-        self.editor.set_graph(self.project.graph)  # fits the view: sizes differ between screens
-        self.show_canvas_state()
-        self.setWindowTitle(f"{self.project.title} — Open Brains")
-        task = self.project.task
-        self.task_label.setText(
-            f"task: {task.get('name', 'none')}" + (f" ({task['data']})" if task.get("data") else "")
-        )
-        ev = self.project.evolver
-        self.runbar.blockSignals(True)
-        self.runbar.set_values(
-            workers=int(ev.get("workers", 1)),
-            cpu_cap=float(ev.get("cpu_cap", 0)),
-            tradeoff=float(ev.get("tradeoff", 0.02)),
-        )
-        self.runbar.blockSignals(False)
-        self.runbar.neighbour.set_values(ev)
-
-    def on_graph_edited(self) -> None:
-        """An edit of the seed dirties the project; an edit of an individual is for Inject."""
-        if self.opened_from is not None:
-            if not self.edited_individual:
-                self.edited_individual = True
-                self.show_canvas_state()
+    def show_start_page(self) -> None:
+        """The way in: samples, new project, recent projects. The docks and the run bar
+        step aside (and come back as they were)."""
+        self.refresh_start_page()
+        if self.on_start_page() and self._hidden_for_start:
             return
-        self.project.graph = self.editor.graph()
-        if not self.project.dirty:
-            self.project.dirty = True
-            self.setWindowTitle(f"{self.project.title} — Open Brains")
+        bars: list[QWidget] = [*self.docks(), self.run_toolbar]
+        if self.isVisible():
+            self._hidden_for_start = [w for w in bars if w.isVisible() and not _floating(w)]
+        else:  # still being built: everything shows once a project is open
+            self._hidden_for_start = bars
+        for w in bars:
+            if not _floating(w):
+                w.hide()
+        self.pages.setCurrentWidget(self.start_page)
+        for label in (self.canvas_label, self.task_label):  # they speak of a project
+            label.hide()
+        self.setWindowTitle("Open Brains")
 
-    def confirm_discard(self) -> bool:
-        """Ask before losing unsaved edits; True when it is fine to go on."""
-        if not self.project.dirty:
-            return True
-        answer = QMessageBox.question(
-            self,
-            "Unsaved changes",
-            f"Save changes to {self.project.title.rstrip(' *')}?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
-    def new_project(self) -> None:
-        if not self.confirm_discard():
+    def show_editor_page(self) -> None:
+        if not self.on_start_page():
             return
-        dialog = TaskDialog(self)
-        if not dialog.exec():
-            return
-        project = Project(graph=io_graph_for_task(dialog.task_spec()))
-        project.set_task(dialog.task_spec())
-        self.set_project(project)
+        self.pages.setCurrentWidget(self.editor)
+        for w in (*self._hidden_for_start, self.canvas_label, self.task_label):
+            w.show()
+        self._hidden_for_start = []
+        self.update_title()
 
-    def choose_task(self) -> None:
-        dialog = TaskDialog(self, self.project.task)
-        if dialog.exec():
-            self.project.set_task(dialog.task_spec())
-            if not any(
-                n.unit not in (INPUT_UNIT, OUTPUT_UNIT) for n in self.project.graph.nodes.values()
-            ):
-                self.project.graph = io_graph_for_task(self.project.task)
-            self.project.dirty = True
-            self.show_project()
+    def refresh_start_page(self) -> None:
+        self.start_page.set_recent(recent_files())
 
-    def set_project(self, project: Project) -> None:
-        self.close_run()
-        recovery.discard_autosave(self.project, self.session)
-        self.project = project
-        self.show_project()
-        self.show_run_snapshot()
+    def project_changed(self) -> None:
+        """The Live dock's source follows the modality of the project's input."""
+        first = next((n for n in self.project.graph.nodes.values() if n.unit == INPUT_UNIT), None)
+        modality = str(first.params.get("modality", "")) if first is not None else ""
+        self.feedback_docks.live.set_modality(modality)
 
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Open Brains (*.graph)")
-        if path:
-            self.open_path(Path(path))
-
-    def open_path(self, path: Path) -> bool:
-        if not self.confirm_discard():
-            return False
-        try:
-            project = Project.open(path)
-        except OpenBrainsError as exc:
-            QMessageBox.warning(self, "Cannot open", str(exc))
-            return False
-        add_recent(path)
-        self.set_project(project)
-        return True
-
-    def save(self) -> bool:
-        if self.project.path is None:
-            return self.save_as()
-        return self._save_to(self.project.path)
-
-    def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save project", "untitled.graph", "Open Brains (*.graph)"
-        )
-        return bool(path) and self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        if self.opened_from is None:
-            self.project.graph = self.editor.graph()
-            self.project.view = self.editor.view_state()
-        try:
-            self.project.save(path)
-        except OpenBrainsError as exc:
-            QMessageBox.warning(self, "Cannot save", str(exc))
-            return False
-        recovery.discard_autosave(self.project, self.session)
-        add_recent(path)
-        self.setWindowTitle(f"{self.project.title} — Open Brains")
-        self.statusBar().showMessage(f"saved {path}", 4000)
-        return True
-
-    def autosave(self) -> Path | None:
-        if not self.project.dirty:
-            return None
-        return recovery.write_autosave(self.project, self.session)
-
-    def export_champion(self) -> None:
-        if not self.run_open:
-            self.statusBar().showMessage("no run yet: start one first", 4000)
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export champion", "champion.graph", "Open Brains (*.graph)"
-        )
-        if path:
-            from openbrains.engine.export import export_individual
-
-            try:
-                export_individual(self.project.default_run_dir(), None, Path(path))
-            except OpenBrainsError as exc:
-                QMessageBox.warning(self, "Cannot export", str(exc))
-
-    def play_game(self) -> None:
-        """Play the champion of a game run (exported first) or any game ``.graph`` file."""
-        from openbrains.app.play_window import open_play_window
-
-        game = self.project.task.get("name")
-        path: Path | None = None
-        if game in BOARD_GAMES and self.run_open:
-            from openbrains.engine.export import export_individual
-
-            path = self.project.default_run_dir() / "champion.graph"
-            try:
-                export_individual(self.project.default_run_dir(), None, path)
-            except OpenBrainsError as exc:
-                QMessageBox.warning(self, "Cannot play", str(exc))
-                return
-        else:
-            chosen, _ = QFileDialog.getOpenFileName(
-                self, "Play against", "", "Open Brains (*.graph)"
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
-            if game not in BOARD_GAMES:
-                game, ok = QInputDialog.getItem(self, "Game", "Game:", list(BOARD_GAMES), 0, False)
-                if not ok:
-                    return
-        self.play_window = open_play_window(self, path, str(game))
-
-    def generate_images(self) -> None:
-        """Watch the champion of a denoise run (exported first) or any ``.graph`` file
-        turn noise into images."""
-        from openbrains.app.samples_window import open_samples_window
-
-        path: Path | None = None
-        if self.project.task.get("name") == "denoise" and self.run_open:
-            from openbrains.engine.export import export_individual
-
-            path = self.project.default_run_dir() / "champion.graph"
-            try:
-                export_individual(self.project.default_run_dir(), None, path)
-            except OpenBrainsError as exc:
-                QMessageBox.warning(self, "Cannot generate images", str(exc))
-                return
-        else:
-            chosen, _ = QFileDialog.getOpenFileName(
-                self, "Generate images from", "", "Open Brains (*.graph)"
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
-        self.samples_window = open_samples_window(self, path)
+    def show_detail(self, detail: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "Details", detail, parent=self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()
 
     # ----- closing -------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -386,7 +261,12 @@ class MainWindow(QMainWindow, RunLink):
         self.autosave_timer.stop()
         self.client.stop()
         recovery.discard_autosave(self.project, self.session)
+        self.close_compare()
         event.accept()
+
+
+def _floating(w: QWidget) -> bool:
+    return isinstance(w, QDockWidget) and w.isFloating()
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -406,11 +286,10 @@ def offer_recovery(window: MainWindow) -> None:
     if not found:
         return
     item = found[0]
-    name = item.original or "an untitled project"
     answer = QMessageBox.question(
         window,
         "Recover unsaved work",
-        f"Open Brains did not close cleanly. Recover the unsaved edits to {name}?",
+        f"Open Brains did not close cleanly. Recover the unsaved edits to {item.name}?",
     )
     if answer == QMessageBox.StandardButton.Yes:
         window.set_project(recovery.recover(item))
@@ -435,7 +314,8 @@ def screenshot(
     prepare: Callable[[MainWindow], None] | None = None,
 ) -> Path:
     """Render the main window with ``path`` (and its run folder, if any) offscreen into
-    ``out``, for docs and checks; ``prepare(window)`` may select or open things first."""
+    ``out``, for docs and checks; without ``path``, the start page. ``prepare(window)``
+    may select or open things first."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = make_app()
@@ -446,7 +326,8 @@ def screenshot(
     window.arrange_docks()
     for _ in range(5):
         app.processEvents()
-    window.editor.fit()
+    if not window.project.view:
+        window.editor.fit()
     window.editor.check_now()  # cards show parameter counts and shapes, as after an edit
     if prepare is not None:
         prepare(window)

@@ -1,6 +1,9 @@
 """Autosave and crash recovery: while a project has unsaved edits it is written every
 minute to ~/.openbrains/autosave; a clean close removes the file, so any file found there
-at start-up is work a crash would otherwise have lost."""
+at start-up is work a crash would otherwise have lost.
+
+An autosave is keyed by the project's identity (``Project.identity``), not its path: a
+Save As renames the project, and its autosave must still be the one removed."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def autosave_dir() -> Path:
 
 
 def autosave_path(project: Project, session: str) -> Path:
-    key = str(project.path.resolve()) if project.path else f"untitled-{session}"
+    key = f"{session}-{project.identity}"
     return autosave_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.graph"
 
 
@@ -34,6 +37,7 @@ def write_autosave(project: Project, session: str) -> Path:
     doc.project = dict(
         doc.project or {},
         recovery_of=str(project.path) if project.path else None,
+        recovery_template=project.template,
         recovery_time=time.time(),
     )
     save(path, doc)
@@ -50,6 +54,13 @@ class Recoverable:
     path: Path
     original: str | None
     saved_at: float
+    template: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self.original:
+            return self.original
+        return f"the {self.template} sample" if self.template else "an untitled project"
 
 
 def find_recoverable() -> list[Recoverable]:
@@ -64,8 +75,14 @@ def find_recoverable() -> list[Recoverable]:
         except OpenBrainsError:
             continue
         data = doc.project or {}
+        template = data.get("recovery_template")
         found.append(
-            Recoverable(path, data.get("recovery_of"), float(data.get("recovery_time") or 0))
+            Recoverable(
+                path,
+                data.get("recovery_of"),
+                float(data.get("recovery_time") or 0),
+                str(template) if template else None,
+            )
         )
     return sorted(found, key=lambda r: r.saved_at, reverse=True)
 
@@ -76,7 +93,8 @@ def recover(item: Recoverable) -> Project:
 
     project = Project.from_file(load(item.path), Path(item.original) if item.original else None)
     project.recall(item.path.read_bytes())
-    project.extra.pop("recovery_of", None)
-    project.extra.pop("recovery_time", None)
+    for key in ("recovery_of", "recovery_time", "recovery_template"):
+        project.extra.pop(key, None)
+    project.template = None if item.original else item.template
     project.dirty = True
     return project

@@ -277,7 +277,7 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
         if getattr(args, "label", None):
             task["label"] = args.label
         task.update(parse_options(getattr(args, "option", None)))
-    from openbrains.engine.train.job import encode_weights
+    from openbrains.engine.weights import encode_weights
 
     seeds, weights = [], []
     if doc.graph is not None and doc.graph.nodes and doc.weights:

@@ -11,23 +11,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from openbrains.app.attach import attach_if_owned
-from openbrains.app.snapshot import higher_is_better, read_snapshot
+from openbrains.app.messages import plain, show_error
+from openbrains.app.snapshot import higher_is_better, read_individual, read_snapshot
 from openbrains.app.trustlist import remember_run
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 from openbrains.engine.neighbour import PolicySettings
-from openbrains.engine.trust import is_granted, locate, to_wire, user_gave
-from PySide6.QtWidgets import QMessageBox
+from openbrains.engine.trust import to_wire
 
 if TYPE_CHECKING:
     from openbrains.app.client import EngineClient
     from openbrains.app.project import Project
     from openbrains.canvas.editor import GraphEditor
+    from openbrains.canvas.logview import LogView
     from openbrains.canvas.plots import PlotsView
     from openbrains.canvas.population import PopulationView
     from openbrains.canvas.runbar import RunBar
     from PySide6.QtGui import QAction
-    from PySide6.QtWidgets import QLabel, QPlainTextEdit, QStatusBar
+    from PySide6.QtWidgets import QLabel, QStatusBar
 
 
 def best_of(items: list[dict[str, Any]]) -> int | None:
@@ -46,7 +47,7 @@ class RunLink:
     population: PopulationView
     plots: PlotsView
     runbar: RunBar
-    log: QPlainTextEdit
+    log: LogView
     canvas_label: QLabel
     follow_action: QAction
     project: Project
@@ -62,6 +63,9 @@ class RunLink:
         def statusBar(self) -> QStatusBar: ...
         def choose_task(self) -> None: ...
         def on_graph_edited(self) -> None: ...
+        def update_title(self) -> None: ...
+        def show_editor_page(self) -> None: ...
+        def champion_changed(self, ind: int) -> None: ...
 
     def connect_run(self) -> None:
         """Wire the engine client and the run docks to this window."""
@@ -84,9 +88,11 @@ class RunLink:
         self.plots.set_metric(self.metric_name, higher_is_better(metric))
 
     def show_run_snapshot(self) -> bool:
-        """Fill the docks from the project's run folder, if it has one (read-only)."""
+        """Fill the docks from the project's run folder, if it has one (read-only): a
+        reopened project shows its population, plots and family tree before any Start."""
         self.population.set_population([])
         self.plots.set_history([])
+        self.family.set_lineage([], None)
         self.plots.set_window(int(self.project.evolver.get("population", 16)))
         snap = read_snapshot(self.project.default_run_dir())
         if snap is None:
@@ -97,6 +103,7 @@ class RunLink:
         if snap.champion is not None:
             self.population.mark_champion(snap.champion)
             self.plots.show_curve(snap.champion, snap.champion_curve)
+            self.champion_changed(snap.champion)
         attach_if_owned(self)  # type: ignore[arg-type]  # a search already runs it: join it
         return True
 
@@ -150,16 +157,11 @@ class RunLink:
         return graph
 
     def start_pause(self) -> None:
-        if not self.project.task.get("name"):
-            self.choose_task()
-            if not self.project.task.get("name"):
-                return
         if not self.run_open:
-            if not self.confirm_code() or not self.confirm_paths():
+            if not self.may_start():  # app.startcheck: code, paths, task, data, seed
                 return
-            run_dir = self.project.default_run_dir()
-            self.project.run_dir = str(run_dir)
-            self.project.given_paths.add(str(run_dir))
+            run_dir = self.project.assign_run_dir()  # stored relative; a new one dirties
+            self.update_title()
             self.runbar.set_running(True)
             self.client.send(
                 "open_run",
@@ -173,58 +175,13 @@ class RunLink:
         else:
             self.client.send("start", self._on_reply)
 
-    def confirm_code(self) -> bool:
-        """A project that names Python code runs it only once the user says so here (or
-        typed it in the Task dialog): the dialog names the code and the file it would load."""
-        code = self.project.code_needed()
-        if code is None or is_granted(code):
-            return True
-        where = locate(code)
-        answer = QMessageBox.question(
-            self,
-            "Run Python code?",
-            f"This project's task is Python code:\n\n    {code}\n    "
-            + (f"from {where}" if where else "(not found from the current folder)")
-            + "\n\nOpening a file never runs its code. Run it only if you wrote or installed "
-            "it yourself.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            self.statusBar().showMessage(f"not started: the code {code} was not trusted", 8000)
-            return False
-        user_gave(code, "the window's confirmation")
-        return True
-
-    def confirm_paths(self) -> bool:
-        """Paths a project names that this user never gave here are shown and must be
-        confirmed before a run reads or writes them (app.trustlist)."""
-        paths = self.project.untrusted_paths()
-        if not paths:
-            return True
-        listed = "\n".join(f"    {what}: {path}" for what, path in paths)
-        answer = QMessageBox.question(
-            self,
-            "Use these paths?",
-            "This project was not saved on this machine by you, and it names:\n\n"
-            f"{listed}\n\nUse them? (No: choose the task's data with Run → Choose task…; "
-            "the run folder then goes beside the project.)",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            self.statusBar().showMessage(
-                "not started: the project's paths were not confirmed", 8000
-            )
-            return False
-        self.project.given_paths.update(path for _, path in paths)
-        return True
-
     def _on_opened(self, reply: dict[str, Any]) -> None:
         if not reply.get("ok"):
             self.runbar.set_running(False)
-            self.statusBar().showMessage(f"cannot start: {reply.get('error')}", 10_000)
-            self.append_log(f"cannot start: {reply.get('error')}")
+            error = str(reply.get("error"))
+            self.statusBar().showMessage(f"cannot start: {plain(error).text}", 10_000)
+            self.append_log(f"cannot start: {error}")
+            show_error(self, "Cannot start", error)  # type: ignore[arg-type]
             return
         self.run_open = True
         self.set_metric((reply.get("task") or {}).get("metric"))
@@ -254,8 +211,9 @@ class RunLink:
 
     def _on_reply(self, reply: dict[str, Any]) -> None:
         if not reply.get("ok"):
-            self.statusBar().showMessage(str(reply.get("error")), 8000)
-            self.append_log(str(reply.get("error")))
+            error = str(reply.get("error"))
+            self.statusBar().showMessage(plain(error, self.node_titles()).text, 8000)
+            self.append_log(error)
 
     def change_setting(self, key: str, value: Any) -> None:
         self.project.evolver[key] = value
@@ -300,11 +258,16 @@ class RunLink:
         self.statusBar().showMessage(text, 6000)
 
     def open_individual(self, ind: int, animated: bool = False) -> None:
-        """Ask the engine for individual ``ind`` and show it on the canvas."""
-        if not self.run_open:
-            self.statusBar().showMessage("start the run to open its individuals", 4000)
-            return
+        """Show individual ``ind`` on the canvas: asked of the engine while a run is open,
+        else read from the run folder (a reopened project is browsable without a run)."""
         self.population.select(int(ind))
+        if not self.run_open:
+            reply = read_individual(self.project.default_run_dir(), int(ind))
+            if reply is None:
+                self.statusBar().showMessage(f"individual #{ind} is not in the run folder", 5000)
+                return
+            self._on_individual(reply, animated)
+            return
         self.client.send(
             "individual", lambda r: self._on_individual(r, animated), individual=int(ind)
         )
@@ -315,10 +278,11 @@ class RunLink:
             return
         self.opened_from, self.edited_individual = int(reply["id"]), False
         graph = Graph.from_json(reply["graph"])
+        self.show_editor_page()
         if animated:
             self.editor.show_graph_animated(graph)
         else:
-            self.editor.set_graph(graph)
+            self.editor.set_graph(graph, relayout=True)
         self.plots.show_curve(self.opened_from, reply.get("curve") or [])
         self.show_canvas_state()
         if not animated:
@@ -344,13 +308,15 @@ class RunLink:
             self.plots.add_individual(data)
             if data.get("champion"):
                 self.population.mark_champion(int(data["id"]))
+                self.champion_changed(int(data["id"]))
                 if self.metric_name == "elo" and not self.plots.reference_lines():
                     # a game run knows its yardstick once its first candidate has played
                     self.client.send("status", self._on_status)
                 if self.follow_champion:  # asked for, so its loss curve comes along
                     self.open_individual(int(data["id"]), animated=True)
             if data.get("status") != "done" and data.get("error"):
-                self.append_log(f"#{data['id']} {data['status']}: {data['error']}")
+                words = plain(str(data["error"]), self.node_titles())
+                self.log.append_line(f"#{data['id']} {data['status']}: {words.text}", words.detail)
         elif kind == "progress":
             self.runbar.set_progress(data)
         elif kind in ("started", "resumed"):
@@ -360,8 +326,9 @@ class RunLink:
             self.running = False
             self.runbar.set_running(False)
         elif kind == "error":
-            self.append_log(data.get("message", "error"))
-            self.statusBar().showMessage(data.get("message", "error"), 10_000)
+            message = str(data.get("message", "error"))
+            self.append_log(message)
+            self.statusBar().showMessage(plain(message, self.node_titles()).text, 10_000)
 
     def on_engine_finished(self, code: int, last: str) -> None:
         was_open = self.run_open
@@ -374,4 +341,10 @@ class RunLink:
             )
 
     def append_log(self, text: str) -> None:
-        self.log.appendPlainText(text)
+        """A line in the engine log, in words; the technical message one click away."""
+        words = plain(text, self.node_titles())
+        self.log.append_line(words.text, words.detail)
+
+    def node_titles(self) -> dict[str, str]:
+        """uid → title of the nodes on the canvas, so messages can name them."""
+        return {uid: n.title for uid, n in self.editor.current_graph.nodes.items()}

@@ -65,3 +65,69 @@ def read_snapshot(run_dir: Path) -> RunSnapshot | None:
         champion=champion,
         champion_curve=list(best.curve) if best is not None else [],
     )
+
+
+def _open(run_dir: Path) -> Archive | None:
+    if not (Path(run_dir) / DB_NAME).exists():
+        return None
+    try:
+        return Archive(Path(run_dir), readonly=True)
+    except OpenBrainsError:
+        return None
+
+
+def read_individual(run_dir: Path, ind: int) -> dict[str, Any] | None:
+    """Individual ``ind`` as the engine's ``individual`` reply gives it (summary, graph,
+    curve), read from the run folder: a reopened project's individuals open without a
+    running search."""
+    archive = _open(run_dir)
+    if archive is None:
+        return None
+    try:
+        rec = archive.get(int(ind))
+        has_weights = archive.weights(rec.id) is not None
+    except OpenBrainsError:
+        return None
+    finally:
+        archive.close()
+    return {
+        **summary(rec),
+        "ok": True,
+        "graph": rec.graph_json,
+        "curve": rec.curve,
+        "has_weights": has_weights,
+    }
+
+
+SEED_ORIGINS = ("seed-mutation",)  # made from the project's seed; the archive keeps no parent
+
+
+def read_lineage(run_dir: Path, ind: int, limit: int = 300) -> list[dict[str, Any]]:
+    """``ind`` and its ancestors (summaries with graph JSON), nearest first, at most
+    ``limit``. A mutant of the seed counts the run's seed individual as its parent."""
+    archive = _open(run_dir)
+    if archive is None:
+        return []
+    out: dict[int, dict[str, Any]] = {}
+    try:
+        row = archive.db.execute(  # the first seed individual, without reading every record
+            "SELECT id FROM individuals WHERE origin='seed' ORDER BY id LIMIT 1"
+        ).fetchone()
+        seed = int(row[0]) if row else None
+        todo = [int(ind)]
+        while todo and len(out) < limit:
+            i = todo.pop(0)
+            if i in out:
+                continue
+            try:
+                rec = archive.get(i)
+            except OpenBrainsError:
+                continue
+            parents = list(rec.parents)
+            if not parents and rec.origin in SEED_ORIGINS and seed is not None and seed != i:
+                parents = [seed]
+            out[i] = {**summary(rec), "parents": parents, "graph": rec.graph_json}
+            todo += [int(p) for p in parents if int(p) not in out]
+    finally:
+        archive.close()
+    return list(out.values())

@@ -25,7 +25,7 @@ from openbrains.engine.compile import compile_graph
 from openbrains.engine.games.champion import DEFAULT_SIMS, champion_player, opponent, sided_match
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
-from openbrains.engine.train.job import decode_weights
+from openbrains.engine.weights import decode_weights
 from openbrains.nodes.games.connect4 import ConnectFour
 
 from bench.common import Timeline

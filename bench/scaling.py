@@ -27,31 +27,30 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openbrains.engine.backends import BackendConfig, open_backend
+from openbrains.engine.jobs import JobSpec
 from openbrains.engine.run import Run, RunSettings
-from openbrains.engine.train.workers import WorkerPool
 
 from bench.common import search
 from bench.record import record
-
-Job = tuple[dict[str, Any], bytes]
 
 
 def settings(workers: int) -> RunSettings:
     return RunSettings(task={"name": "digits"}, seed=1, workers=workers, max_params=5000)
 
 
-def search_rate(workers: int, seconds: float, folder: Path, jobs: list[Job] | None) -> float:
+def search_rate(workers: int, seconds: float, folder: Path, jobs: list[JobSpec] | None) -> float:
     """Candidates per minute of a real search, from its first to its last individual;
     ``jobs`` (if given) receives every job the search handed to its workers."""
     if jobs is not None:
         original = Run.next_job
 
-        def recording(self: Run) -> Job:
-            job, weights = original(self)
+        def recording(self: Run) -> JobSpec:
+            job = original(self)
             # the replay trains every step: a time cap would stop jobs earlier under the
             # heavier load of two workers and flatter the 2-worker rate
-            jobs.append(({k: v for k, v in job.items() if k != "seconds"}, weights))
-            return job, weights
+            jobs.append(job.with_(seconds=None))
+            return job
 
         Run.next_job = recording  # type: ignore[method-assign]
     try:
@@ -65,29 +64,25 @@ def search_rate(workers: int, seconds: float, folder: Path, jobs: list[Job] | No
     return (len(births) - 1) / (births[-1] - births[0]) * 60
 
 
-def candidates_in(job: dict[str, Any]) -> int:
-    return len(job.get("siblings") or []) or 1
-
-
-def replay_rate(workers: int, jobs: list[Job], folder: Path) -> float:
-    """Train ``jobs`` (all of them, in order) through a ``workers``-process pool."""
+def replay_rate(workers: int, jobs: list[JobSpec], folder: Path) -> float:
+    """Train ``jobs`` (all of them, in order) through a ``workers``-process local backend."""
     run = Run(folder / f"replay{workers}", settings(workers))
-    pool = WorkerPool(workers, run.task_spec(), None)
+    pool = open_backend("local", BackendConfig(workers, None, run.feedback.task_ref()))
     try:
-        while len(pool.idle()) < workers:
+        while pool.free() < workers:
             pool.collect(timeout=0.2)
         queue = list(jobs)
         done = 0
         start = time.monotonic()
         while queue or pool.busy():
-            for worker in pool.idle():
+            for _ in range(pool.free()):
                 if queue:
-                    job, weights = queue.pop(0)
-                    pool.submit(worker, job, weights)
-            for finished in pool.collect(timeout=0.2):
-                if finished.result.get("status") == "failed":
-                    raise RuntimeError(f"replayed job failed: {finished.result.get('error')}")
-                done += candidates_in(finished.job)
+                    pool.submit(queue.pop(0))
+            for result in pool.collect(timeout=0.2):
+                failed = [o.error for o in result.outcomes if o.status == "failed"]
+                if failed:
+                    raise RuntimeError(f"replayed job failed: {failed[0]}")
+                done += len(result.outcomes)
         return done / (time.monotonic() - start) * 60
     finally:
         pool.close()
@@ -148,7 +143,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
-    jobs: list[Job] = []
+    jobs: list[JobSpec] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         search1 = search_rate(1, args.seconds, folder, jobs)
@@ -156,7 +151,7 @@ def main() -> None:
         one = replay_rate(1, jobs, folder)
         two = replay_rate(2, jobs, folder)
     peer = peer_scaling()
-    count = sum(candidates_in(j) for j, _ in jobs)
+    count = sum(j.candidates for j in jobs)
     last = (
         f"scaling={two / one:.3f} per_min_1={one:.1f} per_min_2={two:.1f} "
         f"search_scaling={search2 / search1:.3f} peer_scaling={peer:.3f}"

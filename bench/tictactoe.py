@@ -33,7 +33,7 @@ from openbrains.engine.games.champion import DEFAULT_SIMS
 from openbrains.engine.games.players import BrainPlayer, MinimaxPlayer
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
-from openbrains.engine.train.job import decode_weights
+from openbrains.engine.weights import decode_weights
 from openbrains.nodes.games.tictactoe import TicTacToe
 
 from bench.record import record

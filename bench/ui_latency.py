@@ -1,6 +1,7 @@
 """UI latency: how late a 10 ms timer fires in the real main window while the engine
-service evolves `digits` with 2 workers (the docks taking every individual as it comes),
-and the frame time of a canvas with 300 nodes.
+service evolves `digits` with 2 workers (the docks taking every individual as it comes,
+the canvas following the champion, the family tree dock and a parent | child window
+open), and the frame time of a canvas with 300 nodes.
 
 Peers, same run: the event-loop lateness of the same window with its engine started but
 idle, and the frame time of a 30-node canvas. Lateness is how much later than its 10 ms
@@ -163,9 +164,14 @@ def main() -> None:
         window.client.event.connect(
             lambda kind, _d: arrived.append(time.monotonic()) if kind == "individual" else None
         )
+        window.resize(1440, 900)
+        window.set_follow(True)  # the new views open: follow champion and the family tree
+        window.show_family_tree()
         window.start_pause()
         if not spin_until(lambda: window.running and bool(arrived), 300):
             raise SystemExit(f"the run did not start: {window.log.toPlainText()[-400:]}")
+        if spin_until(lambda: window.population.champion is not None, 120):
+            window.compare_with_parent(window.population.champion)  # parent | child too
         start = time.monotonic()
         busy = ticker.measure(args.seconds)
         during = sum(1 for t in arrived if t >= start)
@@ -200,7 +206,9 @@ def main() -> None:
         body = (
             f"The real main window (offscreen Qt, dark theme) with the engine service as its own "
             f"process; {args.idle_seconds:.0f} s idle, then {args.seconds:.0f} s while the run "
-            "evolves `digits` and the population and plots docks take every individual. "
+            "evolves `digits` and the population and plots docks take every individual, with "
+            "follow champion on (each new champion laid out afresh and marked), the family "
+            "tree dock in front (redrawn for each champion) and a parent | child window open. "
             "Frames: the canvas of dense-node chains, fitted, rendered "
             f"{args.frames} times; at a fitted zoom below 0.5 both canvases draw the plain "
             "level of detail (no body text, shadows or port labels).\n\n" + table

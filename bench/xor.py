@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
-from openbrains.engine.train.job import decode_weights
+from openbrains.engine.weights import decode_weights
 
 from bench.record import record
 

@@ -13,7 +13,7 @@ Public API (what ``app/`` uses)::
     editor.set_checker(check_graph)             # Graph -> {"compiles", "error", "params", "nodes"}
     editor.set_graph(graph, keep_undo=False)    # show a graph (keep_undo: as an undoable step)
     editor.graph()                              # a copy of the graph being edited
-    editor.show_graph_animated(graph)           # follow the champion: animate the difference
+    editor.show_graph_animated(graph)           # follow the champion: fresh layout, changes marked
     editor.palette, editor.inspector            # widgets to dock
     editor.actions()                            # QActions with shortcuts, for menus
     signals: graphChanged(), selectionChanged(list), statusMessage(str), startPauseRequested()
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from openbrains.canvas.commands import (
     SetFlagsCommand,
     SetParamCommand,
 )
+from openbrains.canvas.follow import GraphDiff, show_changes
 from openbrains.canvas.inspector import Inspector
 from openbrains.canvas.items.node import WIDTH as NODE_WIDTH
 from openbrains.canvas.palette import QuickAddPopup, UnitPalette
@@ -133,6 +135,34 @@ def layout_missing(graph: Graph) -> Graph:
     return graph
 
 
+_QUOTED_UID = re.compile(r"'([a-z0-9_]{1,32})'")
+
+
+def named_check(result: dict[str, Any], graph: Graph) -> dict[str, Any]:
+    """The checker's result with the nodes its messages name by uid (``node '629f6fbe'``)
+    named as the canvas shows them (``node 'label'``): a uid means nothing to a person."""
+
+    def name(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return _QUOTED_UID.sub(
+            lambda m: (
+                f"'{graph.nodes[m.group(1)].title}'" if m.group(1) in graph.nodes else m.group(0)
+            ),
+            text,
+        )
+
+    out = dict(result)
+    out["error"] = name(result.get("error"))
+    nodes = result.get("nodes")
+    if isinstance(nodes, dict):
+        out["nodes"] = {
+            uid: ({**info, "error": name(info.get("error"))} if isinstance(info, dict) else info)
+            for uid, info in nodes.items()
+        }
+    return out
+
+
 def _free_spot(
     p: tuple[float, float], taken: list[tuple[float, float] | None]
 ) -> tuple[float, float]:
@@ -187,6 +217,8 @@ class GraphEditor(QWidget):
         self._last_selection: list[str] = []
         self._quick_add_pos = QPointF()
         self._shown_once = False
+        self.last_diff = GraphDiff()  # what the last followed graph changed
+        self._pending_view: dict[str, Any] | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -335,10 +367,12 @@ class GraphEditor(QWidget):
         else:
             self._schedule_check()
 
-    def set_graph(self, graph: Graph, keep_undo: bool = False) -> None:
-        """Show ``graph`` (a copy). Nodes without a position get a layered one. With
-        ``keep_undo`` the replacement is an undoable step; otherwise the history is cleared."""
-        g = layout_missing(graph.copy())
+    def set_graph(self, graph: Graph, keep_undo: bool = False, relayout: bool = False) -> None:
+        """Show ``graph`` (a copy). Nodes without a position get a layered one; with
+        ``relayout`` every node does (``canvas.follow``: an evolved graph, whose stored
+        positions are its ancestors'). With ``keep_undo`` the replacement is an undoable
+        step; otherwise the history is cleared."""
+        g = graph.copy() if relayout else layout_missing(graph.copy())
         self._cancel_gestures()
         if keep_undo:
             self.undo_stack.push(ReplaceGraphCommand(self.doc, g, "Replace graph"))
@@ -347,7 +381,13 @@ class GraphEditor(QWidget):
         self.doc.graph = g
         self._placed = set()
         self.last_check = None
+        self.last_diff = GraphDiff()
+        self._pending_view = None  # a view saved for another graph
+        self.scene.clear_ghosts()
+        if relayout:
+            show_changes(self.scene, g, None, self.catalog)
         self._sync_all()
+        self.scene.set_marks({})
         self.scene.set_check(None)
         self._update_status_chip()
         self._schedule_check()
@@ -371,8 +411,10 @@ class GraphEditor(QWidget):
             result = self._checker(self.doc.graph.copy())
         except Exception as exc:  # the checker must never take the editor down
             result = {"compiles": False, "error": f"check failed: {exc}", "params": 0, "nodes": {}}
+        raw = str(result.get("error") or "")
+        result = named_check(result, self.doc.graph)
         self.last_check = result
-        self.scene.set_check(result)
+        self.scene.set_check(result, raw)
         self._refresh_inspector()
         self._update_status_chip()
         self.checked.emit(result)
@@ -811,13 +853,25 @@ class GraphEditor(QWidget):
         return self.view.view_state()
 
     def set_view_state(self, state: dict[str, Any]) -> None:
-        self.view.set_view_state(state)
+        """Zoom and centre as saved; before the canvas is first shown (it has its real
+        size only then) they wait, and take the place of the first fit."""
+        if self._shown_once:
+            self.view.set_view_state(state)
+        else:
+            self._pending_view = dict(state)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if not self._shown_once:  # the view has its real size only now
             self._shown_once = True
-            QTimer.singleShot(0, self.fit)
+            QTimer.singleShot(0, self._first_view)
+
+    def _first_view(self) -> None:
+        state, self._pending_view = self._pending_view, None
+        if state:
+            self.view.set_view_state(state)
+        else:
+            self.fit()
 
     def grab_png(self, path: str | Path, scale: float = 1.0) -> Path:
         """The whole graph on the canvas background as a PNG (independent of zoom)."""
@@ -829,46 +883,27 @@ class GraphEditor(QWidget):
         return path
 
     # ----- live: follow the champion ----------------------------------------------------------
-    def show_graph_animated(self, graph: Graph) -> None:
-        """Replace the shown graph by ``graph`` and animate the difference: added nodes and
-        wires glow (fading over ``canvas.scene.GLOW_MS``), changed ones glow blue, removed
-        ones fade out (``FADE_MS``). Not an edit: the undo history is cleared."""
+    def show_graph_animated(self, graph: Graph) -> GraphDiff:
+        """Follow the champion: show ``graph`` laid out afresh (``canvas.follow``), its
+        added, changed and removed nodes and wires marked against the graph shown before
+        until the next one comes; what was added glows for a moment. Not an edit: the undo
+        history is cleared."""
         new = graph.copy()
         old = self.doc.graph
-        for uid, node in new.nodes.items():
-            if node.pos is None and uid in old.nodes and old.nodes[uid].pos is not None:
-                node.pos = old.nodes[uid].pos
-        layout_missing(new)
-        added = [u for u in new.nodes if u not in old.nodes]
-        added += [u for u in new.edges if u not in old.edges]
-        removed = [u for u in old.edges if u not in new.edges]
-        removed += [u for u in old.nodes if u not in new.nodes]
-        changed = [
-            u
-            for u, n in new.nodes.items()
-            if u in old.nodes
-            and (
-                n.unit != old.nodes[u].unit
-                or n.params != old.nodes[u].params
-                or (n.frozen, n.trainable) != (old.nodes[u].frozen, old.nodes[u].trainable)
-            )
-        ]
-        changed += [
-            u
-            for u, e in new.edges.items()
-            if u in old.edges
-            and (e.src, e.dst, e.src_port, e.dst_port)
-            != (old.edges[u].src, old.edges[u].dst, old.edges[u].src_port, old.edges[u].dst_port)
-        ]
         self._cancel_gestures()
-        self.scene.fade_out(removed)
         self.undo_stack.clear()
         self.doc.graph = new
-        self._placed &= set(new.nodes)
-        self._sync_all()
-        self.scene.glow(added, theme.color("new"))
-        self.scene.glow(changed, theme.color("changed"))
+        self._placed = set()
+        self._syncing = True
+        try:
+            self.last_diff = show_changes(self.scene, new, old, self.catalog)
+        finally:
+            self._syncing = False
+        self._on_scene_selection(force=True)
+        self.scene.glow([u for u in self.last_diff.added if u in new.nodes], theme.color("new"))
         self._schedule_check()
+        self.fit()
+        return self.last_diff
 
     def animating(self) -> bool:
         return self.scene.animating()

@@ -29,6 +29,19 @@ from PySide6.QtWidgets import (
 LATENCY_WINDOW = 200  # chunks the p50/p99 are taken over
 LATENCY_SCALE_MS = 50.0  # a full meter
 SOURCES = ("mic", "camera", "camera:1", "text")
+# the sources that can feed an input of each modality, the first one the default
+SOURCES_FOR = {
+    "image": ("camera", "camera:1"),
+    "audio": ("mic",),
+    "text": ("text",),
+}
+SOURCE_MODALITY = {"mic": "audio", "camera": "image", "text": "text"}
+MODALITY_WORDS = {"image": "images", "audio": "sound", "text": "text", "vector": "numbers"}
+
+
+def source_modality(spec: str) -> str:
+    """What a source spec gives: ``camera:1`` → image; files and follows are not known."""
+    return SOURCE_MODALITY.get(spec.split(":", 1)[0].strip(), "")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -48,6 +61,7 @@ class LivePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.running = False
+        self.modality = ""  # what the brain's input reads (set_modality)
         self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self.views: dict[str, ItemView] = {}
         self.recorded = 0
@@ -100,14 +114,49 @@ class LivePanel(QWidget):
     def source_spec(self) -> str:
         return self.source.currentText().strip()
 
+    def set_modality(self, modality: str) -> None:
+        """The brain reads ``modality``: offer the sources that give it, the first one
+        chosen, and type-in text only for a text brain."""
+        self.modality = modality
+        fitting = SOURCES_FOR.get(modality, ())
+        self.source.blockSignals(True)
+        self.source.clear()
+        self.source.addItems([*fitting, *(s for s in SOURCES if s not in fitting)])
+        self.source.setCurrentIndex(0)
+        self.source.blockSignals(False)
+        if modality and not fitting:
+            words = MODALITY_WORDS.get(modality, modality)
+            self.show_message(f"This brain reads {words}; live sources give images, sound or text.")
+        else:
+            self.show_message("")
+        self.set_running(self.running)
+
+    def mismatch(self, spec: str) -> str:
+        """Why ``spec`` cannot feed the brain, in words ("" when it can or is unknown)."""
+        gives = source_modality(spec)
+        if not gives or not self.modality or gives == self.modality:
+            return ""
+        reads = MODALITY_WORDS.get(self.modality, self.modality)
+        fitting = SOURCES_FOR.get(self.modality, ())
+        hint = f"; choose {' or '.join(fitting)}" if fitting else ""
+        return f"This brain reads {reads}, and {spec} gives {MODALITY_WORDS[gives]}{hint}."
+
     def _toggle(self) -> None:
         if self.running:
             self.stopRequested.emit()
-        else:
-            self.show_message("")
-            self.startRequested.emit(self.source_spec())
+            return
+        problem = self.mismatch(self.source_spec())
+        if problem:
+            self.show_message(problem, error=True)
+            return
+        self.show_message("")
+        self.startRequested.emit(self.source_spec())
 
     def _record_pressed(self) -> None:
+        problem = "" if self.running else self.mismatch(self.source_spec())
+        if problem:
+            self.show_message(problem, error=True)
+            return
         self.record_text.setText(f"recording {self.label.text().strip()!r}…")
         self.recordPressed.emit(self.label.text().strip(), self.source_spec())
 
@@ -122,7 +171,9 @@ class LivePanel(QWidget):
         self.running = running
         self.start_button.setText("Stop" if running else "Start")
         self.source.setEnabled(not running)
-        self.typed.setEnabled(running and self.source_spec().startswith("text"))
+        self.typed.setEnabled(
+            running and self.source_spec().startswith("text") and self.modality in ("", "text")
+        )
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)

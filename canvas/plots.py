@@ -193,8 +193,7 @@ class PlotsView(QWidget):
         self.pareto = self.pareto_w.getPlotItem()
         self.loss = self.loss_w.getPlotItem()
 
-        legend = self.progress.addLegend(offset=(-8, -8), labelTextColor=COLORS["text_dim"])
-        legend.setBrush(pg.mkBrush(QColor(0, 0, 0, 0)))
+        # the legend is in the title (coloured names), outside the curves it would cover
         self.best_item = self.progress.plot(
             [], [], pen=pg.mkPen(COLORS["best"], width=2), name="best"
         )
@@ -544,7 +543,12 @@ class PlotsView(QWidget):
         arrow = "↑" if self.higher else "↓"
         label = f"val {self.metric_name}"
         bottom = "individual #" if self.x_mode == "individuals" else "minutes since start"
-        _style_plot(self.progress, f"best & median {self.metric_name} {arrow}", label, bottom)
+        best, median = COLORS["best"], COLORS["median"]
+        title = (
+            f"<span style='color:{best}'>━ best</span> &amp; "
+            f"<span style='color:{median}'>━ median</span> {self.metric_name} {arrow}"
+        )
+        _style_plot(self.progress, title, label, bottom)
         _style_plot(self.pareto, "size vs score · Pareto front", label, "parameters (log)")
         _style_plot(self.loss, "training loss", "loss", "step")
 

@@ -3,35 +3,36 @@
 Fed plain dicts (the engine's individual summaries and "individual" events), never torch.
 Items update in place: a model holds one entry per individual in the chosen order (an
 arrival is one sorted insert, a change at most one row move) and a delegate paints each
-card, so nothing is rebuilt per event and nothing flickers. New arrivals glow for a moment; the
-champion wears a gold border. With "history" on, retired individuals stay (dimmed) up to
+card, so nothing is rebuilt per event and nothing flickers. New arrivals fade in and glow for a moment;
+the champion wears a gold border. With "history" on, retired individuals stay (dimmed) up to
 ``HISTORY_LIMIT``.
+
+Cards never move under the pointer: while it is over the list the order is *held* —
+arrivals join at the end, changed scores do not re-sort, retired cards stay (marked) in
+their place — and the order is put right when the pointer leaves, so a click opens the
+individual that was aimed at.
 """
 
 from __future__ import annotations
 
-import bisect
-import html
-import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from openbrains.canvas.theme import COLORS, color
-from openbrains.canvas.thumbnail import render_thumbnail, species_color
+from openbrains.canvas.cards import CARD, HIGHLIGHT_S, CardDelegate
+from openbrains.canvas.popmodel import SORT_KEYS, SORT_LABELS, Entry, PopulationModel
+from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import (
-    QAbstractListModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
+    QPoint,
     QRect,
-    QRectF,
-    QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -40,368 +41,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-THUMB = (160, 100)
-PAD = 6
-LINE_H = 15
-TEXT_LINES = 4
-CARD = QSize(THUMB[0] + 2 * PAD, THUMB[1] + 2 * PAD + TEXT_LINES * LINE_H + 2)
-HIGHLIGHT_S = 2.5  # how long a new arrival glows
+__all__ = ["CARD", "SORT_KEYS", "Entry", "PopulationModel", "PopulationView"]
+
 HISTORY_LIMIT = 400  # retired individuals kept on screen with "history" on
-
-SORT_KEYS = ("score", "params", "age", "species")
-_SORT_LABELS = {
-    "score": "by score",
-    "params": "by size",
-    "age": "newest first",
-    "species": "by species",
-}
-
-IdRole = Qt.ItemDataRole.UserRole + 1
-
-
-def format_score(value: Any) -> str:
-    if value is None:
-        return "—"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return "—" if math.isnan(v) else f"{v:.4f}"
-
-
-def format_params(value: Any) -> str:
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return "?"
-
-
-@dataclass
-class Entry:
-    id: int
-    data: dict[str, Any]
-    arrived: float = field(default_factory=time.monotonic)
-    champion: bool = False
-    retired: bool = False
-
-    @property
-    def fitness(self) -> float:
-        f = self.data.get("fitness")
-        return float(f) if isinstance(f, int | float) and not math.isnan(f) else -math.inf
-
-    @property
-    def params(self) -> int:
-        try:
-            return int(self.data.get("params") or 0)
-        except (TypeError, ValueError):
-            return 0
-
-    @property
-    def species(self) -> int:
-        try:
-            return int(self.data.get("species"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return 1 << 30
-
-
-def sort_key(key: str, e: Entry) -> tuple[float, ...]:
-    """Display order is ascending order of these tuples: living before retired, then the
-    chosen key, ties broken by fitness, then id, so the order is total and stable."""
-    head = 1.0 if e.retired else 0.0
-    if key == "params":
-        return (head, e.params, -e.fitness, e.id)
-    if key == "age":
-        return (head, -e.id)
-    if key == "species":
-        return (head, e.species, -e.fitness, e.id)
-    return (head, -e.fitness, e.params, e.id)
-
-
-class PopulationModel(QAbstractListModel):
-    """One row per individual, kept in display order.
-
-    Sorting lives here rather than in a ``QSortFilterProxyModel``: an arrival is one
-    bisected insert, an update at most one row move, so the view never re-lays out more
-    than it must. (A Python ``lessThan`` override also trips a reference-counting bug in
-    PySide6 6.12 on Python 3.11 after some thousands of calls.)
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.entries: list[Entry] = []
-        self.keys: list[tuple[float, ...]] = []
-        self.rows: dict[int, int] = {}  # id → row
-        self.key = "score"
-        self.metric = "score"
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid() or index.row() >= len(self.entries):
-            return None
-        e = self.entries[index.row()]
-        if role == IdRole:
-            return e.id
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(e, self.metric)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return f"#{e.id}"
-        return None
-
-    def entry(self, row: int) -> Entry:
-        return self.entries[row]
-
-    def get(self, ind: int) -> Entry | None:
-        row = self.rows.get(ind)
-        return None if row is None else self.entries[row]
-
-    def _reindex(self, start: int = 0) -> None:
-        for i in range(start, len(self.entries)):
-            self.rows[self.entries[i].id] = i
-
-    def upsert(self, ind: int, data: dict[str, Any]) -> Entry:
-        row = self.rows.get(ind)
-        if row is None:
-            e = Entry(ind, dict(data))
-            k = sort_key(self.key, e)
-            pos = bisect.bisect_left(self.keys, k)
-            self.beginInsertRows(QModelIndex(), pos, pos)
-            self.entries.insert(pos, e)
-            self.keys.insert(pos, k)
-            self._reindex(pos)
-            self.endInsertRows()
-            return e
-        e = self.entries[row]
-        e.data = {**e.data, **data}
-        e.retired = False
-        self.resort_one(row)
-        return e
-
-    def resort_one(self, row: int) -> None:
-        """Entry ``row`` changed: move it where its key now belongs, and repaint it."""
-        e = self.entries[row]
-        k = sort_key(self.key, e)
-        del self.keys[row]
-        pos = bisect.bisect_left(self.keys, k)
-        self.keys.insert(row, k)
-        if pos != row:
-            self.beginMoveRows(
-                QModelIndex(), row, row, QModelIndex(), pos + 1 if pos > row else pos
-            )
-            del self.entries[row], self.keys[row]
-            self.entries.insert(pos, e)
-            self.keys.insert(pos, k)
-            self._reindex(min(row, pos))
-            self.endMoveRows()
-        else:
-            self.keys[row] = k
-        idx = self.index(pos)
-        self.dataChanged.emit(idx, idx)
-
-    def remove(self, ids: Iterable[int]) -> None:
-        rows = sorted((self.rows[i] for i in set(ids) if i in self.rows), reverse=True)
-        if not rows:
-            return
-        # contiguous runs in one call each, highest first so lower rows stay valid
-        runs: list[tuple[int, int]] = []
-        start = end = rows[0]
-        for r in rows[1:]:
-            if r == start - 1:
-                start = r
-            else:
-                runs.append((start, end))
-                start = end = r
-        runs.append((start, end))
-        for a, b in runs:
-            self.beginRemoveRows(QModelIndex(), a, b)
-            for e in self.entries[a : b + 1]:
-                del self.rows[e.id]
-            del self.entries[a : b + 1]
-            del self.keys[a : b + 1]
-            self.endRemoveRows()
-        self._reindex(rows[-1])
-
-    def reset(self, entries: list[Entry], key: str | None = None) -> None:
-        """Replace all entries (or re-sort by a new ``key``)."""
-        self.beginResetModel()
-        if key is not None:
-            self.key = key
-        entries = sorted(entries, key=lambda e: sort_key(self.key, e))
-        self.entries = entries
-        self.keys = [sort_key(self.key, e) for e in entries]
-        self.rows = {e.id: i for i, e in enumerate(entries)}
-        self.endResetModel()
-
-    def touch(self, ind: int) -> None:
-        row = self.rows.get(ind)
-        if row is not None:
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx)
-
-
-def _tooltip(e: Entry, default_metric: str = "score") -> str:
-    """Rich text with everything the card has no room for (values escaped)."""
-    d = e.data
-    metric = str(d.get("metric") or default_metric)
-    head = f"#{e.id}" + ("  ★ champion" if e.champion else "") + (" (retired)" if e.retired else "")
-    lines = [
-        f"validation {metric}: {format_score(d.get('score'))}",
-        f"test {metric}: {format_score(d.get('test_score'))}",
-        f"fitness: {format_score(d.get('fitness'))}",
-        f"params: {format_params(d.get('params'))}",
-        f"species {d.get('species', '?')} · rung {d.get('rung', 0)} · "
-        f"{format_params(d.get('steps', 0))} steps",
-        f"origin: {d.get('origin', '?')}",
-    ]
-    if d.get("parents"):
-        lines.append("parents: " + ", ".join(f"#{p}" for p in d["parents"]))
-    if d.get("mutation"):
-        lines.append(f"mutation: {d['mutation']}")
-    body = [f"<b>{html.escape(head)}</b>", *(html.escape(x) for x in lines)]
-    if d.get("detail"):
-        body.append(f"<i>{html.escape(str(d['detail']))}</i>")
-    return "<br>".join(body)
-
-
-class CardDelegate(QStyledItemDelegate):
-    """Paints one card: thumbnail, then id, scores, size and origin."""
-
-    def __init__(self, view: PopulationView) -> None:
-        super().__init__(view)
-        self.view = view
-        self.font = QFont(view.font())
-        self.font.setPixelSize(11)
-        self.bold = QFont(self.font)
-        self.bold.setBold(True)
-        self.fm = QFontMetrics(self.font)
-
-    def sizeHint(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> QSize:
-        return CARD
-
-    def paint(
-        self,
-        p: QPainter,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        e = self.view.entry_at(index)
-        if e is None:
-            return
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        state = option.state  # type: ignore[attr-defined]
-        selected = bool(state & QStyle.StateFlag.State_Selected)
-        hover = bool(state & QStyle.StateFlag.State_MouseOver)
-        p.save()
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if e.retired:
-            p.setOpacity(0.45)
-        card = QRectF(rect).adjusted(1.5, 1.5, -1.5, -1.5)
-        p.setPen(QPen(color("border"), 1.0))
-        p.setBrush(color("card_hover") if hover or selected else color("card"))
-        p.drawRoundedRect(card, 6, 6)
-        # a new arrival: a green wash and rim that fade out over HIGHLIGHT_S
-        age = time.monotonic() - e.arrived
-        if age < HIGHLIGHT_S and not e.retired:
-            fade = 1.0 - age / HIGHLIGHT_S
-            p.setPen(QPen(color("new", 0.9 * fade), 2.0))
-            p.setBrush(color("new", 0.16 * fade))
-            p.drawRoundedRect(card, 6, 6)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        if selected:
-            p.setPen(QPen(color("accent"), 2.0))
-            p.drawRoundedRect(card, 6, 6)
-        if e.champion:  # inside the selection rim, so both show
-            p.setPen(QPen(color("champion"), 1.6))
-            p.drawRoundedRect(card.adjusted(2.5, 2.5, -2.5, -2.5) if selected else card, 5, 5)
-
-        x, y = rect.x() + PAD, rect.y() + PAD
-        graph = e.data.get("graph")
-        if graph:
-            dpr = self.view.devicePixelRatioF()
-            img = render_thumbnail(graph, THUMB, dpr)
-            p.drawImage(x, y, img)
-        else:
-            p.setPen(color("text_faint"))
-            p.setFont(self.font)
-            p.drawText(QRect(x, y, THUMB[0], THUMB[1]), Qt.AlignmentFlag.AlignCenter, "no graph")
-
-        d = e.data
-        metric = str(d.get("metric") or self.view.metric_name)
-        ty = y + THUMB[1] + 2
-        tw = THUMB[0]
-        line = QRect(x, ty, tw, LINE_H)
-        # line 1: id, champion star, species chip
-        p.setFont(self.bold)
-        p.setPen(color("champion") if e.champion else color("text"))
-        p.drawText(
-            line,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            f"#{e.id}" + ("  ★" if e.champion else ""),
-        )
-        sp = d.get("species")
-        if sp is not None:
-            p.setFont(self.font)
-            label = f"species {sp}"
-            lw = self.fm.horizontalAdvance(label)
-            chip = QRectF(x + tw - lw - 14, ty + 2, lw + 12, LINE_H - 3)
-            c = species_color(sp)
-            fill = QColor(c)
-            fill.setAlphaF(0.22)
-            p.setPen(QPen(c, 1.0))
-            p.setBrush(fill)
-            p.drawRoundedRect(chip, 5, 5)
-            p.setPen(color("text"))
-            p.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
-        # line 2: validation and test score
-        p.setFont(self.font)
-        line.translate(0, LINE_H)
-        p.setPen(color("text"))
-        p.drawText(
-            line,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            f"{metric} {format_score(d.get('score'))}",
-        )
-        p.setPen(color("text_dim"))
-        p.drawText(
-            line,
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-            f"test {format_score(d.get('test_score'))}",
-        )
-        # line 3: params and rung
-        line.translate(0, LINE_H)
-        p.drawText(
-            line,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            f"{format_params(d.get('params'))} params",
-        )
-        p.drawText(
-            line,
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-            f"rung {d.get('rung', 0)}",
-        )
-        # line 4: where it came from
-        line.translate(0, LINE_H)
-        origin = str(d.get("origin") or "?")
-        mutation = str(d.get("mutation") or "")
-        text = f"{origin}: {mutation}" if mutation and mutation != origin else origin
-        p.setPen(color("text_faint"))
-        p.drawText(
-            line,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            self.fm.elidedText(text, Qt.TextElideMode.ElideRight, tw),
-        )
-        p.restore()
 
 
 class PopulationView(QWidget):
@@ -409,6 +57,8 @@ class PopulationView(QWidget):
 
     individualActivated = Signal(int)
     followChampionChanged = Signal(bool)
+    compareRequested = Signal(int)  # parent | child for this individual
+    familyRequested = Signal(int)  # the family tree of this individual
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -433,11 +83,14 @@ class PopulationView(QWidget):
         self.list.setItemDelegate(CardDelegate(self))
         self.list.clicked.connect(self._on_clicked)
         self.list.activated.connect(self._on_clicked)
+        self.list.viewport().installEventFilter(self)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.setStyleSheet(f"QListView {{ background: {COLORS['panel']}; border: none; }}")
 
         self.sort_box = QComboBox(self)
         for key in SORT_KEYS:
-            self.sort_box.addItem(_SORT_LABELS[key], key)
+            self.sort_box.addItem(SORT_LABELS[key], key)
         self.sort_box.setToolTip("order of the cards")
         # a compact bar, so the dock can be two cards wide beside a roomy canvas
         self.sort_box.setSizeAdjustPolicy(
@@ -486,6 +139,7 @@ class PopulationView(QWidget):
         hint_layout.addWidget(self.empty_hint)
 
         self.keep_history = False
+        self._menu_open = False
         self._glow = QTimer(self)
         self._glow.setInterval(60)
         self._glow.timeout.connect(self._tick)
@@ -626,7 +280,45 @@ class PopulationView(QWidget):
             return QRect()
         return self.list.visualRect(self.model.index(row))
 
+    def hold_order(self, on: bool) -> None:
+        """Hold the cards where they are (the pointer is over them) or let them re-sort."""
+        if on:
+            self.model.hold(True)
+            return
+        current = self.current_id()
+        if self.model.hold(False):
+            if current is not None and self.model.get(current) is not None:
+                self.list.setCurrentIndex(self.model.index(self.model.rows[current]))
+            self._trim_history()
+            self._update_count()
+
     # ----- internals -----------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.list.viewport():
+            if event.type() == QEvent.Type.Enter:
+                self.hold_order(True)
+            elif event.type() == QEvent.Type.Leave and not self._menu_open:
+                self.hold_order(False)
+        return super().eventFilter(obj, event)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        e = self.entry_at(self.list.indexAt(pos))
+        if e is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Open #{e.id}", lambda: self.individualActivated.emit(e.id))
+        compare = menu.addAction("Compare with parent", lambda: self.compareRequested.emit(e.id))
+        compare.setEnabled(bool(e.data.get("parents")) or "mutation" in str(e.data.get("origin")))
+        menu.addAction("Family tree", lambda: self.familyRequested.emit(e.id))
+        self._menu_open = True
+        self.hold_order(True)
+        try:
+            menu.exec(self.list.viewport().mapToGlobal(pos))
+        finally:
+            self._menu_open = False
+            if not self.list.viewport().underMouse():
+                self.hold_order(False)
+
     def entry_at(self, index: QModelIndex | QPersistentModelIndex) -> Entry | None:
         if not index.isValid() or index.row() >= len(self.model.entries):
             return None

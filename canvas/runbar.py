@@ -92,7 +92,10 @@ class RunBar(QWidget):
 
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        # the text grows with the run; it must never widen the window (it fits 1280×800):
+        # what does not fit is cut, and the whole line is the tooltip
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setMinimumWidth(80)
 
         dim = f"color: {COLORS['text_dim']};"
         row = QHBoxLayout(self)
@@ -173,7 +176,9 @@ class RunBar(QWidget):
     def set_progress(self, data: dict[str, Any]) -> None:
         """Take a "progress" event: individuals, per_minute, species, best{score, params, metric}."""
         self.progress = dict(data or {})
-        self.status.setText(self.progress_text())
+        text = self.progress_text()
+        self.status.setText(text)
+        self.status.setToolTip(text)
         self.neighbour.show_waiting(list(self.progress.get("waiting") or []))
 
     def progress_text(self) -> str:

@@ -19,7 +19,7 @@ from openbrains.canvas.catalog import Catalog
 from openbrains.canvas.items.node import NodeItem
 from openbrains.canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, REFUSED, TARGET, PortItem
 from openbrains.canvas.items.wire import WireItem
-from openbrains.engine.graph import Graph
+from openbrains.engine.graph import Edge, Graph
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 GLOW_MS = 1500  # how long an added/changed item glows after show_graph_animated
+GHOST_OPACITY = 0.45  # a removed node kept in view until the next graph
 FADE_MS = 600  # how long a removed item takes to fade out
 SNAP_RADIUS = 22.0  # a dragged wire snaps to a port this close (scene units)
 DIM_OPACITY = 0.4  # nodes a dragged wire cannot enter
@@ -66,6 +67,10 @@ class GraphScene(QGraphicsScene):
         self._drag_id = 0
         # animations: item → its running animation
         self._anims: dict[QGraphicsItem, QVariantAnimation] = {}
+        # ghosts: what a newer graph removed, kept in view (dimmed) until the next one
+        self.ghost_nodes: dict[str, NodeItem] = {}
+        self.ghost_wires: dict[str, WireItem] = {}
+        self._ghost_edges: dict[str, Edge] = {}
 
     # ----- keeping items in step with the graph ------------------------------------------
     def sync(self, graph: Graph, catalog: Catalog) -> None:
@@ -103,6 +108,7 @@ class GraphScene(QGraphicsScene):
                 wire.attach(sp, dp, sp.kind)
             else:
                 wire.update_path()
+        self._attach_ghost_wires()
 
     def _drop(self, item: QGraphicsItem) -> None:
         anim = self._anims.pop(item, None)
@@ -113,13 +119,16 @@ class GraphScene(QGraphicsScene):
         if item.scene() is self:
             self.removeItem(item)
 
-    def set_check(self, result: dict[str, Any] | None) -> None:
-        """Decorate nodes with the checker's per-node params, shapes and errors."""
+    def set_check(self, result: dict[str, Any] | None, raw_error: str | None = None) -> None:
+        """Decorate nodes with the checker's per-node params, shapes and errors.
+        ``raw_error``: the message as the checker wrote it, with uids (``result``'s may
+        name the nodes by title), to find the node at fault."""
         nodes = (result or {}).get("nodes") or {}
         error = (result or {}).get("error") or ""
+        at_fault = str(raw_error if raw_error is not None else error)
         for uid, item in self.nodes.items():
             info = nodes.get(uid)
-            if info is None and error and not nodes and uid in str(error):
+            if info is None and error and not nodes and uid in at_fault:
                 # the graph did not resolve at all; the message names the node at fault
                 info = {"error": error}
             item.set_check(info)
@@ -140,9 +149,86 @@ class GraphScene(QGraphicsScene):
 
     def items_rect(self) -> QRectF:
         rect = QRectF()
-        for item in (*self.nodes.values(), *self.wires.values()):
+        for item in (
+            *self.nodes.values(),
+            *self.wires.values(),
+            *self.ghost_nodes.values(),
+            *self.ghost_wires.values(),
+        ):
             rect = rect.united(item.sceneBoundingRect())
         return rect
+
+    # ----- what changed: marks and ghosts -------------------------------------------------
+    def set_marks(self, marks: dict[str, str], details: dict[str, str] | None = None) -> None:
+        """Mark nodes and wires ("added", "changed", "removed"); all others lose theirs."""
+        details = details or {}
+        for uid, item in self.nodes.items():
+            item.set_mark(marks.get(uid, ""), details.get(uid, ""))
+        for uid, wire in self.wires.items():
+            wire.set_mark(marks.get(uid, ""))
+
+    def make_ghosts(self, uids: Iterable[str]) -> None:
+        """Take these node items out of the graph's items and keep them as ghosts: dimmed,
+        marked "removed", out of reach of the mouse. Their wires go (``add_ghost_wire``)."""
+        for uid in uids:
+            item = self.nodes.pop(uid, None)
+            if item is None:
+                continue
+            for wire in list(item.wires()):
+                self.wires.pop(wire.uid, None)
+                self._drop(wire)
+            item.fading = True
+            item.setSelected(False)
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, False)
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, False)
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            item.setOpacity(GHOST_OPACITY)
+            item.setZValue(-0.5)
+            item.set_mark("removed")
+            self.ghost_nodes[uid] = item
+
+    def add_ghost_wire(self, edge: Edge) -> WireItem | None:
+        """A removed wire, drawn dashed between whatever now shows its two ends."""
+        wire = WireItem(edge.uid)
+        wire.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, False)
+        wire.setAcceptHoverEvents(False)
+        wire.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        wire.set_mark("removed")
+        self.addItem(wire)
+        self.ghost_wires[edge.uid] = wire
+        self._ghost_edges[edge.uid] = edge
+        self._attach_ghost_wires()
+        return wire
+
+    def clear_ghosts(self) -> None:
+        for item in (*self.ghost_wires.values(), *self.ghost_nodes.values()):
+            self._drop(item)
+        self.ghost_nodes.clear()
+        self.ghost_wires.clear()
+        self._ghost_edges.clear()
+
+    def _attach_ghost_wires(self) -> None:
+        """(Re)attach ghost wires to the current port items of their ends (ports are
+        rebuilt when a node's unit changes); a ghost wire whose end is gone goes too."""
+        for uid, edge in list(self._ghost_edges.items()):
+            wire = self.ghost_wires[uid]
+            src = self.nodes.get(edge.src) or self.ghost_nodes.get(edge.src)
+            dst = self.nodes.get(edge.dst) or self.ghost_nodes.get(edge.dst)
+            sp = (
+                None
+                if src is None
+                else src.outputs.get(edge.src_port) or next(iter(src.outputs.values()), None)
+            )
+            dp = (
+                None
+                if dst is None
+                else dst.inputs.get(edge.dst_port) or next(iter(dst.inputs.values()), None)
+            )
+            if sp is None or dp is None:
+                del self._ghost_edges[uid], self.ghost_wires[uid]
+                self._drop(wire)
+            elif wire.src is not sp or wire.dst is not dp:
+                wire.attach(sp, dp, sp.kind)
 
     # ----- animation --------------------------------------------------------------------
     def glow(self, uids: Iterable[str], color: QColor | None = None) -> None:

@@ -1,8 +1,9 @@
 """Small topology pictures of graphs for the population view (DESIGN §6).
 
-A thumbnail is the graph's layered layout (``engine.layout``, torch-free) squeezed into a
-fixed box: wires as soft curves, nodes as rounded boxes (dots when crowded) coloured by
-unit category. Rendering is cheap but not free (JSON parse + layout), and a population
+A thumbnail is the graph's layered layout (``engine.layout.layered_layout``, torch-free)
+scaled into a fixed box: branches side by side, merges where wires meet, a lane for each
+wire that skips layers, nodes as boxes as tall as their layer is wide, coloured by unit
+category, so two different topologies never look alike. Rendering is cheap but not free (JSON parse + layout), and a population
 redraws often, so images are cached by a hash of the graph JSON.
 
 Colours come from ``canvas.theme``; the species palette (shared with the plots) and the
@@ -12,12 +13,13 @@ unit → category map live here.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import OrderedDict
 from typing import Any
 
 from openbrains.canvas.theme import CATEGORY_COLORS, COLORS, color
-from openbrains.engine.graph import Graph
-from openbrains.engine.layout import LAYER_DX, ROW_DY, layered_positions
+from openbrains.engine.graph import Graph, Node
+from openbrains.engine.layout import layered_layout
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
@@ -86,8 +88,14 @@ CACHE_SIZE = 1024
 _cache: OrderedDict[tuple[str, int, int, float], QImage] = OrderedDict()
 
 MARGIN = 8.0
-MAX_DX = 44.0  # px between layers, at most (small graphs stay compact and centred)
-MAX_DY = 22.0  # px between rows, at most
+# a node's glyph, in layout units (scaled to fit the picture, at most MAX_SCALE px a unit)
+GLYPH_W = 8.0
+GLYPH_MIN_H = 4.0
+GLYPH_MAX_H = 16.0
+GLYPH_GAP_X = 6.0
+GLYPH_GAP_Y = 4.0
+MAX_SCALE = 1.6
+STRETCH = 3.0
 
 
 def graph_key(graph_json: str | bytes) -> str:
@@ -140,13 +148,6 @@ def render_thumbnail(
     return img
 
 
-def _positions(graph: Graph) -> dict[str, tuple[float, float]]:
-    try:
-        return layered_positions(graph)
-    except Exception:  # a cycle: draw in insertion order rather than not at all
-        return {uid: (i * LAYER_DX, 0.0) for i, uid in enumerate(graph.nodes)}
-
-
 def _draw_placeholder(p: QPainter, w: int, h: int) -> None:
     p.setPen(QPen(color("text_faint"), 1.2, Qt.PenStyle.DashLine))
     p.setBrush(Qt.BrushStyle.NoBrush)
@@ -158,60 +159,84 @@ def _draw_placeholder(p: QPainter, w: int, h: int) -> None:
     p.drawText(QRectF(0, 0, w, h), Qt.AlignmentFlag.AlignCenter, "?")
 
 
+def glyph_height(node: Node) -> float:
+    """A node's height in the picture: grows with its width (log scale), so a wide layer
+    looks wide; units without a width are thin."""
+    width = node.params.get("width") or node.params.get("channels")
+    if not isinstance(width, int | float) or isinstance(width, bool) or width <= 0:
+        return GLYPH_MIN_H
+    return max(GLYPH_MIN_H, min(GLYPH_MAX_H, GLYPH_MIN_H + 2.2 * math.log2(max(1.0, width / 2))))
+
+
 def _draw_graph(p: QPainter, graph: Graph, w: int, h: int) -> None:
-    pos = _positions(graph)
-    if not pos:
+    """The real topology: ``engine.layout.layered_layout`` (branches side by side, a lane
+    for each wire that skips layers), boxes as tall as the layer is wide, in the colour of
+    the unit's category; scaled to fit, never stretched."""
+    if not graph.nodes:
         _draw_placeholder(p, w, h)
         return
-    xs = [x for x, _ in pos.values()]
-    ys = [y for _, y in pos.values()]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    span_x, span_y = x1 - x0, y1 - y0
+    sizes = {uid: (GLYPH_W, glyph_height(n)) for uid, n in graph.nodes.items()}
+    layout = layered_layout(graph, sizes, column_gap=GLYPH_GAP_X, row_gap=GLYPH_GAP_Y, lane=3.0)
+    boxes = {
+        uid: QRectF(x - sizes[uid][0] / 2, y - sizes[uid][1] / 2, *sizes[uid])
+        for uid, (x, y) in layout.positions.items()
+    }
+    bounds = QRectF()
+    for r in boxes.values():
+        bounds = bounds.united(r)
+    for points in layout.lanes.values():
+        for x, y in points:
+            bounds = bounds.united(QRectF(x, y, 0.1, 0.1))
     inner_w, inner_h = w - 2 * MARGIN, h - 2 * MARGIN
-    sx = min(inner_w / span_x if span_x else 1.0, MAX_DX / LAYER_DX)
-    sy = min(inner_h / span_y if span_y else 1.0, MAX_DY / ROW_DY)
-    ox = (w - span_x * sx) / 2 - x0 * sx
-    oy = (h - span_y * sy) / 2 - y0 * sy
-    pts = {uid: QPointF(x * sx + ox, y * sy + oy) for uid, (x, y) in pos.items()}
+    # a long chain is wide and flat: rows may spread more than columns (up to STRETCH×),
+    # so branches and the heights of wide layers use the picture's height
+    sx = min(inner_w / max(bounds.width(), 1e-6), MAX_SCALE)
+    sy = min(inner_h / max(bounds.height(), 1e-6), sx * STRETCH)
+    scale = min(sx, sy)
+    ox = (w - bounds.width() * sx) / 2 - bounds.left() * sx
+    oy = (h - bounds.height() * sy) / 2 - bounds.top() * sy
 
-    dx = LAYER_DX * sx  # pixel distance between layers
-    dy = ROW_DY * sy
-    bw = max(4.0, min(dx * 0.5, 16.0))
-    bh = max(4.0, min(dy * 0.62, 9.0))
-    dots = bw < 7.0 or bh < 5.0
-    if dots:
-        bw = bh = max(3.5, min(bw, bh, 7.0))
+    def at(x: float, y: float) -> QPointF:
+        return QPointF(x * sx + ox, y * sy + oy)
 
     wire = QColor(color("wire"))
-    wire.setAlphaF(0.55 if len(graph.edges) < 40 else 0.35)
-    p.setPen(QPen(wire, 1.1))
+    wire.setAlphaF(0.6 if len(graph.edges) < 40 else 0.4)
+    p.setPen(QPen(wire, max(0.8, min(1.4, scale * 0.5))))
     p.setBrush(Qt.BrushStyle.NoBrush)
     for e in graph.edges.values():
-        a, b = pts.get(e.src), pts.get(e.dst)
+        a, b = boxes.get(e.src), boxes.get(e.dst)
         if a is None or b is None:
             continue
-        path = QPainterPath(QPointF(a.x() + bw / 2, a.y()))
-        end = QPointF(b.x() - bw / 2, b.y())
-        if end.x() > path.currentPosition().x() + 1:
-            mid = (path.currentPosition().x() + end.x()) / 2
-            path.cubicTo(QPointF(mid, a.y()), QPointF(mid, b.y()), end)
+        start = at(a.right(), a.center().y())
+        end = at(b.left(), b.center().y())
+        points = [at(x, y) for x, y in layout.lanes.get(e.uid, [])]
+        path = QPainterPath(start)
+        here = start
+        for k in range(0, len(points) - 1, 2):
+            path.cubicTo(*_bend(here, points[k]), points[k])
+            path.lineTo(points[k + 1])
+            here = points[k + 1]
+        if end.x() > here.x() + 0.5:
+            path.cubicTo(*_bend(here, end), end)
         else:
             path.lineTo(end)
         p.drawPath(path)
 
     outline = QColor(COLORS["window"])
+    radius = max(1.0, min(3.0, 1.5 * scale))
     for uid, node in graph.nodes.items():
-        c = pts[uid]
-        rect = QRectF(c.x() - bw / 2, c.y() - bh / 2, bw, bh)
+        r = boxes[uid]
+        rect = QRectF(at(r.left(), r.top()), at(r.right(), r.bottom()))
         fill = unit_color(node.unit)
         if node.unit in ("input", "output"):
             p.setPen(QPen(fill, 1.4))
             p.setBrush(outline)
         else:
-            p.setPen(QPen(color("frozen") if node.frozen else outline, 1.2 if node.frozen else 1.0))
+            p.setPen(QPen(color("frozen") if node.frozen else outline, 1.2 if node.frozen else 0.8))
             p.setBrush(fill)
-        if dots:
-            p.drawEllipse(rect)
-        else:
-            r = min(bh / 2, 3.0)
-            p.drawRoundedRect(rect, r, r)
+        p.drawRoundedRect(rect, radius, radius)
+
+
+def _bend(a: QPointF, b: QPointF) -> tuple[QPointF, QPointF]:
+    mid = (a.x() + b.x()) / 2
+    return QPointF(mid, a.y()), QPointF(mid, b.y())

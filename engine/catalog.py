@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
 from openbrains.engine.units import REGISTRY, Unit
 
 CATEGORY_ORDER = (
@@ -34,6 +35,14 @@ def catalog_lines() -> list[str]:
     return [f"{u.name:<{width}}  v{u.version}  {u.category:<10}  {u.doc}" for u in units]
 
 
+def _net2net(u: Unit) -> str:
+    if u.name == OUTPUT_UNIT:  # the engine owns the output adapter
+        return "its adapter follows wider inputs exactly"
+    if u.name == INPUT_UNIT:
+        return "nothing to follow"
+    return u.widening.describe() if u.widening else "not declared"
+
+
 def catalog_markdown() -> str:
     """docs/units.md, generated from the declarations (a test fails when the file is stale)."""
     out = [
@@ -43,7 +52,10 @@ def catalog_markdown() -> str:
         "Every port carries a Signal `[batch, time, channels]`; several wires into one port are",
         "combined by the unit's merge rule (`sum` after learned edge adapters, `concat` on",
         "channels, or `list` handed to the unit). `causal` says whether the unit may sit in a",
-        "causal graph (completion and streaming tasks).",
+        "causal graph (completion and streaming tasks). `Net2Net` says what a unit declares",
+        "about widening (`widening=` in its declaration, engine/widening.py): whether its own",
+        "width grows function-preservingly, and what it does with a wider input; a unit that",
+        "declares nothing still evolves, but widening next to it is not function-preserving.",
         "",
     ]
     category = None
@@ -61,6 +73,7 @@ def catalog_markdown() -> str:
             "",
             f"- inputs: {ports_in}; outputs: {ports_out}; merge: `{u.merge}`",
             f"- causal: {causal}; recurrent state: {'yes' if u.stateful else 'no'}; package: `{u.package}`",
+            f"- Net2Net: {_net2net(u)}",
         ]
         if u.params:
             out += [

@@ -17,10 +17,8 @@ from openbrains.engine.lineage import stamp_gids
 from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.taskrecord import record_of
 from openbrains.engine.tasks.registry import load_task
-from openbrains.engine.train.job import decode_weights
 from openbrains.engine.train.trainer import evaluate
-
-GAME_TEST_SEED = 7919  # the seed a run's reporting arena uses (game_job: seed + 7919)
+from openbrains.engine.weights import decode_weights
 
 
 def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Path, Record]:
@@ -180,12 +178,12 @@ def _evaluate_game(path: Path, graph: Graph, weights: Any, task: Any) -> dict[st
         raise OpenBrainsError(f"{path}: {exc}") from None
     brain.eval()
     if task.two_player:
-        from openbrains.engine.train.game_job import rate
+        from openbrains.engine.runners.game import TEST_SEED_OFFSET, rate
 
         game = task.make()
         check_brain(brain, game, str(path))
         player = BrainPlayer(brain, game, sims=task.arena_sims)
-        elo, matches = rate(player, task, {}, GAME_TEST_SEED, task.arena_games)
+        elo, matches = rate(player, task, {}, TEST_SEED_OFFSET, task.arena_games)
         games = sum(m[2].games for m in matches)
         return {
             "task": task.name,
@@ -196,8 +194,8 @@ def _evaluate_game(path: Path, graph: Graph, weights: Any, task: Any) -> dict[st
             "matches": {m[1]: m[2].to_dict() for m in matches},
         }
     from openbrains.engine.games.envtrain import evaluate_batched
-    from openbrains.engine.train.env_job import TEST_SEED as ENV_TEST_SEED
-    from openbrains.engine.train.env_job import task_envs
+    from openbrains.engine.runners.environment import TEST_SEED as ENV_TEST_SEED
+    from openbrains.engine.runners.environment import task_envs
 
     if sorted(brain.input_names) != sorted(task.inputs):
         raise GameError(f"{path} takes inputs {brain.input_names}, not {sorted(task.inputs)}")

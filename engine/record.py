@@ -112,7 +112,7 @@ def source_options(spec: str, plan: dict[str, Any]) -> dict[str, Any]:
 
 def open_for_plan(spec: str, plan: dict[str, Any], chunk_ms: float | None = None) -> Any:
     """The source ``spec`` names, set up for this run (not yet opened)."""
-    from openbrains.nodes.sources import open_source
+    from openbrains.engine.plugins import open_source
 
     if not plan.get("ok"):
         raise RecordError(plan.get("reason", "this run takes no recordings"))

@@ -223,6 +223,18 @@ def stream_sample() -> GraphFile:
     )
 
 
+# what the window's start page says of each sample: a title and one line for a person
+CARDS: dict[str, tuple[str, str]] = {
+    "xor": ("XOR", "Four points, two classes: the smallest problem that needs a hidden layer."),
+    "digits": ("Handwritten digits", "Tell apart 8×8 pictures of handwritten digits."),
+    "text": ("Next character", "Learn to continue any text file of yours, byte by byte."),
+    "mnist": ("MNIST digits", "The classic 28×28 handwritten digits (the MNIST files)."),
+    "spoken_digits": ("Spoken digits", "Hear a digit said aloud, tested on a voice never heard."),
+    "callresponse": ("Call and response", "Answer short prompts: sums, reversals, upper case."),
+    "denoise": ("Digits from noise", "Make new 8×8 digits out of noise, step by step."),
+    "stream": ("A growing log", "Predict the next byte of a log file while it grows."),
+}
+
 SAMPLES: dict[str, Callable[[], GraphFile]] = {
     "xor": xor_sample,
     "digits": digits_sample,
@@ -240,7 +252,9 @@ def write_samples(folder: Path) -> list[Path]:
     paths = []
     for name, build in SAMPLES.items():
         path = folder / f"{name}.graph"
-        save(path, build())
+        doc = build()
+        doc.project = {**(doc.project or {}), "title": CARDS[name][0], "summary": CARDS[name][1]}
+        save(path, doc)
         paths.append(path)
     return paths
 

@@ -330,7 +330,7 @@ class LiveLoop(threading.Thread):
 def _live_brain(svc: Service, individual: int | None) -> tuple[int, Any, Any]:
     from openbrains.engine.compile import compile_graph
     from openbrains.engine.graph import Graph
-    from openbrains.engine.train.job import decode_weights
+    from openbrains.engine.weights import decode_weights
 
     archive = svc.query()
     if individual is None:
@@ -349,7 +349,7 @@ def _live_brain(svc: Service, individual: int | None) -> tuple[int, Any, Any]:
 
 def _live_start(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
     from openbrains.engine.live import LiveSession
-    from openbrains.nodes.sources import open_source
+    from openbrains.engine.plugins import open_source
 
     fb = state(svc)
     if fb.live is not None and fb.live.is_alive():

@@ -1,14 +1,15 @@
 """Unit declarations and the registry they live in.
 
 A *unit* is a node type declared once: ports, typed params (with the ranges mutation may
-use), a version with param migrations, a shape rule (``infer``, torch-free) and ``build``
-(returns a ``torch.nn.Module``). ``nodes/`` registers the built-in catalog; other pip
-packages add units through the ``openbrains.units`` entry-point group.
+use), a version with param migrations, a shape rule (``infer``, torch-free), ``build``
+(returns a ``torch.nn.Module``) and, optionally, the weight-surgery facts that let
+evolution widen it function-preservingly (``widening``, engine.widening). ``nodes/``
+registers the built-in catalog and other pip packages add units, both through the
+``openbrains.units`` entry-point group.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -17,12 +18,14 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from openbrains.engine.errors import MissingUnitError, ParamError
+from openbrains.engine.plugins import UNITS
 from openbrains.engine.signal import SignalSpec
+from openbrains.engine.widening import Widening
 
 if TYPE_CHECKING:
     from torch import nn
 
-ENTRY_POINT_GROUP = "openbrains.units"
+ENTRY_POINT_GROUP = UNITS  # engine.plugins: built-ins and plugins register alike
 PARAM_KINDS = ("int", "float", "choice", "bool", "str")
 PORT_KINDS = ("float", "tokens", "any")
 MERGES = ("sum", "concat", "list")
@@ -41,6 +44,13 @@ class Param:
     log: bool = False
     mutable: bool = True
     doc: str = ""
+    # choices are a scale (batch sizes): mutation moves to a neighbouring one
+    ordered: bool = False
+    # changing it re-draws the unit's fixed (seeded) weights, so a child must not keep them
+    redraws: bool = False
+    # the bound itself lies outside the range (a learning rate above 0, smoothing below 1)
+    open_low: bool = False
+    open_high: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in PARAM_KINDS:
@@ -71,9 +81,15 @@ class Param:
         elif self.kind == "choice" and value not in self.choices:
             raise ParamError(f"{at}: {value!r} is not one of {list(self.choices)}")
         if self.kind in ("int", "float"):
-            if self.low is not None and value < self.low:
+            if self.low is not None and (value < self.low or (self.open_low and value == self.low)):
+                if self.open_low:
+                    raise ParamError(f"{at}: {value} is not above {self.low:g}")
                 raise ParamError(f"{at}: {value} is below the minimum {self.low:g}")
-            if self.high is not None and value > self.high:
+            if self.high is not None and (
+                value > self.high or (self.open_high and value == self.high)
+            ):
+                if self.open_high:
+                    raise ParamError(f"{at}: {value} is not below {self.high:g}")
                 raise ParamError(f"{at}: {value} is above the maximum {self.high:g}")
         return value
 
@@ -106,14 +122,37 @@ class Param:
                 v = min(max(value + rng.choice((-1, 1)), int(self.low)), int(self.high))
         return v
 
+    def mutate(self, value: Any, rng: random.Random) -> Any:
+        """A different value for evolution: the other bool, another choice, a neighbour for
+        numbers (``perturb``)."""
+        if self.kind == "bool":
+            return not value
+        if self.kind == "choice":
+            return self._step(value, rng)
+        return self.perturb(value, rng)
+
+    def _step(self, value: Any, rng: random.Random) -> Any:
+        """Another of ``choices``: the next or previous one when ``ordered`` (a leap on a
+        scale like batch sizes costs more than it teaches), else any other."""
+        options = self.choices
+        if self.ordered and value in options:
+            i, last = options.index(value), len(options) - 1
+            down = i == last or (i > 0 and rng.random() < 0.5)
+            return options[max(0, i - 1)] if down else options[i + 1]
+        others = [c for c in options if c != value]
+        return rng.choice(others) if others else value
+
     def describe(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(str(c) for c in self.choices)
-        if self.kind in ("int", "float") and self.low is not None and self.high is not None:
-            scale = ", log scale" if self.log else ""
-            if self.kind == "int":
-                return f"int in [{int(self.low)}, {int(self.high)}]{scale}"
-            return f"float in [{self.low:g}, {self.high:g}]{scale}"
+        if self.kind in ("int", "float") and (self.low is not None or self.high is not None):
+
+            def show(x: float) -> str:
+                return str(int(x)) if self.kind == "int" else f"{x:g}"
+
+            lo = "(-inf" if self.low is None else ("(" if self.open_low else "[") + show(self.low)
+            hi = "inf)" if self.high is None else show(self.high) + (")" if self.open_high else "]")
+            return f"{self.kind} in {lo}, {hi}" + (", log scale" if self.log else "")
         return self.kind
 
 
@@ -212,6 +251,8 @@ class Unit:
         default_factory=dict
     )
     package: str = "openbrains"
+    # how its tensors follow a change in channel count (engine.widening); None: never exact
+    widening: Widening | None = None
 
     def __post_init__(self) -> None:
         if self.merge not in MERGES:
@@ -290,21 +331,19 @@ class Registry:
         return [self._units[n] for n in self.names()]
 
     def ensure_loaded(self) -> None:
-        """Load built-ins and plugins once. A broken plugin is recorded, never fatal."""
+        """Load every installed unit package once, the built-in library included: it
+        registers through the same entry-point group as plugins do (the engine never
+        names it). A broken plugin is recorded, never fatal."""
         if self._loaded:
             return
         self._loaded = True
-        found_builtin = False
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 hook = ep.load()
                 if callable(hook):
                     hook(self)
-                found_builtin |= ep.value.split(":")[0] == "openbrains.nodes"
             except Exception as exc:  # a third-party plugin must not take the app down
                 self.plugin_errors[ep.name] = f"{type(exc).__name__}: {exc}"
-        if not found_builtin:  # running from a source tree that was never pip-installed
-            importlib.import_module("openbrains.nodes").register_all(self)
 
 
 REGISTRY = Registry()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from openbrains.engine.units import Choice, Unit, UnitContext
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "sin", "softplus", "identity")
@@ -59,6 +60,7 @@ ACTIVATION = Unit(
     doc="A pointwise nonlinearity: relu, gelu, tanh, sigmoid, sin, softplus or identity.",
     params=(Choice("kind", "relu", ACTIVATIONS, "which nonlinearity"),),
     build=_build,
+    widening=CHANNELWISE,
 )
 
 UNITS = (ACTIVATION,)

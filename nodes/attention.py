@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from openbrains.engine.units import Bool, Choice, Int, Unit, UnitContext
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -40,6 +41,11 @@ ATTENTION = Unit(
         Bool("causal", False, "mask the future (forced on in causal graphs)"),
     ),
     build=_build,
+    widening=Widening(
+        inputs={"qkv.weight": 1},
+        per_channel={"proj.weight": 0, "proj.bias": 0},
+        carry="same",
+    ),
 )
 
 UNITS = (ATTENTION,)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Unit, UnitContext
+from openbrains.engine.widening import linear
 from openbrains.nodes.activation import activation_param, make_activation
 from torch import nn
 
@@ -134,6 +135,7 @@ CONV1D = Unit(
     infer=_conv1d_infer,
     build=_conv1d_build,
     causal=_stride_one,
+    widening=linear("conv.weight", "conv.bias"),
 )
 
 CONV2D = Unit(
@@ -150,6 +152,7 @@ CONV2D = Unit(
     infer=_conv2d_infer,
     build=_conv2d_build,
     causal=_stride_one,
+    widening=linear("conv.weight", "conv.bias"),
 )
 
 UNITS = (CONV1D, CONV2D)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from openbrains.engine.units import Bool, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import linear
 from openbrains.nodes.activation import activation_fn, activation_param
 from torch import nn
 
@@ -37,6 +38,7 @@ DENSE = Unit(
     ),
     infer=width_from("width"),
     build=_build,
+    widening=linear("linear.weight", "linear.bias"),
 )
 
 UNITS = (DENSE,)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Port, Unit, UnitContext
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -37,6 +38,7 @@ EMBEDDING = Unit(
     inputs=(Port("in", "tokens"),),
     infer=_infer,
     build=_build,
+    widening=Widening(outputs={"table.weight": 1}),
 )
 
 UNITS = (EMBEDDING,)

@@ -11,6 +11,7 @@ import math
 
 import torch
 from openbrains.engine.units import Choice, Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import linear
 from torch import nn
 
 
@@ -60,6 +61,7 @@ HEBBIAN = Unit(
     ),
     infer=width_from("width"),
     build=_build,
+    widening=linear("weight"),
 )
 
 UNITS = (HEBBIAN,)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 from openbrains.engine.units import Unit
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 
@@ -40,6 +41,7 @@ SUM = Unit(
     category="merge",
     doc="Adds its inputs (learned adapters bring them to the first input's width).",
     merge="sum",
+    widening=CHANNELWISE,
 )
 
 CONCAT = Unit(
@@ -48,6 +50,7 @@ CONCAT = Unit(
     category="merge",
     doc="Joins its inputs along channels.",
     merge="concat",
+    widening=CHANNELWISE,
 )
 
 GATE = Unit(
@@ -57,6 +60,7 @@ GATE = Unit(
     doc="First input times sigmoid(sum of the others); alone, x·sigmoid(x).",
     merge="list",
     build=lambda ctx: Gate(),
+    widening=CHANNELWISE,
 )
 
 RESIDUAL = Unit(
@@ -66,6 +70,7 @@ RESIDUAL = Unit(
     doc="First input plus a zero-initialised learned scale times the others.",
     merge="list",
     build=lambda ctx: Residual(),
+    widening=CHANNELWISE,
 )
 
 UNITS = (SUM, CONCAT, GATE, RESIDUAL)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from openbrains.engine.units import Unit
+from openbrains.engine.widening import MIXES_CHANNELS, Widening
 from torch import nn
 
 
@@ -48,6 +49,7 @@ LAYERNORM = Unit(
     category="norm",
     doc="Layer normalisation over channels, with a learned scale and shift.",
     build=lambda ctx: nn.LayerNorm(ctx.in_channels),
+    widening=MIXES_CHANNELS,
 )
 
 RMSNORM = Unit(
@@ -56,6 +58,7 @@ RMSNORM = Unit(
     category="norm",
     doc="Root-mean-square normalisation over channels, with a learned scale.",
     build=lambda ctx: nn.RMSNorm(ctx.in_channels),
+    widening=MIXES_CHANNELS,
 )
 
 BATCHNORM = Unit(
@@ -68,6 +71,10 @@ BATCHNORM = Unit(
     ),
     build=lambda ctx: ChannelBatchNorm(ctx.in_channels),
     causal=False,
+    widening=Widening(
+        per_channel=dict.fromkeys(("weight", "bias", "running_mean", "running_var"), 0),
+        carry="same",
+    ),
 )
 
 UNITS = (LAYERNORM, RMSNORM, BATCHNORM)

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Choice, Int, Unit, UnitContext
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 
@@ -90,6 +91,7 @@ POOL = Unit(
     ),
     infer=_infer,
     build=_build,
+    widening=CHANNELWISE,
 )
 
 UNITS = (POOL,)

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 from openbrains.engine.units import Int, Unit, width_from
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -28,6 +29,18 @@ class LSTM(nn.Module):
         return self.rnn(x, state)
 
 
+def _rnn_widening(gates: int) -> Widening:
+    """Rows stack ``gates`` blocks of the hidden units; the hidden-to-hidden matrix also
+    reads them back (its columns)."""
+    keys = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0")
+    return Widening(
+        outputs=dict.fromkeys(keys, 0),
+        gates=gates,
+        feedback={"rnn.weight_hh_l0": 1},
+        inputs={"rnn.weight_ih_l0": 1},
+    )
+
+
 _HIDDEN = Int("width", 32, 2, 1024, "hidden units (output channels)", log=True)
 
 GRU_UNIT = Unit(
@@ -39,6 +52,7 @@ GRU_UNIT = Unit(
     infer=width_from("width"),
     build=lambda ctx: GRU(ctx.in_channels, ctx.params["width"]),
     stateful=True,
+    widening=_rnn_widening(gates=3),
 )
 
 LSTM_UNIT = Unit(
@@ -50,6 +64,7 @@ LSTM_UNIT = Unit(
     infer=width_from("width"),
     build=lambda ctx: LSTM(ctx.in_channels, ctx.params["width"]),
     stateful=True,
+    widening=_rnn_widening(gates=4),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openbrains.engine.units import Float, Unit
+from openbrains.engine.widening import CHANNELWISE
 from torch import nn
 
 DROPOUT = Unit(
@@ -12,6 +13,7 @@ DROPOUT = Unit(
     doc="Randomly zeroes a fraction of values while training (identity at inference).",
     params=(Float("p", 0.1, 0.0, 0.5, "fraction dropped"),),
     build=lambda ctx: nn.Dropout(ctx.params["p"]),
+    widening=CHANNELWISE,
 )
 
 UNITS = (DROPOUT,)

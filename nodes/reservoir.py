@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
+from openbrains.engine.widening import Widening
 from torch import nn
 
 
@@ -67,14 +68,15 @@ RESERVOIR = Unit(
     doc="Echo-state network: fixed random recurrent weights, a leaky tanh state per step.",
     params=(
         Int("width", 64, 4, 512, "reservoir size (output channels)", log=True),
-        Float("radius", 0.9, 0.1, 1.5, "spectral radius of the recurrent weights"),
+        Float("radius", 0.9, 0.1, 1.5, "spectral radius of the recurrent weights", redraws=True),
         Float("leak", 1.0, 0.05, 1.0, "leak rate (1 = no leak)"),
-        Float("density", 0.2, 0.01, 1.0, "fraction of non-zero recurrent weights"),
-        Float("input_scale", 1.0, 0.1, 2.0, "scale of the random input weights"),
+        Float("density", 0.2, 0.01, 1.0, "fraction of non-zero recurrent weights", redraws=True),
+        Float("input_scale", 1.0, 0.1, 2.0, "scale of the random input weights", redraws=True),
     ),
     infer=width_from("width"),
     build=_build,
     stateful=True,
+    widening=Widening(outputs={"w_in": 0, "w": 0}, feedback={"w": 1}, inputs={"w_in": 1}),
 )
 
 UNITS = (RESERVOIR,)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from openbrains.engine.signal import SignalMeta, SignalSpec
 from openbrains.engine.units import Unit, UnitContext
+from openbrains.engine.widening import Remap, Widening
 from torch import nn
 
 
@@ -23,6 +24,13 @@ def _infer(ctx: UnitContext) -> SignalSpec:
     return SignalSpec(spec.time * spec.channels, 1, SignalMeta(spec.meta.modality))
 
 
+def _flattened(remap: Remap, c_in: int, c_out: int) -> Remap:
+    """Output channel ``t·C + i`` is input channel ``i`` at step ``t``: a remap of the input
+    channels repeats once per step."""
+    steps = c_out // len(remap.index)
+    return Remap(tuple(t * c_in + i for t in range(steps) for i in remap.index), steps * c_in)
+
+
 FLATTEN = Unit(
     name="flatten",
     version=1,
@@ -31,6 +39,7 @@ FLATTEN = Unit(
     infer=_infer,
     build=lambda ctx: Flatten(),
     causal=False,
+    widening=Widening(carry=_flattened),
 )
 
 UNITS = (FLATTEN,)

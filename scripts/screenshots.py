@@ -1,11 +1,17 @@
-"""Writes docs/screenshots/: the main window on each sample project (what a user sees on
-opening it), and ``digits-run.png``, the window after a short run of the digits sample
-(the README's picture: population, plots and the champion's loss curve filled in).
+"""Writes docs/screenshots/: what a person sees.
+
+- ``start.png``: the start page (no project open: the samples, New project, recent ones);
+- ``xor.png``, ``digits.png``, ``text.png``: the window on each sample project;
+- after a short run of the digits sample: ``digits-run.png`` (population, plots, the
+  champion's loss curve), ``follow-champion.png`` (the canvas following the champion
+  right after a mutation: new, changed and removed nodes marked), ``family-tree.png``
+  (the champion's ancestry, a mutation on each step) and ``parent-child.png`` (an
+  individual beside its parent, the differences marked).
 
     .venv/bin/python scripts/screenshots.py [--individuals 40] [--no-run]
 
 The run happens in a temporary copy of the sample, through `openbrains run`, so the
-repository's sample files stay untouched.
+shipped sample files stay untouched. Look at every picture before committing it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from openbrains.app.main import MainWindow, screenshot  # noqa: E402
+from openbrains.app.main import MainWindow, make_app, screenshot  # noqa: E402
+from openbrains.app.snapshot import read_lineage  # noqa: E402
+from openbrains.engine.graph import Graph  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 SAMPLES = ("xor", "digits", "text")
 OUT = ROOT / "docs" / "screenshots"
@@ -38,6 +47,89 @@ def select_unit(unit: str) -> Callable[[MainWindow], None]:
             window.editor.select(uids[:1])
 
     return prepare
+
+
+def changed_ancestor(window: MainWindow, ind: int) -> tuple[int, int]:
+    """(parent, child) on the champion's line where nodes came or went last (else where
+    the structure changed last), so the follow and compare pictures show a real mutation
+    (promotions only train longer)."""
+    from openbrains.canvas.follow import diff_graphs
+
+    line = read_lineage(window.project.default_run_dir(), ind)
+    by_id = {int(d["id"]): d for d in line}
+    steps = []
+    child = ind
+    while (by_id.get(child, {}).get("parents") or [None])[0] in by_id:
+        parent = int(by_id[child]["parents"][0])
+        a, b = (Graph.from_json(by_id[i]["graph"]) for i in (parent, child))
+        diff = diff_graphs(a, b)
+        nodes = {u for u in diff.added | diff.removed if u in a.nodes or u in b.nodes}
+        steps.append((bool(nodes), a.structure_hash() != b.structure_hash(), parent, child))
+        child = parent
+    for want in (0, 1):
+        for step in steps:
+            if step[want]:
+                return step[2], step[3]
+    return ind, ind
+
+
+def wait(ms: int) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def follow_champion(window: MainWindow) -> None:
+    """The canvas following the champion, the moment a mutation came in."""
+    champion = window.population.champion
+    assert champion is not None, "the run has no champion"
+    parent, child = changed_ancestor(window, champion)
+    window.population.follow_box.setChecked(False)
+    window.open_individual(parent)
+    window.set_follow(True)
+    window.open_individual(child, animated=True)
+    wait(1700)  # the arrival's glow has faded: what stays are the marks
+
+
+def family_tree(window: MainWindow) -> None:
+    window.show_family_tree()
+    inspector = window._initial_docks[1]
+    window.resizeDocks([inspector], [int(window.width() * 0.36)], Qt.Orientation.Horizontal)
+    window.resizeDocks([window.family_dock], [int(window.height() * 0.8)], Qt.Orientation.Vertical)
+    champion = window.population.champion
+    if champion is not None:
+        window.open_individual(champion)
+    wait(200)
+    window.editor.fit()
+    window.family.view.ensureVisible(window.family.cards[window.family.focus])
+
+
+def parent_child(project: Path, out: Path) -> Path:
+    """The parent | child window of the champion's last structural change."""
+    from openbrains.app.project import Project
+
+    app = make_app()
+    window = MainWindow(Project.open(project), start_engine=False)
+    window.resize(1440, 900)
+    window.show()
+    app.processEvents()
+    champion = window.population.champion
+    assert champion is not None
+    _parent, child = changed_ancestor(window, champion)
+    view = window.compare_with_parent(child)
+    assert view is not None
+    view.resize(1400, 640)
+    wait(300)
+    view.showEvent(None)  # fit both sides to the new size
+    app.processEvents()
+    if not view.grab().save(str(out)):
+        raise OSError(f"cannot write {out}")
+    view.close()
+    window.project.dirty = False
+    window.close()
+    return out
 
 
 def run_sample(name: str, folder: Path, individuals: int) -> Path:
@@ -67,15 +159,22 @@ def run_sample(name: str, folder: Path, individuals: int) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--individuals", type=int, default=40)
-    ap.add_argument("--no-run", action="store_true", help="only the sample projects")
+    ap.add_argument("--no-run", action="store_true", help="only the start page and samples")
+    ap.add_argument("--project", type=Path, help="use this run project instead of a new run")
     args = ap.parse_args()
-    for name in SAMPLES:
-        print(screenshot(OUT / f"{name}.png", ROOT / "sample_graphs" / f"{name}.graph"))
-    if args.no_run:
-        return
     with tempfile.TemporaryDirectory() as tmp:
-        project = run_sample("digits", Path(tmp), args.individuals)
+        os.environ["OPENBRAINS_HOME"] = str(Path(tmp) / "home")  # no recent files of yours
+        os.environ["OPENBRAINS_DATA"] = str(Path(tmp) / "data")
+        print(screenshot(OUT / "start.png"))
+        for name in SAMPLES:
+            print(screenshot(OUT / f"{name}.png", ROOT / "sample_graphs" / f"{name}.graph"))
+        if args.no_run:
+            return
+        project = args.project or run_sample("digits", Path(tmp), args.individuals)
         print(screenshot(OUT / "digits-run.png", project, prepare=select_unit("conv2d")))
+        print(screenshot(OUT / "follow-champion.png", project, prepare=follow_champion))
+        print(screenshot(OUT / "family-tree.png", project, prepare=family_tree))
+        print(parent_child(project, OUT / "parent-child.png"))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """A node on the canvas: a card with a header in its unit category's colour, the title
 (label, input/output name or unit name), the unit and its width, and — once the checker
 has looked at the graph — the parameter count and output shape. Frozen nodes carry a lock;
-a node the checker rejects gets a red outline and the reason as its tooltip.
+a node the checker rejects gets a red outline and the reason as its tooltip. While the
+canvas shows what changed (follow champion, parent | child), a *mark* ("added",
+"changed", "removed") gives the card a coloured rim and a tag on its top edge.
 
 The item's position is the node's centre, the same convention as ``engine.layout``.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from openbrains.canvas import theme
@@ -15,13 +18,16 @@ from openbrains.canvas.catalog import PortSpec, UnitSpec, format_count
 from openbrains.canvas.items.hover import HoverHighlight
 from openbrains.canvas.items.port import PortItem
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Node
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
+    QFont,
     QFontMetricsF,
     QPainter,
     QPainterPath,
     QPen,
+    QStaticText,
+    QTransform,
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -34,7 +40,13 @@ GLOW_MARGIN = 14.0
 # below this zoom a card is a few pixels of text: draw it plain (no shadow, body lines or
 # port labels), which keeps a fitted 300-node canvas fast to repaint
 LOD_SIMPLE = 0.5
-LOD_TITLE = 0.3
+LOD_TITLE_MIN = 0.12  # below this the zoomed-out card has no title at all
+SIMPLE_TITLE_PX = 10.0  # the zoomed-out title's size on screen
+MARK_TAGS = {
+    "added": ("new", "new"),
+    "changed": ("changed", "changed"),
+    "removed": ("removed", "removed"),
+}
 
 
 def pen(c: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -98,6 +110,9 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         self.glow = 0.0
         self.glow_color = QColor(theme.COLORS["new"])
         self.fading = False
+        self.mark = ""  # "added" | "changed" | "removed" (see the module docstring)
+        self.mark_detail = ""  # what changed, for the tooltip
+        self._title_cache: tuple[Any, QFont, QStaticText, QSizeF] | None = None
         self.height = HEADER + 2 * LINE + 12
         self._port_sig: tuple[Any, ...] = ()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
@@ -147,6 +162,11 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         self.glow = float(value)
         self.update()
 
+    def set_mark(self, mark: str, detail: str = "") -> None:
+        self.mark, self.mark_detail = mark, detail
+        self._update_tooltip()
+        self.update()
+
     def wires(self) -> set[Any]:
         out: set[Any] = set()
         for port in (*self.inputs.values(), *self.outputs.values()):
@@ -189,6 +209,12 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         if self.error:
             c = theme.COLORS["error"]
             lines.append(f"<span style='color:{c}'>⚠ {self.error}</span>")
+        if self.mark:
+            text = {"added": "new in this graph", "removed": "removed from this graph"}.get(
+                self.mark, "changed"
+            )
+            detail = f": {html.escape(self.mark_detail)}" if self.mark_detail else ""
+            lines.append(f"<i>{text}{detail}</i>")
         self.setToolTip("<br>".join(lines))
 
     # ----- geometry ---------------------------------------------------------------------
@@ -338,18 +364,42 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         tint.setAlphaF(0.6)
         painter.setBrush(tint)
         painter.drawRect(QRectF(r.left(), r.top() + RADIUS / 2, r.width(), HEADER - RADIUS / 2))
-        if lod >= LOD_TITLE:
-            painter.setFont(theme.ui_font(10.5, bold=True))
+        if self.mark:  # what changed must read at any zoom: the whole card is tinted
+            key = {"added": "new", "changed": "changed"}.get(self.mark, "removed")
+            painter.setBrush(theme.color(key, 0.28))
+            painter.drawRoundedRect(r, RADIUS, RADIUS)
+        if lod >= LOD_TITLE_MIN:
+            # the title stays legible when zoomed out: as big as the card allows, so it
+            # reads at about SIMPLE_TITLE_PX screen pixels
+            px = max(10, min(int(SIMPLE_TITLE_PX / lod), int(self.height * 0.42)))
+            font, text, size = self._simple_title(px, r.width() - 16)
+            painter.setFont(font)
             painter.setPen(theme.color("text"))
-            painter.drawText(
-                self.header_rect().adjusted(10, 3, -10, 0),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                self.title,
+            body = r.adjusted(8, HEADER * 0.6, -8, 0)
+            at = QPointF(
+                body.center().x() - size.width() / 2, body.center().y() - size.height() / 2
             )
-        self._paint_outline(painter, r)
+            painter.drawStaticText(at, text)
+        self._paint_outline(painter, r, 1.0 / max(lod, 0.05))
 
-    def _paint_outline(self, painter: QPainter, r: QRectF) -> None:
-        """Outline by state: fading > error > selected > frozen > unknown unit > plain."""
+    def _simple_title(self, px: int, width: float) -> tuple[QFont, QStaticText, QSizeF]:
+        """The zoomed-out title at ``px`` pixels, laid out once per size and title (a
+        fitted canvas of hundreds of cards repaints them all)."""
+        key = (self.title, px, width)
+        if self._title_cache is None or self._title_cache[0] != key:
+            font = theme.ui_font(10.5, bold=True)
+            font.setPixelSize(px)
+            text = QFontMetricsF(font).elidedText(self.title, Qt.TextElideMode.ElideRight, width)
+            static = QStaticText(text)
+            static.setTextFormat(Qt.TextFormat.PlainText)
+            static.prepare(QTransform(), font)
+            self._title_cache = (key, font, static, static.size())
+        _key, font, static, size = self._title_cache
+        return font, static, size
+
+    def _paint_outline(self, painter: QPainter, r: QRectF, scale: float = 1.0) -> None:
+        """Outline by state: fading > error > selected > mark > frozen > unknown unit > plain.
+        ``scale`` thickens the state outlines when zoomed out, so they still show."""
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.fading:
             painter.setPen(pen(theme.color("removed"), 2.0, Qt.PenStyle.DashLine))
@@ -357,6 +407,9 @@ class NodeItem(HoverHighlight, QGraphicsItem):
             painter.setPen(pen(theme.color("error"), 2.2))
         elif self.isSelected():
             painter.setPen(pen(theme.color("selection"), 2.2))
+        elif self.mark in ("added", "changed"):
+            key = "new" if self.mark == "added" else "changed"
+            painter.setPen(pen(theme.color(key), 2.4 * min(scale, 4.0)))
         elif self.frozen:
             painter.setPen(pen(theme.color("frozen", 0.8), 1.4, Qt.PenStyle.DashLine))
         elif not self.spec.known:
@@ -369,6 +422,21 @@ class NodeItem(HoverHighlight, QGraphicsItem):
             painter.drawRoundedRect(r.adjusted(-4, -4, 4, 4), RADIUS + 3, RADIUS + 3)
         if self.error:
             self._paint_badge(painter, QPointF(r.right() - 2, r.top() + 2))
+        if self.mark and scale <= 1.0:
+            self._paint_tag(painter, r)
+
+    def _paint_tag(self, painter: QPainter, r: QRectF) -> None:
+        """The mark as a small pill straddling the card's top edge, left of centre."""
+        text, key = MARK_TAGS.get(self.mark, (self.mark, "changed"))
+        font = theme.ui_font(7.5, bold=True)
+        w = QFontMetricsF(font).horizontalAdvance(text) + 12
+        box = QRectF(r.left() + 10, r.top() - 8, w, 15)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.color(key))
+        painter.drawRoundedRect(box, 7, 7)
+        painter.setFont(font)
+        painter.setPen(QColor("#15181c"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_port_labels(self, painter: QPainter) -> None:
         painter.setFont(theme.ui_font(7.2))

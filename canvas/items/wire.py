@@ -1,6 +1,11 @@
 """A wire: a horizontal bezier from an output port to an input port, coloured by the kind
 of signal it carries. The same class draws the loose wire that follows the mouse while
-connecting."""
+connecting.
+
+A wire laid out by ``engine.layout.layered_layout`` may have *lanes*: where it enters and
+leaves each layer it passes, so it runs between the cards instead of under them. The
+lanes hold while its ends stay where they were; moving either end drops them.
+A *mark* ("added", "removed") colours the wire while the canvas shows what changed."""
 
 from __future__ import annotations
 
@@ -28,6 +33,26 @@ def bezier(a: QPointF, b: QPointF) -> QPainterPath:
     return path
 
 
+def routed(a: QPointF, lanes: list[QPointF], b: QPointF) -> QPainterPath:
+    """``a`` to ``b`` through lanes (pairs of points: enter and leave a layer's column):
+    straight inside a column, a bezier S between columns."""
+    if not lanes:
+        return bezier(a, b)
+    path = QPainterPath(a)
+    here = a
+    for i in range(0, len(lanes) - 1, 2):
+        enter, leave = lanes[i], lanes[i + 1]
+        bend = max(8.0, (enter.x() - here.x()) * 0.5)
+        path.cubicTo(
+            QPointF(here.x() + bend, here.y()), QPointF(enter.x() - bend, enter.y()), enter
+        )
+        path.lineTo(leave)
+        here = leave
+    bend = max(8.0, (b.x() - here.x()) * 0.5)
+    path.cubicTo(QPointF(here.x() + bend, here.y()), QPointF(b.x() - bend, b.y()), b)
+    return path
+
+
 def _pen(c: QColor, width: float) -> QPen:
     return QPen(c, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
@@ -51,6 +76,9 @@ class WireItem(HoverHighlight, QGraphicsPathItem):
         self.glow_color = QColor(theme.COLORS["new"])
         self.fading = False
         self.state = "normal"  # normal | ok | bad (the loose wire while connecting)
+        self.mark = ""  # "added" | "removed" while the canvas shows what changed
+        self.lanes: list[QPointF] = []
+        self._lane_ends: tuple[QPointF, QPointF] | None = None
         self._hover = False
         self._loose: tuple[QPointF, QPointF] | None = None
         self.setZValue(-1)
@@ -84,15 +112,31 @@ class WireItem(HoverHighlight, QGraphicsPathItem):
         self._loose = (a, b)
         self.update_path()
 
-    def update_path(self) -> None:
+    def ends(self) -> tuple[QPointF, QPointF] | None:
         if self.src is not None and self.dst is not None:
-            a, b = self.src.scene_anchor(), self.dst.scene_anchor()
-        elif self._loose is not None:
-            a, b = self._loose
-        else:
+            return self.src.scene_anchor(), self.dst.scene_anchor()
+        return self._loose
+
+    def set_lanes(self, points: list[tuple[float, float]]) -> None:
+        """Run through these lanes (see the module docstring) while the ends stay put."""
+        self.lanes = [QPointF(x, y) for x, y in points]
+        self._lane_ends = self.ends() if self.lanes else None
+        self.update_path()
+
+    def set_mark(self, mark: str) -> None:
+        self.mark = mark
+        self.setZValue(-0.9 if mark == "added" else -1.2 if mark == "removed" else -1)
+        self.update()
+
+    def update_path(self) -> None:
+        ends = self.ends()
+        if ends is None:
             return
+        a, b = ends
+        if self.lanes and self._lane_ends != (a, b):
+            self.lanes, self._lane_ends = [], None  # an end moved: the lanes no longer fit
         self.prepareGeometryChange()
-        self.setPath(bezier(a, b))
+        self.setPath(routed(a, self.lanes, b))
 
     def set_glow(self, value: float) -> None:
         self.glow = float(value)
@@ -112,8 +156,10 @@ class WireItem(HoverHighlight, QGraphicsPathItem):
     ) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         path = self.path()
-        if self.fading:
+        if self.fading or self.mark == "removed":
             c = theme.color("removed")
+        elif self.mark == "added":
+            c = theme.color("new")
         elif self.state == "ok":
             c = QColor(theme.COLORS["compatible"])
         elif self.state == "bad":
@@ -138,8 +184,10 @@ class WireItem(HoverHighlight, QGraphicsPathItem):
         elif self._hover:
             c = c.lighter(135)
             width += 0.8
+        if self.mark == "added":
+            width += 0.8
         pen = _pen(c, width)
-        if self.src is None or self.dst is None:
+        if self.src is None or self.dst is None or self.mark == "removed":
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)

@@ -25,7 +25,8 @@ from openbrains.engine.multitask import (
     probe_targets,
 )
 from openbrains.engine.tasks.base import DatasetTask
-from openbrains.engine.train.trainer import Budget, TrainResult, evaluate, hparams_of, train
+from openbrains.engine.train import genes
+from openbrains.engine.train.trainer import Budget, TrainResult, evaluate, train
 
 Tensors = dict[str, torch.Tensor]
 OLD_WEIGHT = 1.0  # each old task's share of the loss, beside the new task's 1
@@ -137,7 +138,7 @@ def train_continued(
     brain = brains.brains[task.name]
     extra = None
     if keep == "share" and olds:
-        batch = int(hparams_of(graph.hparams)["batch_size"])
+        batch = int(genes.resolve(graph.hparams)["batch_size"])
         extra = old_loss(brains, olds, probes, batch)
     result = train(
         brain,

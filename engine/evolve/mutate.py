@@ -9,7 +9,6 @@ them, and their inputs keep the shapes their weights were trained for.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,26 +16,16 @@ from typing import Any
 
 import torch
 from openbrains.engine.errors import GraphError
+from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
-from openbrains.engine.shapes import EdgePlan, Plan, PortPlan, infer_specs, live_nodes, resolve
-from openbrains.engine.train.trainer import (
-    CLASSIFICATION_HPARAMS,
-    DEFAULT_HPARAMS,
-    OPTIMIZERS,
-    SCHEDULES,
-    SMOOTHINGS,
-)
+from openbrains.engine.shapes import Plan, infer_specs, live_nodes, resolve
+from openbrains.engine.train import genes
 from openbrains.engine.units import REGISTRY, Param
 
 Tensor = torch.Tensor
 
 MERGE_UNITS = ("sum", "concat", "gate", "residual")
-LR_RANGE = (1e-4, 0.1)
-BATCH_SIZES = (8, 16, 32, 64, 128, 256)
-# Params whose value is baked into a unit's (fixed, seeded) weights: changing one must
-# re-draw the weights, or the child would silently keep the parent's.
-WEIGHT_SHAPING_PARAMS = {"reservoir": {"radius", "density", "input_scale"}}
 TRIES = 8
 DEFAULT_BOUNDS = SizeBounds()
 
@@ -338,262 +327,6 @@ def _reads_floats(node: Node) -> bool:
 
 
 # ----- width (Net2Net) -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Remap:
-    """Channel ``j`` of a signal in the child copies channel ``index[j]`` of the parent's,
-    which had ``width`` channels.
-
-    A channel copied k times is read by k columns downstream, each divided by k, so every
-    linear reader's sum (and hence the function) stays what it was.
-    """
-
-    index: tuple[int, ...]
-    width: int
-
-    def tensor(self) -> Tensor:
-        return torch.tensor(self.index, dtype=torch.long)
-
-    def counts(self) -> Tensor:
-        idx = self.tensor()
-        return torch.bincount(idx, minlength=self.width)[idx]
-
-    @staticmethod
-    def identity(n: int) -> Remap:
-        return Remap(tuple(range(n)), n)
-
-
-class _Stale(ValueError):
-    """A tensor whose shape does not fit the parent graph (weights from elsewhere)."""
-
-
-def _take(t: Tensor, dim: int, remap: Remap, divide: bool = False) -> Tensor:
-    if t.dim() <= dim or t.shape[dim] != remap.width:
-        raise _Stale(f"axis {dim} of {tuple(t.shape)} is not {remap.width}")
-    out = t.index_select(dim, remap.tensor())
-    if divide:
-        shape = [1] * t.dim()
-        shape[dim] = len(remap.index)
-        out = out / remap.counts().to(out.dtype).view(shape)
-    return out
-
-
-def _take_gated(t: Tensor, gates: int, remap: Remap, cols: bool = False) -> Tensor:
-    """Rows of a recurrent layer stack ``gates`` blocks of H units: remap each block; with
-    ``cols`` (the hidden-to-hidden matrix) the H input columns too, divided."""
-    if t.shape[0] != gates * remap.width:
-        raise _Stale(f"{tuple(t.shape)} is not {gates} blocks of {remap.width}")
-    g = t.reshape(gates, remap.width, *t.shape[1:])
-    g = _take(g, 1, remap)
-    if cols:
-        g = _take(g, 2, remap, divide=True)
-    return g.reshape(-1, *g.shape[2:])
-
-
-# Producer tensors whose units are the layer's output channels: key → axis.
-_OUT_AXES: dict[str, dict[str, int]] = {
-    "dense": {"linear.weight": 0, "linear.bias": 0},
-    "conv1d": {"conv.weight": 0, "conv.bias": 0},
-    "conv2d": {"conv.weight": 0, "conv.bias": 0},
-    "hebbian": {"weight": 0},
-    "embedding": {"table.weight": 1},
-}
-_GATES = {"gru": 3, "lstm": 4}
-_RNN_KEYS = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0")
-# Readers that see their input only through a linear map: the key whose axis 1 is input.
-_IN_KEYS: dict[str, str] = {
-    "dense": "linear.weight",
-    "conv1d": "conv.weight",
-    "conv2d": "conv.weight",
-    "gru": "rnn.weight_ih_l0",
-    "lstm": "rnn.weight_ih_l0",
-    "hebbian": "weight",
-    "reservoir": "w_in",
-}
-# Units that act on each channel alone, so copied channels stay copies.
-_CHANNELWISE = {"activation", "dropout", "pool", *MERGE_UNITS}
-# Units that keep the width but mix channels: copies are only approximately copies.
-_SAME_WIDTH = {"layernorm", "rmsnorm"}
-
-
-def _resize_producer(w: dict[str, Tensor], unit: str, uid: str, remap: Remap) -> bool:
-    """Remap the output units of the resized node in ``w``; False if it cannot be exact
-    (then ``w`` is left as it was)."""
-    staged = dict(w)
-    try:
-        ok = _resize_outputs(staged, unit, f"node/{uid}/", remap)
-    except _Stale:
-        return False
-    if ok:
-        w.update(staged)
-    return ok
-
-
-def _resize_outputs(w: dict[str, Tensor], unit: str, pre: str, remap: Remap) -> bool:
-    if unit in _OUT_AXES:
-        axes = _OUT_AXES[unit]
-        if pre + next(iter(axes)) not in w:
-            return False
-        for name, axis in axes.items():
-            if pre + name in w:
-                w[pre + name] = _take(w[pre + name], axis, remap)
-        return True
-    if unit in _GATES:
-        if any(pre + n not in w for n in _RNN_KEYS):
-            return False
-        for n in _RNN_KEYS:
-            w[pre + n] = _take_gated(w[pre + n], _GATES[unit], remap, cols=n == _RNN_KEYS[1])
-        return True
-    if unit == "reservoir" and pre + "w" in w and pre + "w_in" in w:
-        w[pre + "w_in"] = _take(w[pre + "w_in"], 0, remap)
-        w[pre + "w"] = _take(_take(w[pre + "w"], 0, remap), 1, remap, divide=True)
-        return True
-    return False
-
-
-def _remap_linear(old: Tensor, rows: Remap | None, cols: Remap | None) -> Tensor:
-    """A linear map [out, in] re-expressed for remapped outputs (copied) and inputs (split)."""
-    if rows is not None:
-        old = _take(old, 0, rows)
-    return old if cols is None else _take(old, 1, cols, divide=True)
-
-
-@dataclass
-class _Surgery:
-    """Net2Net across the graph: which remap each node's output carries, and the tensors."""
-
-    child: Graph
-    old: Plan
-    new: Plan
-    w: dict[str, Tensor]
-    remaps: dict[str, Remap | None] = field(default_factory=dict)
-    exact: bool = True
-
-    def fail(self) -> None:
-        self.exact = False
-
-    def apply(self, key: str, fn: Callable[[Tensor], Tensor]) -> None:
-        """Rewrite tensor ``key``; a missing or mis-shaped one makes the surgery inexact."""
-        if key not in self.w:
-            self.fail()
-            return
-        try:
-            self.w[key] = fn(self.w[key])
-        except _Stale:
-            self.fail()
-
-    def run(self, uid: str, remap: Remap) -> None:
-        self.exact = _resize_producer(self.w, self.child.nodes[uid].unit, uid, remap)
-        if not self.exact:
-            return  # the producer's units are fresh: nothing downstream can be exact
-        self.remaps[uid] = remap
-        for u in self.new.order:
-            if u != uid and u in self.old.nodes:
-                self.remaps[u] = self._node(u)
-
-    def _node(self, uid: str) -> Remap | None:
-        ports = [
-            self._port(pp_new, pp_old)
-            for pp_new, pp_old in zip(self.new.nodes[uid].ports, self.old.nodes[uid].ports)
-        ]
-        if all(r is None for r in ports):
-            return None
-        node = self.child.nodes[uid]
-        if node.frozen or len(ports) != 1:
-            self.fail()
-            return None
-        return self._unit(node, ports[0])
-
-    def _port(self, new: PortPlan, old: PortPlan) -> Remap | None:
-        """The remap of a port's merged input, adjusting the adapters of its wires."""
-        src = [self.remaps.get(ep.edge.src) for ep in new.edges]
-        if all(r is None for r in src):
-            return None
-        if len(new.edges) != len(old.edges):
-            self.fail()
-            return None
-        if self.new.nodes[new.edges[0].edge.dst].unit.merge == "concat":
-            return self._concat(old, src)
-        for ep_new, ep_old, r in zip(new.edges[1:], old.edges[1:], src[1:]):
-            self._adapter(ep_new, ep_old, src[0], r)
-        return src[0]
-
-    def _concat(self, old: PortPlan, src: list[Remap | None]) -> Remap:
-        index: list[int] = []
-        offset = 0
-        for ep, r in zip(old.edges, src):
-            width = ep.source.channels
-            index.extend(offset + i for i in (r or Remap.identity(width)).index)
-            offset += width
-        return Remap(tuple(index), offset)
-
-    def _adapter(
-        self, new: EdgePlan, old: EdgePlan, rows: Remap | None, cols: Remap | None
-    ) -> None:
-        """Make a later wire's adapter land on the (remapped) first wire's channels."""
-        if rows is None and cols is None:
-            return
-        key = f"edge/{new.edge.uid}/weight"
-        if new.adapter is None:  # only exact when no change was needed at all
-            if old.adapter is not None or rows != cols:
-                self.fail()
-            return
-        if old.adapter is None:
-            self.w[key] = torch.eye(old.source.channels)
-        self.apply(key, lambda t: _remap_linear(t, rows, cols))
-
-    def _unit(self, node: Node, r: Remap) -> Remap | None:
-        """What a node does with remapped input channels; returns its output's remap."""
-        pre = f"node/{node.uid}/"
-        if node.unit in _IN_KEYS:
-            self.apply(pre + _IN_KEYS[node.unit], lambda t: _take(t, 1, r, divide=True))
-            return None
-        if node.unit == "attention":
-            self.apply(pre + "qkv.weight", lambda t: _take(t, 1, r, divide=True))
-            for name in ("proj.weight", "proj.bias"):
-                self.apply(pre + name, lambda t: _take(t, 0, r))
-            return r
-        if node.unit == "batchnorm":  # per channel: copied channels keep copied statistics
-            for name in ("weight", "bias", "running_mean", "running_var"):
-                self.apply(pre + name, lambda t: _take(t, 0, r))
-            return r
-        if node.unit == OUTPUT_UNIT:
-            self._output(node.uid, r)
-            return None
-        if node.unit == "flatten":
-            c_old = self.old.nodes[node.uid].ports[0].merged.channels
-            steps = self.new.nodes[node.uid].out.channels // len(r.index)
-            index = tuple(t * c_old + i for t in range(steps) for i in r.index)
-            return Remap(index, steps * c_old)
-        if node.unit in _CHANNELWISE:
-            return r
-        self.fail()
-        return r if node.unit in _SAME_WIDTH else None
-
-    def _output(self, uid: str, r: Remap) -> None:
-        """The output node's own adapter (present only when the widths differ)."""
-        c_out = self.new.nodes[uid].out.channels
-        had = self.old.nodes[uid].ports[0].merged.channels != c_out
-        if self.new.nodes[uid].ports[0].merged.channels == c_out:
-            self.fail()  # the adapter vanished: the copies would enter unmixed
-            return
-        key = f"node/{uid}/adapter."
-        if not had:  # the widths matched, so the parent's adapter was the identity
-            self.w[key + "weight"] = torch.eye(c_out)
-            self.w[key + "bias"] = torch.zeros(c_out)
-        self.apply(key + "weight", lambda t: _remap_linear(t, None, r))
-
-
-def widen_weights(
-    child: Graph, old: Plan, new: Plan, uid: str, remap: Remap, weights: Mapping[str, Tensor]
-) -> tuple[dict[str, Tensor], bool]:
-    """Net2Net: the parent's tensors with node ``uid`` resized by ``remap`` and every reader
-    of its channels adjusted; True when the child computes exactly what the parent did
-    (assuming ``weights`` holds all of the parent's tensors)."""
-    surgery = _Surgery(child, old, new, dict(weights))
-    surgery.run(uid, remap)
-    return surgery.w, surgery.exact
-
-
 def _width_param(node: Node) -> Param | None:
     p = REGISTRY.get(node.unit).param_map.get("width")
     return p if p is not None and p.kind == "int" and p.mutable else None
@@ -669,25 +402,15 @@ def _other_params(node: Node) -> list[Param]:
     return [p for p in REGISTRY.get(node.unit).params if p.mutable and p.name not in skip]
 
 
-def _new_value(p: Param, value: Any, rng: random.Random) -> Any:
-    """A different value: a neighbour for numbers, another choice for choices and bools."""
-    if p.kind == "bool":
-        return not value
-    if p.kind == "choice":
-        others = [c for c in p.choices if c != value]
-        return rng.choice(others) if others else value
-    return p.perturb(value, rng)
-
-
 def _set_param(ctx: _Ctx, node: Node, p: Param, name: str) -> Mutation | None:
     value = node.params.get(p.name, p.default)
-    new = _new_value(p, value, ctx.rng)
+    new = p.mutate(value, ctx.rng)
     if new == value:
         return None
     child = ctx.graph.copy()
     child.nodes[node.uid].params[p.name] = new
     weights: Mapping[str, Tensor] = ctx.weights
-    if p.name in WEIGHT_SHAPING_PARAMS.get(node.unit, ()):
+    if p.redraws:  # baked into the unit's fixed weights: the child must draw them again
         weights = _without_node(weights, node.uid)
     shown = f"{new:.4g}" if isinstance(new, float) else repr(new)
     detail = f"set {p.name} of {_tag(node)} to {shown}"
@@ -732,33 +455,13 @@ def change_merge(ctx: _Ctx) -> Mutation | None:
     return None
 
 
-def _new_hparam(key: str, value: Any, rng: random.Random) -> Any:
-    if key == "lr":
-        lo, hi = LR_RANGE
-        return min(hi, max(lo, float(value) * math.exp(rng.gauss(0.0, 0.5))))
-    options = {
-        "batch_size": BATCH_SIZES,
-        "schedule": SCHEDULES,
-        "label_smoothing": SMOOTHINGS,
-    }.get(key, OPTIMIZERS)
-    if key == "batch_size" and value in options:  # a neighbouring size, not a leap
-        i = options.index(value)
-        return (
-            options[max(0, i - 1)]
-            if i == len(options) - 1 or (i > 0 and rng.random() < 0.5)
-            else options[i + 1]
-        )
-    return rng.choice([o for o in options if o != value])
-
-
 def change_hparams(ctx: _Ctx) -> Mutation | None:
-    """Change one training gene (lr, batch size, optimiser, schedule, and label smoothing
-    where the graph carries it: classification only); the weights are untouched."""
+    """Change one training gene (engine.train.genes: lr, batch size, optimiser, schedule,
+    and label smoothing where the graph carries it); the weights are untouched."""
     child = ctx.graph.copy()
-    optional = [k for k in CLASSIFICATION_HPARAMS if k in child.hparams]
-    key = ctx.rng.choice([*DEFAULT_HPARAMS, *optional])
-    old = child.hparams.get(key, DEFAULT_HPARAMS.get(key))
-    new = _new_hparam(key, old, ctx.rng)
+    key = ctx.rng.choice(genes.evolvable(child.hparams))
+    gene = genes.gene(key)
+    new = gene.mutate(child.hparams.get(key, gene.param.default), ctx.rng)
     child.hparams[key] = new
     shown = f"{new:.3g}" if isinstance(new, float) else str(new)
     return _finish(ctx, child, ctx.weights, "change_hparams", f"set {key} to {shown}", True)

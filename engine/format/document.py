@@ -49,7 +49,7 @@ from openbrains.engine.format.safety import (
 )
 from openbrains.engine.format.tensorcheck import validate_safetensors
 from openbrains.engine.graph import Graph
-from openbrains.engine.train.trainer import gene_problem
+from openbrains.engine.train.genes import problem as gene_problem
 from openbrains.engine.units import REGISTRY, upgrade_units
 from safetensors.torch import load as load_safetensors
 

@@ -77,6 +77,11 @@ class DatasetTask:
 
     # ----- what the task asks of a graph --------------------------------------------------
     @property
+    def runner(self) -> str:
+        """Which runner trains its candidates (engine.runners)."""
+        return "dataset"
+
+    @property
     def causal(self) -> bool:
         return self.kind == "completion"
 

@@ -251,14 +251,19 @@ class AlphaZeroGeneralAdapter:
 
 # ----- loading games by entry point --------------------------------------------------------
 
-BUILTIN_GAMES: dict[str, str] = {
-    "tictactoe": "openbrains.nodes.games.tictactoe:TicTacToe",
-    "connect4": "openbrains.nodes.games.connect4:ConnectFour",
-    "maze": "openbrains.nodes.games.maze:Maze",
-}
-"""Names a user may type for the games that ship with Open Brains."""
-BUILTIN_ENTRIES = frozenset(BUILTIN_GAMES.values())
-"""The program's own games: importing them needs no grant (``engine.trust``)."""
+
+def installed_games() -> dict[str, str]:
+    """Names a user may type → the games they load: the ``openbrains.games`` entry points
+    of installed packages (engine.plugins), Open Brains' own first. Installed code is the
+    program's own table, like installed units: a name from a file only picks among them,
+    so importing one needs no grant (``engine.trust``)."""
+    from openbrains.engine.plugins import GAMES, installed
+
+    return {name: ep.value for name, ep in sorted(installed(GAMES).items())}
+
+
+def _installed(entry: str) -> bool:
+    return entry in installed_games().values()
 
 
 def is_game(obj: Any) -> bool:
@@ -285,7 +290,7 @@ def load_user_game(entry: str, **options: Any) -> Game | ScoredEnv:
     from openbrains.engine.trust import UntrustedCode, load_builtin, load_code
 
     try:
-        obj = load_builtin(entry) if entry in BUILTIN_ENTRIES else load_code(entry, "game")
+        obj = load_builtin(entry) if _installed(entry) else load_code(entry, "game")
     except UntrustedCode:
         raise
     except OpenBrainsError as e:
@@ -324,9 +329,9 @@ def game_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     ``make_game`` would pass it), without building the game."""
     from openbrains.engine.trust import UntrustedCode, code_options, load_builtin, load_code
 
-    entry = BUILTIN_GAMES.get(name, name)
+    entry = installed_games().get(name, name)
     try:
-        target = load_builtin(entry) if entry in BUILTIN_ENTRIES else load_code(entry, "game")
+        target = load_builtin(entry) if _installed(entry) else load_code(entry, "game")
         return code_options(entry, target, options)
     except UntrustedCode:
         raise
@@ -335,13 +340,15 @@ def game_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def make_game(name: str, **options: Any) -> Game | ScoredEnv:
-    """A built-in game by name (``"tictactoe"``) or a user's game by entry point."""
-    if name in BUILTIN_GAMES:
-        return load_user_game(BUILTIN_GAMES[name], **options)
+    """An installed game by name (``"tictactoe"``, engine.plugins) or a user's game by
+    entry point (``"package.module:Class"``)."""
+    games = installed_games()
+    if name in games:
+        return load_user_game(games[name], **options)
     if ":" in name:
         return load_user_game(name, **options)
     raise GameError(
-        f"unknown game {name!r}; built-ins are {sorted(BUILTIN_GAMES)}, "
+        f"unknown game {name!r}; built-ins are {sorted(games)}, "
         "or give your own as 'package.module:Class'"
     )
 
@@ -409,6 +416,12 @@ class GameTask:
     @property
     def two_player(self) -> bool:
         return is_game(self.make())
+
+    @property
+    def runner(self) -> str:
+        """Which runner trains its candidates (engine.runners): self-play and an arena for
+        two-player games, policy gradient for scored environments."""
+        return "game" if self.two_player else "environment"
 
     @property
     def inputs(self) -> dict[str, SignalSpec]:

@@ -39,7 +39,7 @@ from openbrains.engine.errors import FormatError, OpenBrainsError
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive, Rating
 from openbrains.engine.tasks.base import DatasetTask
-from openbrains.engine.train.job import decode_weights
+from openbrains.engine.weights import decode_weights
 
 SCALE = 10.0  # ratings are 0..10
 DEFAULT_PRIOR_STRENGTH = 3.0  # k: how many ratings the prior is worth

@@ -22,10 +22,16 @@ from openbrains.engine.tasks.text import text_task
 
 @dataclass(frozen=True)
 class Option:
+    """A task option. ``low``/``high`` and ``choices`` are what the window's New project
+    form offers (a spin box's range, a list); the task itself checks what it needs."""
+
     name: str
     type: type
     default: Any
     help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,19 @@ class TaskInfo:
 
 
 _GAME_OPTIONS = (
-    Option("selfplay_games", int, None, "self-play games per candidate at the base budget"),
-    Option("sims", int, None, "MCTS simulations per move in self-play"),
-    Option("arena_games", int, None, "arena games against each opponent"),
-    Option("arena_sims", int, None, "MCTS simulations per move in the arena (0 = greedy policy)"),
+    Option(
+        "selfplay_games", int, None, "self-play games per candidate at the base budget", 1, 10_000
+    ),
+    Option("sims", int, None, "MCTS simulations per move in self-play", 1, 2000),
+    Option("arena_games", int, None, "arena games against each opponent", 1, 1000),
+    Option(
+        "arena_sims",
+        int,
+        None,
+        "MCTS simulations per move in the arena (0 = greedy policy)",
+        0,
+        2000,
+    ),
 )
 
 
@@ -95,10 +110,23 @@ TASKS: dict[str, TaskInfo] = {
             "dir",
             "a folder holding the four MNIST idx files (.gz or not)",
             options=(
-                Option("patch", int, 4, "patch side in pixels (divides 28)"),
-                Option("validation", float, 0.1, "share of the train file held out, from its end"),
                 Option(
-                    "augment", str, "shift", "shift (random 1–2 pixel shifts in training) or none"
+                    "patch", int, 4, "patch side in pixels (divides 28)", choices=(1, 2, 4, 7, 14)
+                ),
+                Option(
+                    "validation",
+                    float,
+                    0.1,
+                    "share of the train file held out, from its end",
+                    0.01,
+                    0.5,
+                ),
+                Option(
+                    "augment",
+                    str,
+                    "shift",
+                    "shift (random 1–2 pixel shifts in training) or none",
+                    choices=("shift", "none"),
                 ),
             ),
         ),
@@ -110,7 +138,13 @@ TASKS: dict[str, TaskInfo] = {
             "a CSV file with a header row",
             label=True,
             options=(
-                Option("kind", str, "auto", "auto, classification or regression"),
+                Option(
+                    "kind",
+                    str,
+                    "auto",
+                    "auto, classification or regression",
+                    choices=("auto", "classification", "regression"),
+                ),
                 Option("drop", str, "", "comma-separated columns to leave out"),
             ),
         ),
@@ -121,10 +155,16 @@ TASKS: dict[str, TaskInfo] = {
             "dir",
             "a folder with one sub-folder of images per class",
             options=(
-                Option("size", int, 32, "images are resized to size×size"),
+                Option("size", int, 32, "images are resized to size×size", 4, 256),
                 Option("color", bool, False, "RGB instead of grey"),
-                Option("patch", int, 4, "patch side in pixels (divides size)"),
-                Option("augment", str, "shift", "shift (random pixel shifts in training) or none"),
+                Option("patch", int, 4, "patch side in pixels (divides size)", 1, 64),
+                Option(
+                    "augment",
+                    str,
+                    "shift",
+                    "shift (random pixel shifts in training) or none",
+                    choices=("shift", "none"),
+                ),
             ),
         ),
         TaskInfo(
@@ -134,8 +174,8 @@ TASKS: dict[str, TaskInfo] = {
             "dir",
             "a folder with one sub-folder of audio clips per class",
             options=(
-                Option("duration", float, 1.0, "seconds per clip (cut or zero-padded)"),
-                Option("n_mels", int, 40, "mel bands"),
+                Option("duration", float, 1.0, "seconds per clip (cut or zero-padded)", 0.1, 30.0),
+                Option("n_mels", int, 40, "mel bands", 8, 128),
                 Option("holdout", str, None, "files whose name contains this are the test set"),
             ),
         ),
@@ -156,8 +196,8 @@ TASKS: dict[str, TaskInfo] = {
             "walk random mazes to the goal (a scored environment), ranked by mean score",
             lambda seed, **kw: _maze_task(**kw),
             options=(
-                Option("size", int, 6, "side of the square maze"),
-                Option("episodes", int, 32, "scored mazes per candidate"),
+                Option("size", int, 6, "side of the square maze", 4, 20),
+                Option("episodes", int, 32, "scored mazes per candidate", 1, 1000),
             ),
         ),
         TaskInfo(
@@ -167,8 +207,10 @@ TASKS: dict[str, TaskInfo] = {
             "file",
             "a text (or any) file to learn to continue",
             options=(
-                Option("context", int, 64, "bytes per window"),
-                Option("stride", int, None, "bytes between training windows (default context)"),
+                Option("context", int, 64, "bytes per window", 4, 4096),
+                Option(
+                    "stride", int, None, "bytes between training windows (default context)", 1, 4096
+                ),
             ),
         ),
         TaskInfo(
@@ -177,15 +219,19 @@ TASKS: dict[str, TaskInfo] = {
             lambda data, seed, **o: _lazy("callresponse", "callresponse_task")(data, seed, **o),
             "file",
             "a TSV (prompt<TAB>response per line) or a two-column CSV",
-            options=(Option("context", int, None, "bytes per window (default: the longest pair)"),),
+            options=(
+                Option(
+                    "context", int, None, "bytes per window (default: the longest pair)", 4, 4096
+                ),
+            ),
         ),
         TaskInfo(
             "denoise",
             "make 8×8 digits by denoising steps: noise prediction, R² (no data needed)",
             lambda seed, **o: _lazy("denoise", "denoise_task")(seed, **o),
             options=(
-                Option("steps", int, 100, "noise levels of the schedule (sampling steps)"),
-                Option("draws", int, 32, "noisings of each training image"),
+                Option("steps", int, 100, "noise levels of the schedule (sampling steps)", 2, 1000),
+                Option("draws", int, 32, "noisings of each training image", 1, 256),
             ),
         ),
         TaskInfo(
@@ -195,9 +241,18 @@ TASKS: dict[str, TaskInfo] = {
             "file",
             "a file that grows (a log being appended)",
             options=(
-                Option("context", int, 64, "bytes per window"),
-                Option("stride", int, None, "bytes between training windows (default context)"),
-                Option("tail", int, 1_000_000, "learn from the newest this many bytes"),
+                Option("context", int, 64, "bytes per window", 4, 4096),
+                Option(
+                    "stride", int, None, "bytes between training windows (default context)", 1, 4096
+                ),
+                Option(
+                    "tail",
+                    int,
+                    1_000_000,
+                    "learn from the newest this many bytes",
+                    1000,
+                    1_000_000_000,
+                ),
             ),
         ),
     )

@@ -47,13 +47,13 @@ from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import Graph
 from openbrains.engine.tasks.base import DatasetTask, Split
+from openbrains.engine.train import genes
 from openbrains.engine.train.augment import ShiftSpec, shift_specs
 from openbrains.engine.train.trainer import (
     DIVERGED_LOSS,
     Budget,
     TrainResult,
     evaluate,
-    hparams_of,
     lr_factor,
     make_optimizer,
 )
@@ -507,7 +507,7 @@ def train_siblings(
         return []
     brain = compile_graph(graph, seed=int(seeds[0]))
     layout = _Layout.of(brain)
-    hs = [hparams_of(h) for h in hparams]
+    hs = [genes.resolve(h) for h in hparams]
     n = len(task.train)
     groups: dict[tuple[str, int, str, float], list[int]] = {}
     for i, h in enumerate(hs):
@@ -705,7 +705,7 @@ def measure_speedup(
     batched side when one single step already takes ``SLOW_STEP_S`` (a model that size gets
     nothing from batching, and measuring it would cost real time).
     """
-    h = hparams_of(hparams)
+    h = genes.resolve(hparams)
     brain = compile_graph(graph, seed=0)
     n = len(task.train)
     batch = max(1, min(int(h["batch_size"]), n))
@@ -765,7 +765,7 @@ def should_batch(
     """
     if k < 2 or not batchable(graph):
         return False
-    h = hparams_of(hparams)
+    h = genes.resolve(hparams)
     key = (graph.structure_hash(), k, task.name, len(task.train), h["batch_size"], h["optimizer"])
     if key not in _DECISIONS:
         _DECISIONS[key] = measure_speedup(graph, k, task, h)

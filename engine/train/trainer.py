@@ -3,7 +3,7 @@
 One loop for every dataset kind. A non-finite or exploding loss ends the candidate as
 *diverged* (worst score) instead of crashing the run. Training genes (learning rate,
 batch size, optimiser, schedule, and label smoothing for classification) come from
-``graph.hparams``.
+``graph.hparams`` and are declared in ``engine.train.genes``.
 """
 
 from __future__ import annotations
@@ -17,20 +17,9 @@ from typing import Any
 import torch
 from openbrains.engine.compile import Brain
 from openbrains.engine.tasks.base import DatasetTask, Split
+from openbrains.engine.train import genes
 from openbrains.engine.train.augment import random_shift, shift_specs
 
-DEFAULT_HPARAMS: dict[str, Any] = {
-    "lr": 3e-3,
-    "batch_size": 32,
-    "optimizer": "adam",
-    "schedule": "cosine",
-}
-# genes that only mean something for a classification task; a run adds them to such graphs
-CLASSIFICATION_HPARAMS: dict[str, Any] = {"label_smoothing": 0.0}
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("cosine", "constant")
-SMOOTHINGS = (0.0, 0.05, 0.1, 0.2)
-MAX_BATCH = 65_536  # a larger batch is refused (gene_problem): its indices alone cost GBs
 DIVERGED_LOSS = 1e6
 
 
@@ -85,43 +74,6 @@ def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> tuple[float, bool
     loss.backward()
     opt.step()
     return value, True
-
-
-def gene_problem(hparams: Any) -> str | None:
-    """Why these training genes cannot train a brain, or None. Checked when a graph is
-    read from a file and again before training (a run folder is a file too): a learning
-    rate of NaN or "fast" would otherwise fail every candidate, one by one. Keys this
-    build does not know are not genes here and are left alone."""
-    if not isinstance(hparams, dict):
-        return f"the training genes must be an object, not {type(hparams).__name__}"
-    lr = hparams.get("lr", DEFAULT_HPARAMS["lr"])
-    if not _number(lr) or not lr > 0:  # a huge one is allowed: it diverges, as designed
-        return f"gene 'lr' must be a finite number above 0, got {lr!r}"
-    batch = hparams.get("batch_size", DEFAULT_HPARAMS["batch_size"])
-    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= MAX_BATCH:
-        return f"gene 'batch_size' must be a whole number from 1 to {MAX_BATCH}, got {batch!r}"
-    for key, options in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
-        value = hparams.get(key, DEFAULT_HPARAMS[key])
-        if value not in options:
-            return f"gene {key!r} must be one of {list(options)}, got {value!r}"
-    smoothing = hparams.get("label_smoothing", 0.0)
-    if not _number(smoothing) or not 0 <= smoothing < 1:
-        return f"gene 'label_smoothing' must be a number from 0 to below 1, got {smoothing!r}"
-    return None
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def hparams_of(raw: dict[str, Any] | None) -> dict[str, Any]:
-    """The genes to train with: defaults, overridden by ``raw``'s known keys (checked)."""
-    problem = gene_problem(raw or {})
-    if problem:
-        raise ValueError(problem)
-    h = {**DEFAULT_HPARAMS, **CLASSIFICATION_HPARAMS}
-    h.update({k: v for k, v in (raw or {}).items() if k in h})
-    return h
 
 
 def make_optimizer(
@@ -197,7 +149,7 @@ def train(
     (given the batch generator) is added to every step's task loss, and ``extra_params``
     train too: other tasks of a multi-task brain stay in the loss this way.
     """
-    h = hparams_of(hparams)
+    h = genes.resolve(hparams)
     result = TrainResult()
     opt = make_optimizer(brain, h, extra_params)
     gen = torch.Generator().manual_seed(seed)

@@ -1,8 +1,9 @@
 """Built-in games and scored environments (DESIGN §3.7).
 
 They are harness objects, not graph units: nothing here registers into the unit registry.
-``engine.tasks.game.BUILTIN_GAMES`` names them for ``make_game``; each module also works
-as a plain import (``from nodes.games.connect4 import ConnectFour``).
+The ``openbrains.games`` entry points in pyproject.toml name them for ``make_game`` (as a
+third-party package would name its own); each module also works as a plain import
+(``from openbrains.nodes.games.connect4 import ConnectFour``).
 """
 
 from __future__ import annotations

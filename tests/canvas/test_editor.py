@@ -466,11 +466,12 @@ def test_auto_layout_keeps_hand_placed_positions(editor, qtbot):
 
 
 # ----- follow the champion -------------------------------------------------------------------------
-def test_show_graph_animated_highlights_added_and_fades_removed(editor, qtbot, monkeypatch):
+def test_show_graph_animated_marks_added_changed_and_keeps_removed_as_ghosts(
+    editor, qtbot, monkeypatch
+):
     monkeypatch.setattr(scene_mod, "GLOW_MS", 250)
-    monkeypatch.setattr(scene_mod, "FADE_MS", 120)
     editor.set_graph(float_graph())
-    editor.add_unit("dropout", (0, 300))  # an edit that the new graph replaces
+    dropout = editor.add_unit("dropout", (0, 300))  # an edit that the new graph replaces
     old_b = editor.scene.nodes["b"]
 
     new = float_graph()
@@ -479,27 +480,34 @@ def test_show_graph_animated_highlights_added_and_fades_removed(editor, qtbot, m
     new.connect("a", "n", uid="w4")
     new.connect("n", "y", uid="w5")
     new.nodes["a"].params["width"] = 48
-    editor.show_graph_animated(new)
+    diff = editor.show_graph_animated(new)
 
     assert set(editor.scene.nodes) == set(new.nodes)
     assert set(editor.scene.wires) == set(new.edges)
-    assert editor.scene.nodes["n"].glow > 0.5 and editor.scene.wires["w4"].glow > 0.5
-    assert editor.scene.nodes["a"].glow > 0.5  # changed params glow too
-    assert editor.scene.nodes["x"].glow == 0
-    assert old_b.scene() is editor.scene and old_b.fading
+    assert editor.scene.nodes["n"].glow > 0.5  # a moment's glow on what is new
+    assert editor.scene.nodes["n"].mark == "added" and editor.scene.wires["w4"].mark == "added"
+    assert editor.scene.nodes["a"].mark == "changed" and "width 32 → 48" in diff.changed["a"]
+    assert "width 32 → 48" in editor.scene.nodes["a"].toolTip()
+    assert editor.scene.nodes["x"].mark == "" and editor.scene.nodes["x"].glow == 0
+    assert set(editor.scene.ghost_nodes) == {"b", dropout} and old_b.fading
+    assert editor.scene.ghost_nodes["b"] is old_b
+    assert set(editor.scene.ghost_wires) == {"w2", "w3"}
+    assert editor.scene.node_at(old_b.pos()) is None  # out of reach of the mouse
     assert editor.undo_stack.count() == 0
     assert editor.graph().nodes["n"].pos is not None
     qtbot.waitUntil(lambda: not editor.animating(), timeout=3000)
-    assert old_b.scene() is None
     assert editor.scene.nodes["n"].glow == 0
-    nodes = [i for i in editor.scene.items() if i.__class__.__name__ == "NodeItem"]
-    assert len(nodes) == len(new.nodes)
+    assert editor.scene.nodes["n"].mark == "added"  # marks stay until the next graph
+    assert old_b.scene() is editor.scene
     want = new.to_dict()
     got = editor.graph().to_dict()
     for d in (want, got):
         for n in d["nodes"]:
             n.pop("pos")
     assert got == want
+    editor.set_graph(float_graph())  # anything else shown: the marks and ghosts go
+    assert old_b.scene() is None and editor.scene.ghost_wires == {}
+    assert all(not i.mark for i in editor.scene.nodes.values())
 
 
 # ----- checker, picture, space ------------------------------------------------------------------
@@ -534,8 +542,9 @@ def test_checker_decorates_nodes_and_grab_png_draws_the_graph(editor, qtbot, tmp
 
 
 def test_zoomed_out_canvas_draws_plain_cards_with_their_state(editor, qtbot):
-    """Below ``LOD_SIMPLE`` cards lose their text but keep colour and state outlines."""
-    from openbrains.canvas.items.node import LOD_SIMPLE, LOD_TITLE
+    """Below ``LOD_SIMPLE`` cards lose their body text but keep a big title, colour and
+    state outlines."""
+    from openbrains.canvas.items.node import LOD_SIMPLE, LOD_TITLE_MIN
     from PySide6.QtGui import QPainter
 
     editor.set_graph(float_graph())
@@ -543,7 +552,7 @@ def test_zoomed_out_canvas_draws_plain_cards_with_their_state(editor, qtbot):
     editor.freeze_selection(True)
     editor.select(["b"])
     images = []
-    for zoom in (1.0, (LOD_SIMPLE + LOD_TITLE) / 2, LOD_TITLE / 2):
+    for zoom in (1.0, (LOD_SIMPLE + LOD_TITLE_MIN) / 2, LOD_TITLE_MIN / 2):
         editor.view.set_zoom(zoom)
         editor.view.centerOn(editor.scene.nodes["a"])
         img = QImage(editor.view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.evolve.inherit import child_brain
-from openbrains.engine.evolve.mutate import Remap, widen_weights
+from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, hidden_units
 from openbrains.engine.evolve.templates import template_graph
 from openbrains.engine.format.document import load_brain, save_brain

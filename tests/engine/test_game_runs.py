@@ -13,8 +13,8 @@ from openbrains.engine.games.envs import evaluate_env, random_actor
 from openbrains.engine.games.players import BrainPlayer, RandomPlayer
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings, status_of
-from openbrains.engine.train.env_job import VAL_SEED
-from openbrains.engine.train.job import decode_weights
+from openbrains.engine.runners.environment import VAL_SEED
+from openbrains.engine.weights import decode_weights
 from openbrains.nodes.games.maze import Maze
 from openbrains.nodes.games.tictactoe import TicTacToe
 

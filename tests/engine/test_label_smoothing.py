@@ -15,7 +15,8 @@ from openbrains.engine.evolve.templates import template_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.tasks.builtin import digits_task, xor_task
-from openbrains.engine.train.trainer import SMOOTHINGS, Budget, train
+from openbrains.engine.train import genes
+from openbrains.engine.train.trainer import Budget, train
 
 
 def test_smoothing_spreads_the_target_for_classification_only() -> None:
@@ -46,8 +47,7 @@ def test_training_honours_the_gene_and_its_absence_means_none() -> None:
 
 
 def _first_graph(run: Run) -> Graph:
-    job, _ = run.next_job()
-    return Graph.from_json(job["graph"])
+    return Graph.from_json(run.next_job().graph)
 
 
 def test_classification_runs_start_smoothed_and_other_tasks_never_carry_the_gene(
@@ -95,4 +95,6 @@ def test_mutation_moves_the_gene_only_where_a_graph_carries_it() -> None:
     base = {"lr": 3e-3, "batch_size": 32, "optimizer": "adam", "schedule": "cosine"}
     assert "label_smoothing" not in _changes(base)
     moved = _changes({**base, "label_smoothing": 0.1})
-    assert moved["label_smoothing"] and moved["label_smoothing"] <= set(SMOOTHINGS) - {0.1}
+    assert moved["label_smoothing"] and moved["label_smoothing"] <= set(
+        genes.gene("label_smoothing").evolves.choices
+    ) - {0.1}

@@ -17,19 +17,16 @@ import torch
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.evolve.inherit import child_brain, inherit_weights
 from openbrains.engine.evolve.mutate import (
-    BATCH_SIZES,
     DEFAULT_WEIGHTS,
-    LR_RANGE,
     OPERATORS,
-    OPTIMIZERS,
-    Remap,
     apply_operator,
     mutate,
-    widen_weights,
 )
+from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.shapes import infer_specs
+from openbrains.engine.train import genes
 from openbrains.engine.units import REGISTRY
 
 from tests.engine.specs import MODALITIES, TEXT_IN, TEXT_OUT
@@ -209,9 +206,11 @@ def test_hparam_genes_stay_in_their_ranges() -> None:
         m = apply_operator("change_hparams", g, w, random.Random(i), BOUNDS)
         assert m is not None and m.preserving
         h = m.graph.hparams
-        assert LR_RANGE[0] <= h.get("lr", 3e-3) <= LR_RANGE[1]
-        assert h.get("batch_size", 32) in BATCH_SIZES
-        assert h.get("optimizer", "adam") in OPTIMIZERS
+        lr, batch, optimizer = (genes.gene(n).evolves for n in ("lr", "batch_size", "optimizer"))
+        assert lr.low <= h.get("lr", 3e-3) <= lr.high
+        assert h.get("batch_size", 32) in batch.choices
+        assert h.get("optimizer", "adam") in optimizer.choices
+        assert genes.check(h) == h  # mutation never leaves a gene's declared range
         g = m.graph
 
 

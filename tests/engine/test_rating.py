@@ -146,7 +146,7 @@ def test_ratings_move_fitness_by_their_weight(tmp_path: Path) -> None:
         finally:
             stored.close()
         # a child of the well-rated member starts from its parent's standing
-        assert run._rating(0, [a.id]) > run.ratings.mean > run._rating(0, [b.id])
+        assert run.scorer.rating(0, [a.id]) > run.ratings.mean > run.scorer.rating(0, [b.id])
         run.run(max_individuals=run.births + 3)  # the loop goes on with ratings in the fitness
         assert run.archive.count() == 7
     finally:

@@ -135,11 +135,11 @@ def _only_candidate(run: Run, rung: int, history: list[float], fitness: float | 
     best of ``history`` by default) and that rung's finishers' fitness ``history``."""
     chosen = run.members[-1]
     for m in run.members:
-        run.promoted.add(m.record.id)
-    run.promoted.discard(chosen.record.id)
+        run.population.promoted.add(m.record.id)
+    run.population.promoted.discard(chosen.record.id)
     chosen.record.rung = rung
     chosen.record.fitness = max(history) if fitness is None else fitness
-    run.rung_history = {rung: list(history)}
+    run.population.rung_history = {rung: list(history)}
     return chosen.record.id
 
 
@@ -151,14 +151,14 @@ def test_promotion_ranks_against_every_finisher_of_the_rung_not_just_the_living(
         run.run(max_individuals=8)
         # one living member at rung 2, but three finished it: the best third is promotable
         chosen = _only_candidate(run, 2, [0.9, 0.5, 0.4])
-        _graph, weights, meta = run._promotion()
-        assert meta["parents"] == [chosen] and meta["rung"] == 3
-        assert weights and meta["steps"] == run.budget(3) - run.budget(2)
+        promo = run.breeder.promotion()
+        assert promo is not None and promo.parents == (chosen,) and promo.rung == 3
+        assert promo.weights and promo.steps == run.budget(3) - run.budget(2)
         # two finishers are too few to rank; a member outside the top third is not promoted
         _only_candidate(run, 2, [0.9, 0.5])
-        assert run._promotion() is None
+        assert run.breeder.promotion() is None
         _only_candidate(run, 1, [0.9, 0.95, 0.97], fitness=0.9)
-        assert run._promotion() is None
+        assert run.breeder.promotion() is None
     finally:
         run.close()
 
@@ -168,9 +168,9 @@ def test_without_inheritance_a_promotion_retrains_from_scratch(tmp_path: Path) -
     try:
         run.run(max_individuals=8)
         chosen = _only_candidate(run, 0, [0.9, 0.5, 0.4])
-        _graph, weights, meta = run._promotion()
-        assert meta["parents"] == [chosen] and weights == b""
-        assert meta["steps"] == run.budget(1) and "prior_steps" not in meta
+        promo = run.breeder.promotion()
+        assert promo is not None and promo.parents == (chosen,) and promo.weights == b""
+        assert promo.steps == run.budget(1) and promo.prior_steps == 0
         run.run(max_individuals=40)
         promos = [r for r in run.archive.records() if r.origin == "promotion"]
         assert promos and all(r.steps == run.budget(r.rung) for r in promos)

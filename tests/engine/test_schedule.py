@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 from openbrains.engine.compile import compile_graph
-from openbrains.engine.evolve.mutate import _new_hparam
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.evolve.templates import template_graph
 from openbrains.engine.tasks.builtin import digits_task
-from openbrains.engine.train.trainer import SCHEDULES, Budget, lr_factor, train
+from openbrains.engine.train import genes
+from openbrains.engine.train.trainer import Budget, lr_factor, train
 
 
 def test_cosine_anneals_over_steps_or_seconds_and_constant_does_not() -> None:
@@ -60,8 +60,9 @@ def test_cosine_steps_shrink_to_nothing_while_constant_steps_do_not() -> None:
 
 def test_schedule_is_a_gene_mutation_flips() -> None:
     rng = random.Random(0)
-    assert {_new_hparam("schedule", "cosine", rng) for _ in range(5)} == {"constant"}
-    assert set(SCHEDULES) == {"cosine", "constant"}
+    schedule = genes.gene("schedule")
+    assert {schedule.mutate("cosine", rng) for _ in range(5)} == {"constant"}
+    assert set(schedule.param.choices) == {"cosine", "constant"}
 
 
 def test_digits_validation_is_the_last_block_of_the_train_half() -> None:

@@ -370,16 +370,20 @@ def test_unreadable_image_headers_are_refused() -> None:
 def test_the_schema_states_the_same_limits() -> None:
     """docs and schema.json repeat the limits for other languages; they must not drift."""
     from openbrains.engine.format import schema
-    from openbrains.engine.train.trainer import MAX_BATCH, OPTIMIZERS, SCHEDULES
+    from openbrains.engine.train.genes import gene
 
     defs = schema()["$defs"]
     graph = defs["graph"]["properties"]
     assert graph["nodes"]["maxItems"] == LIMITS.max_nodes
     assert graph["edges"]["maxItems"] == LIMITS.max_edges
     genes = defs["hparams"]["properties"]
-    assert genes["batch_size"]["maximum"] == MAX_BATCH
-    assert genes["optimizer"]["enum"] == list(OPTIMIZERS)
-    assert genes["schedule"]["enum"] == list(SCHEDULES)
+    assert genes["batch_size"]["maximum"] == gene("batch_size").param.high
+    assert genes["batch_size"]["minimum"] == gene("batch_size").param.low
+    assert genes["optimizer"]["enum"] == list(gene("optimizer").param.choices)
+    assert genes["schedule"]["enum"] == list(gene("schedule").param.choices)
+    assert genes["lr"]["exclusiveMinimum"] == gene("lr").param.low and gene("lr").param.open_low
+    smoothing = gene("label_smoothing").param
+    assert genes["label_smoothing"]["exclusiveMaximum"] == smoothing.high and smoothing.open_high
     docs = (hostile.ROOT / "docs" / "format.md").read_text()
     for number in (
         LIMITS.max_nodes,

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from openbrains.app.describe import describe_file
+from openbrains.app.places import runs_home
 from openbrains.app.project import Project
 from openbrains.engine.format import load
 from openbrains.engine.recorded import task_spec
@@ -98,8 +99,8 @@ def test_a_task_name_cannot_move_the_run_folder(folder: Path, home: Path, tmp_pa
     one_line_error(out, "unknown task")
     assert not (tmp_path / "outside").exists() and not (folder / "outside").exists()
     assert [p.name for p in (folder / "runs").iterdir()] == ["outside"]
-    unsaved = Project(task={"name": "../../../outside"})
-    assert unsaved.default_run_dir().parent == home / "runs"
+    unsaved = Project(task={"name": "../../../outside"})  # its run goes to the data folder
+    assert unsaved.default_run_dir().parent == runs_home()
 
 
 def test_a_run_folders_data_is_used_only_where_this_user_started_it(

@@ -1,0 +1,240 @@
+"""Making the next individual (a ``Birth``): a hand-made graph first, then the initial
+population (the project's seeds and their mutations, or a conventional graph, templates
+and random graphs), then, in the steady state, a promotion every ``promote_every`` births
+or a child of a tournament's winner (mutation, sometimes crossover)."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from openbrains.engine.compile import bind_io, compile_graph
+from openbrains.engine.errors import GraphError, OpenBrainsError
+from openbrains.engine.evolve.crossover import crossover
+from openbrains.engine.evolve.mutate import mutate
+from openbrains.engine.evolve.random import SizeBounds, random_graph
+from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.jobs import Birth
+from openbrains.engine.run import policy
+from openbrains.engine.run.population import Member, Population
+from openbrains.engine.run.settings import RunSettings
+from openbrains.engine.train import genes
+from openbrains.engine.weights import decode_weights, encode_weights
+
+BREED_TRIES = 10  # children that exceed the size bound are drawn again this often
+FRESH_TRIES = 20
+
+
+class Breeder:
+    def __init__(
+        self,
+        settings: RunSettings,
+        task: Any,
+        bounds: SizeBounds,
+        rng: random.Random,
+        population: Population,
+        seeds_dir: Path,
+        budget: Callable[[int], int],
+    ) -> None:
+        self.settings = settings
+        self.task = task
+        self.bounds = bounds
+        self.rng = rng
+        self.population = population
+        self.seeds_dir = seeds_dir
+        self.budget = budget
+        self.injections: list[Birth] = []
+
+    @property
+    def members(self) -> list[Member]:
+        return self.population.members
+
+    def next(self, births: int, archived: int, inflight: int) -> Birth:
+        """The next individual to train, given how many were born (this session), are in
+        the archive and are in flight."""
+        if self.injections:
+            return self.injections.pop(0)
+        if len(self.members) + inflight < self.settings.population:
+            return self.fresh(archived + inflight)
+        if births and births % self.settings.promote_every == 0:
+            promo = self.promotion()
+            if promo is not None:
+                return promo
+        return self.breed()
+
+    # ----- the initial population -------------------------------------------------------
+    def fresh(self, index: int) -> Birth:
+        """The project's seed graphs and their mutations, or (with no seed) a conventional
+        graph first, then templates and random graphs."""
+        t = self.task
+        seeds = self.settings.seeds
+        if index < len(seeds):
+            return Birth(Graph.from_json(seeds[index]), self.seed_weights(index), origin="seed")
+        if seeds:
+            pick = self.rng.randrange(len(seeds))
+            graph, tensors = Graph.from_json(seeds[pick]), decode_weights(self.seed_weights(pick))
+            details = []
+            for _ in range(self.rng.randint(1, 2)):
+                m = mutate(graph, tensors, self.rng, self.bounds)
+                graph, tensors = m.graph, m.weights
+                details.append(m.detail)
+            return Birth(
+                graph,
+                self._inherited(tensors),
+                origin="seed-mutation",
+                mutation="seed mutation",
+                detail="; ".join(details),
+            )
+        for _ in range(FRESH_TRIES):
+            # the very first graph is a conventional one, so a run always starts somewhere sane
+            if index == 0 or self.rng.random() < self.settings.template_fraction:
+                g = template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal)
+                origin = "template"
+            else:
+                g = random_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal)
+                origin = "random"
+            g.hparams = genes.first(self.rng, getattr(t, "kind", None))
+            if self.fits(g):
+                break
+        return Birth(g, origin=origin)
+
+    def seed_weights(self, index: int) -> bytes:
+        path = self.seeds_dir / f"{index}.safetensors"
+        return path.read_bytes() if path.exists() else b""
+
+    def save_seed_weights(self, weights: list[bytes]) -> None:
+        """Keep the project's seed weights beside the archive (written once, at creation)."""
+        self.seeds_dir.mkdir(exist_ok=True)
+        for i, data in enumerate(weights):
+            path = self.seeds_dir / f"{i}.safetensors"
+            if data and not path.exists():
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
+
+    # ----- the steady state -------------------------------------------------------------
+    def breed(self) -> Birth:
+        """A child of a tournament's winner: crossover with another winner at
+        ``crossover_rate``, else a mutation; drawn again while it exceeds the size bound."""
+        s = self.settings
+        child, kept = None, {}
+        for _ in range(BREED_TRIES):
+            a = policy.select(self.members, self.rng, s.tournament)
+            if len(self.members) > 1 and self.rng.random() < s.crossover_rate:
+                b = policy.select(self.members, self.rng, s.tournament)
+                if b is not a:
+                    g, w, detail = crossover(
+                        a.graph,
+                        decode_weights(a.weights),
+                        a.record.fitness or -math.inf,
+                        b.graph,
+                        decode_weights(b.weights),
+                        b.record.fitness or -math.inf,
+                        self.rng,
+                    )
+                    if self.fits(g):
+                        return Birth(
+                            g,
+                            self._inherited(w),
+                            origin="crossover",
+                            parents=(a.record.id, b.record.id),
+                            mutation="crossover",
+                            detail=detail,
+                        )
+                    continue
+            child, kept = self._mutant(a)
+            if self.fits(child.graph):
+                break
+        if child is None:  # every try was a crossover too big to train: mutate instead
+            child, kept = self._mutant(policy.select(self.members, self.rng, s.tournament))
+        return replace(child, weights=self._inherited(kept))
+
+    def _mutant(self, parent: Member) -> tuple[Birth, dict[str, Any]]:
+        m = mutate(parent.graph, decode_weights(parent.weights), self.rng, self.bounds)
+        birth = Birth(
+            m.graph,
+            origin="mutation",
+            parents=(parent.record.id,),
+            mutation=m.name,
+            detail=m.detail,
+            preserving=m.preserving,
+        )
+        return birth, dict(m.weights)
+
+    def promotion(self) -> Birth | None:
+        """The best promotable member trains on for the next rung's budget (ASHA,
+        engine.run.policy.promotable): it continues its weights, or with ``inherit`` off
+        retrains from fresh weights for the whole budget (nothing learned carried over)."""
+        s = self.settings
+        m = policy.promotable(
+            self.members, self.population.rung_history, self.population.promoted, s.eta, s.max_rung
+        )
+        if m is None:
+            return None
+        self.population.promoted.add(m.record.id)
+        rung = m.record.rung
+        if not s.inherit:
+            full = self.budget(rung + 1)
+            steps, weights, prior = full, b"", 0
+            detail = f"trains {full} steps from scratch"
+        else:
+            steps = self.budget(rung + 1) - self.budget(rung)
+            weights, prior = m.weights, m.record.steps
+            detail = f"trains {steps} more steps"
+        return Birth(
+            m.graph.copy(),
+            weights,
+            origin="promotion",
+            parents=(m.record.id,),
+            mutation="promotion",
+            detail=f"{detail} (rung {rung + 1})",
+            rung=rung + 1,
+            steps=steps,
+            prior_steps=prior,
+        )
+
+    def inject(self, graph: Graph, weights: bytes, parents: list[int], detail: str) -> None:
+        """A hand-made graph is trained next, like any child."""
+        self.injections.append(
+            Birth(
+                graph.copy(),
+                weights,
+                origin="hand",
+                parents=tuple(parents),
+                mutation="hand edit",
+                detail=detail,
+            )
+        )
+
+    # ----- helpers ----------------------------------------------------------------------
+    def fits(self, graph: Graph) -> bool:
+        try:
+            return compile_graph(graph).param_count() <= self.bounds.max_params
+        except GraphError:
+            return False
+
+    def _inherited(self, weights: dict[str, Any]) -> bytes:
+        return encode_weights(weights) if self.settings.inherit and weights else b""
+
+
+def fit_seed(graph_json: str, task: Any) -> str:
+    """A seed graph with its input/output nodes set to the task's signals (adapters in the
+    graph absorb the difference); names must match."""
+    graph = Graph.from_json(graph_json)
+    if sorted(graph.input_names) != sorted(task.inputs) or sorted(graph.output_names) != sorted(
+        task.outputs
+    ):
+        raise OpenBrainsError(
+            f"the seed graph has inputs {sorted(graph.input_names)} and outputs "
+            f"{sorted(graph.output_names)}, but task {task.name!r} gives inputs "
+            f"{sorted(task.inputs)} and expects outputs {sorted(task.outputs)}"
+        )
+    graph = bind_io(graph, task.inputs, task.outputs)
+    graph.causal = graph.causal or task.causal
+    graph.validate()
+    return graph.to_json().decode()

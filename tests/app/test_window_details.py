@@ -1,0 +1,192 @@
+"""The small things that add up, on real windows offscreen: a View menu with every dock,
+errors in words (the detail one click away), the Live dock's source following the task's
+modality, a window that fits 1280×800 however long its texts grow, the plot legend outside
+the curves, and a seed that does not compile stopped at Start."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openbrains.app.main import FITS, MainWindow, make_app
+from openbrains.app.messages import plain
+from openbrains.app.places import samples_dir
+from openbrains.engine.graph import Graph
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("OPENBRAINS_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def open_window(qapp: QApplication, qtbot: Any) -> Iterator[Callable[..., MainWindow]]:
+    made: list[MainWindow] = []
+    make_app()
+
+    def make(sample: str | None = "digits") -> MainWindow:
+        w = MainWindow(None, start_engine=False)
+        made.append(w)
+        w.show()
+        qtbot.waitExposed(w)
+        if sample:
+            assert w.open_sample(sample)
+        return w
+
+    yield make
+    for w in made:
+        w.project.dirty = False
+        w.close()
+        w.deleteLater()
+
+
+def test_view_menu_brings_back_every_dock_closed_with_its_cross(
+    open_window: Callable[..., MainWindow],
+) -> None:
+    w = open_window()
+    menus = {a.text().replace("&", ""): a.menu() for a in w.menuBar().actions() if a.menu()}
+    listed = {a.text() for a in menus["View"].actions()}
+    titles = {d.windowTitle() for d in w.docks()}
+    assert titles >= {"Palette", "Inspector", "Population", "Family tree", "Plots", "Engine log"}
+    assert titles >= {"Live", "Rating"} and titles <= listed and "Run bar" in listed
+    for dock in w.docks():
+        dock.close()  # what the × on its title bar does
+        assert not dock.isVisible()
+        toggle = next(a for a in menus["View"].actions() if a.text() == dock.windowTitle())
+        assert not toggle.isChecked()
+        toggle.trigger()
+        assert dock.isVisible(), dock.windowTitle()
+    w.run_toolbar.close()
+    next(a for a in menus["View"].actions() if a.text() == "Run bar").trigger()
+    assert w.run_toolbar.isVisible()
+
+
+def test_errors_reach_people_in_words_with_the_detail_one_click_away(
+    open_window: Callable[..., MainWindow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = "RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn"
+    words = plain(raw)
+    assert "RuntimeError" not in words.text and "learn" in words.text and words.detail == raw
+    assert "OpenCV" not in plain("cv2.error: OpenCV(4.9) error: (-215) !_src.empty()").text
+    assert plain("ValueError: width must be at least 1").text == "width must be at least 1"
+    names = {"629f6fbe": "label"}
+    assert (
+        plain("output node '629f6fbe' has no input", names).text
+        == "output node 'label' has no input"
+    )
+
+    w = open_window()
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box.text()))
+    w.on_engine_event(
+        "individual", {"id": 7, "status": "failed", "error": raw, "alive": False, "score": None}
+    )
+    log = w.log.toPlainText()
+    assert "#7 failed" in log and "RuntimeError" not in log and "details" in log
+    (key,) = w.log.details
+    w.log.anchorClicked.emit(QUrl(f"detail:{key}"))  # the click on "details"
+    assert shown == [raw]
+    w.on_engine_event("error", {"message": raw})
+    assert "RuntimeError" not in w.statusBar().currentMessage()
+    # a seed naming a node by its uid is told by its name
+    uid = next(u for u, n in w.editor.current_graph.nodes.items() if n.unit == "output")
+    w._on_reply({"ok": False, "error": f"output node '{uid}' has no input"})
+    assert "'label'" in w.statusBar().currentMessage()
+
+
+def test_the_live_source_follows_the_modality_of_the_task(
+    open_window: Callable[..., MainWindow], qtbot: Any
+) -> None:
+    w = open_window("digits")
+    live = w.feedback_docks.live
+    assert live.source_spec() == "camera"  # an image task: not the microphone
+    live.source.setCurrentText("text")
+    with qtbot.assertNotEmitted(live.startRequested):
+        live.start_button.click()
+    assert "reads images" in live.message.text() and "camera" in live.message.text()
+    assert not live.typed.isEnabled()
+    w.open_sample("text")
+    assert live.source_spec() == "text"
+    w.open_sample("spoken_digits")
+    assert live.source_spec() == "mic"
+    w.open_sample("xor")
+    assert "numbers" in live.message.text()
+
+
+def test_the_window_fits_1280_by_800_whatever_the_texts_say(
+    open_window: Callable[..., MainWindow], tmp_path: Path
+) -> None:
+    w = open_window(None)
+    hint = w.minimumSizeHint()
+    assert hint.width() <= FITS[0] and hint.height() <= FITS[1]  # the start page
+    project = tmp_path / ("a-very-long-folder-name-" * 6) / "project.graph"
+    project.parent.mkdir()
+    shutil.copy(samples_dir() / "digits.graph", project)
+    assert w.open_path(project)
+    w.project.task["data"] = str(project.parent / "data-that-has-a-long-name" / ("x" * 80))
+    w.show_project()
+    w.on_engine_event("started", {})
+    w.on_engine_event(
+        "progress",
+        {
+            "individuals": 123456,
+            "per_minute": 98.7,
+            "species": 42,
+            "best": {"id": 99999, "score": 0.987654, "params": 12345678, "metric": "accuracy"},
+        },
+    )
+    w.statusBar().showMessage("individual #99999: accuracy 0.9877, 12,345,678 params — " * 4)
+    QApplication.processEvents()  # the layouts take the new texts
+    hint = w.minimumSizeHint()
+    assert hint.width() <= FITS[0], f"the window wants {hint.width()} px"
+    assert hint.height() <= FITS[1]
+    w.resize(*FITS)
+    assert w.width() <= FITS[0] and w.height() <= FITS[1]
+
+
+def test_the_plot_legend_sits_outside_the_curves(open_window: Callable[..., MainWindow]) -> None:
+    w = open_window()
+    plot = w.plots.progress
+    assert plot.legend is None  # no legend box drawn over the data
+    title = plot.titleLabel.text
+    assert "best" in title and "median" in title
+    w.plots.flush()
+    assert not plot.titleLabel.sceneBoundingRect().intersects(plot.vb.sceneBoundingRect())
+
+
+def test_a_seed_that_does_not_compile_is_not_started_quietly(
+    open_window: Callable[..., MainWindow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = open_window("xor")
+    graph: Graph = w.editor.graph()
+    dense = next(u for u, n in graph.nodes.items() if n.unit == "dense")
+    for e in graph.out_edges(dense):
+        w.editor.remove_items(edge_uids=[e.uid])  # the output is left unfed
+    assert not w.editor.check_now()["compiles"]
+    out = next(n for n in graph.nodes.values() if n.unit == "output")
+    shown = w.editor.view.status.text() + str(w.editor.last_check["error"])
+    assert out.uid not in shown and f"'{out.title}'" in shown  # the node by its name
+    questions: list[tuple[str, str]] = []
+
+    def no(_parent: Any, title: str, text: str, *_: Any, **__: Any) -> Any:
+        questions.append((title, text))
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", no)
+    sent: list[str] = []
+    monkeypatch.setattr(w.client, "send", lambda cmd, *a, **k: sent.append(cmd))
+    w.start_pause()
+    assert [t for t, _ in questions] == ["The seed does not compile"]
+    assert sent == [] and not w.run_open
+    text = questions[0][1]
+    assert not any(u in text for u in w.editor.current_graph.nodes)  # names, not uids
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    w.start_pause()  # yes: from random graphs (the canvas graph is not sent as the seed)
+    assert sent == ["open_run"]
