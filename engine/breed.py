@@ -19,8 +19,9 @@ from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.format.document import GraphFile
 from openbrains.engine.format.identity import content_id
+from openbrains.engine.gids import stamp_gids, structure_key
 from openbrains.engine.graph import Graph, new_uid
-from openbrains.engine.lineage import Parent, child_lineage, stamp_gids, structure_key
+from openbrains.engine.lineage import Parent, child_lineage
 from openbrains.engine.taskfile import brain_for, finish_probes, probe_split, record_task
 from openbrains.engine.tasks.base import DatasetTask
 from openbrains.engine.train.trainer import Budget, evaluate, train

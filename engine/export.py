@@ -10,10 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.engine.compile import compile_graph
+from openbrains.engine.continual.exporting import (
+    bind_like,
+    old_scores,
+    seed_parents,
+    seed_probes,
+    task_probe,
+)
 from openbrains.engine.errors import GraphError, OpenBrainsError
 from openbrains.engine.format import GraphFile, load, save
+from openbrains.engine.gids import stamp_gids
 from openbrains.engine.graph import Graph
-from openbrains.engine.lineage import stamp_gids
 from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.taskrecord import record_of
 from openbrains.engine.tasks.registry import load_task
@@ -39,7 +46,7 @@ def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Pat
         graph = Graph.from_json(rec.graph_json)
         graph.lineage = run_lineage(archive, rec, parents, Path(run_dir).name)
         name = str(task_info.get("name") or "task")
-        record = record_of(name, task_info, graph)
+        record = bind_like(record_of(name, task_info, graph), graph.tasks.get(name))
         record.score = {
             "metric": task_info.get("metric"),
             "validation": rec.val_metric,
@@ -51,10 +58,30 @@ def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Pat
         graph.tasks = {**{k: v for k, v in graph.tasks.items() if k != name}, name: record}
         graph.codecs = {**task_codecs(graph, task_info), **graph.codecs}
         stamp_gids(graph, run_key(archive, Path(run_dir)))
+        settings = archive.get_meta("settings") or {}
     finally:
         archive.close()
-    save(output, GraphFile(kind="graph", graph=graph, weights=decode_weights(weights)))
+    tensors = decode_weights(weights)
+    old_scores(graph, record.score["splits"])
+    probes = seed_probes(Path(run_dir), graph)
+    probes.update(_own_probe(graph, tensors, name, settings))
+    save(output, GraphFile(kind="graph", graph=graph, weights=tensors, probes=probes))
     return Path(output), rec
+
+
+def _own_probe(graph: Graph, tensors: Any, name: str, settings: dict[str, Any]) -> Any:
+    """A probe of the run's own dataset task, so whoever continues the file can keep it.
+    None (no probe) where the task cannot be loaded again here or is not a dataset."""
+    spec = settings.get("task") if isinstance(settings, dict) else None
+    if not isinstance(spec, dict):
+        return {}
+    try:
+        task = load_task(**spec)
+    except (OpenBrainsError, OSError, ValueError):
+        return {}
+    if getattr(task, "kind", "") == "game" or not hasattr(task, "val"):
+        return {}
+    return task_probe(graph, tensors, name, task)
 
 
 def run_key(archive: Archive, run_dir: Path) -> str:
@@ -78,6 +105,9 @@ def run_lineage(archive: Archive, rec: Record, parents: list[Record], run: str) 
         pgraph = Graph.from_json(p.graph_json)
         cid = content_id(pgraph, decode_weights(data))
         known.append((Parent(cid, relation), {}, list(pgraph.tasks)))
+    settings = archive.get_meta("settings") or {}
+    if isinstance(settings, dict) and settings.get("keep") and settings.get("seeds"):
+        known.extend(seed_parents(str(settings["seeds"][0])))  # the shared brain it continued
     keep = {
         "run_parents": rec.parents,
         "mutation": rec.mutation,

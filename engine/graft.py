@@ -20,8 +20,8 @@ import torch
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.format.document import GraphFile
+from openbrains.engine.gids import derived_gid, stamp_gids, structure_key
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, new_uid
-from openbrains.engine.lineage import derived_gid, stamp_gids, structure_key
 from openbrains.engine.shapes import infer_specs
 
 Tensors = dict[str, torch.Tensor]

@@ -16,7 +16,6 @@ Torch-free.
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ RELATIONS = ("seed", "mutation", "crossover", "graft", "hand", "continue")
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
 RELATION_RE = re.compile(r"^[a-z_]{1,32}$")
 MAX_ANCESTORS = 256  # a file's family tree keeps this many ancestors, nearest first
-GID_PREFIX = b"openbrains-gid/1\n"
 
 
 @dataclass(frozen=True)
@@ -125,27 +123,3 @@ def family(lineage: dict[str, Any]) -> list[tuple[int, str, str, list[str]]]:
 
     walk(lineage.get("parents") or [], 1)
     return lines
-
-
-# ----- global ids -------------------------------------------------------------------------
-def derived_gid(key: str, uid: str) -> str:
-    """The gid of node ``uid`` born under ``key`` (a run's key or a graph's content id)."""
-    return hashlib.sha256(GID_PREFIX + key.encode() + b"\n" + uid.encode()).hexdigest()[:32]
-
-
-def structure_key(graph: Any) -> str:
-    """sha256 (hex) of the canonical JSON of what ``graph`` computes: the first part of its
-    content id (``engine.format.identity.structure``); what a graph's own gids derive from."""
-    from openbrains.engine.format.identity import canonical_json, structure
-
-    return hashlib.sha256(canonical_json(structure(graph))).hexdigest()
-
-
-def stamp_gids(graph: Any, key: str) -> int:
-    """Give every node without a gid the one derived from ``key``; returns how many."""
-    count = 0
-    for node in graph.nodes.values():
-        if not node.gid:
-            node.gid = derived_gid(key, node.uid)
-            count += 1
-    return count

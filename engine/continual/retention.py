@@ -51,3 +51,21 @@ def retention(
         if have is not None and was:
             out[name] = have / was
     return out
+
+
+def baseline(old_tasks: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The seed's scores on its old tasks (name → metric), as retention compares them:
+    its agreement with its own probe is 1 by definition."""
+    return {name: {"probe": 1.0, "metric": metric} for name, metric in old_tasks.items()}
+
+
+def kept_fitness(
+    fitness: float | None,
+    tasks: Mapping[str, Mapping[str, Any]],
+    base: Mapping[str, Mapping[str, Any]],
+) -> float | None:
+    """``fitness``, less ``PENALTY`` when the candidate forgot an old task: it ranks below
+    every candidate that kept them all, so it is never champion while one exists."""
+    if fitness is None or not base or not forgot(tasks, base):
+        return fitness
+    return fitness - PENALTY

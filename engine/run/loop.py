@@ -29,6 +29,7 @@ from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan
 from openbrains.engine.run import policy
 from openbrains.engine.run.breeder import Breeder, fit_seed
+from openbrains.engine.run.continued import Continuation
 from openbrains.engine.run.control import Controls, EventSink
 from openbrains.engine.run.feedback import FEEDBACK_POLL_S, Feedback
 from openbrains.engine.run.pace import Pace
@@ -77,9 +78,13 @@ class Run(Controls):
         self.failures = FailureGuard()
         self.feedback = Feedback(self, task, plan)
         self.ratings = RatingBook(self.settings.rating_prior)
-        self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
         # sized from the task's own data, so recordings never change a run's budgets
         self.bounds: SizeBounds = bounds_for(task, self.settings.max_params or None)
+        self.continued = Continuation.of(self.settings, task)  # --seed-from: old tasks kept
+        if self.continued is not None:
+            self.bounds = self.continued.bounds(self.bounds)
+        else:
+            self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
         self.base_steps = self.settings.budget_steps or self.runner.base_steps(task)
         if self.feedback.load_samples(self.archive.samples_version()):
             self.task = self.feedback.task
@@ -129,8 +134,9 @@ class Run(Controls):
         """The spec workers load: the run's task plus its recordings up to this version."""
         return self.feedback.task_ref().spec
 
-    def save_seed_weights(self, weights: list[bytes]) -> None:
+    def save_seed_weights(self, weights: list[bytes], probes: bytes = b"") -> None:
         self.breeder.save_seed_weights(weights)
+        self.breeder.save_seed_probes(probes)
 
     def poll_feedback(self, backend: Backend | None = None) -> None:
         """New recordings, a grown stream, new ratings (engine.run.feedback)."""
@@ -224,6 +230,8 @@ class Run(Controls):
             steps=birth.steps or self.budget(birth.rung),
             weights=birth.weights,
         )
+        if self.continued is not None:
+            spec = spec.with_(keep=self.settings.keep, probes=self.breeder.seed_probes())
         spec = self.runner.prepare(spec, birth, self)
         self.inflight[spec.job] = (birth, spec)
         return spec
@@ -267,6 +275,10 @@ class Run(Controls):
             if done
             else None
         )
+        scores = {"val": outcome.val, "test": outcome.test} if done else {}
+        if self.continued is not None and done:
+            fitness = self.continued.fitness(fitness, outcome)
+            scores.update(self.continued.scores(outcome))
         rec = record_from(
             birth,
             graph_json,
@@ -282,7 +294,7 @@ class Run(Controls):
         rec.id = self.archive.add(
             rec,
             outcome.weights if done else None,
-            {"val": outcome.val, "test": outcome.test} if done else {},
+            scores,
             retire=[m.record.id for m in retire],
             event={"status": rec.status, "fitness": fitness},
         )

@@ -106,7 +106,7 @@ def _chain() -> Graph:
     g.connect("h1", "h2", uid="e2")
     g.connect("h2", "k", uid="e3")
     g.connect("k", "out", uid="e4")
-    from openbrains.engine.lineage import stamp_gids, structure_key
+    from openbrains.engine.gids import stamp_gids, structure_key
 
     stamp_gids(g, structure_key(g))
     return g

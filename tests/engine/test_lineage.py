@@ -12,14 +12,13 @@ from openbrains.engine.breed import align_by_gid, breed
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import GraphFile, load, save
 from openbrains.engine.format.identity import content_id
+from openbrains.engine.gids import stamp_gids, structure_key
 from openbrains.engine.graph import Graph
 from openbrains.engine.lineage import (
     MAX_ANCESTORS,
     Parent,
     child_lineage,
     family,
-    stamp_gids,
-    structure_key,
 )
 from openbrains.engine.taskrecord import TaskRecord
 from openbrains.engine.tasks.builtin import xor_task
