@@ -9,7 +9,7 @@ Recurrent state is explicit: ``Brain.step`` takes and returns it, chunk by chunk
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -101,6 +101,14 @@ class Brain(nn.Module):
             for p in plan.nodes.values()
             if not p.node.trainable and hasattr(held, node_module_name(p.node.uid))
         ]
+
+    def hold_statistics(self, uids: Iterable[str]) -> None:
+        """Keep these nodes in eval mode while the rest trains: their weights may still
+        learn, but their running statistics (batch norm) stay what they were."""
+        held = getattr(self.core, "nodes", None)
+        names = [node_module_name(u) for u in uids if hasattr(held, node_module_name(u))]
+        self._fixed = list(dict.fromkeys([*self._fixed, *names]))
+        self.train(self.training)
 
     def train(self, mode: bool = True) -> Brain:
         super().train(mode)

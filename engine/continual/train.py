@@ -29,7 +29,8 @@ from openbrains.engine.train import genes
 from openbrains.engine.train.trainer import Budget, TrainResult, evaluate, train
 
 Tensors = dict[str, torch.Tensor]
-OLD_WEIGHT = 1.0  # each old task's share of the loss, beside the new task's 1
+OLD_WEIGHT = 4.0  # each old task's share of the loss, beside the new task's 1 (docs/decisions.md)
+OLD_LR_SCALE = 0.1  # share: the old body learns at this share of the rate (bench/continual.py)
 
 
 @dataclass
@@ -137,7 +138,14 @@ def train_continued(
         inherit_all(brains, inherited)
     brain = brains.brains[task.name]
     extra = None
+    slow: list[torch.nn.Parameter] = []
     if keep == "share" and olds:
+        # the old body's batch statistics stay the seed's: the new task's batches (and the
+        # zeros its view feeds the old inputs) would otherwise move them under the old heads
+        kept = [n.uid for n in graph.nodes.values() if n.frozen]
+        for one in brains.brains.values():
+            one.hold_statistics(kept)
+        slow = _node_params(brains, kept)
         batch = int(genes.resolve(graph.hparams)["batch_size"])
         extra = old_loss(brains, olds, probes, batch)
     result = train(
@@ -149,6 +157,8 @@ def train_continued(
         on_step=on_step,
         extra_loss=extra,
         extra_params=brains.parameters() if extra is not None else (),
+        slow_params=slow,
+        slow_scale=OLD_LR_SCALE,
     )
     tasks = {task.name: {"metric": task.metric, **_pick(result, task.metric)}}
     if not result.diverged:
@@ -158,3 +168,17 @@ def train_continued(
 
 def _pick(result: TrainResult, metric: str) -> dict[str, Any]:
     return {"val": result.val.get(metric), "test": result.test.get(metric)}
+
+
+def _node_params(brains: TaskBrains, uids: list[str]) -> list[torch.nn.Parameter]:
+    """The parameters of these nodes' modules (shared by every view)."""
+    from openbrains.engine.compile import node_module_name
+
+    out: dict[int, torch.nn.Parameter] = {}
+    for brain in brains.brains.values():
+        nodes = getattr(brain.core, "nodes", None)
+        for uid in uids:
+            module = getattr(nodes, node_module_name(uid), None) if nodes is not None else None
+            if module is not None:
+                out.update({id(p): p for p in module.parameters()})
+    return list(out.values())
