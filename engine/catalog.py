@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
+from openbrains.engine.unit_tensors import tensor_lines
 from openbrains.engine.units import REGISTRY, Unit
 
 CATEGORY_ORDER = (
@@ -57,6 +58,18 @@ def catalog_markdown() -> str:
         "width grows function-preservingly, and what it does with a wider input; a unit that",
         "declares nothing still evolves, but widening next to it is not function-preserving.",
         "",
+        "## Tensor names",
+        "",
+        "A brain's `weights.safetensors` names each node's tensors `node/<uid>/<name>` and each",
+        "wire's adapter `edge/<uid>/weight`. A wire owns an adapter when it enters a `sum`",
+        "port whose width differs from the wire's source: a bias-free linear map, shape",
+        "`[port width, source width]` (out × in, as `torch.nn.Linear` stores it), applied to",
+        "the last (channel) axis. The output unit maps its input to its channels with",
+        "`node/<uid>/adapter.weight` `[channels, C_in]` and `node/<uid>/adapter.bias`",
+        "`[channels]`. Below, each unit's line `tensors` gives its names and",
+        "shapes, measured by `engine/unit_tensors.py` on an input of `C_in` channels with the",
+        "params at their defaults; a dimension named by a param follows that param.",
+        "",
     ]
     category = None
     for u in _ordered():
@@ -74,6 +87,7 @@ def catalog_markdown() -> str:
             f"- inputs: {ports_in}; outputs: {ports_out}; merge: `{u.merge}`",
             f"- causal: {causal}; recurrent state: {'yes' if u.stateful else 'no'}; package: `{u.package}`",
             f"- Net2Net: {_net2net(u)}",
+            *tensor_lines(u),
         ]
         if u.params:
             out += [
