@@ -3,6 +3,7 @@ survive copies and line genes up across files (breed), and the family tree a fil
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,34 @@ def test_a_family_tree_is_carried_and_cut_at_its_limit() -> None:
     ]
     assert len(lineage["tree"]) == MAX_ANCESTORS and ids[-1] in lineage["tree"]
     assert ids[0] not in lineage["tree"]  # the farthest ancestors go first
+
+
+def test_breed_and_lineage_commands(tmp_path: Path) -> None:
+    for name, seed in (("a.graph", 1), ("b.graph", 2)):
+        g = xor_graph(8)
+        stamp_gids(g, "shared-ancestor")
+        save(tmp_path / name, GraphFile(graph=g, weights=compile_graph(g, seed=seed).weights()))
+
+    def ob(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "openbrains", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=300,
+        )
+
+    done = ob("breed", "a.graph", "b.graph", "--task", "xor", "--steps", "30", "-o", "c.graph")
+    assert done.returncode == 0, done.stderr
+    assert "3 node(s) and 2 wire(s) lined up by global id" in done.stdout
+    tree = json.loads(ob("lineage", "c.graph", "--json").stdout)
+    assert [p["relation"] for p in tree["parents"]] == ["crossover", "crossover"]
+    for args, message in (
+        (("breed", "a.graph", "none.graph", "--task", "xor", "-o", "d.graph"), "none.graph"),
+        (("breed", "a.graph", "b.graph", "--task", "my.game:Game", "-o", "d.graph"), "games"),
+        (("lineage", "none.graph"), "none.graph"),
+    ):
+        bad = ob(*args)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "d.graph").exists()
