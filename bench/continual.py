@@ -9,7 +9,7 @@ minutes. retention = the old task's test accuracy after / before (the seed's own
 the same way); new_vs_fresh = the new task's test accuracy over the fresh search's.
 
     .venv/bin/python bench/continual.py [--minutes 5] [--workers 2] [--seed FILE.graph]
-        [--seed-minutes 3] [--no-record]
+        [--seed-minutes 3] [--budget-steps N] [--no-record]
 
 Without --seed, a digits brain is grown first (`run --task digits` for --seed-minutes,
 then exported with its task record and probe).
@@ -49,10 +49,13 @@ def test_score(path: Path, task: str, *extra: str) -> float:
     return float(data["test"])
 
 
+BUDGET: list[str] = []  # --budget-steps N for every search alike (a shorter check)
+
+
 def search(work: Path, name: str, minutes: float, workers: int, *task: str) -> Path:
     run_dir, out = work / name, work / f"{name}.graph"
     ob("run", *task, "--run-dir", str(run_dir), "--minutes", str(minutes),
-       "--workers", str(workers), "--quiet")  # fmt: skip
+       "--workers", str(workers), "--quiet", *BUDGET)  # fmt: skip
     ob("export", str(run_dir), "--best", "-o", str(out))
     return out
 
@@ -63,8 +66,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=Path, help="the digits .graph to continue")
     ap.add_argument("--seed-minutes", type=float, default=3.0)
+    ap.add_argument("--budget-steps", type=int, help="rung-0 training steps, for every search")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
+    if args.budget_steps:
+        BUDGET.extend(["--budget-steps", str(args.budget_steps)])
     audio = ("--task", "audio", "--data", str(DATA))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -109,7 +115,8 @@ def main() -> None:
         f"Digits seed: test accuracy {before:.4f} "
         f"({'given: ' + str(args.seed) if args.seed else f'grown for {args.seed_minutes} min'}). "
         f"Each continued run and the fresh search: {args.minutes} min on {args.workers} "
-        f"workers; {wall / 60:.1f} min in all.\n\n" + "\n".join(table)
+        f"workers{', rung-0 budget ' + str(args.budget_steps) + ' steps' if args.budget_steps else ''}; "
+        f"{wall / 60:.1f} min in all, on a machine shared with other work.\n\n" + "\n".join(table)
     )
     print(body)
     print(last)

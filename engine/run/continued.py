@@ -50,3 +50,11 @@ class Continuation:
                     k: float(v) for k, v in values.items() if isinstance(v, int | float)
                 }
         return out
+
+    def old_scores(self, splits: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The old tasks' scores from an individual's archive splits."""
+        return {
+            split[len(TASK_SPLIT) :]: values
+            for split, values in splits.items()
+            if split.startswith(TASK_SPLIT)
+        }

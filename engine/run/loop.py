@@ -342,6 +342,12 @@ class Run(Controls):
             "train_size": rec.train_size,
         }
 
+    def _best_summary(self, rec: Record) -> dict[str, Any]:
+        out = self._summary(rec)
+        if self.continued is not None:  # every old task's score of the champion too
+            out["tasks"] = self.continued.old_scores(self.archive.scores(rec.id))
+        return out
+
     def progress(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started
         best = self.best
@@ -353,7 +359,7 @@ class Run(Controls):
             "species": len({m.record.species for m in self.members}),
             "population": len(self.members),
             "metric": self.task.metric,
-            "best": None if best is None else self._summary(best),
+            "best": None if best is None else self._best_summary(best),
             "data_version": self.data_version,
             "ratings": self.ratings.total,
             "waiting": self.neighbour.reasons,
