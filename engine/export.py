@@ -81,6 +81,9 @@ def _own_probe(graph: Graph, tensors: Any, name: str, settings: dict[str, Any]) 
         return {}
     if getattr(task, "kind", "") == "game" or not hasattr(task, "val"):
         return {}
+    from openbrains.engine.continual.seeding import data_fingerprint
+
+    graph.tasks[name].data_id = data_fingerprint(task)
     return task_probe(graph, tensors, name, task)
 
 

@@ -203,7 +203,7 @@ def clash(seed: Graph, task: str, data_id: str | None, settings: Mapping[str, An
     )
     if not same:
         raise GraphError(
-            f"the seed already has a task {task!r} trained on other data; record yours "
-            "under another name with --task-as NAME"
+            f"the seed already has a task {task!r} trained on other data, and a brain holds "
+            "one task per name: continue it on a task of another name"
         )
     return "same"

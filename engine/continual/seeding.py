@@ -53,7 +53,7 @@ def continue_seed(doc: GraphFile, where: str, task: Any, keep: str, seed: int) -
             "from a run (openbrains export) or saved by this version"
         )
     described = task.describe()
-    relation = clash(graph, task.name, described.get("data_id"), task.settings)
+    relation = clash(graph, task.name, data_fingerprint(task), task.settings)
     rng = random.Random(seed)
     if relation == "same":
         out = continued_same(graph, task.name, keep)
@@ -104,3 +104,21 @@ def seed_bounds(bounds: Any, graph_json: str) -> Any:
     return replace(
         bounds, max_nodes=bounds.max_nodes + hidden, max_params=bounds.max_params + params
     )
+
+
+def data_fingerprint(task: Any) -> str | None:
+    """A dataset task's data as 32 hex digits (sha256 of every split's tensors, in a fixed
+    order): a task record's ``data_id``, so that a continued run can tell "the same task on
+    the same data" from "the same name on other data". None for a task without splits."""
+    import hashlib
+
+    h = hashlib.sha256(b"openbrains-data-id/1\n")
+    for split in ("train", "val", "test"):
+        part = getattr(task, split, None)
+        if part is None or not hasattr(part, "inputs"):
+            return None
+        for name in sorted(part.inputs):
+            h.update(name.encode() + b"\0")
+            h.update(part.inputs[name].detach().contiguous().numpy().tobytes())
+        h.update(part.target.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()[:32]

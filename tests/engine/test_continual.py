@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from openbrains.engine.continual.retention import PENALTY, baseline, forgot, kept_fitness
-from openbrains.engine.continual.seeding import continue_seed
+from openbrains.engine.continual.seeding import continue_seed, data_fingerprint
 from openbrains.engine.continual.train import OldTask, train_continued
 from openbrains.engine.errors import GraphError
 from openbrains.engine.format import GraphFile, load
@@ -116,6 +116,14 @@ def test_clashes_and_seeds_without_a_task_are_refused(seed_file: Path) -> None:
         continue_seed(elsewhere, "seed", digits, "protect", 0)
     with pytest.raises(GraphError, match="knows only task 'digits'"):
         continue_seed(doc, "seed", digits, "protect", 0)
+    # a data fingerprint, where the file has one, decides over the settings
+    elsewhere.graph.tasks["digits"].data_id = data_fingerprint(digits)
+    with pytest.raises(GraphError, match="knows only task 'digits'"):
+        continue_seed(elsewhere, "seed", digits, "protect", 0)
+    elsewhere.graph.tasks["digits"].data_id = "0" * 32
+    elsewhere.graph.tasks["digits"].settings = dict(digits.settings)
+    with pytest.raises(GraphError, match="trained on other data"):
+        continue_seed(elsewhere, "seed", digits, "protect", 0)
     bare = GraphFile(graph=doc.graph.copy(), weights=doc.weights)
     bare.graph.tasks = {}
     with pytest.raises(GraphError, match="records no task"):
