@@ -218,7 +218,7 @@ class Run(Controls):
         graph = birth.graph
         graph.hparams = {**genes.defaults(getattr(self.task, "kind", None)), **graph.hparams}
         graph.lineage = {
-            "parents": list(birth.parents),
+            "run_parents": list(birth.parents),  # content-id parents come on export
             "mutation": birth.mutation,
             "detail": birth.detail,
         }
