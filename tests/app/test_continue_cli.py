@@ -6,6 +6,7 @@ file's lineage names the seed; bad input is one line, exit 2, nothing written.""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ def _continue(tmp_path: Path, keep: str, workers: str = "0") -> tuple[Path, Path
     run_dir, out = tmp_path / f"xor-{keep}", tmp_path / f"xor-{keep}.graph"
     done = ob(
         "run", "--task", "xor", "--seed-from", str(SEED), "--keep", keep, "--run-dir",
-        str(run_dir), "--workers", workers, "--individuals", "3", "--budget-steps", "60",
-        "--quiet",
+        str(run_dir), "--workers", workers, "--individuals", "5", "--population", "2",
+        "--budget-steps", "60", "--quiet",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     exported = ob("export", str(run_dir), "--best", "-o", str(out))
@@ -41,8 +42,14 @@ def _digits_outputs(doc: GraphFile, probes: dict) -> torch.Tensor:  # type: igno
 
 
 def test_protect_keeps_the_old_head_bit_identical_through_a_run(tmp_path: Path) -> None:
-    run_dir, out = _continue(tmp_path, "protect")
+    run_dir, out = _continue(tmp_path, "protect")  # a population of 2: children are bred
     seed, child = load(SEED), load(out)
+    st = json.loads(ob("status", str(run_dir), "--json").stdout)
+    assert st["best"]["tasks"]["digits"]["probe"] == 1.0
+    with sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT origin, status FROM individuals").fetchall()
+    assert len(rows) == 5 and {s for _o, s in rows} == {"done"}, rows
+    assert {"mutation", "crossover"} & {o for o, _s in rows}, rows
     assert list(child.graph.tasks) == ["digits", "xor"]
     for key, value in seed.weights.items():
         assert torch.equal(child.weights[key], value), key
