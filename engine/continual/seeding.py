@@ -63,8 +63,8 @@ def continue_seed(doc: GraphFile, where: str, task: Any, keep: str, seed: int) -
         olds = list(graph.tasks)
     if not olds:
         raise GraphError(
-            f"{where} knows only task {task.name!r}: run it as a project "
-            f"(openbrains run {where}) to go on training it"
+            f"{where} knows only task {task.name!r}: to go on training it, start a run "
+            f"from it (openbrains run {where} --task {task.name})"
         )
     if keep == "share":
         bare = [t for t in olds if graph.tasks[t].probe is None]
