@@ -47,6 +47,7 @@ def _on_status(window: MainWindow, reply: dict[str, Any]) -> None:
     window.set_metric(progress.get("metric"))
     window.running = bool(reply.get("running")) and not reply.get("paused")
     window.runbar.set_running(window.running)
+    window.tray.refresh()  # it last heard an event from before the state was known
     window.runbar.set_progress(progress)
     if reply.get("references"):
         window.plots.set_references(reply["references"])

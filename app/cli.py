@@ -39,8 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     from openbrains.app import (  # noqa: F401  (they register the sub-commands)
         commands,
         desktop_cmd,
+        exchange_cmd,
+        export_cmd,
         game_cmd,
         live_cmd,
+        plan_cmd,
         rate_cmd,
         record_cmd,
         run_cmd,

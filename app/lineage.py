@@ -44,6 +44,7 @@ class LineageLink:
         self.family.individualActivated.connect(lambda i: self.open_individual(i))
         self.family.compareRequested.connect(self.compare_with_parent)
         self.family.refreshRequested.connect(lambda: self.refresh_family_tree())
+        self.family.redrawWanted.connect(self.refresh_family_tree)
         self.population.compareRequested.connect(self.compare_with_parent)
         self.population.familyRequested.connect(self.show_family_tree)
         self.family_dock.visibilityChanged.connect(
@@ -63,7 +64,9 @@ class LineageLink:
         self.family.set_lineage(items, focus, self.metric_name)
 
     def champion_changed(self, ind: int) -> None:
-        if self.family_dock.isVisible() and not self.family_dock.visibleRegion().isEmpty():
+        """A new champion: its tree, when the dock shows and the pointer is not on it."""
+        shown = self.family_dock.isVisible() and not self.family_dock.visibleRegion().isEmpty()
+        if shown and not self.family.hold_for(ind):
             self.refresh_family_tree(ind)
 
     def compare_with_parent(self, ind: int | None = None) -> CompareView | None:

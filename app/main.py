@@ -19,6 +19,7 @@ from pathlib import Path
 from openbrains.app import help as help_dialogs
 from openbrains.app import recovery
 from openbrains.app.client import EngineClient
+from openbrains.app.exchangelink import ExchangeLink
 from openbrains.app.files import ProjectFiles
 from openbrains.app.lineage import LineageLink
 from openbrains.app.menus import build_menus
@@ -27,6 +28,7 @@ from openbrains.app.project import Project
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import recent_files
 from openbrains.app.startcheck import StartChecks
+from openbrains.app.teacherlink import install_teacher
 from openbrains.app.tray import RunTray
 from openbrains.app.welcome import sample_cards
 from openbrains.canvas.editor import GraphEditor
@@ -124,6 +126,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.run_toolbar = self.addToolBar("Run")
         self.run_toolbar.setObjectName("RunToolbar")
         self.run_toolbar.addWidget(self.runbar)
+        self.teacher = install_teacher(self, self.run_toolbar)  # app/teacherlink.py
         self.canvas_label = QLabel(self)
         self.task_label = QLabel(self)
         for label in (self.canvas_label, self.task_label):
@@ -135,6 +138,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.statusBar().addPermanentWidget(self.task_label, 1)
         self.connect_run()
         self.connect_lineage()
+        self.exchange = ExchangeLink(self)  # the Exchange dock; File → Publish… in menus
 
         build_menus(self)
         self.tray = RunTray(self)
@@ -179,7 +183,12 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         """View → Reset the layout: every dock back where it starts."""
         for dock in self.docks():
             dock.setFloating(False)
-        for dock in (*self._initial_docks, self.family_dock, *self.feedback_docks_list()):
+        for dock in (
+            *self._initial_docks,
+            self.family_dock,
+            self.exchange.dock,
+            *self.feedback_docks_list(),
+        ):
             dock.show()
         self.run_toolbar.show()
         self._initial_docks[1].raise_()
@@ -196,7 +205,16 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
 
     def docks(self) -> list[QDockWidget]:
         """Every dock, in the order the View menu lists them."""
-        order = ("Palette", "Inspector", "Population", "Family tree", "Plots", "Live", "Rating")
+        order = (
+            "Palette",
+            "Inspector",
+            "Population",
+            "Family tree",
+            "Exchange",
+            "Plots",
+            "Live",
+            "Rating",
+        )
         found = {d.windowTitle(): d for d in self.findChildren(QDockWidget)}
         return [found[t] for t in order if t in found] + [
             d for t, d in found.items() if t not in order

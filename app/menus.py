@@ -44,6 +44,7 @@ def build_menus(w: MainWindow) -> None:
     )
     f.addSeparator()
     act["export"] = add_action(w, f, "Export &champion…", lambda: w.export_champion(), "Ctrl+E")
+    act["publish"] = add_action(w, f, "&Publish…", lambda: w.exchange.publish_dialog())
     add_action(w, f, "&Play a game against a brain…", w.play_game)
     add_action(w, f, "&Generate images from a denoiser…", w.generate_images)
     f.addSeparator()

@@ -32,7 +32,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "cannot be trained",
         ),
         (
-            r"cv2\.error|opencv|imdecode|cvtColor",
+            r"cv2\.error|OpenCV\(\d|imdecode|cvtColor",  # OpenCV's own words, not ours
             "this source cannot feed this brain: it reads images; choose a camera or an "
             "image file as the source",
         ),
@@ -45,7 +45,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "the shapes inside this graph do not fit together",
         ),
         (r"PortAudio|no default (input|output) device", "no microphone or speaker was found"),
-        (r"could not open (camera|video)|camera .* not", "no camera was found"),
+        (r"could not open (camera|video)", "no camera was found"),
     )
 )
 _PYTHON_ERROR = re.compile(r"^(?:[A-Za-z_.]+(?:Error|Exception)): ")

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openbrains.app.messages import plain
 from openbrains.canvas.live import LivePanel
 from openbrains.canvas.rating import RatingPanel
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox
 
 Reply = dict[str, Any]
 
@@ -41,6 +42,8 @@ def install_live_and_rating_docks(window: QMainWindow, client: Any) -> Docks:
     rating_dock = _dock(window, "Rating", rating, Qt.DockWidgetArea.BottomDockWidgetArea)
     _wire_live(live, client)
     _wire_rating(rating, client)
+    for panel in (live, rating):
+        panel.message.detailRequested.connect(lambda detail: _show_detail(window, detail))
     client.event.connect(lambda kind, data: on_event(live, rating, kind, data))
     return Docks(live, rating, live_dock, rating_dock)
 
@@ -57,18 +60,32 @@ def _error(reply: Reply) -> str:
     return "" if reply.get("ok") else str(reply.get("error", "the engine refused"))
 
 
+def _show_detail(window: QMainWindow, detail: str) -> None:
+    """The technical message behind a panel's error, for whoever wants to look closer."""
+    box = QMessageBox(QMessageBox.Icon.Information, "Details", detail, parent=window)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.open()
+
+
+def _say(panel: LivePanel | RatingPanel, error: str) -> None:
+    """An engine error in a panel: in words, the original behind "details"."""
+    words = plain(error)
+    panel.show_message(words.text, error=True, detail=words.detail)
+
+
 def _wire_live(live: LivePanel, client: Any) -> None:
     def started(reply: Reply) -> None:
         if _error(reply):
             live.set_running(False)
-            live.show_message(_error(reply), error=True)
+            _say(live, _error(reply))
         else:
             live.set_running(True)
             live.show_message(f"#{reply['individual']} on {reply['source']}")
 
     def recording(reply: Reply) -> None:
         if _error(reply):
-            live.recording_done(0, error=_error(reply))
+            words = plain(_error(reply))
+            live.recording_done(0, error=words.text, detail=words.detail)
 
     live.startRequested.connect(lambda spec: client.send("live_start", started, source=spec))
     live.stopRequested.connect(lambda: client.send("live_stop", lambda r: live.set_running(False)))
@@ -87,7 +104,7 @@ def _wire_live(live: LivePanel, client: Any) -> None:
 def _wire_rating(rating: RatingPanel, client: Any) -> None:
     def batch(reply: Reply) -> None:
         if _error(reply):
-            rating.show_message(_error(reply), error=True)
+            _say(rating, _error(reply))
         else:
             rating.set_batch(reply)
 
@@ -97,14 +114,14 @@ def _wire_rating(rating: RatingPanel, client: Any) -> None:
 
     def stored(reply: Reply) -> None:
         if _error(reply):
-            rating.show_message(_error(reply), error=True)
+            _say(rating, _error(reply))
         else:
             ask()  # straight on to the next input
 
     rating.nextRequested.connect(ask)
     rating.ratingsSubmitted.connect(lambda payload: client.send("rate", stored, **payload))
     relay = Relay(rating)
-    relay.text.connect(lambda text: rating.show_message(text, error=True))
+    relay.text.connect(lambda text: _say(rating, text))
     rating.playRequested.connect(lambda wave, rate: play(wave, rate, relay.text.emit))
 
 
@@ -113,14 +130,18 @@ def on_event(live: LivePanel, rating: RatingPanel, kind: str, data: dict[str, An
     if kind == "live":
         live.show_step(data)
     elif kind == "live_error":
-        live.show_message(str(data.get("message", "")), error=True)
+        _say(live, str(data.get("message", "")))
     elif kind == "live_stopped":
         live.set_running(False)
     elif kind == "recording":
         live.set_recording(int(data.get("count", 0)), str(data.get("label", "")))
     elif kind == "recorded":
+        words = plain(str(data.get("error", ""))) if data.get("error") else None
         live.recording_done(
-            int(data.get("count", 0)), str(data.get("label", "")), str(data.get("error", ""))
+            int(data.get("count", 0)),
+            str(data.get("label", "")),
+            words.text if words else "",
+            words.detail if words else "",
         )
     elif kind == "data":
         live.show_message(

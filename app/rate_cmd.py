@@ -184,5 +184,5 @@ def cmd_rate(args: argparse.Namespace) -> int:
     print(f"\nstored {stored} ratings in {args.run_dir}")
     for ind in sorted(rated):
         estimate = book.estimate(ind, lineage.get(ind, []), lineage)
-        print(f"#{ind}: {book.counts[ind]} ratings, shrunk mean {estimate:.2f}")
+        print(f"#{ind}: {book.counts[ind]:g} ratings (weighted), shrunk mean {estimate:.2f}")
     return 0

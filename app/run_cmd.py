@@ -1,4 +1,5 @@
-"""`openbrains run | status | export | eval`: evolution from the terminal, for days."""
+"""`openbrains run | status | eval`: evolution from the terminal, for days (`export` is in
+export_cmd.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.app import argtypes
+from openbrains.app.backend_args import add_backend_args, backend_values
 from openbrains.app.cli import command
 from openbrains.app.neighbour_args import add_neighbour_args, neighbour_values
 from openbrains.app.taskargs import TaskHelp, add_option_arg, grant_if_code, parse_options
@@ -118,8 +120,78 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
     )
+    t = p.add_argument_group("teacher (optional; see README, Teachers)")
+    t.add_argument(
+        "--teacher",
+        metavar="SPEC",
+        help="openai:MODEL@BASE_URL, graph:FILE.graph, onnx:FILE.onnx or hf:MODEL",
+    )
+    t.add_argument(
+        "--teach",
+        metavar="ROLE",
+        help="what the teacher does: label, pairs, rate, tag or distill",
+    )
+    t.add_argument(
+        "--teacher-key-env",
+        metavar="NAME",
+        default="",
+        help="environment variable holding the API key (openai: teachers; never stored)",
+    )
+    t.add_argument("--unlabelled", metavar="DIR", help="label: the files to label")
+    t.add_argument("--prompts", metavar="FILE", help="pairs: prompts, one per line")
+    t.add_argument(
+        "--teacher-min-confidence",
+        type=float,
+        default=0.8,
+        help="label/tag: labels the teacher is less sure of are left out",
+    )
+    t.add_argument(
+        "--teacher-timeout", type=float, default=60.0, help="seconds to wait for one answer"
+    )
+    t.add_argument(
+        "--teacher-rps", type=float, default=4.0, help="at most this many requests a second"
+    )
+    p.add_argument(
+        "--device-budget",
+        type=_device_budget,
+        metavar="flash=SIZE,ram=SIZE",
+        help="a hard limit: every candidate's C build fits, e.g. flash=32k,ram=2k (an Arduino "
+        "Uno); add ,weights=int8 to count int8 weights",
+    )
     p.add_argument("--quiet", action="store_true")
     add_neighbour_args(p)
+    add_backend_args(p)
+
+
+def _device_budget(text: str) -> dict[str, Any]:
+    from openbrains.engine.exporters.budget import DeviceBudget
+
+    try:
+        return DeviceBudget.parse(text).to_dict()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def teacher_order(args: argparse.Namespace) -> Any:
+    """The teacher the user asked for on this command line (None: no teacher)."""
+    if not getattr(args, "teacher", None):
+        if getattr(args, "teach", None):
+            raise OpenBrainsError("--teach needs --teacher SPEC (the teacher to ask)")
+        return None
+    if not args.teach:
+        raise OpenBrainsError("--teacher needs --teach ROLE: label, pairs, rate, tag or distill")
+    from openbrains.engine.teachers.work import TeacherOrder
+
+    return TeacherOrder(
+        spec=args.teacher,
+        role=args.teach,
+        key_env=args.teacher_key_env,
+        unlabelled=str(Path(args.unlabelled).resolve()) if args.unlabelled else "",
+        prompts=str(Path(args.prompts).resolve()) if args.prompts else "",
+        min_confidence=args.teacher_min_confidence,
+        timeout_s=args.teacher_timeout,
+        requests_per_s=args.teacher_rps,
+    ).checked()
 
 
 class Progress:
@@ -149,6 +221,8 @@ class Progress:
                 self._line(self.format(data), final=not self.tty)
         elif kind == "stopped":
             self._line(self.format(data), final=True)
+        elif kind == "teacher_error":
+            self._line(f"teacher: {data.get('message', '')}", final=True)
         elif kind == "neighbour":
             waiting = data.get("waiting") or []
             text = f"waiting: {'; '.join(waiting)}" if waiting else "going on"
@@ -195,7 +269,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed_from is not None:
         keep = args.keep or "protect"
         seeds, seed_weights, probes = _continued_seed(args.seed_from, task_spec, keep, args.seed)
+    backend, backend_options = backend_values(args)  # Ray missing, no cluster: say so now
     run_dir = args.run_dir or Path("runs") / safe_name(task_spec["name"])
+    order = teacher_order(args)
+    rating_weight = args.rating_weight
+    if order is not None and order.role in ("rate", "tag") and rating_weight <= 0:
+        rating_weight = 0.3  # a rating teacher with ratings that count for nothing is no use
     settings = RunSettings(
         task=task_spec,
         seed=args.seed,
@@ -205,10 +284,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_params=args.max_params,
         budget_steps=args.budget_steps,
         tradeoff=args.tradeoff,
-        rating_weight=min(1.0, max(0.0, args.rating_weight)),
+        rating_weight=min(1.0, max(0.0, rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
         keep=keep,
+        device_budget=args.device_budget,
         **neighbour_values(args),
     )
     from openbrains.engine.service import Service
@@ -222,11 +302,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         host.event(kind, data)
 
     try:
-        run = Run(run_dir, settings, on_event=on_event)
+        run = Run(run_dir, settings, on_event=on_event, teacher=order)
     except ArchiveLocked as exc:  # a window or another run has it now: the service retries
         print(f"openbrains run: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    run.backend_name, run.backend_options = backend, backend_options
     remember_run(run_dir, task_spec)  # its paths are the user's: `rate`/`record` use them
+    if rating_weight != args.rating_weight and not args.quiet:
+        print(
+            "--teach rate/tag: ratings count 0.3 against the score (--rating-weight)",
+            file=sys.stderr,
+        )
     run.save_seed_weights(seed_weights, probes)
     host.run, host.thread = run, threading.current_thread()
     host.listen()
@@ -374,6 +460,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{k} {v['train']}+{v['val']}" for k, v in st.get("samples", {}).items()
         )
         print(f"recorded (train+val): {recorded or 'none'}; {st.get('ratings', 0)} ratings")
+    if st.get("teacher_answers"):
+        print(f"teacher answers cached: {st['teacher_answers']}")
     return 0
 
 
@@ -388,26 +476,6 @@ def yardstick(references: dict[str, float], best: float | None) -> str:
         for r, name in sorted(items)
     ]
     return "reference players (elo): " + " < ".join(parts)
-
-
-def _export_args(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="save an individual of a run as a .graph file")
-    p.add_argument("run_dir", type=Path)
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--best", action="store_true", help="the champion (best validation score)")
-    which.add_argument("--id", type=int, help="an individual by id")
-    p.add_argument("-o", "--output", type=Path, required=True)
-
-
-@command(_export_args)
-def cmd_export(args: argparse.Namespace) -> int:
-    from openbrains.engine.export import export_individual
-
-    path, rec = export_individual(args.run_dir, None if args.best else args.id, args.output)
-    print(
-        f"wrote {path}: individual #{rec.id}, {rec.params:,} params, validation {rec.val_metric:.4f}"
-    )
-    return 0
 
 
 def _eval_args(sub: argparse._SubParsersAction) -> None:

@@ -57,6 +57,7 @@ class RunLink:
     edited_individual: bool
     follow_champion: bool
     metric_name: str
+    open_asked: int
 
     if TYPE_CHECKING:  # the window class provides these
 
@@ -69,6 +70,7 @@ class RunLink:
 
     def connect_run(self) -> None:
         """Wire the engine client and the run docks to this window."""
+        self.open_asked = 0  # counts requests to open an individual; late replies are dropped
         self.client.event.connect(self.on_engine_event)
         self.client.finished.connect(self.on_engine_finished)
         self.client.log.connect(self.append_log)
@@ -117,6 +119,7 @@ class RunLink:
 
     def show_seed(self) -> None:
         """Back from an individual to the project's seed graph."""
+        self.open_asked += 1  # an individual asked for before is no longer wanted
         self.opened_from, self.edited_individual = None, False
         self.editor.set_graph(self.project.graph)
         self.show_canvas_state()
@@ -145,6 +148,30 @@ class RunLink:
             settings["seeds"] = [seed.to_json().decode()]
         return settings
 
+    def seed_weights(self, settings: dict[str, Any]) -> list[str]:
+        """The project's trained weights for its seed (base64 safetensors), so a brain
+        opened or pulled with its weights continues from them, as ``openbrains run
+        project.graph`` does. Weights that no longer fit the seed (it was edited) are not
+        sent: that seed starts untrained."""
+        seeds = settings.get("seeds") or []
+        if not seeds or not self.project.weights:
+            return []
+        import base64
+
+        from openbrains.engine.compile import compile_graph
+        from openbrains.engine.weights import encode_weights
+
+        try:
+            wanted = compile_graph(Graph.from_json(seeds[0])).weights()
+        except OpenBrainsError:
+            return []
+        have = self.project.weights
+        if {k: tuple(v.shape) for k, v in wanted.items()} != {
+            k: tuple(v.shape) for k, v in have.items()
+        }:
+            return []
+        return [base64.b64encode(encode_weights(have)).decode("ascii")]
+
     def seed_graph(self) -> Graph | None:
         """The project's seed, if it is a real one (hidden units, and it compiles)."""
         graph = self.project.graph.copy()
@@ -163,11 +190,13 @@ class RunLink:
             run_dir = self.project.assign_run_dir()  # stored relative; a new one dirties
             self.update_title()
             self.runbar.set_running(True)
+            settings = self.run_settings()
             self.client.send(
                 "open_run",
                 self._on_opened,
                 run_dir=str(run_dir),
-                settings=self.run_settings(),
+                settings=settings,
+                seed_weights=self.seed_weights(settings),
                 trusted_code=to_wire(),  # what the user named in this window's dialogs
             )
         elif self.running:
@@ -222,6 +251,7 @@ class RunLink:
             self.client.send("set", self._on_reply, **{key: value})
 
     def close_run(self) -> None:
+        self.open_asked += 1  # replies about this run's individuals are no longer wanted
         if self.client.attached:
             self.client.detach()  # the owner's search goes on
         elif self.run_open:
@@ -261,18 +291,35 @@ class RunLink:
         """Show individual ``ind`` on the canvas: asked of the engine while a run is open,
         else read from the run folder (a reopened project is browsable without a run)."""
         self.population.select(int(ind))
+        self.open_asked += 1
+        asked = self.open_asked
         if not self.run_open:
             reply = read_individual(self.project.default_run_dir(), int(ind))
             if reply is None:
                 self.statusBar().showMessage(f"individual #{ind} is not in the run folder", 5000)
                 return
-            self._on_individual(reply, animated)
+            self._on_individual(reply, animated, asked)
             return
         self.client.send(
-            "individual", lambda r: self._on_individual(r, animated), individual=int(ind)
+            "individual", lambda r: self._on_individual(r, animated, asked), individual=int(ind)
         )
 
-    def _on_individual(self, reply: dict[str, Any], animated: bool = False) -> None:
+    def _on_individual(
+        self, reply: dict[str, Any], animated: bool = False, asked: int | None = None
+    ) -> None:
+        """An individual's reply. One that is no longer wanted is dropped: a newer one was
+        asked for since, or it is a champion to follow and following was turned off, or
+        the individual on the canvas has edits of the user's a new champion must not wipe."""
+        if asked is not None and asked != self.open_asked:
+            return
+        if animated and (not self.follow_champion or self.edited_individual):
+            if self.edited_individual and self.follow_champion and reply.get("ok"):
+                self.statusBar().showMessage(
+                    f"a new champion, #{reply.get('id')}: not shown, the canvas has your "
+                    "edits (Ctrl+I injects them)",
+                    8000,
+                )
+            return
         if not reply.get("ok"):
             self._on_reply(reply)
             return
@@ -297,6 +344,7 @@ class RunLink:
         """Follow the champion: each new one is drawn on the canvas with its changes
         animated; turning it on shows the current champion at once."""
         self.follow_champion = bool(on)
+        self.open_asked += 1  # a champion asked for while following is no longer wanted
         self.follow_action.setChecked(self.follow_champion)
         self.population.set_follow_champion(self.follow_champion)
         if on and self.run_open and self.population.champion is not None:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from openbrains.app.backend_args import add_backend_args, backend_argv, backend_values
 from openbrains.app.cli import command
 from openbrains.app.neighbour_args import (
     FLAGS,
@@ -44,6 +45,7 @@ def _service_args(sub: argparse._SubParsersAction) -> None:
         "--no-start", action="store_true", help="write the unit only; do not enable or start it"
     )
     add_neighbour_args(p)
+    add_backend_args(p)
 
 
 def user_manager() -> bool:
@@ -99,6 +101,8 @@ def _install(args: argparse.Namespace, project: Path, path: Path) -> int:
     # the project's good-neighbour rules (the run bar keeps them), the command line's win
     rules = {k: evolver[k] for k in FLAGS if k in evolver}
     options += neighbour_argv({**rules, **neighbour_values(args)})
+    backend_values(args)  # refuse now what the unit's run would refuse at every restart
+    options += backend_argv(args)
     spec = su.UnitSpec(program(), project, proj.default_run_dir().absolute(), options)
     text = su.render_unit(spec)
     problems = su.check_unit(text)

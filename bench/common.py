@@ -35,9 +35,12 @@ class Timeline:
         return best
 
 
-def search(run_dir: Path, settings: RunSettings, seconds: float, **run_kw: Any) -> Timeline:
+def search(
+    run_dir: Path, settings: RunSettings, seconds: float, teacher: Any = None, **run_kw: Any
+) -> Timeline:
+    """A search of ``seconds`` in ``run_dir`` (``teacher``: a ``TeacherOrder`` to run with)."""
     timeline = Timeline()
-    run = Run(run_dir, settings, on_event=timeline)
+    run = Run(run_dir, settings, on_event=timeline, teacher=teacher)
     timeline.start = time.monotonic()
     try:
         run.run(minutes=seconds / 60, **run_kw)

@@ -12,13 +12,21 @@ with 2 workers, timed from the moment every worker is ready to the last result:
 - ``peer_scaling``: a plain PyTorch training loop (no Open Brains code) in 1 and in 2
   processes, the machine's own ceiling.
 
+With ``--backend ray`` it compares backends instead: the recorded candidates trained with 2
+workers through the ``local`` backend and through the ``ray`` backend (a private local Ray
+cluster of 2 CPUs), alternately, ``--rounds`` times each, on the same cores in the same run;
+``ray_vs_local`` is the ratio of their mean rates (goal ≥ 0.85). The default ``--seconds``
+is 60 and ``--rounds`` 3.
+
     .venv/bin/python bench/scaling.py [--seconds 60] [--no-record]
+    .venv/bin/python bench/scaling.py --backend ray [--seconds 60] [--rounds 3] [--no-record]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -64,10 +72,10 @@ def search_rate(workers: int, seconds: float, folder: Path, jobs: list[JobSpec] 
     return (len(births) - 1) / (births[-1] - births[0]) * 60
 
 
-def replay_rate(workers: int, jobs: list[JobSpec], folder: Path) -> float:
-    """Train ``jobs`` (all of them, in order) through a ``workers``-process local backend."""
-    run = Run(folder / f"replay{workers}", settings(workers))
-    pool = open_backend("local", BackendConfig(workers, None, run.feedback.task_ref()))
+def replay_rate(workers: int, jobs: list[JobSpec], folder: Path, backend: str = "local") -> float:
+    """Train ``jobs`` (all of them, in order) through a ``workers``-process ``backend``."""
+    run = Run(folder / f"replay{workers}-{backend}-{time.monotonic_ns()}", settings(workers))
+    pool = open_backend(backend, BackendConfig(workers, None, run.feedback.task_ref()))
     try:
         while pool.free() < workers:
             pool.collect(timeout=0.2)
@@ -138,11 +146,56 @@ def peer_scaling(steps: int = 3000) -> float:
     return rates[2] / rates[1]
 
 
+def backends(seconds: float, rounds: int, no_record: bool) -> None:
+    """``ray_vs_local``: the same candidates, 2 workers, local and Ray backends alternately."""
+    jobs: list[JobSpec] = []
+    rates: dict[str, list[float]] = {"local": [], "ray": []}
+    load_before = os.getloadavg()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        search_rate(1, seconds, folder, jobs)
+        for i in range(rounds):  # local first, then ray first, …: drift in load cancels
+            for name in sorted(rates, reverse=bool(i % 2)):
+                rates[name].append(replay_rate(2, jobs, folder, name))
+    local, ray = (sum(r) / len(r) for r in rates.values())
+    count = sum(j.candidates for j in jobs)
+    last = f"ray_vs_local={ray / local:.3f} per_min_local={local:.1f} per_min_ray={ray:.1f}"
+    table = "\n".join(
+        [
+            "| backend (2 workers) | same candidates, / min, each round | mean |",
+            "|---|---:|---:|",
+            *(
+                f"| {name} | {', '.join(f'{x:.1f}' for x in r)} | {sum(r) / len(r):.1f} |"
+                for name, r in rates.items()
+            ),
+        ]
+    )
+    print(table)
+    print(last)
+    if not no_record:
+        body = (
+            f"Digits, `--max-params 5000`, seed 1. The same {count} candidates ({len(jobs)} "
+            f"jobs, recorded from a {seconds:g} s one-worker search) trained with 2 workers "
+            "through the `local` backend (worker processes) and the `ray` backend (Ray tasks "
+            "on a private local Ray cluster of 2 CPUs, started before the clock runs), "
+            f"alternately (each round's first backend alternating), {rounds} rounds each, timed from all workers warm to the last "
+            "result. The machine (2 cores) was shared with other engineers while it ran "
+            f"(5-minute load average {load_before:.1f} before, {os.getloadavg()[1]:.1f} "
+            "after), so single rounds are noisy. Goal: ray_vs_local ≥ 0.85.\n\n" + table
+        )
+        record("scaling-ray", "python bench/scaling.py --backend ray", body, last)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--backend", choices=("local", "ray"), default="local")
+    ap.add_argument("--rounds", type=int, default=3, help="--backend ray: replays of each")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
+    if args.backend == "ray":
+        backends(args.seconds, args.rounds, args.no_record)
+        return
     jobs: list[JobSpec] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -1,5 +1,6 @@
 """How a population card is painted: thumbnail, then id, scores, size and origin; a new
-arrival fades in and glows, a retired one is dimmed, the champion wears a gold rim."""
+arrival fades in and glows, a card that moved slides into its place, a retired one is
+dimmed, the champion wears a gold rim."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ TEXT_LINES = 4
 CARD = QSize(THUMB[0] + 2 * PAD, THUMB[1] + 2 * PAD + TEXT_LINES * LINE_H + 2)
 HIGHLIGHT_S = 2.5  # how long a new arrival glows
 FADE_IN_S = 0.35  # how long a new arrival takes to fade in
+SLIDE_S = 0.3  # how long a card moved by an arrival or a re-sort takes to reach its place
 
 
 class CardDelegate(QStyledItemDelegate):
@@ -56,6 +58,7 @@ class CardDelegate(QStyledItemDelegate):
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hover = bool(state & QStyle.StateFlag.State_MouseOver)
         p.save()
+        p.translate(self.view.slide_offset(e.id, rect))
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         age = time.monotonic() - e.arrived
         if e.retired or e.leaving:

@@ -2,7 +2,8 @@
 
 Picbreeder-style: its ancestors as cards from the oldest at the top down to it, each with
 a picture of its graph and its score, and on each step from parent to child the mutation
-that made it. A click opens that individual on the canvas; "Compare with parent" shows it
+that made it. A click opens that individual on the canvas (and so the tree does not change
+under the pointer: a new champion's tree waits until it leaves); "Compare with parent" shows it
 beside its parent. Crossovers have two parents, so the tree is a layered DAG (laid out by
 ``engine.layout.layered_layout``, turned on its side). Fed plain dicts (the archive's
 summaries with their graph JSON), never torch.
@@ -18,7 +19,7 @@ from openbrains.canvas.theme import COLORS, color
 from openbrains.canvas.thumbnail import render_thumbnail
 from openbrains.engine.graph import Edge, Graph, Node
 from openbrains.engine.layout import layered_layout
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -157,6 +158,7 @@ class FamilyTreeView(QWidget):
     individualActivated = Signal(int)
     compareRequested = Signal(int)
     refreshRequested = Signal()
+    redrawWanted = Signal(int)  # a held champion's tree, now that the pointer left
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -195,6 +197,9 @@ class FamilyTreeView(QWidget):
         self.labels: dict[tuple[int, int], QGraphicsSimpleTextItem] = {}
         self.focus: int | None = None
         self.selected: int | None = None
+        self.waiting: int | None = None  # a champion whose tree waits for the pointer
+        self.pointer_over = False
+        self.view.viewport().installEventFilter(self)
         self.set_lineage([], None)
 
     # ----- public API --------------------------------------------------------------------
@@ -203,6 +208,7 @@ class FamilyTreeView(QWidget):
     ) -> None:
         """Draw the ancestry of ``focus``: ``items`` are it and its ancestors (summaries
         with ``parents``, ``mutation``, ``detail``, ``score`` and ``graph``)."""
+        self.waiting = None
         self.scene.clear()
         self.cards, self.edges, self.labels = {}, {}, {}
         self.focus, self.selected = focus, focus
@@ -218,6 +224,29 @@ class FamilyTreeView(QWidget):
         self._select(focus)
         self.view.setSceneRect(self.scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
         self.fit_width()
+
+    def hold_for(self, ind: int) -> bool:
+        """A new champion, ``ind``, while the pointer is over the tree: keep the picture (a
+        click must open the card aimed at), say so, and ask for its tree (``redrawWanted``)
+        when the pointer leaves. Returns whether it waits."""
+        if not self.pointer_over:
+            return False
+        self.waiting = int(ind)
+        self.title.setText(
+            f"{self.title.text()} · <i>a new champion, #{ind}: its tree comes when the "
+            "pointer leaves</i>"
+        )
+        return True
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.view.viewport() and event.type() == QEvent.Type.Enter:
+            self.pointer_over = True
+        elif obj is self.view.viewport() and event.type() == QEvent.Type.Leave:
+            self.pointer_over = False
+            if self.waiting is not None:
+                ind, self.waiting = self.waiting, None
+                self.redrawWanted.emit(ind)
+        return super().eventFilter(obj, event)
 
     def fit_width(self) -> None:
         """Zoom out (down to ``MIN_ZOOM``) until the tree's width fits the dock, and keep

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from openbrains.canvas.media import ItemView, dim_label
-from openbrains.canvas.theme import COLORS
+from openbrains.canvas.media import ItemView, NoticeLabel, dim_label
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -88,8 +87,7 @@ class LivePanel(QWidget):
         self.record_button.pressed.connect(self._record_pressed)
         self.record_button.released.connect(self.recordReleased)
         self.record_text = dim_label("", self)
-        self.message = dim_label("", self)
-        self.message.setWordWrap(True)
+        self.message = NoticeLabel("", self)
 
         top = QHBoxLayout()
         top.addWidget(self.source, 1)
@@ -175,10 +173,8 @@ class LivePanel(QWidget):
             running and self.source_spec().startswith("text") and self.modality in ("", "text")
         )
 
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        color = COLORS["error"] if error else COLORS["text_dim"]
-        self.message.setStyleSheet(f"color: {color};")
+    def show_message(self, text: str, error: bool = False, detail: str = "") -> None:
+        self.message.show_notice(text, error, detail)
 
     def show_step(self, data: dict[str, Any]) -> None:
         """One ``live`` event: the input (when it came along), outputs and latency."""
@@ -205,12 +201,14 @@ class LivePanel(QWidget):
         self.recorded = count
         self.record_text.setText(f"recording {label!r}: {count} samples")
 
-    def recording_done(self, count: int, label: str = "", error: str = "") -> None:
+    def recording_done(
+        self, count: int, label: str = "", error: str = "", detail: str = ""
+    ) -> None:
         self.recorded = count
         text = f"recorded {count} samples of {label!r}"
-        self.record_text.setText(text + (f" — {error}" if error else ""))
+        self.record_text.setText(text + (" — it failed" if error else ""))
         if error:
-            self.show_message(error, error=True)
+            self.show_message(error, error=True, detail=detail)
 
 
 def as_item(value: Any) -> dict[str, Any]:

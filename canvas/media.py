@@ -9,12 +9,13 @@ the rating and live panels share these views so an output looks the same in both
 from __future__ import annotations
 
 import base64
+import html
 from typing import Any
 
 import numpy as np
 from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QTextDocumentFragment
 from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
@@ -149,3 +150,35 @@ def dim_label(text: str, parent: QWidget | None = None) -> QLabel:
     label = QLabel(text, parent)
     label.setStyleSheet(f"color: {COLORS['text_dim']};")
     return label
+
+
+class NoticeLabel(QLabel):
+    """A panel's one-line message; an error may carry its technical detail behind a
+    "details" link (one click away, emitted as ``detailRequested``), never in the way."""
+
+    detailRequested = Signal(str)
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.detail = ""
+        self.linkActivated.connect(self._on_link)
+        self.show_notice(text)
+
+    def _on_link(self, _link: str) -> None:
+        if self.detail:
+            self.detailRequested.emit(self.detail)
+
+    def show_notice(self, text: str, error: bool = False, detail: str = "") -> None:
+        self.detail = detail if detail and detail != text else ""
+        line = html.escape(text, quote=False)
+        if self.detail:
+            line += f" <a href='detail' style='color: {COLORS['accent']};'>details</a>"
+        self.setText(line)
+        self.setStyleSheet(f"color: {COLORS['error'] if error else COLORS['text_dim']};")
+
+    def plain_text(self) -> str:
+        """The message as a person reads it (without the markup)."""
+        return QTextDocumentFragment.fromHtml(self.text()).toPlainText()

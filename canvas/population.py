@@ -3,8 +3,9 @@
 Fed plain dicts (the engine's individual summaries and "individual" events), never torch.
 Items update in place: a model holds one entry per individual in the chosen order (an
 arrival is one sorted insert, a change at most one row move) and a delegate paints each
-card, so nothing is rebuilt per event and nothing flickers. New arrivals fade in and glow for a moment;
-the champion wears a gold border. With "history" on, retired individuals stay (dimmed) up to
+card, so nothing is rebuilt per event and nothing flickers. New arrivals fade in and glow for a
+moment, and cards an arrival or a re-sort moved slide from their old place to the new one
+(``SLIDE_S``) rather than jump; the champion wears a gold border. With "history" on, retired individuals stay (dimmed) up to
 ``HISTORY_LIMIT``.
 
 Cards never move under the pointer: while it is over the list the order is *held* —
@@ -16,10 +17,11 @@ individual that was aimed at.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from openbrains.canvas.cards import CARD, HIGHLIGHT_S, CardDelegate
+from openbrains.canvas.cards import CARD, HIGHLIGHT_S, SLIDE_S, CardDelegate
 from openbrains.canvas.popmodel import SORT_KEYS, SORT_LABELS, Entry, PopulationModel
 from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import (
@@ -28,6 +30,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     QRect,
     Qt,
     QTimer,
@@ -65,6 +68,7 @@ class PopulationView(QWidget):
         self.metric_name = "score"
         self.champion: int | None = None
         self._last_emit: tuple[int, float] = (-1, 0.0)
+        self.slides: dict[int, tuple[int, float]] = {}  # id → (row it left, when)
 
         self.model = PopulationModel(self)
 
@@ -171,21 +175,22 @@ class PopulationView(QWidget):
 
     def add_individual(self, summary: dict[str, Any]) -> None:
         """Take an "individual" event: add or update it, and drop the ids it retired."""
-        retired = [int(i) for i in summary.get("retired") or ()]
-        if retired:
-            self.remove(retired)
-        ind = _id_of(summary)
-        if ind is None:
-            return
-        alive = summary.get("alive", summary.get("status", "done") == "done")
-        if not alive:
-            if self.model.get(ind) is not None:
-                self.remove([ind])
-            return
-        data = {k: v for k, v in summary.items() if k != "retired"}
-        self.model.upsert(ind, data)
-        if summary.get("champion"):
-            self.mark_champion(ind)
+        with self._sliding():
+            retired = [int(i) for i in summary.get("retired") or ()]
+            if retired:
+                self.remove(retired)
+            ind = _id_of(summary)
+            if ind is None:
+                return
+            alive = summary.get("alive", summary.get("status", "done") == "done")
+            if not alive:
+                if self.model.get(ind) is not None:
+                    self.remove([ind])
+                return
+            data = {k: v for k, v in summary.items() if k != "retired"}
+            self.model.upsert(ind, data)
+            if summary.get("champion"):
+                self.mark_champion(ind)
         if not self._glow.isActive():
             self._glow.start()
         self._update_count()
@@ -286,13 +291,44 @@ class PopulationView(QWidget):
             self.model.hold(True)
             return
         current = self.current_id()
-        if self.model.hold(False):
+        with self._sliding():
+            released = self.model.hold(False)
+        if released:
             if current is not None and self.model.get(current) is not None:
                 self.list.setCurrentIndex(self.model.index(self.model.rows[current]))
             self._trim_history()
             self._update_count()
 
+    def slide_offset(self, ind: int, rect: QRect) -> QPointF:
+        """How far from ``rect`` (its place now) the card of ``ind`` is drawn this moment:
+        from the place it left towards the new one, easing out over ``SLIDE_S``."""
+        slide = self.slides.get(ind)
+        if slide is None:
+            return QPointF()
+        row, since = slide
+        t = (time.monotonic() - since) / SLIDE_S
+        old = self.list.visualRect(self.model.index(row)) if row < self.count() else QRect()
+        if t >= 1.0 or not old.isValid():
+            return QPointF()
+        k = (1.0 - t) ** 3
+        return QPointF((old.x() - rect.x()) * k, (old.y() - rect.y()) * k)
+
     # ----- internals -----------------------------------------------------------------
+    @contextmanager
+    def _sliding(self) -> Iterator[None]:
+        """Cards whose row the change inside moves slide there (see ``slide_offset``)."""
+        before = dict(self.model.rows)
+        try:
+            yield
+        finally:
+            now = time.monotonic()
+            for ind, row in self.model.rows.items():
+                old = before.get(ind)
+                if old is not None and old != row:
+                    self.slides[ind] = (old, now)
+            if self.slides and not self._glow.isActive():
+                self._glow.start()
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.list.viewport():
             if event.type() == QEvent.Type.Enter:
@@ -338,7 +374,8 @@ class PopulationView(QWidget):
 
     def _tick(self) -> None:
         now = time.monotonic()
-        if not any(now - e.arrived < HIGHLIGHT_S for e in self.model.entries):
+        self.slides = {i: s for i, s in self.slides.items() if now - s[1] < SLIDE_S}
+        if not self.slides and not any(now - e.arrived < HIGHLIGHT_S for e in self.model.entries):
             self._glow.stop()
         self.list.viewport().update()
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbrains.canvas.media import ItemView, dim_label
-from openbrains.canvas.theme import COLORS
+from openbrains.canvas.media import ItemView, NoticeLabel, dim_label
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -83,8 +82,7 @@ class RatingPanel(QWidget):
         self.submit_button.clicked.connect(self.submit)
         self.next_button = QPushButton("Next input", self)
         self.next_button.clicked.connect(self.nextRequested)
-        self.message = dim_label("Ask for an input to rate what the candidates answer.", self)
-        self.message.setWordWrap(True)
+        self.message = NoticeLabel("Ask for an input to rate what the candidates answer.", self)
 
         top = QHBoxLayout()
         top.addWidget(dim_label("input", self))
@@ -126,10 +124,8 @@ class RatingPanel(QWidget):
             else "No candidates to rate yet."
         )
 
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        color = COLORS["error"] if error else COLORS["text_dim"]
-        self.message.setStyleSheet(f"color: {color};")
+    def show_message(self, text: str, error: bool = False, detail: str = "") -> None:
+        self.message.show_notice(text, error, detail)
 
     def candidates(self) -> int:
         return int(self.count.value())

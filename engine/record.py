@@ -53,6 +53,16 @@ def pack_text(text: str | bytes) -> tuple[bytes, dict[str, Any]]:
     return data, {"bytes": len(data)}
 
 
+def pack_pair(prompt: str | bytes, response: str | bytes) -> tuple[bytes, dict[str, Any]]:
+    """A prompt → response pair (call-and-response tasks): ``prompt 0x02 response``, the
+    framing byte the task itself puts between them."""
+    p = prompt.encode("utf-8") if isinstance(prompt, str) else bytes(prompt)
+    r = response.encode("utf-8") if isinstance(response, str) else bytes(response)
+    if b"\x02" in p or b"\x02" in r or b"\x03" in p or b"\x03" in r:
+        raise RecordError("a prompt or response holds a 0x02/0x03 control byte")
+    return p + b"\x02" + r, {"prompt_bytes": len(p), "response_bytes": len(r)}
+
+
 # ----- the plan ----------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from openbrains.engine.store import Archive, Sample
 from openbrains.engine.tasks.base import DatasetTask, Split, TaskError
 
 RECORDED_KEY = "recorded"  # the task-spec key that asks for recorded samples
+SOFT_KEY = "teacher"  # the task-spec key that asks for a teacher's soft targets
 DEFAULT_CLIP_SECONDS = 1.0
 
 # ----- raw layouts (written by engine.record) -------------------------------------------
@@ -42,6 +43,12 @@ def unpack(sample: Sample) -> Any:
         shape = tuple(int(v) for v in sample.meta.get("shape", ()))
         return np.frombuffer(sample.data, dtype=np.uint8).reshape(shape)
     return bytes(sample.data)
+
+
+def unpack_pair(sample: Sample) -> tuple[bytes, bytes]:
+    """A ``pair`` sample's (prompt, response): the bytes either side of the first 0x02."""
+    prompt, _, response = bytes(sample.data).partition(b"\x02")
+    return prompt, response
 
 
 # ----- what a task can take ------------------------------------------------------------------
@@ -188,10 +195,15 @@ def encode_samples(task: DatasetTask, samples: Sequence[Sample]) -> dict[str, Sp
     plan = recording_plan(task)
     if not plan.get("ok"):
         return {}
-    name, codec = _input_codec(task)
+    name, _codec = _input_codec(task)
     out: dict[str, Split] = {}
     for split in ("train", "val"):
         rows = [s for s in samples if s.split == split and s.modality == plan["modality"]]
+        if hasattr(task, "pairs"):  # call and response: pairs, not windows of text
+            part = _pairs(task, samples, split)
+            if part is not None:
+                out[split] = part
+            continue
         if plan["kind"] == "completion":
             part = _completion(task, rows, split)
             if part is not None:
@@ -200,16 +212,39 @@ def encode_samples(task: DatasetTask, samples: Sequence[Sample]) -> dict[str, Sp
         rows = [s for s in rows if s.label in plan["classes"]]
         if not rows:
             continue
-        if plan["modality"] == "audio":
-            x = _audio(codec, rows, plan["clip"])
-        elif plan["modality"] == "image":
-            x = _images(codec, rows, plan["size"])
-        else:
-            x = codec.encode([bytes(s.data) for s in rows]).data
-        x = _fit_time(x.float(), int(task.train.inputs[name].shape[1]))
+        x = encode_inputs(task, rows, plan)
         y = torch.tensor([plan["classes"].index(s.label) for s in rows], dtype=torch.long)
         out[split] = Split({name: x}, y)
     return out
+
+
+def encode_inputs(
+    task: DatasetTask, samples: Sequence[Sample], plan: dict[str, Any] | None = None
+) -> torch.Tensor:
+    """Samples of the task's recording modality as its input tensor ``[N, T, C]``, encoded
+    the way the task encodes its own data (teachers read unlabelled files this way too)."""
+    plan = plan or recording_plan(task)
+    name, codec = _input_codec(task)
+    if plan["modality"] == "audio":
+        x = _audio(codec, samples, plan["clip"])
+    elif plan["modality"] == "image":
+        x = _images(codec, samples, plan["size"])
+    else:
+        x = codec.encode([bytes(s.data) for s in samples]).data
+    return _fit_time(x.float(), int(task.train.inputs[name].shape[1]))
+
+
+def _pairs(task: DatasetTask, samples: Sequence[Sample], split: str) -> Split | None:
+    """Prompt → response pairs (a teacher's, ``engine.record.pack_pair``) as examples of a
+    call-and-response task; a pair too long for its context is left out."""
+    from openbrains.engine.tasks.callresponse import encode_pairs
+
+    context = int((task.settings or {}).get("context") or 0)
+    pairs = [unpack_pair(s) for s in samples if s.split == split and s.modality == "pair"]
+    pairs = [(p, r) for p, r in pairs if r and len(r) + 1 <= context]
+    if not pairs or not context:
+        return None
+    return encode_pairs(pairs, context)
 
 
 def with_samples(task: DatasetTask, samples: Sequence[Sample], version: int) -> DatasetTask:
@@ -237,8 +272,9 @@ def task_spec(base: dict[str, Any], run_dir: Path, version: int) -> dict[str, An
     """The JSON spec workers rebuild the task from: the run's task plus its recordings.
 
     A ``recorded`` key already in ``base`` (a run folder's stored settings) is dropped: the
-    archive recordings are read from is always the run's own, never a path a file names."""
-    base = {k: v for k, v in base.items() if k != RECORDED_KEY}
+    archive recordings are read from is always the run's own, never a path a file names.
+    So is a ``teacher`` key: only the run's own teacher (the user's order) adds one."""
+    base = {k: v for k, v in base.items() if k not in (RECORDED_KEY, SOFT_KEY)}
     if version <= 0:
         return base
     return {**base, RECORDED_KEY: {"run_dir": str(Path(run_dir).resolve()), "upto": int(version)}}
@@ -257,6 +293,11 @@ def load_task_with_samples(spec: dict[str, Any]) -> Any:
 
     spec = dict(spec)
     recorded = spec.pop(RECORDED_KEY, None)
+    taught = spec.pop(SOFT_KEY, None)  # a distilling teacher's soft targets (engine.teachers)
+    if taught:
+        from openbrains.engine.teachers.roles.distill import with_soft_targets
+
+        return with_soft_targets(load_task_with_samples({**spec, RECORDED_KEY: recorded}), taught)
     key = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)
     base = _BASE_CACHE.get(key)
     if base is None:

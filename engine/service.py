@@ -23,6 +23,7 @@ from openbrains.engine.protocol import ProtocolError, encode_frame, read_frame
 from openbrains.engine.service_feedback import COMMANDS as FEEDBACK_COMMANDS
 from openbrains.engine.service_feedback import stop_all as stop_feedback
 from openbrains.engine.store import Archive
+from openbrains.engine.teachers.service import COMMANDS as TEACHER_COMMANDS
 
 Handler = Callable[["Service", dict[str, Any]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -191,7 +192,9 @@ def _open_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
     # names other code is refused when it loads, whatever its settings say
     restore(msg.get("trusted_code") or [])
     settings = RunSettings.from_dict(msg["settings"]) if msg.get("settings") else None
+    seed_weights = _seed_weights(msg.get("seed_weights"), settings)
     svc.run = Run(Path(msg["run_dir"]), settings, on_event=svc.event)
+    svc.run.save_seed_weights(seed_weights)  # kept once, when the run folder is new
     svc.listen()
     return {
         "settings": svc.run.settings.to_dict(),
@@ -199,6 +202,34 @@ def _open_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
         "individuals": svc.run.archive.count(),
         "bounds": svc.run.bounds.to_dict(),
     }
+
+
+def _seed_weights(given: Any, settings: Any) -> list[bytes]:
+    """The seeds' trained weights as the window sends them: one base64 safetensors blob
+    (or "") per seed graph, read as data only (``engine.weights.decode_weights``)."""
+    import base64
+    import binascii
+
+    from openbrains.engine.weights import decode_weights
+
+    if not given:
+        return []
+    seeds = settings.seeds if settings is not None else []
+    if not isinstance(given, list) or len(given) != len(seeds):
+        raise OpenBrainsError('seed_weights needs one entry (or "") per seed graph')
+    out = []
+    for text in given:
+        try:
+            data = base64.b64decode(str(text), validate=True)
+        except (binascii.Error, ValueError):
+            raise OpenBrainsError("a seed's weights are not base64") from None
+        try:
+            if data:
+                decode_weights(data)  # safetensors, checked before it is kept
+        except Exception as exc:  # safetensors says why in its own error type
+            raise OpenBrainsError(f"a seed's weights cannot be read: {exc}") from None
+        out.append(data)
+    return out
 
 
 @handles("close_run")
@@ -332,6 +363,7 @@ def _status(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 
 
 HANDLERS.update(FEEDBACK_COMMANDS)  # samples, recording, ratings, live mode
+HANDLERS.update(TEACHER_COMMANDS)  # a teacher for the open run (engine.teachers.service)
 
 
 def main() -> int:

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import base64
 import random
+import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -237,6 +239,7 @@ class LiveLoop(threading.Thread):
         self._recorder: Recorder | None = None
         self._limits: tuple[float | None, int | None, threading.Event] | None = None
         self._started_rec = 0.0
+        self.conversation = uuid.uuid4().hex[:12]  # groups what was typed in this live session
 
     def stop(self) -> None:
         self._stop_flag.set()
@@ -277,6 +280,15 @@ class LiveLoop(threading.Thread):
         if done:
             self.detach()
 
+    def _remember(self, data: bytes, outputs: dict[str, Any]) -> None:
+        """Keep what a person typed and what the brain answered (engine.interactions)."""
+        from openbrains.engine.interactions import add_interaction
+
+        try:
+            add_interaction(writer(self.svc), self.conversation, self.individual, data, outputs)
+        except (OpenBrainsError, sqlite3.Error) as exc:  # losing one message must not stop live
+            self.svc.event("live_error", {"message": f"could not keep a typed message: {exc}"})
+
     def _input_view(self, chunk: Any) -> dict[str, Any] | None:
         from openbrains.engine.tasks.rating import image_data
 
@@ -300,6 +312,8 @@ class LiveLoop(threading.Thread):
                     break
                 step = self.session.feed(chunk.data)
                 self._record(chunk)
+                if chunk.kind == "bytes" and hasattr(self.source, "push"):
+                    self._remember(chunk.data, step.outputs)  # typed: a teacher may tag it
                 now = time.monotonic()
                 if now - last_event < 1.0 / LIVE_EVENTS_PER_S:
                     continue

@@ -93,8 +93,23 @@ def setting_problem(name: str, value: Any) -> str | None:
     if name == "keep":  # a continued run (engine.continual): how the old tasks are kept
         ok = value in ("", "protect", "share", "off")
         return None if ok else f"must be protect, share or off, got {value!r}"
+    if name == "device_budget":
+        return device_budget_problem(value)
     rule = RULES.get(name)
     return rule.problem(value) if rule else None
+
+
+def device_budget_problem(value: Any) -> str | None:
+    """None (no device) or a ``DeviceBudget`` as plain data: sizes in bytes, the weights."""
+    if value is None:
+        return None
+    from openbrains.engine.exporters.budget import DeviceBudget
+
+    try:
+        DeviceBudget.from_dict(value)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return f'must be like {{"flash": 32768, "ram": 2048, "weights": "int8"}}, got {value!r}'
+    return None
 
 
 def task_problem(task: Any) -> str | None:

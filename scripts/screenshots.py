@@ -5,10 +5,11 @@
 - after a short run of the digits sample: ``digits-run.png`` (population, plots, the
   champion's loss curve), ``follow-champion.png`` (the canvas following the champion
   right after a mutation: new, changed and removed nodes marked), ``family-tree.png``
-  (the champion's ancestry, a mutation on each step) and ``parent-child.png`` (an
-  individual beside its parent, the differences marked).
+  (the champion's ancestry, a mutation on each step), ``parent-child.png`` (an
+  individual beside its parent, the differences marked) and ``exchange.png`` (the
+  Exchange dock on a folder holding the champions of that run and of a short xor run).
 
-    .venv/bin/python scripts/screenshots.py [--individuals 40] [--no-run]
+    .venv/bin/python scripts/screenshots.py [--individuals 40] [--no-run] [--only exchange]
 
 The run happens in a temporary copy of the sample, through `openbrains run`, so the
 shipped sample files stay untouched. Look at every picture before committing it.
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -156,15 +158,63 @@ def run_sample(name: str, folder: Path, individuals: int) -> Path:
     return project
 
 
+def show_exchange(folder: Path) -> Callable[[MainWindow], None]:
+    """A ``prepare`` hook: browse ``folder`` in the Exchange dock and bring the dock up."""
+
+    def prepare(window: MainWindow) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        link = window.exchange
+        link.dock.raise_()
+        link.widget.place.setEditText(str(folder))
+        link.widget.request_browse()
+        for _ in range(600):  # the listing runs on a thread; its answer comes as an event
+            QApplication.processEvents()
+            if link.busy == 0 and link.widget.count():
+                break
+            time.sleep(0.05)
+        link.widget.place.setEditText("~/Shared/brains")  # the reader's path, not the temp one
+        link.widget.status.setText(f"~/Shared/brains: {link.widget.count()} brains")
+
+    return prepare
+
+
+def exchange_screenshot(project: Path, folder: Path) -> Path:
+    """The champions of ``project``'s run and of a short xor run, published into a folder
+    under ``folder`` and shown in the Exchange dock."""
+    share = folder / "share"
+    subprocess.run([sys.executable, "-m", "openbrains", "run", "--task", "xor", "--individuals",
+                    "6", "--workers", "0", "--run-dir", str(folder / "xor.run"), "--quiet"],
+                   cwd=ROOT, check=True)  # fmt: skip
+    for run, name, licence in (
+        (folder / "xor.run", "xor-small", "cc0-1.0"),
+        (project.with_suffix(".run"), "digits-conv", "mit"),
+    ):
+        brain = folder / f"{name}.graph"
+        cli = [sys.executable, "-m", "openbrains"]
+        subprocess.run([*cli, "export", str(run), "--best", "-o", str(brain)], check=True)
+        subprocess.run(
+            [*cli, "publish", str(brain), "--to", str(share), "--name", name,
+             "--license", licence], check=True,
+        )  # fmt: skip
+    return screenshot(OUT / "exchange.png", project, prepare=show_exchange(share))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--individuals", type=int, default=40)
     ap.add_argument("--no-run", action="store_true", help="only the start page and samples")
     ap.add_argument("--project", type=Path, help="use this run project instead of a new run")
+    ap.add_argument("--only", choices=["exchange"], help="only this screenshot")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["OPENBRAINS_HOME"] = str(Path(tmp) / "home")  # no recent files of yours
         os.environ["OPENBRAINS_DATA"] = str(Path(tmp) / "data")
+        if args.only == "exchange":
+            individuals = min(args.individuals, 16)
+            project = args.project or run_sample("digits", Path(tmp), individuals)
+            print(exchange_screenshot(project, Path(tmp)))
+            return
         print(screenshot(OUT / "start.png"))
         for name in SAMPLES:
             print(screenshot(OUT / f"{name}.png", ROOT / "sample_graphs" / f"{name}.graph"))
@@ -175,6 +225,7 @@ def main() -> None:
         print(screenshot(OUT / "follow-champion.png", project, prepare=follow_champion))
         print(screenshot(OUT / "family-tree.png", project, prepare=family_tree))
         print(parent_child(project, OUT / "parent-child.png"))
+        print(exchange_screenshot(project, Path(tmp)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ optional dependencies are never needed by anyone else.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from openbrains.engine.backends.base import Backend, BackendConfig
 from openbrains.engine.errors import OpenBrainsError
@@ -26,10 +27,29 @@ def _inline(config: BackendConfig) -> Backend:
     return InlineBackend(config)
 
 
+def _ray(config: BackendConfig) -> Backend:
+    from openbrains.engine.backends.ray_backend import RayBackend
+
+    return RayBackend(config)
+
+
 BACKENDS: dict[str, Callable[[BackendConfig], Backend]] = {
     "local": _local,
     "inline": _inline,
+    "ray": _ray,  # the optional [ray] extra; options: {"address": None | "auto" | "HOST:PORT"}
 }
+CHOICES = ("local", "ray")  # what a user picks (inline is --workers 0)
+
+
+def check_backend(name: str, options: dict[str, Any] | None = None) -> None:
+    """Refuse now, in one line, a backend that cannot open (Ray missing, no cluster at the
+    address), before a run opens its archive."""
+    if name not in BACKENDS:
+        raise OpenBrainsError(f"unknown backend {name!r}; known: {', '.join(CHOICES)}")
+    if name == "ray":
+        from openbrains.engine.backends.ray_cluster import check
+
+        check((options or {}).get("address"))
 
 
 def open_backend(name: str, config: BackendConfig) -> Backend:
@@ -43,4 +63,4 @@ def open_backend(name: str, config: BackendConfig) -> Backend:
     return factory(config)
 
 
-__all__ = ["BACKENDS", "Backend", "BackendConfig", "open_backend"]
+__all__ = ["BACKENDS", "CHOICES", "Backend", "BackendConfig", "check_backend", "open_backend"]

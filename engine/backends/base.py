@@ -2,9 +2,10 @@
 ``JobResult``s; the coordinator never learns which process or machine trained one, and
 only the coordinator writes the archive.
 
-Two ship with the engine: ``local`` (warm worker processes on this machine, the default)
-and ``inline`` (the coordinating process itself, for ``--workers 0``). A backend for more
-machines is a new module with a class that satisfies this protocol, registered in
+Three ship with the engine: ``local`` (warm worker processes on this machine, the
+default), ``inline`` (the coordinating process itself, for ``--workers 0``) and ``ray``
+(Ray tasks on a Ray cluster, the optional ``[ray]`` extra: docs/scale.md). Another is a new
+module with a class that satisfies this protocol, registered in
 ``engine.backends.BACKENDS`` (see docs/decisions.md, "Jobs, runners and backends").
 """
 

@@ -39,9 +39,14 @@ def worker_main(
 ) -> None:
     """Entry point of a worker process: load the task once, then train what it is sent.
     ``grants``: the user code its coordinator was allowed to run (engine.trust)."""
+    import signal
+
     from openbrains.engine.train.governor import die_with_parent, make_passive
     from openbrains.engine.trust import restore
 
+    # Ctrl+C in a terminal reaches the whole process group: the coordinator stops the run
+    # and then its workers; a worker of its own would only print a KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     if os.getppid() != parent:  # the coordinator died before we could ask to die with it
         os._exit(0)

@@ -21,23 +21,33 @@ def load_task(ref: TaskRef) -> Any:
     return load_task_with_samples(ref.spec)
 
 
+def base_of(ref: TaskRef) -> dict[str, Any]:
+    """The task a ref names without its recordings: what stays the same within one run."""
+    from openbrains.engine.recorded import RECORDED_KEY
+
+    return {k: v for k, v in ref.spec.items() if k != RECORDED_KEY}
+
+
 class TaskCache:
     """The task of the latest ``TaskRef`` seen in this process."""
 
     def __init__(self, ref: TaskRef | None = None, task: Any = None) -> None:
         self._key = ref.key() if ref is not None and task is not None else None
+        self._base = base_of(ref) if ref is not None and task is not None else None
         self._task = task
 
     def get(self, ref: TaskRef) -> Any:
         key = ref.key()
         if key != self._key:
+            base = base_of(ref)
             try:
                 self._task = load_task(ref)
             except Exception:
-                if self._task is None:
-                    raise
-                # keep training on the data we have rather than fail every job over it
-            self._key = key
+                if self._task is None or base != self._base:
+                    raise  # never train on another task (a Ray worker serves many runs)
+                # the same task's new recordings failed: keep training on the data we have
+                # rather than fail every job over it
+            self._key, self._base = key, base
         return self._task
 
 

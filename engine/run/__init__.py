@@ -6,6 +6,7 @@
 - ``breeder``: the next ``Birth`` (seeds, templates, random graphs, children, promotions);
 - ``scoring``: one fitness from metric, size, latency and ratings;
 - ``feedback``: recordings, growing streams and ratings that arrive while it runs;
+- ``teaching``: a teacher beside the run (its genes, soft targets, the swap between jobs);
 - ``pace``: the per-job time cap;
 - ``records``: the archive record of an outcome, built in one place;
 - ``loop``: ``Run`` — the backend, the archive, the events;

@@ -18,6 +18,7 @@ from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.exporters.budget import DeviceGate
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth
 from openbrains.engine.run import policy
@@ -27,7 +28,7 @@ from openbrains.engine.train import genes
 from openbrains.engine.weights import decode_weights, encode_weights
 
 BREED_TRIES = 10  # children that exceed the size bound are drawn again this often
-FRESH_TRIES = 20
+FRESH_TRIES = 40
 PROBES_FILE = "probes.safetensors"  # a continued run's old-task probes, in the seeds folder
 
 
@@ -41,6 +42,7 @@ class Breeder:
         population: Population,
         seeds_dir: Path,
         budget: Callable[[int], int],
+        device: DeviceGate | None = None,
     ) -> None:
         self.settings = settings
         self.task = task
@@ -50,6 +52,7 @@ class Breeder:
         self.seeds_dir = seeds_dir
         self._probes: bytes | None = None
         self.budget = budget
+        self.device = device  # every candidate's C build must fit it (--device-budget)
         self.injections: list[Birth] = []
 
     @property
@@ -82,9 +85,14 @@ class Breeder:
             graph, tensors = Graph.from_json(seeds[pick]), decode_weights(self.seed_weights(pick))
             details = []
             for _ in range(self.rng.randint(1, 2)):
-                m = mutate(graph, tensors, self.rng, self.bounds)
-                graph, tensors = m.graph, m.weights
-                details.append(m.detail)
+                for _try in range(BREED_TRIES):  # one that outgrows --max-params is redrawn
+                    m = mutate(graph, tensors, self.rng, self.bounds)
+                    if self.fits(m.graph):
+                        graph, tensors = m.graph, m.weights
+                        details.append(m.detail)
+                        break
+            if self.device is not None and not self.fits(graph):  # the seed itself fits
+                return Birth(Graph.from_json(seeds[pick]), self.seed_weights(pick), origin="seed")
             return Birth(
                 graph,
                 self._inherited(tensors),
@@ -92,9 +100,13 @@ class Breeder:
                 mutation="seed mutation",
                 detail="; ".join(details),
             )
-        for _ in range(FRESH_TRIES):
-            # the very first graph is a conventional one, so a run always starts somewhere sane
-            if index == 0 or self.rng.random() < self.settings.template_fraction:
+        for attempt in range(FRESH_TRIES):
+            # the very first graph is a conventional one, so a run always starts somewhere
+            # sane, unless no template fits the size bound (digits under 1,000 parameters:
+            # the smallest is ~1,500): the last tries are random graphs
+            forced = index == 0 and attempt < FRESH_TRIES // 4
+            late = attempt >= FRESH_TRIES * 3 // 4
+            if forced or (not late and self.rng.random() < self.settings.template_fraction):
                 g = template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal)
                 origin = "template"
             else:
@@ -103,6 +115,10 @@ class Breeder:
             g.hparams = genes.first(self.rng, getattr(t, "kind", None))
             if self.fits(g):
                 break
+        if self.device is not None and not self.fits(g):  # the budget is a hard limit
+            small = self.device.smallest(t)
+            small.hparams = g.hparams
+            g, origin = small, "template"
         return Birth(g, origin=origin)
 
     def seed_weights(self, index: int) -> bytes:
@@ -171,7 +187,24 @@ class Breeder:
                 break
         if child is None:  # every try was a crossover too big to train: mutate instead
             child, kept = self._mutant(policy.select(self.members, self.rng, s.tournament))
+        if not self.fits(child.graph):  # nothing bred fits: the parent retrains (a hard limit)
+            return self._clone(child)
         return replace(child, weights=self._inherited(kept))
+
+    def _clone(self, child: Birth) -> Birth:
+        """The parent of ``child`` again, when no child fitted --max-params or the device
+        budget."""
+        parent = next(m for m in self.members if m.record.id == child.parents[0])
+        return Birth(
+            parent.graph.copy(),
+            self._inherited(decode_weights(parent.weights)),
+            origin="mutation",
+            parents=(parent.record.id,),
+            mutation="clone",
+            detail="no child fitted the device budget"
+            if self.device is not None
+            else f"no child fitted within {self.bounds.max_params} parameters",
+        )
 
     def _mutant(self, parent: Member) -> tuple[Birth, dict[str, Any]]:
         m = mutate(parent.graph, decode_weights(parent.weights), self.rng, self.bounds)
@@ -233,9 +266,10 @@ class Breeder:
     # ----- helpers ----------------------------------------------------------------------
     def fits(self, graph: Graph) -> bool:
         try:
-            return compile_graph(graph).param_count() <= self.bounds.max_params
+            small = compile_graph(graph).param_count() <= self.bounds.max_params
         except GraphError:
             return False
+        return small and (self.device is None or self.device.fits(graph))
 
     def _inherited(self, weights: dict[str, Any]) -> bytes:
         return encode_weights(weights) if self.settings.inherit and weights else b""

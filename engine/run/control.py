@@ -1,5 +1,6 @@
 """Steering a running search from another thread (the service's command thread, a
-window): stop, pause, resume, change runtime settings, inject a hand-made graph. Every
+window): stop, pause, resume, change runtime settings, inject a hand-made graph, put a
+teacher to work. Every
 change to the archive or the population is queued with ``call_soon`` and made by the
 loop's own thread between jobs."""
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from openbrains.engine.neighbour import Neighbour
     from openbrains.engine.run.breeder import Breeder
     from openbrains.engine.run.feedback import Feedback
+    from openbrains.engine.run.teaching import Teaching
     from openbrains.engine.store import Archive
 
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -32,6 +34,7 @@ class Controls:
     archive: Archive
     breeder: Breeder
     feedback: Feedback
+    teaching: Teaching
     neighbour: Neighbour
     on_event: EventSink
     stop_event: threading.Event
@@ -97,8 +100,15 @@ class Controls:
     ) -> None:
         """Add a hand-made graph to the population: it is trained next, like any child."""
         graph.validate()
+        if self.breeder.device is not None:  # --device-budget: a hard limit, hand edits too
+            self.breeder.device.check(graph, "this graph")
         graph = graph.copy()
         self.call_soon(lambda: self.breeder.inject(graph, weights, list(parents or []), detail))
+
+    def use_teacher(self, order: Any) -> dict[str, Any] | None:
+        """Put a teacher (a ``TeacherOrder``) to work on this run, or with None send it
+        home (engine.run.teaching); a bad order raises ``TeacherError`` here."""
+        return self.teaching.use(order)
 
     def _drain_calls(self) -> None:
         while True:

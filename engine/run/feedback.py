@@ -36,7 +36,7 @@ class Feedback:
     def task_ref(self) -> TaskRef:
         """What workers load: the run's task plus its recordings up to this version."""
         spec = task_spec(self.run.settings.task, self.run.run_dir, self.data_version)
-        return TaskRef(spec, self.generation)
+        return TaskRef({**spec, **self.run.teaching.spec_extra()}, self.generation)
 
     def load_samples(self, version: int) -> bool:
         """Make ``task`` the base task plus the recordings up to ``version``."""
@@ -77,17 +77,23 @@ class Feedback:
     def poll(self, backend: Backend | None = None) -> None:
         """Between births: take in new recordings, or what a streamed task's file gained
         (rebuild the data, hand it to the backend, rescore the living on the refreshed
-        validation split), and new ratings (refit)."""
+        validation split), a distilling teacher's soft targets (engine.run.teaching), and
+        new ratings (refit)."""
         run, archive = self.run, self.run.archive
         version = archive.samples_version()
         grown = self.grow_stream()
         recorded = version > max(self.data_version, self._failed_version) and self.load_samples(
             version
         )
-        if grown or recorded:
+        taught = run.teaching.fresh()
+        if grown or recorded or taught:
+            self.task = run.teaching.teach(self.task)
+            if not (grown or recorded):
+                self.generation += 1  # same examples, new soft targets: workers reload
             run.task = self.task
             if backend is not None:
                 backend.retask(self.task_ref(), self.task)
+        if grown or recorded:
             self.rescore()
             info = {
                 "version": self.data_version,

@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openbrains.engine.backends import Backend, BackendConfig, open_backend
 from openbrains.engine.diskspace import DiskFullError, SpaceWatch
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.evolve.sizing import bounds_for
+from openbrains.engine.exporters.budget import device_gate
 from openbrains.engine.failure_guard import FailureGuard
+from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome
 from openbrains.engine.neighbour import neighbour_for
 from openbrains.engine.record import PLAN_KEY
@@ -37,6 +39,7 @@ from openbrains.engine.run.population import Member, Population
 from openbrains.engine.run.records import candidates, outcomes, record_from
 from openbrains.engine.run.scoring import Scorer
 from openbrains.engine.run.settings import RunSettings, Until, reconcile
+from openbrains.engine.run.teaching import Teaching
 from openbrains.engine.runners import runner_for
 from openbrains.engine.settings_check import check_minutes
 from openbrains.engine.store import Archive, Record
@@ -44,6 +47,9 @@ from openbrains.engine.tasks.rating import RatingBook
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.train import genes
 from openbrains.engine.train.governor import worker_share
+
+if TYPE_CHECKING:
+    from openbrains.engine.teachers.work import TeacherOrder
 
 RETAIN_EVERY = 25  # births between retention passes
 PROGRESS_S = 2.0  # seconds between progress events (and session touches)
@@ -53,10 +59,17 @@ class Run(Controls):
     """One resumable search in ``run_dir``."""
 
     backend_name = "local"  # engine.backends.BACKENDS: where jobs train (inline for workers=0)
+    backend_options: dict[str, Any] = {}  # noqa: RUF012  (set per run, never mutated)
 
     def __init__(
-        self, run_dir: Path, settings: RunSettings | None = None, on_event: EventSink | None = None
+        self,
+        run_dir: Path,
+        settings: RunSettings | None = None,
+        on_event: EventSink | None = None,
+        teacher: TeacherOrder | None = None,
     ) -> None:
+        """``teacher``: what the user asked a teacher to do for this run (command line or
+        the window's dialog; never stored in the run's settings, engine.run.teaching)."""
         self.run_dir = Path(run_dir)
         self.archive = Archive(self.run_dir)
         try:
@@ -77,6 +90,11 @@ class Run(Controls):
         self.space = SpaceWatch(self.run_dir, lambda info: self.on_event("disk_low", info))
         self.failures = FailureGuard()
         self.feedback = Feedback(self, task, plan)
+        try:
+            self.teaching = Teaching(self, teacher)
+        except BaseException:
+            self.archive.close()
+            raise
         self.ratings = RatingBook(self.settings.rating_prior)
         # sized from the task's own data, so recordings never change a run's budgets
         self.bounds: SizeBounds = bounds_for(task, self.settings.max_params or None)
@@ -85,6 +103,12 @@ class Run(Controls):
             self.bounds = self.continued.bounds(self.bounds)
         else:
             self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
+        self.device = device_gate(self.settings.device_budget)  # a hard limit, or None
+        if self.device is not None:
+            self.bounds = self.device.bound(self.bounds)
+            self.device.check_task(task)
+            for i, seed in enumerate(self.settings.seeds):
+                self.device.check(Graph.from_json(seed), f"seed graph {i + 1}")
         self.base_steps = self.settings.budget_steps or self.runner.base_steps(task)
         if self.feedback.load_samples(self.archive.samples_version()):
             self.task = self.feedback.task
@@ -101,6 +125,7 @@ class Run(Controls):
             self.population,
             self.run_dir / "seeds",
             self.budget,
+            self.device,
         )
         self.pace = Pace()
         self.inflight: dict[int, tuple[Birth, JobSpec]] = {}
@@ -150,6 +175,7 @@ class Run(Controls):
             cpu_share=worker_share(s.cpu_cap, max(1, s.workers)),
             task=self.feedback.task_ref(),
             local_task=self.task,
+            options=dict(self.backend_options),
         )
         return open_backend(self.backend_name, config)
 
@@ -163,6 +189,8 @@ class Run(Controls):
         minutes = check_minutes(minutes)
         self.stop_event.clear()
         self.space.check(self.archive.count)
+        self.teaching.start()
+        self.poll_feedback()  # a brain teacher's first soft targets reach the first jobs
         backend = self.open_backend()
         session = self.archive.start_session()
         deadline = None if minutes is None else time.monotonic() + minutes * 60
@@ -202,12 +230,15 @@ class Run(Controls):
                 if max_individuals is not None and self.births >= max_individuals:
                     break
         finally:
+            self.teaching.stopped()
+            self._drain_calls()
             backend.close()
             with suppress(DiskFullError):  # the first report of it is the one that counts
                 self.archive.touch_session(session)
             self.on_event("stopped", self.progress())
 
     def close(self) -> None:
+        self.teaching.close()
         self.archive.close()
 
     # ----- making work ------------------------------------------------------------------
@@ -216,7 +247,11 @@ class Run(Controls):
         self.job_counter += 1
         birth = self.breeder.next(self.births, self.archive.count(), len(self.inflight))
         graph = birth.graph
-        graph.hparams = {**genes.defaults(getattr(self.task, "kind", None)), **graph.hparams}
+        graph.hparams = {
+            **genes.defaults(getattr(self.task, "kind", None)),
+            **self.teaching.genes(),
+            **graph.hparams,
+        }
         graph.lineage = {
             "run_parents": list(birth.parents),  # content-id parents come on export
             "mutation": birth.mutation,
@@ -362,5 +397,6 @@ class Run(Controls):
             "best": None if best is None else self._best_summary(best),
             "data_version": self.data_version,
             "ratings": self.ratings.total,
+            "teacher": self.teaching.status(),
             "waiting": self.neighbour.reasons,
         }

@@ -46,6 +46,8 @@ class RunSettings:
     keep: str = ""
     rating_weight: float = 0.0  # 0: the task's metric alone; 1: people's ratings alone
     rating_prior: float = DEFAULT_PRIOR_STRENGTH  # k of the shrunk mean rating
+    # exporters.budget.DeviceBudget as plain data: every candidate's C build fits it
+    device_budget: dict[str, Any] | None = None
     # the good-neighbour rules (engine.neighbour.PolicySettings): off at these values
     pause_on_battery: bool = False
     pause_when_busy: float = 0.0

@@ -28,6 +28,8 @@ def status_of(run_dir: Path) -> dict[str, Any]:
             "species": len({r.species for r in alive}),
             "best": None,
         }
+        if settings.get("device_budget"):
+            out["device_budget"] = settings["device_budget"]
         if best is not None:
             metric = (archive.get_meta("task_info") or {}).get("metric", "?")
             out["best"] = {
@@ -60,6 +62,10 @@ def status_of(run_dir: Path) -> dict[str, Any]:
             out["samples"] = samples
         if ratings:
             out["ratings"] = len(archive.ratings())
+        if archive.has_table("teacher_answers"):  # what teachers answered (engine.teachers)
+            from openbrains.engine.teachers.cache import AnswerCache
+
+            out["teacher_answers"] = AnswerCache(archive).count()
         return out
     finally:
         archive.close()

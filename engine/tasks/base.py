@@ -31,17 +31,30 @@ class Split:
 
     inputs: dict[str, torch.Tensor]
     target: torch.Tensor
+    # a teacher's log-probabilities ``[N, C]`` (distillation; NaN rows: no answer)
+    soft: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.target.shape[0])
 
     def take(self, index: torch.Tensor | slice) -> Split:
-        return Split({k: v[index] for k, v in self.inputs.items()}, self.target[index])
+        soft = None if self.soft is None else self.soft[index]
+        return Split({k: v[index] for k, v in self.inputs.items()}, self.target[index], soft)
 
     def append(self, other: Split) -> Split:
         """This split with ``other``'s examples added (recorded samples join a dataset)."""
         inputs = {k: torch.cat([v, other.inputs[k]]) for k, v in self.inputs.items()}
-        return Split(inputs, torch.cat([self.target, other.target]))
+        soft = None
+        if self.soft is not None or other.soft is not None:
+            width = (self.soft if self.soft is not None else other.soft).shape[1]  # type: ignore[union-attr]
+            soft = torch.cat([_soft_or_nan(self, width), _soft_or_nan(other, width)])
+        return Split(inputs, torch.cat([self.target, other.target]), soft)
+
+
+def _soft_or_nan(split: Split, width: int) -> torch.Tensor:
+    if split.soft is not None:
+        return split.soft
+    return torch.full((len(split), width), float("nan"))
 
 
 @dataclass
@@ -65,6 +78,9 @@ class DatasetTask:
     settings: dict[str, Any] = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)  # the registry's declared options
+    # a brain that gives distillation targets for each training batch as it is augmented
+    # (engine.teachers.roles.distill.OnlineTeacher); None: targets, if any, are Split.soft
+    teacher: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -28,7 +28,7 @@ def xor_task() -> DatasetTask:
     )
 
 
-def digits_task(seed: int = 0) -> DatasetTask:
+def digits_task(seed: int = 0, labelled: int = 0) -> DatasetTask:
     """8×8 digits with scikit-learn's own example split: first half train, second half test.
 
     Validation is the last 20 % of the train half, a contiguous block, so test images never
@@ -36,6 +36,9 @@ def digits_task(seed: int = 0) -> DatasetTask:
     on: a random 20 % rewarded memorising the training writers (docs/decisions.md). ``seed``
     is kept for the registry's signature; the split does not depend on it.
     Each pixel is one patch: a grid of 8×8 steps with one channel, scaled to [0, 1].
+    ``labelled`` > 0 keeps only that many training examples, the first of each class in
+    turn (a person with a few labelled images; semi-supervised benchmarks): validation
+    and test stay as they are.
     """
     from sklearn.datasets import load_digits
 
@@ -45,6 +48,8 @@ def digits_task(seed: int = 0) -> DatasetTask:
     half = len(images) // 2
     n_val = int(round(half * DIGITS_VAL_FRACTION))
     train_idx, val_idx = np.arange(half - n_val), np.arange(half - n_val, half)
+    if labelled > 0:
+        train_idx = first_per_class(labels[train_idx], labelled)
 
     def split(idx: np.ndarray) -> Split:
         x = torch.from_numpy(images[idx].reshape(len(idx), 64, 1))
@@ -69,6 +74,24 @@ def digits_task(seed: int = 0) -> DatasetTask:
                 "scale": 16.0,
             }
         },
-        settings={"validation": DIGITS_VAL_FRACTION, "seed": seed},
+        settings={
+            "validation": DIGITS_VAL_FRACTION,
+            "seed": seed,
+            **({"labelled": labelled} if labelled > 0 else {}),
+        },
         classes=[str(i) for i in range(10)],
     )
+
+
+def first_per_class(labels: np.ndarray, n: int) -> np.ndarray:
+    """Positions of ``n`` examples taken round-robin over the classes, each class's first
+    ones first (so 50 of ten classes is the first five of each), in their original order."""
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < n and any(depth < len(ix) for ix in by_class):
+        for ix in by_class:
+            if depth < len(ix) and len(picked) < n:
+                picked.append(int(ix[depth]))
+        depth += 1
+    return np.array(sorted(picked), dtype=np.int64)

@@ -50,25 +50,37 @@ GENERATE_BYTES = 48
 # ----- from ratings to fitness ---------------------------------------------------------------
 
 
-class RatingBook:
-    """Sums and counts per individual, kept up to date from the archive by ``refresh``."""
+TEACHER_RATER = "teacher:"  # raters named so are teachers (engine.teachers.roles.rate)
+DEFAULT_TEACHER_WEIGHT = 0.3  # a teacher's rating counts this much of a person's
 
-    def __init__(self, k: float = DEFAULT_PRIOR_STRENGTH) -> None:
+
+class RatingBook:
+    """Weighted sums and counts per individual, kept up to date from the archive by
+    ``refresh``. A teacher's rating weighs ``teacher_weight`` of a person's, so people
+    have the last word when both rated."""
+
+    def __init__(
+        self, k: float = DEFAULT_PRIOR_STRENGTH, teacher_weight: float = DEFAULT_TEACHER_WEIGHT
+    ) -> None:
         self.k = float(k)
+        self.teacher_weight = float(teacher_weight)
         self.sums: dict[int, float] = defaultdict(float)
-        self.counts: dict[int, int] = defaultdict(int)
+        self.counts: dict[int, float] = defaultdict(float)
+        self.n = 0  # ratings taken in
         self.seen = 0  # the newest rating id taken in
         self._est: dict[int, float] = {}
 
     def add(self, ratings: Iterable[Rating]) -> int:
         n = 0
         for r in ratings:
-            self.sums[r.individual] += r.score
-            self.counts[r.individual] += 1
+            w = self.teacher_weight if r.rater.startswith(TEACHER_RATER) else 1.0
+            self.sums[r.individual] += w * r.score
+            self.counts[r.individual] += w
             self.seen = max(self.seen, r.id)
             n += 1
         if n:
             self._est.clear()
+            self.n += n
         return n
 
     def refresh(self, archive: Archive) -> int:
@@ -77,13 +89,14 @@ class RatingBook:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        return self.n
 
     @property
     def mean(self) -> float:
-        """The run's mean rating: the prior of an individual without rated ancestry."""
-        n = self.total
-        return sum(self.sums.values()) / n if n else NEUTRAL
+        """The run's (weighted) mean rating: the prior of an individual without rated
+        ancestry."""
+        weight = sum(self.counts.values())
+        return sum(self.sums.values()) / weight if weight > 0 else NEUTRAL
 
     def shrunk(self, ind: int, prior: float) -> float:
         return (self.sums.get(ind, 0.0) + prior * self.k) / (self.counts.get(ind, 0) + self.k)

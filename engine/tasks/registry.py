@@ -101,7 +101,15 @@ TASKS: dict[str, TaskInfo] = {
         TaskInfo(
             "digits",
             "scikit-learn's 8×8 handwritten digits, ten classes (no data needed)",
-            lambda seed: digits_task(seed),
+            lambda seed, **o: digits_task(seed, **o),
+            options=(
+                Option(
+                    "labelled",
+                    int,
+                    0,
+                    "keep only this many labelled training images (0 = all 719)",
+                ),
+            ),
         ),
         TaskInfo(
             "mnist",

@@ -42,13 +42,36 @@ def shift_specs(task: Any) -> dict[str, ShiftSpec]:
 
 def random_shift(x: torch.Tensor, s: ShiftSpec, generator: torch.Generator) -> torch.Tensor:
     """Each example moved by up to ``s.pixels`` in each direction, zeros shifted in."""
+    return shift_by(x, s, *random_offsets(x.shape[0], s, generator))
+
+
+def random_offsets(
+    b: int, s: ShiftSpec, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The row and column offsets (0 to 2·pixels; ``pixels`` is no move) of ``b`` shifts."""
+    k = s.pixels
+    oy = torch.randint(0, 2 * k + 1, (b,), generator=generator)
+    ox = torch.randint(0, 2 * k + 1, (b,), generator=generator)
+    return oy, ox
+
+
+def variants(s: ShiftSpec) -> int:
+    """How many different shifts there are: (2·pixels + 1)²."""
+    return (2 * s.pixels + 1) ** 2
+
+
+def variant_of(s: ShiftSpec, oy: torch.Tensor, ox: torch.Tensor) -> torch.Tensor:
+    """Each shift's number, 0 to ``variants(s)`` − 1 (a distilling teacher's table row)."""
+    return oy * (2 * s.pixels + 1) + ox
+
+
+def shift_by(x: torch.Tensor, s: ShiftSpec, oy: torch.Tensor, ox: torch.Tensor) -> torch.Tensor:
+    """Each example ``i`` moved to offset (``oy[i]``, ``ox[i]``), zeros shifted in."""
     b = x.shape[0]
     gh, gw, p, ch = s.grid[0], s.grid[1], s.patch, s.channels
     img = x.reshape(b, gh, gw, p, p, ch).permute(0, 1, 3, 2, 4, 5).reshape(b, gh * p, gw * p, ch)
     k = s.pixels
     padded = F.pad(img, (0, 0, k, k, k, k))
-    oy = torch.randint(0, 2 * k + 1, (b,), generator=generator)
-    ox = torch.randint(0, 2 * k + 1, (b,), generator=generator)
     rows = (oy[:, None] + torch.arange(gh * p))[:, :, None]
     cols = (ox[:, None] + torch.arange(gw * p))[:, None, :]
     shifted = padded[torch.arange(b)[:, None, None], rows, cols]

@@ -18,7 +18,13 @@ import torch
 from openbrains.engine.compile import Brain
 from openbrains.engine.tasks.base import DatasetTask, Split
 from openbrains.engine.train import genes
-from openbrains.engine.train.augment import random_shift, shift_specs
+from openbrains.engine.train.augment import (
+    ShiftSpec,
+    random_offsets,
+    shift_by,
+    shift_specs,
+    variant_of,
+)
 
 DIVERGED_LOSS = 1e6
 
@@ -183,6 +189,7 @@ def train(
     shifts = shift_specs(task)
     base_lr = float(h["lr"])
     smoothing = float(h["label_smoothing"])
+    distill = distiller(task, h, shifts)
     while opt is not None:
         elapsed = time.perf_counter() - start
         if budget.steps is not None and result.steps >= budget.steps:
@@ -194,12 +201,18 @@ def train(
             group["lr"] = base_lr * factor * group.get("lr_scale", 1.0)
         if pos + batch > n:
             order, pos = torch.randperm(n, generator=gen), 0
-        part = data.take(order[pos : pos + batch])
+        index = order[pos : pos + batch]
+        part = data.take(index)
         pos += batch
+        views = {}  # which shift each example got (a distilling teacher's table row)
         for name, spec in shifts.items():
-            part.inputs[name] = random_shift(part.inputs[name], spec, gen)
+            oy, ox = random_offsets(len(part), spec, gen)
+            part.inputs[name] = shift_by(part.inputs[name], spec, oy, ox)
+            views[name] = variant_of(spec, oy, ox)
         out = _first_output(brain(*_inputs(brain, part)))
         loss = task.loss(out, part.target, smoothing)
+        if distill is not None:
+            loss = distill(out, part, loss, index, views)
         if extra_loss is not None:
             loss = loss + extra_loss(gen)
         value, stepped = descend(opt, loss)
@@ -223,6 +236,40 @@ def train(
     if measure_test:
         result.test = evaluate(brain, task, task.test)
     return result
+
+
+Distill = Callable[
+    [torch.Tensor, Split, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor
+]
+
+
+def distiller(task: DatasetTask, h: dict[str, Any], shifts: dict[str, ShiftSpec]) -> Distill | None:
+    """The distillation loss with this brain's α and T genes, when the task has a teacher's
+    targets (``engine.teachers.roles.distill``): a brain's belief about each augmented
+    example (the batch's ``index`` in the training split and its shift ``views``), or soft
+    targets stored with the training split. None otherwise."""
+    if task.kind != "classification" or (task.teacher is None and task.train.soft is None):
+        return None
+    from openbrains.engine.teachers.roles.distill import distill_loss, genes_of
+
+    alpha, temperature = genes_of(h)
+
+    def loss(
+        out: torch.Tensor,
+        part: Split,
+        task_loss: torch.Tensor,
+        index: torch.Tensor,
+        views: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        if task.teacher is not None:
+            soft = task.teacher.targets(task.train, index, views, shifts, part.inputs)
+        else:
+            soft = part.soft
+        if soft is None:
+            return task_loss
+        return distill_loss(out[:, -1, :], soft, task_loss, alpha, temperature)
+
+    return loss
 
 
 def _weights_finite(brain: Brain) -> bool:

@@ -246,6 +246,34 @@ def test_a_reopened_project_shows_its_population_and_opens_individuals_without_a
     view.close()
 
 
+def test_the_family_tree_waits_for_the_pointer_before_it_redraws(
+    open_window: Callable[..., MainWindow], tmp_path: Path
+) -> None:
+    """A new champion while the pointer is over the family tree: the tree stays as it is
+    (a click opens the card aimed at) and is redrawn for the champion when it leaves."""
+    from PySide6.QtCore import QEvent
+
+    path = tmp_path / "study.graph"
+    shutil.copy(samples_dir() / "xor.graph", path)
+    project = Project.open(path)
+    family = make_run(project.assign_run_dir())
+    project.save()
+    w = open_window(Project.open(path))
+    older = family.line[2]
+    w.show_family_tree(older)
+    assert w.family.focus == older
+    viewport = w.family.view.viewport()
+    QApplication.sendEvent(viewport, QEvent(QEvent.Type.Enter))
+    w.champion_changed(family.champion)
+    assert w.family.focus == older and w.family.waiting == family.champion
+    assert f"#{family.champion}" in w.family.title.text()
+    QApplication.sendEvent(viewport, QEvent(QEvent.Type.Leave))
+    assert w.family.focus == family.champion and w.family.waiting is None
+    w.show_family_tree(older)
+    w.champion_changed(family.champion)  # the pointer is elsewhere: at once
+    assert w.family.focus == family.champion
+
+
 def _left() -> Any:
     from PySide6.QtCore import Qt
 

@@ -131,8 +131,10 @@ def test_new_project_form_offers_options_as_widgets_and_says_what_is_wrong(
     def choose(name: str) -> None:
         dialog.name.setCurrentIndex(dialog.name.findData(name))
 
-    choose("digits")
+    choose("xor")
     assert not dialog.data_row.isVisible() and not dialog.options_box.isVisible()
+    choose("digits")  # no data to choose; one option (keep only N labelled images)
+    assert not dialog.data_row.isVisible() and list(dialog.option_widgets) == ["labelled"]
     choose("mnist")
     assert dialog.data_row.isVisible() and "idx" in dialog.data_help.text()
     assert isinstance(dialog.option_widgets["patch"], QComboBox)

@@ -101,6 +101,34 @@ def test_errors_reach_people_in_words_with_the_detail_one_click_away(
     assert "'label'" in w.statusBar().currentMessage()
 
 
+def test_the_live_and_rating_docks_say_engine_errors_in_words_too(
+    open_window: Callable[..., MainWindow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error the engine sends to a panel (a live source that broke, a failed rating) is
+    said in words there, the original behind its "details" link; a message the engine
+    already words well (which camera, what to check) is shown as it is."""
+    w = open_window()
+    live, rating = w.feedback_docks.live, w.feedback_docks.rating
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box.text()))
+    raw = "cv2.error: OpenCV(4.9.0) color.cpp:182: error: (-215) !_src.empty() in cvtColor"
+    w.client.event.emit("live_error", {"message": raw})
+    assert "OpenCV" not in live.message.text() and "images" in live.message.text()
+    assert "details" in live.message.text()
+    live.message.linkActivated.emit("detail")  # the click on "details"
+    assert shown == [raw]
+    worded = "camera 7 could not be opened (is it connected, or used by another program?)"
+    w.client.event.emit("live_error", {"message": worded})
+    assert live.message.text() == worded  # nothing to add: no details link
+    codec = "video 'a.mkv' could not be opened (not a video, or a codec OpenCV lacks)"
+    w.client.event.emit("recorded", {"count": 0, "label": "left", "error": codec})
+    assert codec in live.message.text() and "failed" in live.record_text.text()
+    w.client.event.emit("live_error", {"message": "RuntimeError: element 0 of tensors x"})
+    assert "RuntimeError" not in live.message.text()
+    rating.message.linkActivated.emit("detail")  # no detail there: nothing opens
+    assert len(shown) == 1
+
+
 def test_the_live_source_follows_the_modality_of_the_task(
     open_window: Callable[..., MainWindow], qtbot: Any
 ) -> None:
@@ -190,3 +218,36 @@ def test_a_seed_that_does_not_compile_is_not_started_quietly(
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     w.start_pause()  # yes: from random graphs (the canvas graph is not sent as the seed)
     assert sent == ["open_run"]
+
+
+def test_a_late_reply_never_replaces_what_the_person_looks_at(
+    open_window: Callable[..., MainWindow], tmp_path: Path
+) -> None:
+    """Replies about individuals come when the engine gets to them: one asked for before
+    another, a champion to follow after following was turned off, or a new champion while
+    the person edits the one on the canvas, is dropped."""
+    from openbrains.app.snapshot import read_individual
+
+    from tests.app.run_folder import make_run
+
+    path = tmp_path / "study.graph"
+    shutil.copy(samples_dir() / "xor.graph", path)
+    w = open_window(None)
+    assert w.open_path(path)
+    family = make_run(w.project.assign_run_dir())
+    a, b = family.line[1], family.line[2]
+    reply_b = read_individual(w.project.default_run_dir(), b)
+    stale = w.open_asked + 1  # the number the next ask gets
+    w.open_individual(a)
+    assert w.opened_from == a and w.open_asked == stale
+    w.open_individual(a)  # asked again: the first ask's reply is now late
+    w._on_individual(reply_b, False, stale)
+    assert w.opened_from == a
+    w._on_individual(reply_b, True, None)  # a champion while not following
+    assert w.opened_from == a
+    w.set_follow(True)
+    uid = w.editor.add_unit("dropout", (0.0, 0.0))
+    assert uid and w.edited_individual
+    w._on_individual(reply_b, True, w.open_asked)
+    assert w.opened_from == a and uid in w.editor.current_graph.nodes  # the edit is kept
+    assert f"#{b}" in w.statusBar().currentMessage()

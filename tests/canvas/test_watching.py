@@ -93,6 +93,36 @@ def test_a_new_card_fades_in(qtbot: Any) -> None:
     assert img_now != img_later
 
 
+def test_cards_an_arrival_moves_slide_to_their_new_place(qtbot: Any) -> None:
+    """With the pointer away, a better arrival takes the first place: the cards after it
+    are drawn where they were and glide one place on, instead of jumping."""
+    from openbrains.canvas.cards import SLIDE_S
+
+    view = PopulationView()
+    qtbot.addWidget(view)
+    view.resize(560, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_population([summary(i, 0.5 + i / 100) for i in range(1, 7)])
+    first, last = view.ids()[0], view.ids()[-1]
+    was = view.card_rect(first)
+    view.add_individual(summary(50, 0.99))  # the new best: everything moves one place
+    assert view.ids()[:2] == [50, first]
+    now = view.card_rect(first)
+    assert now != was
+    drawn = now.translated(view.slide_offset(first, now).toPoint())
+    assert (drawn.topLeft() - was.topLeft()).manhattanLength() <= 2  # still where it was
+    assert view.slide_offset(50, view.card_rect(50)).isNull()  # the newcomer fades in there
+    img_now = view.list.viewport().grab().toImage()
+    qtbot.wait(int(SLIDE_S * 1000) + 200)
+    assert view.slide_offset(first, now).isNull() and view.slide_offset(last, now).isNull()
+    assert view.list.viewport().grab().toImage() != img_now
+    # under the pointer nothing slides: the order is held
+    enter(view.list.viewport(), QEvent.Type.Enter)
+    view.add_individual(summary(51, 0.999))
+    assert view.slides == {} and view.ids()[-1] == 51
+
+
 def test_thumbnails_draw_branches_merges_and_widths() -> None:
     plain = render_thumbnail(chain([16, 16]).to_json(), (160, 100))
     skip = render_thumbnail(chain([16, 16], skip=True).to_json(), (160, 100))

@@ -1,0 +1,94 @@
+"""`--backend` and `--ray-address` of `openbrains run` and `openbrains service install`: what
+cannot work is one line and exit 2 before anything is opened, and `--backend ray` really
+runs a search on a private local Ray cluster that is gone when the run ends."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+from openbrains.app.cli import main
+from openbrains.app.service_unit import unit_name
+from openbrains.engine.store import Archive
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def refused(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert words in err, err
+
+
+def test_what_cannot_work_is_one_line_and_exit_2_before_a_run_folder_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "run"
+    run = ["run", "--task", "xor", "--run-dir", str(run_dir)]
+    port = closed_port()
+    refused(
+        capsys,
+        [*run, "--backend", "ray", "--ray-address", f"127.0.0.1:{port}"],
+        f"no Ray cluster answers at 127.0.0.1:{port}",
+    )
+    refused(capsys, [*run, "--backend", "ray", "--ray-address", "nowhere"], "HOST:PORT")
+    refused(capsys, [*run, "--ray-address", "auto"], "--ray-address needs --backend ray")
+    refused(capsys, [*run, "--backend", "moon"], "invalid choice: 'moon'")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # and no Ray runs on this machine now
+    refused(capsys, [*run, "--backend", "ray", "--ray-address", "auto"], "no Ray cluster runs")
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does without the extra
+    refused(capsys, [*run, "--backend", "ray"], "pip install 'openbrains[ray]'")
+    assert not run_dir.exists()
+
+
+def test_service_install_passes_the_backend_on_to_its_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    project = tmp_path / "xor.graph"
+    shutil.copy(ROOT / "sample_graphs" / "xor.graph", project)
+    install = ["service", "install", str(project), "--no-start", "--backend", "ray"]
+    refused(capsys, [*install, "--ray-address", f"127.0.0.1:{closed_port()}"], "no Ray cluster")
+    unit = tmp_path / "config" / "systemd" / "user" / unit_name(project)
+    assert not unit.exists()
+    assert main(install) == 0, capsys.readouterr().err
+    exec_start = next(x for x in unit.read_text().splitlines() if x.startswith("ExecStart="))
+    argv = shlex.split(exec_start.removeprefix("ExecStart="))
+    assert argv[argv.index("--backend") + 1] == "ray" and "--ray-address" not in argv
+
+
+@pytest.mark.slow
+def test_run_with_the_ray_backend_fills_the_archive_and_leaves_no_ray_behind(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    args = ["--task", "xor", "--backend", "ray", "--workers", "2", "--individuals", "4"]
+    done = subprocess.run(
+        [sys.executable, "-m", "openbrains", "run", *args, "--run-dir", str(run_dir), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr
+    with Archive(run_dir, readonly=True) as archive:
+        assert archive.count() >= 4
+    ours = []
+    for p in psutil.process_iter(["cmdline"]):
+        line = " ".join(p.info["cmdline"] or [])
+        if "raylet" in line or "gcs_server" in line:
+            ours.append(line)
+    assert not [x for x in ours if str(Path(sys.executable).parent.parent) in x], ours
