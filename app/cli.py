@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         plan_cmd,
         rate_cmd,
         record_cmd,
+        report_cmd,
         run_cmd,
         sample_cmd,
         service_cmd,

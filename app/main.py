@@ -25,6 +25,7 @@ from openbrains.app.lineage import LineageLink
 from openbrains.app.menus import build_menus
 from openbrains.app.panels import install_live_and_rating_docks
 from openbrains.app.project import Project
+from openbrains.app.reportdock import install_report_dock
 from openbrains.app.runlink import RunLink
 from openbrains.app.settings import recent_files
 from openbrains.app.startcheck import StartChecks
@@ -114,6 +115,8 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
         self.feedback_docks = install_live_and_rating_docks(self, self.client)
         self.tabifyDockWidget(inspector_dock, self.feedback_docks.live_dock)
         self.tabifyDockWidget(plots_dock, self.feedback_docks.rating_dock)
+        self.report_dock = install_report_dock(self, lambda: self.project.default_run_dir())
+        self.tabifyDockWidget(plots_dock, self.report_dock)
         inspector_dock.raise_()
         plots_dock.raise_()
         population_dock.raise_()
@@ -214,6 +217,7 @@ class MainWindow(QMainWindow, ProjectFiles, RunLink, LineageLink, StartChecks):
             "Plots",
             "Live",
             "Rating",
+            "Report",
         )
         found = {d.windowTitle(): d for d in self.findChildren(QDockWidget)}
         return [found[t] for t in order if t in found] + [

@@ -110,6 +110,18 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         help="weight of size and latency against the score",
     )
     p.add_argument(
+        "--novelty-weight",
+        type=argtypes.setting("novelty_weight"),
+        default=0.0,
+        help="weight of structural novelty (distance to what the run has tried) beside the score when choosing parents",
+    )
+    p.add_argument(
+        "--template-half-life",
+        type=argtypes.setting("template_half_life"),
+        default=200,
+        help="the share of new graphs drawn from templates halves every this many individuals (0 = never)",
+    )
+    p.add_argument(
         "--rating-weight",
         type=argtypes.setting("rating_weight"),
         default=0.0,
@@ -284,6 +296,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_params=args.max_params,
         budget_steps=args.budget_steps,
         tradeoff=args.tradeoff,
+        novelty_weight=args.novelty_weight,
+        template_half_life=args.template_half_life,
         rating_weight=min(1.0, max(0.0, rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from openbrains.canvas.popmodel import format_params, format_score
+from openbrains.canvas.popmodel import Entry, format_params, format_score
 from openbrains.canvas.theme import color
 from openbrains.canvas.thumbnail import render_thumbnail, species_color
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
@@ -38,6 +38,15 @@ class CardDelegate(QStyledItemDelegate):
         self.bold = QFont(self.font)
         self.bold.setBold(True)
         self.fm = QFontMetrics(self.font)
+
+    def band_color(self, e: Entry) -> QColor | None:
+        """The card's colour under the view's colour mode (None: no band)."""
+        mode = self.view.colour_mode
+        if mode == "species" and e.data.get("species") is not None:
+            return species_color(e.data.get("species"))
+        if mode == "novelty" and e.template_like is not None:
+            return color("template_like" if e.template_like else "novel")
+        return None
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -75,6 +84,11 @@ class CardDelegate(QStyledItemDelegate):
             p.setPen(QPen(color("new", 0.9 * fade), 2.0))
             p.setBrush(color("new", 0.16 * fade))
             p.drawRoundedRect(card, 6, 6)
+        band = self.band_color(e)
+        if band is not None:  # the colour mode: a band down the card's left edge
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(band)
+            p.drawRoundedRect(QRectF(card.left(), card.top(), 5, card.height()), 2, 2)
         p.setBrush(Qt.BrushStyle.NoBrush)
         if selected:
             p.setPen(QPen(color("accent"), 2.0))

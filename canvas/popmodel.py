@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from openbrains.engine.errors import GraphError
+from openbrains.engine.evolve.novelty import template_like
+from openbrains.engine.graph import Graph
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QWidget
 
@@ -23,6 +26,14 @@ SORT_LABELS = {
     "params": "by size",
     "age": "newest first",
     "species": "by species",
+}
+
+# what a card's colour band says: nothing, its species, or template-like against novel
+COLOUR_MODES = ("plain", "species", "novelty")
+COLOUR_LABELS = {
+    "plain": "no colour",
+    "species": "colour: species",
+    "novelty": "colour: template / novel",
 }
 
 IdRole = Qt.ItemDataRole.UserRole + 1
@@ -65,6 +76,19 @@ class Entry:
             return int(self.data.get("params") or 0)
         except (TypeError, ValueError):
             return 0
+
+    @property
+    def template_like(self) -> bool | None:
+        """Whether its structure is a plain chain of template units
+        (engine.evolve.novelty); None without a readable graph. Worked out once."""
+        if "_template_like" not in self.__dict__:
+            graph = self.data.get("graph")
+            try:
+                value = template_like(Graph.from_json(graph)) if graph else None
+            except (GraphError, ValueError, TypeError):
+                value = None
+            self.__dict__["_template_like"] = value
+        return self.__dict__["_template_like"]
 
     @property
     def species(self) -> int:
@@ -145,6 +169,7 @@ class PopulationModel(QAbstractListModel):
             return e
         e = self.entries[row]
         e.data = {**e.data, **data}
+        e.__dict__.pop("_template_like", None)
         e.retired = e.leaving = False
         self.resort_one(row)
         return e
@@ -264,6 +289,10 @@ def _tooltip(e: Entry, default_metric: str = "score") -> str:
         f"{format_params(d.get('steps', 0))} steps",
         f"origin: {d.get('origin', '?')}",
     ]
+    if e.template_like is not None:
+        novelty = d.get("novelty")
+        at = f" (novelty {float(novelty):.2f})" if isinstance(novelty, int | float) else ""
+        lines.append(f"structure: {'template-like' if e.template_like else 'novel'}{at}")
     if d.get("parents"):
         lines.append("parents: " + ", ".join(f"#{p}" for p in d["parents"]))
     if d.get("mutation"):

@@ -22,7 +22,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from openbrains.canvas.cards import CARD, HIGHLIGHT_S, SLIDE_S, CardDelegate
-from openbrains.canvas.popmodel import SORT_KEYS, SORT_LABELS, Entry, PopulationModel
+from openbrains.canvas.popmodel import (
+    COLOUR_LABELS,
+    COLOUR_MODES,
+    SORT_KEYS,
+    SORT_LABELS,
+    Entry,
+    PopulationModel,
+)
 from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import (
     QEvent,
@@ -104,6 +111,21 @@ class PopulationView(QWidget):
         self.sort_box.currentIndexChanged.connect(
             lambda _i: self.set_sort_key(str(self.sort_box.currentData()))
         )
+        self.colour_mode = "plain"
+        self.colour_box = QComboBox(self)
+        for mode in COLOUR_MODES:
+            self.colour_box.addItem(COLOUR_LABELS[mode], mode)
+        self.colour_box.setToolTip(
+            "colour the cards by species, or grey for template-like structure (a plain "
+            "chain of template units) and violet for novel structure"
+        )
+        self.colour_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.colour_box.setMinimumContentsLength(7)
+        self.colour_box.currentIndexChanged.connect(
+            lambda _i: self.set_colour_mode(str(self.colour_box.currentData()))
+        )
         self.follow_box = QCheckBox("Follow champion", self)
         self.follow_box.setToolTip("open each new champion on the canvas as it appears")
         self.follow_box.toggled.connect(self.followChampionChanged.emit)
@@ -121,6 +143,7 @@ class PopulationView(QWidget):
         bar.setContentsMargins(6, 4, 6, 2)
         bar.setSpacing(8)
         bar.addWidget(self.sort_box)
+        bar.addWidget(self.colour_box)
         bar.addWidget(self.history_box)
         bar.addStretch(1)
         bar.addWidget(self.count_label)
@@ -251,6 +274,15 @@ class PopulationView(QWidget):
 
     def sort_key(self) -> str:
         return self.model.key
+
+    def set_colour_mode(self, mode: str) -> None:
+        """Colour the cards: "plain", "species" or "novelty" (template-like / novel)."""
+        if mode not in COLOUR_MODES:
+            return
+        self.colour_mode = mode
+        if self.colour_box.currentData() != mode:
+            self.colour_box.setCurrentIndex(COLOUR_MODES.index(mode))
+        self.list.viewport().update()
 
     def set_follow_champion(self, on: bool) -> None:
         """Set the checkbox without emitting (the window owns the setting)."""

@@ -42,6 +42,8 @@ COLORS: dict[str, str] = {
     "median": "#4fa3ff",
     "pareto": "#f2c14e",
     "loss": "#5bd778",
+    "template_like": "#8a929c",
+    "novel": "#c792ea",
 }
 
 # Unit category → colour (the header band of a node, the palette's swatches).

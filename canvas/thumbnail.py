@@ -49,6 +49,15 @@ UNIT_CATEGORY: dict[str, str] = {
     "dropout": "regularize",
     "hebbian": "local",
     "reservoir": "local",
+    "ssm": "recurrent",
+    "mamba": "recurrent",
+    "cfc": "recurrent",
+    "lif": "recurrent",
+    "rwkv": "attention",
+    "hopfield": "attention",
+    "moe": "learning",
+    "kan": "learning",
+    "local_dense": "local",
 }
 
 # A qualitative palette for species (cycled by species number).

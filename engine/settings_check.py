@@ -65,6 +65,8 @@ RULES: dict[str, Rule] = {
     "tournament": Rule(True, 1),
     "crossover_rate": SHARE,
     "template_fraction": SHARE,
+    "template_half_life": Rule(True, 0, 1e9, "individuals; 0 = the share never falls"),
+    "novelty_weight": Rule(False, 0.0, 10.0),
     "budget_steps": Rule(True, 0, 1e9, "0 = sized from the task"),
     "eta": Rule(True, 2, 10),
     "max_rung": Rule(True, 0, 12),

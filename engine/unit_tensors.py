@@ -90,4 +90,4 @@ def tensor_lines(unit: Any) -> list[str]:
         a, b = first[name], second.get(name, first[name])
         dims = [_name_dim(x, y, unit, vocab) for x, y in zip(a, b)]
         parts.append(f"`node/<uid>/{name}` [{', '.join(dims)}]")
-    return ["- tensors (params at their defaults): " + "; ".join(parts)]
+    return ["- tensors (measured, params at their defaults): " + "; ".join(parts)]

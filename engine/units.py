@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from openbrains.engine.errors import MissingUnitError, ParamError
+from openbrains.engine.footprint import TensorDecl
 from openbrains.engine.plugins import UNITS
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.widening import Widening
@@ -233,7 +234,14 @@ def width_from(param: str) -> Callable[[UnitContext], SignalSpec]:
 class Unit:
     """One node type. ``build`` returns a module whose ``forward`` takes one tensor per input
     port (a list for ``merge="list"``) and, when ``stateful``, a state as last argument
-    (``None`` at the start of a stream), returning ``(output, new_state)``."""
+    (``None`` at the start of a stream), returning ``(output, new_state)``.
+
+    ``source`` cites where the unit comes from; ``tensors`` and ``flops`` declare its weight
+    layout and its cost as formulas of its params (``engine/footprint.py``).
+    ``starts_as_identity``: a freshly built module returns its input exactly (its output
+    width is its input width, an inner skip and a zero-initialised output projection), so
+    mutation may insert it straight on a wire and the child computes what the parent did.
+    """
 
     name: str
     version: int
@@ -253,6 +261,10 @@ class Unit:
     package: str = "openbrains"
     # how its tensors follow a change in channel count (engine.widening); None: never exact
     widening: Widening | None = None
+    source: str = ""
+    tensors: tuple[TensorDecl, ...] = ()
+    flops: str = ""
+    starts_as_identity: bool = False
 
     def __post_init__(self) -> None:
         if self.merge not in MERGES:

@@ -27,6 +27,15 @@ FAMILIES = (
     "merge",
     "hebbian",
     "reservoir",
+    "ssm",
+    "mamba",
+    "rwkv",
+    "moe",
+    "kan",
+    "cfc",
+    "spiking",
+    "hopfield",
+    "local_signal",
 )
 
 

@@ -60,6 +60,11 @@ ACTIVATION = Unit(
     doc="A pointwise nonlinearity: relu, gelu, tanh, sigmoid, sin, softplus or identity.",
     params=(Choice("kind", "relu", ACTIVATIONS, "which nonlinearity"),),
     build=_build,
+    source=(
+        "ReLU: Nair & Hinton 2010, ICML; GELU: Hendrycks & Gimpel 2016, arXiv:1606.08415; "
+        "sin: Sitzmann et al. 2020, SIREN, arXiv:2006.09661"
+    ),
+    flops="0",
     widening=CHANNELWISE,
 )
 

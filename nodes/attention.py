@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Bool, Choice, Int, Unit, UnitContext
 from openbrains.engine.widening import Widening
 from torch import nn
@@ -41,6 +42,14 @@ ATTENTION = Unit(
         Bool("causal", False, "mask the future (forced on in causal graphs)"),
     ),
     build=_build,
+    source="Vaswani et al. 2017, Attention Is All You Need, arXiv:1706.03762",
+    tensors=(
+        Tensor("qkv.weight", "3 * heads * head_dim", "C"),
+        Tensor("qkv.bias", "3 * heads * head_dim"),
+        Tensor("proj.weight", "C", "heads * head_dim"),
+        Tensor("proj.bias", "C"),
+    ),
+    flops="8 * T * C * heads * head_dim + 4 * T * T * heads * head_dim",
     widening=Widening(
         inputs={"qkv.weight": 1},
         per_channel={"proj.weight": 0, "proj.bias": 0},

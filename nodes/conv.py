@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.footprint import Tensor
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Unit, UnitContext
 from openbrains.engine.widening import linear
@@ -135,6 +136,12 @@ CONV1D = Unit(
     infer=_conv1d_infer,
     build=_conv1d_build,
     causal=_stride_one,
+    source=(
+        "LeCun et al. 1989, Backpropagation Applied to Handwritten Zip Code Recognition, "
+        "Neural Comput. 1:541; dilations: van den Oord et al. 2016, WaveNet, arXiv:1609.03499"
+    ),
+    tensors=(Tensor("conv.weight", "width", "C", "kernel"), Tensor("conv.bias", "width")),
+    flops="2 * ((T - 1) // stride + 1) * width * C * kernel",
     widening=linear("conv.weight", "conv.bias"),
 )
 
@@ -152,6 +159,20 @@ CONV2D = Unit(
     infer=_conv2d_infer,
     build=_conv2d_build,
     causal=_stride_one,
+    source=(
+        "LeCun et al. 1989, Backpropagation Applied to Handwritten Zip Code Recognition, "
+        "Neural Comput. 1:541"
+    ),
+    tensors=(
+        Tensor("conv.weight", "width", "C", "kernel", "kernel", when="has_grid"),
+        Tensor("conv.weight", "width", "C", "kernel", when="not has_grid"),
+        Tensor("conv.bias", "width"),
+    ),
+    flops=(
+        "2 * width * C * (kernel * kernel * ((rows + 2 * (kernel // 2) - kernel) // stride + 1)"
+        " * ((cols + 2 * (kernel // 2) - kernel) // stride + 1) if has_grid"
+        " else kernel * ((T - 1) // stride + 1))"
+    ),
     widening=linear("conv.weight", "conv.bias"),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Bool, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import linear
 from openbrains.nodes.activation import activation_fn, activation_param
@@ -38,6 +39,12 @@ DENSE = Unit(
     ),
     infer=width_from("width"),
     build=_build,
+    source="Rosenblatt 1958, The Perceptron, Psychological Review 65:386",
+    tensors=(
+        Tensor("linear.weight", "width", "C"),
+        Tensor("linear.bias", "width", when="bias"),
+    ),
+    flops="2 * T * C * width",
     widening=linear("linear.weight", "linear.bias"),
 )
 

@@ -4,6 +4,7 @@ for text the vocabulary is the 256 byte values."""
 from __future__ import annotations
 
 import torch
+from openbrains.engine.footprint import Tensor
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Port, Unit, UnitContext
 from openbrains.engine.widening import Widening
@@ -38,6 +39,9 @@ EMBEDDING = Unit(
     inputs=(Port("in", "tokens"),),
     infer=_infer,
     build=_build,
+    source="Bengio et al. 2003, A Neural Probabilistic Language Model, JMLR 3:1137",
+    tensors=(Tensor("table.weight", "V", "width"),),
+    flops="0",
     widening=Widening(outputs={"table.weight": 1}),
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+from openbrains.engine.footprint import Buffer
 from openbrains.engine.units import Choice, Float, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import linear
 from torch import nn
@@ -61,6 +62,12 @@ HEBBIAN = Unit(
     ),
     infer=width_from("width"),
     build=_build,
+    source=(
+        "Oja 1982, A Simplified Neuron Model as a Principal Component Analyzer, "
+        "J. Math. Biol. 15:267; Hebb 1949, The Organization of Behavior"
+    ),
+    tensors=(Buffer("weight", "width", "C"),),
+    flops="2 * T * C * width",
     widening=linear("weight"),
 )
 

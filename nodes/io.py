@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openbrains.engine.footprint import Tensor
 from openbrains.engine.signal import MODALITIES, SignalMeta, SignalSpec
 from openbrains.engine.units import Choice, Float, Int, Str, Unit, UnitContext
 
@@ -61,6 +62,7 @@ INPUT = Unit(
     ),
     infer=_input_spec,
     inputs=(),
+    flops="0",
 )
 
 OUTPUT = Unit(
@@ -73,6 +75,11 @@ OUTPUT = Unit(
     build=_build_output,
     outputs=(),
     causal=lambda p: p["time"] == 0,
+    tensors=(
+        Tensor("adapter.weight", "channels", "C", when="C != channels"),
+        Tensor("adapter.bias", "channels", when="C != channels"),
+    ),
+    flops="2 * (time or T) * C * channels if C != channels else 0",
 )
 
 UNITS = (INPUT, OUTPUT)

@@ -6,6 +6,7 @@ behind it leaves the function unchanged until training opens the gate (DESIGN §
 from __future__ import annotations
 
 import torch
+from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Unit
 from openbrains.engine.widening import CHANNELWISE
 from torch import nn
@@ -41,6 +42,7 @@ SUM = Unit(
     category="merge",
     doc="Adds its inputs (learned adapters bring them to the first input's width).",
     merge="sum",
+    flops="0",
     widening=CHANNELWISE,
 )
 
@@ -50,6 +52,7 @@ CONCAT = Unit(
     category="merge",
     doc="Joins its inputs along channels.",
     merge="concat",
+    flops="0",
     widening=CHANNELWISE,
 )
 
@@ -60,6 +63,8 @@ GATE = Unit(
     doc="First input times sigmoid(sum of the others); alone, x·sigmoid(x).",
     merge="list",
     build=lambda ctx: Gate(),
+    source="Dauphin et al. 2017, Language Modeling with Gated Convolutional Networks, arXiv:1612.08083",
+    flops="0",
     widening=CHANNELWISE,
 )
 
@@ -70,6 +75,12 @@ RESIDUAL = Unit(
     doc="First input plus a zero-initialised learned scale times the others.",
     merge="list",
     build=lambda ctx: Residual(),
+    source=(
+        "He et al. 2016, Deep Residual Learning, arXiv:1512.03385; zero-initialised gate: "
+        "Bachlechner et al. 2020, ReZero, arXiv:2003.04887"
+    ),
+    tensors=(Tensor("alpha"),),
+    flops="0",
     widening=CHANNELWISE,
 )
 

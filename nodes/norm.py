@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from openbrains.engine.footprint import Buffer, Tensor
 from openbrains.engine.units import Unit
 from openbrains.engine.widening import MIXES_CHANNELS, Widening
 from torch import nn
@@ -49,6 +50,9 @@ LAYERNORM = Unit(
     category="norm",
     doc="Layer normalisation over channels, with a learned scale and shift.",
     build=lambda ctx: nn.LayerNorm(ctx.in_channels),
+    source="Ba, Kiros & Hinton 2016, Layer Normalization, arXiv:1607.06450",
+    tensors=(Tensor("weight", "C"), Tensor("bias", "C")),
+    flops="0",
     widening=MIXES_CHANNELS,
 )
 
@@ -58,6 +62,9 @@ RMSNORM = Unit(
     category="norm",
     doc="Root-mean-square normalisation over channels, with a learned scale.",
     build=lambda ctx: nn.RMSNorm(ctx.in_channels),
+    source="Zhang & Sennrich 2019, Root Mean Square Layer Normalization, arXiv:1910.07467",
+    tensors=(Tensor("weight", "C"),),
+    flops="0",
     widening=MIXES_CHANNELS,
 )
 
@@ -71,6 +78,14 @@ BATCHNORM = Unit(
     ),
     build=lambda ctx: ChannelBatchNorm(ctx.in_channels),
     causal=False,
+    source="Ioffe & Szegedy 2015, Batch Normalization, arXiv:1502.03167",
+    tensors=(
+        Tensor("weight", "C"),
+        Tensor("bias", "C"),
+        Buffer("running_mean", "C"),
+        Buffer("running_var", "C"),
+    ),
+    flops="0",
     widening=Widening(
         per_channel=dict.fromkeys(("weight", "bias", "running_mean", "running_var"), 0),
         carry="same",

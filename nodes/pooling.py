@@ -91,6 +91,11 @@ POOL = Unit(
     ),
     infer=_infer,
     build=_build,
+    source=(
+        "LeCun et al. 1998, Gradient-Based Learning Applied to Document Recognition "
+        "(subsampling layers), Proc. IEEE 86:2278"
+    ),
+    flops="0",
     widening=CHANNELWISE,
 )
 

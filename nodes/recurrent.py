@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, width_from
 from openbrains.engine.widening import Widening
 from torch import nn
@@ -52,6 +53,17 @@ GRU_UNIT = Unit(
     infer=width_from("width"),
     build=lambda ctx: GRU(ctx.in_channels, ctx.params["width"]),
     stateful=True,
+    source=(
+        "Cho et al. 2014, Learning Phrase Representations using RNN Encoder-Decoder, "
+        "arXiv:1406.1078"
+    ),
+    tensors=(
+        Tensor("rnn.weight_ih_l0", "3 * width", "C"),
+        Tensor("rnn.weight_hh_l0", "3 * width", "width"),
+        Tensor("rnn.bias_ih_l0", "3 * width"),
+        Tensor("rnn.bias_hh_l0", "3 * width"),
+    ),
+    flops="6 * T * width * (C + width)",
     widening=_rnn_widening(gates=3),
 )
 
@@ -64,6 +76,14 @@ LSTM_UNIT = Unit(
     infer=width_from("width"),
     build=lambda ctx: LSTM(ctx.in_channels, ctx.params["width"]),
     stateful=True,
+    source="Hochreiter & Schmidhuber 1997, Long Short-Term Memory, Neural Comput. 9:1735",
+    tensors=(
+        Tensor("rnn.weight_ih_l0", "4 * width", "C"),
+        Tensor("rnn.weight_hh_l0", "4 * width", "width"),
+        Tensor("rnn.bias_ih_l0", "4 * width"),
+        Tensor("rnn.bias_hh_l0", "4 * width"),
+    ),
+    flops="8 * T * width * (C + width)",
     widening=_rnn_widening(gates=4),
 )
 

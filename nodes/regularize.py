@@ -13,6 +13,8 @@ DROPOUT = Unit(
     doc="Randomly zeroes a fraction of values while training (identity at inference).",
     params=(Float("p", 0.1, 0.0, 0.5, "fraction dropped"),),
     build=lambda ctx: nn.Dropout(ctx.params["p"]),
+    source="Srivastava et al. 2014, Dropout, JMLR 15:1929",
+    flops="0",
     widening=CHANNELWISE,
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from openbrains.engine.footprint import Buffer
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import Widening
 from torch import nn
@@ -76,6 +77,12 @@ RESERVOIR = Unit(
     infer=width_from("width"),
     build=_build,
     stateful=True,
+    source=(
+        'Jaeger 2001, The "echo state" approach to analysing and training recurrent neural '
+        "networks, GMD Report 148"
+    ),
+    tensors=(Buffer("w", "width", "width"), Buffer("w_in", "width", "C")),
+    flops="2 * T * width * (C + width)",
     widening=Widening(outputs={"w_in": 0, "w": 0}, feedback={"w": 1}, inputs={"w_in": 1}),
 )
 

@@ -39,6 +39,7 @@ FLATTEN = Unit(
     infer=_infer,
     build=lambda ctx: Flatten(),
     causal=False,
+    flops="0",
     widening=Widening(carry=_flattened),
 )
 

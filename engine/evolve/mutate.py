@@ -1,10 +1,11 @@
 """Mutation: one small, always-valid change to a graph, with the tensors its child starts from.
 
 Growth is function-preserving where DESIGN §3.2 says it can be (a new unit enters behind a
-zero-initialised residual gate, a new wire behind a zero adapter, a widened layer duplicates
-units Net2Net-style), so a child costs a fine-tune rather than a fresh start. Frozen nodes
-are never touched: not removed, not re-parametrised, no wires added into or taken from
-them, and their inputs keep the shapes their weights were trained for.
+zero-initialised residual gate, or straight on the wire when it starts as the identity; a
+new wire behind a zero adapter; a widened layer duplicates units Net2Net-style), so a
+child costs a fine-tune rather than a fresh start. Frozen nodes are never touched: not
+removed, not re-parametrised, no wires added into or taken from them, and their inputs keep
+the shapes their weights were trained for.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import torch
 from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params
-from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph, Node
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Edge, Graph, Node
 from openbrains.engine.shapes import Plan, infer_specs, live_nodes, resolve
 from openbrains.engine.train import genes
-from openbrains.engine.units import REGISTRY, Param
+from openbrains.engine.units import REGISTRY, Param, Unit
 
 Tensor = torch.Tensor
 
@@ -157,13 +158,8 @@ def _place_between(child: Graph, uid: str, a: str, b: str, shift: float) -> None
 
 # ----- structural operators ---------------------------------------------------------------
 def add_unit(ctx: _Ctx) -> Mutation | None:
-    """A random unit N fed from A, joined back through a residual R (alpha = 0) on A→B.
-
-    The existing edge object is re-pointed to leave from R, keeping its uid and its place in
-    ``graph.edges``, so B's input order and its adapter weights stay valid; R outputs
-    exactly A's signal until training opens the gate.
-    """
-    if _hidden_count(ctx.graph) + 2 > ctx.bounds.max_nodes:
+    """A random unit N put on a random wire A→B, function-preservingly (``_insert``)."""
+    if _hidden_count(ctx.graph) + 1 > ctx.bounds.max_nodes:
         return None
     specs = resolve(ctx.graph).plans
     edges = [
@@ -176,9 +172,34 @@ def add_unit(ctx: _Ctx) -> Mutation | None:
     pool = hidden_units(ctx.graph.causal)
     for edge in _sample(ctx.rng, edges):
         unit = ctx.rng.choice(pool)
-        child = ctx.graph.copy()
-        params = sample_params(unit, ctx.rng, ctx.bounds, child.causal)
-        new = child.add_node(unit.name, params, rng=ctx.rng)
+        params = sample_params(unit, ctx.rng, ctx.bounds, ctx.graph.causal)
+        m = _insert(ctx, edge, unit, params)
+        if m is not None:
+            return m
+    return None
+
+
+def _insert(ctx: _Ctx, edge: Edge, unit: Unit, params: dict[str, Any]) -> Mutation | None:
+    """N on A→B. A unit that starts as the identity (``Unit.starts_as_identity``) goes
+    straight on the wire: A→N→B. Any other is fed from A and joined back through a residual
+    R (alpha = 0) that outputs exactly A's signal until training opens the gate.
+
+    Either way the existing edge object is re-pointed to leave from N (or R), keeping its
+    uid and its place in ``graph.edges``, so B's input order and its adapter weights stay
+    valid.
+    """
+    direct = unit.starts_as_identity
+    if _hidden_count(ctx.graph) + (1 if direct else 2) > ctx.bounds.max_nodes:
+        return None
+    child = ctx.graph.copy()
+    new = child.add_node(unit.name, params, rng=ctx.rng)
+    a = ctx.graph.nodes[edge.src]
+    if direct:
+        child.connect(edge.src, new.uid, rng=ctx.rng)
+        child.edges[edge.uid].src = new.uid
+        _place_between(child, new.uid, edge.src, edge.dst, 0.0)
+        detail = f"add {_tag(new)} after {_tag(a)} (on the wire into {edge.dst})"
+    else:
         gate = child.add_node("residual", {}, rng=ctx.rng)
         child.connect(edge.src, gate.uid, rng=ctx.rng)
         child.connect(edge.src, new.uid, rng=ctx.rng)
@@ -186,12 +207,22 @@ def add_unit(ctx: _Ctx) -> Mutation | None:
         child.edges[edge.uid].src = gate.uid
         _place_between(child, new.uid, edge.src, edge.dst, 40.0)
         _place_between(child, gate.uid, edge.src, edge.dst, 0.0)
-        a = ctx.graph.nodes[edge.src]
         detail = f"add {_tag(new)} after {_tag(a)} (residual {gate.uid} into {edge.dst})"
-        m = _finish(ctx, child, ctx.weights, "add_unit", detail, True)
-        if m is not None:
-            return m
-    return None
+    return _finish(ctx, child, ctx.weights, "add_unit", detail, True)
+
+
+def insert_unit(
+    graph: Graph,
+    weights: Mapping[str, Tensor],
+    edge: str,
+    unit: str,
+    params: Mapping[str, Any],
+    rng: random.Random,
+    bounds: SizeBounds = DEFAULT_BOUNDS,
+) -> Mutation | None:
+    """``add_unit`` with the unit, its params and the wire chosen (tests, hand edits)."""
+    ctx = _context(graph, weights, rng, bounds)
+    return _insert(ctx, ctx.graph.edges[edge], REGISTRY.get(unit), dict(params))
 
 
 def remove_unit(ctx: _Ctx) -> Mutation | None:

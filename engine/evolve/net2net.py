@@ -111,6 +111,9 @@ class _Surgery:
             self.fail()
 
     def run(self, uid: str, remap: Remap) -> None:
+        if uid not in self.new.nodes:  # a dead node (no path to an output) has no plan
+            self.exact = False
+            return
         facts = self.new.nodes[uid].unit.widening
         self.exact = _resize_producer(self.w, facts, uid, remap)
         if not self.exact:

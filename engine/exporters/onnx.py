@@ -150,13 +150,15 @@ def _quiet() -> Iterator[None]:
 _NOISY = ("torch", "onnxscript", "onnx_ir")
 
 
-def _dynamic_shapes(brain: Brain, leaves: list[_StateLeaf], dynamic_batch: bool) -> tuple:
+def _dynamic_shapes(
+    brain: Brain, leaves: list[_StateLeaf], dynamic_batch: bool, dynamic_time: bool = True
+) -> tuple:
     from torch.export import Dim
 
     shapes: list[dict[int, Any]] = []
     for name in brain.input_names:
         dims: dict[int, Any] = {0: Dim.AUTO} if dynamic_batch else {}
-        if brain.input_specs[name].time is None:
+        if dynamic_time and brain.input_specs[name].time is None:
             dims[1] = Dim.AUTO
         shapes.append(dims)
     for leaf in leaves:
@@ -219,6 +221,29 @@ def _dims(value_info: Any) -> list[int | str]:
     return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
 
 
+def _trace_any_time(
+    model: StepModel,
+    args: tuple,
+    names: tuple[list[str], list[str]],
+    brain: Brain,
+    leaves: list[_StateLeaf],
+    dynamic_batch: bool,
+) -> Any:
+    """Trace with chunks of any length; where the tracer cannot express the brain's time
+    arithmetic for every length (a strided conv whose output meets a step loop's, say), trace
+    chunks of the example's length: the metadata then records that one length."""
+    try:
+        return _trace(model, args, names, _dynamic_shapes(brain, leaves, dynamic_batch))
+    except ExportError as free_time:
+        if all(brain.input_specs[n].time is not None for n in brain.input_names):
+            raise
+        try:
+            dyn = _dynamic_shapes(brain, leaves, dynamic_batch, dynamic_time=False)
+            return _trace(model, args, names, dyn)
+        except ExportError:
+            raise free_time from None
+
+
 def export_onnx(brain: Brain, meta: BrainMeta) -> OnnxExport:
     """Trace ``brain`` (eval mode) to an ONNX model with ``meta`` written into it."""
     import onnx
@@ -237,7 +262,7 @@ def export_onnx(brain: Brain, meta: BrainMeta) -> OnnxExport:
     for dynamic_batch in (True, False):
         b = EXAMPLE_BATCH if dynamic_batch else 1
         args = (*example_inputs(brain, b), *_zero_states(leaves, b))
-        program = _trace(model, args, names, _dynamic_shapes(brain, leaves, dynamic_batch))
+        program = _trace_any_time(model, args, names, brain, leaves, dynamic_batch)
         proto = program.model_proto
         ins = {i.name: _dims(i) for i in proto.graph.input}
         if not dynamic_batch or all(

@@ -106,7 +106,10 @@ class Breeder:
             # the smallest is ~1,500): the last tries are random graphs
             forced = index == 0 and attempt < FRESH_TRIES // 4
             late = attempt >= FRESH_TRIES * 3 // 4
-            if forced or (not late and self.rng.random() < self.settings.template_fraction):
+            share = policy.template_share(
+                self.settings.template_fraction, index, self.settings.template_half_life
+            )
+            if forced or (not late and self.rng.random() < share):
                 g = template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal)
                 origin = "template"
             else:
@@ -159,9 +162,9 @@ class Breeder:
         s = self.settings
         child, kept = None, {}
         for _ in range(BREED_TRIES):
-            a = policy.select(self.members, self.rng, s.tournament)
+            a = policy.select(self.members, self.rng, s.tournament, self._bonus())
             if len(self.members) > 1 and self.rng.random() < s.crossover_rate:
-                b = policy.select(self.members, self.rng, s.tournament)
+                b = policy.select(self.members, self.rng, s.tournament, self._bonus())
                 if b is not a:
                     g, w, detail = crossover(
                         a.graph,
@@ -186,7 +189,8 @@ class Breeder:
             if self.fits(child.graph):
                 break
         if child is None:  # every try was a crossover too big to train: mutate instead
-            child, kept = self._mutant(policy.select(self.members, self.rng, s.tournament))
+            a = policy.select(self.members, self.rng, s.tournament, self._bonus())
+            child, kept = self._mutant(a)
         if not self.fits(child.graph):  # nothing bred fits: the parent retrains (a hard limit)
             return self._clone(child)
         return replace(child, weights=self._inherited(kept))
@@ -264,6 +268,14 @@ class Breeder:
         )
 
     # ----- helpers ----------------------------------------------------------------------
+    def _bonus(self) -> dict[int, float]:
+        """The novelty objective, as weighed by the user (nothing when the weight is 0)."""
+        w = self.settings.novelty_weight
+        if w <= 0:
+            return {}
+        novelty = self.population.novelty_of
+        return {m.record.id: w * novelty.get(m.record.id, 0.0) for m in self.members}
+
     def fits(self, graph: Graph) -> bool:
         try:
             small = compile_graph(graph).param_count() <= self.bounds.max_params

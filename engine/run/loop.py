@@ -334,8 +334,17 @@ class Run(Controls):
             event={"status": rec.status, "fitness": fitness},
         )
         self.births += 1
-        self.population.finished(rec)
+        if birth.origin == "promotion":  # the same structure again: its parent's novelty
+            novelty = self.population.novelty_of.get(birth.parents[0])
+            if novelty is None:  # the parent aged out meanwhile
+                novelty = self.population.novelty.novelty(birth.graph)
+        else:
+            novelty = self.population.novelty_at_birth(birth.graph)
+        self.population.finished(rec, novelty)
         self.population.replace(retire, Member(rec, birth.graph, outcome.weights) if done else None)
+        summary = self._summary(rec)
+        if not done:  # only the living need their novelty remembered
+            self.population.novelty_of.pop(rec.id, None)
         champion = policy.is_champion(
             fitness, None if self.best is None else self.best.fitness, self.best is not None
         )
@@ -345,7 +354,7 @@ class Run(Controls):
         self.on_event(
             "individual",
             {
-                **self._summary(rec),
+                **summary,
                 "champion": champion,
                 "retired": [m.record.id for m in retire],
                 "graph": rec.graph_json,
@@ -372,6 +381,7 @@ class Run(Controls):
     def _summary(self, rec: Record) -> dict[str, Any]:
         return {
             **rec.summary(),
+            "novelty": self.population.novelty_of.get(rec.id),
             "metric": self.task.metric,
             "trained_version": rec.trained_version,
             "train_size": rec.train_size,

@@ -44,15 +44,32 @@ def budget(base_steps: int, eta: int, rung: int) -> int:
     return int(base_steps * eta**rung)
 
 
-def select(members: Sequence[M], rng: random.Random, tournament: int) -> M:
-    """Tournament; half the time within one random species, which shields new structure."""
+def select(
+    members: Sequence[M],
+    rng: random.Random,
+    tournament: int,
+    bonus: Mapping[int, float] | None = None,
+) -> M:
+    """Tournament; half the time within one random species, which shields new structure.
+    ``bonus`` (by id) is added to fitness for the contest: the weighed novelty objective."""
     pool = list(members)
     if rng.random() < 0.5:
         species = sorted({m.record.species for m in pool})
         chosen = rng.choice(species)
         pool = [m for m in pool if m.record.species == chosen]
     entrants = rng.sample(pool, min(tournament, len(pool)))
-    return max(entrants, key=_fit)
+    if not bonus:
+        return max(entrants, key=_fit)
+    return max(entrants, key=lambda m: _fit(m) + bonus.get(m.record.id, 0.0))
+
+
+def template_share(base: float, index: int, half_life: int) -> float:
+    """The chance that a fresh graph is a template: ``base`` at the start of a run,
+    halving every ``half_life`` individuals (0: never falls), so templates stay one seed
+    among others while a run ages into its own structures."""
+    if half_life <= 0:
+        return base
+    return base * 0.5 ** (index / half_life)
 
 
 def promotable(

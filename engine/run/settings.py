@@ -29,6 +29,10 @@ class RunSettings:
     tournament: int = 4
     crossover_rate: float = 0.15
     template_fraction: float = 0.35
+    # the template share of fresh graphs halves every this many individuals (0: never)
+    template_half_life: int = 200
+    # weight of structural novelty (engine.evolve.novelty) beside fitness in tournaments
+    novelty_weight: float = 0.0
     budget_steps: int = 0
     eta: int = 3
     max_rung: int = 4
@@ -54,7 +58,14 @@ class RunSettings:
     resume_after_idle: float = 0.0
     hours: str = ""
 
-    RUNTIME = ("workers", "cpu_cap", "tradeoff", "rating_weight", *PolicySettings.KEYS)
+    RUNTIME = (
+        "workers",
+        "cpu_cap",
+        "tradeoff",
+        "rating_weight",
+        "novelty_weight",
+        *PolicySettings.KEYS,
+    )
 
     def __post_init__(self) -> None:
         check_run_settings(self.to_dict())  # the rules: engine/settings_check.py

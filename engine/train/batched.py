@@ -77,6 +77,7 @@ CHECKED_UNITS: frozenset[str] = frozenset(
         "activation",
         "attention",
         "batchnorm",  # running statistics are stacked constants, updated in place per model
+        "cfc",
         "concat",
         "conv1d",
         "conv2d",
@@ -86,14 +87,23 @@ CHECKED_UNITS: frozenset[str] = frozenset(
         "flatten",
         "gate",
         "gru",
+        "hopfield",
         "input",
+        "kan",
         "layernorm",
+        "lif",
+        "local_dense",  # its local loss rides a custom autograd.Function with a vmap rule;
+        # forward-forward negatives are per-model shuffles (randomness="different")
         "lstm",
+        "mamba",
+        "moe",
         "output",
         "pool",
         "reservoir",
         "residual",
         "rmsnorm",
+        "rwkv",
+        "ssm",
         "sum",
     }
 )

@@ -258,6 +258,56 @@ def test_population_history_keeps_retired_dimmed(population: PopulationView) -> 
     assert sorted(population.ids()) == [1, 2, 4]
 
 
+def chain_json(units: list[str]) -> str:
+    nodes: list[dict[str, Any]] = [{"uid": "in", "unit": "input", "params": {"name": "x"}}]
+    nodes += [{"uid": f"h{i}", "unit": u, "params": {}} for i, u in enumerate(units)]
+    nodes.append({"uid": "out", "unit": "output", "params": {"name": "y"}})
+    ids = [n["uid"] for n in nodes]
+    edges = [
+        {"uid": f"e{i}", "src": a, "dst": b} for i, (a, b) in enumerate(itertools.pairwise(ids))
+    ]
+    return Graph.from_dict({"nodes": nodes, "edges": edges}).to_json().decode()
+
+
+def band_pixel(population: PopulationView, ind: int) -> tuple[int, int, int]:
+    rect = population.card_rect(ind)
+    img = population.list.viewport().grab().toImage()
+    c = img.pixelColor(rect.left() + 4, rect.center().y())
+    return c.red(), c.green(), c.blue()
+
+
+def test_population_colours_cards_by_species_or_template_and_novel(
+    population: PopulationView, qtbot: Any
+) -> None:
+    from openbrains.canvas.theme import color
+    from openbrains.canvas.thumbnail import species_color
+
+    population.set_population(
+        [
+            summary(1, 0.9, species=1, graph=chain_json(["conv1d", "gru", "dense"])),
+            summary(2, 0.8, species=2, graph=chain_json(["ssm", "kan"]), novelty=0.61),
+        ]
+    )
+    assert population.entry(1).template_like is True
+    assert population.entry(2).template_like is False
+    plain = band_pixel(population, 1)
+    population.colour_box.setCurrentIndex(population.colour_box.findData("novelty"))
+    assert population.colour_mode == "novelty"
+    grey, violet = color("template_like"), color("novel")
+    assert band_pixel(population, 1) == (grey.red(), grey.green(), grey.blue()) != plain
+    assert band_pixel(population, 2) == (violet.red(), violet.green(), violet.blue())
+    tip = population.model.data(
+        population.model.index(population.ids().index(2)), Qt.ItemDataRole.ToolTipRole
+    )
+    assert "novel" in tip and "0.61" in tip
+    population.set_colour_mode("species")
+    for ind, sp in ((1, 1), (2, 2)):
+        c = species_color(sp)
+        assert band_pixel(population, ind) == (c.red(), c.green(), c.blue())
+    population.set_colour_mode("plain")
+    assert band_pixel(population, 1) == plain
+
+
 # ----- plots -----------------------------------------------------------------------------
 def test_best_series_is_monotone_in_fitness(plots: PlotsView) -> None:
     rng = random.Random(5)

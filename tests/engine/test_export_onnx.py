@@ -266,7 +266,16 @@ def bundle_differences(items: list[tuple[str, Graph, int]]) -> dict[str, float]:
 @pytest.mark.parametrize("start", range(0, 200, BUNDLE))
 def test_two_hundred_random_graphs_match_pytorch_over_chunked_streams(start: int) -> None:
     items = [(str(i), draw(i)[0], i) for i in range(start, start + BUNDLE)]
-    for label, diff in bundle_differences(items).items():
+    try:
+        worst = bundle_differences(items)
+    except ExportError:
+        # one bundle traces every graph with chunks of any length; a graph whose time
+        # arithmetic needs one chunk length exports alone (export_onnx falls back to it)
+        worst = {}
+        for label, graph, seed in items:
+            brain = compile_graph(graph, seed=seed).eval()
+            worst[label] = export_onnx(brain, describe(brain, graph)).max_error
+    for label, diff in worst.items():
         assert diff <= LIMIT, (label, diff)
 
 

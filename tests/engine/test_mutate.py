@@ -192,11 +192,15 @@ def test_add_unit_repoints_the_existing_edge_in_place() -> None:
         edge = m.graph.edges[moved[0]]
         assert list(m.graph.edges)[: len(g.edges)] == list(g.edges)  # same uid, same place
         gate = m.graph.nodes[edge.src]
+        assert gate.uid not in g.nodes and m.preserving
+        if REGISTRY.get(gate.unit).starts_as_identity:  # straight on the wire: A → N → B
+            (only,) = m.graph.in_edges(gate.uid)
+            assert only.src == g.edges[moved[0]].src
+            continue
         assert gate.unit == "residual"
         first, second = m.graph.in_edges(gate.uid)
         assert first.src == g.edges[moved[0]].src  # A first: the gate starts as A itself
         assert m.graph.nodes[second.src].uid not in g.nodes
-        assert m.preserving
 
 
 def test_hparam_genes_stay_in_their_ranges() -> None:
