@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         run_cmd,
         sample_cmd,
         service_cmd,
+        travel_cmd,
     )
 
     parser = Parser(

@@ -65,12 +65,15 @@ def describe_graph(graph: Graph, weights: dict | None = None) -> list[str]:
     if graph.lineage:
         parents = graph.lineage.get("parents") or []
         lines.append(
-            f"lineage: {len(parents)} parent(s) {', '.join(str(p)[:12] for p in parents)}"
+            f"lineage: {len(parents)} parent(s) "
+            + ", ".join(f"{p['id'][:12]} ({p['relation']})" for p in parents)
             + (f"; {graph.lineage['mutation']}" if graph.lineage.get("mutation") else "")
         )
-    for task in graph.tasks:
-        name = task.get("name", "?") if isinstance(task, dict) else str(task)
-        lines.append(f"trained on: {name}")
+    for name, task in graph.tasks.items():
+        score = task.score.get("test", task.score.get("validation"))
+        shown = f" ({task.metric} {score:.4g})" if isinstance(score, int | float) else ""
+        probe = f", probe of {task.probe.count}" if task.probe else ""
+        lines.append(f"trained on: {name}{shown}{probe}")
     for key, value in sorted(graph.scores.items()):
         lines.append(f"score {key}: {value}")
     return lines

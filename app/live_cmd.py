@@ -37,14 +37,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from openbrains.nodes.sources import open_source
 
     graph, brain = load_brain(args.file)
-    classes = next(
-        (
-            t.get("classes")
-            for t in reversed(graph.tasks)
-            if isinstance(t, dict) and t.get("classes")
-        ),
-        [],
-    )
+    classes = next((t.classes for t in reversed(graph.tasks.values()) if t.classes), [])
     session = LiveSession(brain, graph.codecs, classes or [], args.temperature)
     spec = "text:-" if args.source == "text" else args.source
     options = {}

@@ -59,6 +59,18 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="data file or folder for the task")
     p.add_argument("--label", help="label column (csv)")
     add_option_arg(p)
+    p.add_argument(
+        "--seed-from",
+        type=Path,
+        metavar="FILE.graph",
+        help="continue a shared brain on this task: it keeps its old tasks' heads",
+    )
+    p.add_argument(
+        "--keep",
+        choices=("protect", "share", "off"),
+        help="with --seed-from: protect (default; old tasks bit-identical), share (old "
+        "weights train, old tasks kept by their probes), off (plain fine-tuning)",
+    )
     p.add_argument("--run-dir", type=Path, help="run folder (default: runs/<task>)")
     p.add_argument("--minutes", type=argtypes.minutes, help="stop after this many minutes")
     p.add_argument("--until", help="stop when the champion reaches e.g. accuracy>=0.97")
@@ -256,12 +268,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     until = Until.parse(args.until) if args.until else None
     seeds: list[str] = []
     seed_weights: list[bytes] = []
+    probes, keep = b"", ""
+    if args.keep and args.seed_from is None:
+        raise OpenBrainsError("--keep goes with --seed-from FILE.graph")
+    if args.seed_from is not None and (args.project is not None or not args.task):
+        raise OpenBrainsError("--seed-from continues a brain on a new task: give --task NAME")
     if args.project is not None:
         task_spec, seeds, seed_weights = _project_task(args)
     elif args.task:
         task_spec = _task_spec(args)
     else:
         raise OpenBrainsError("give --task NAME (see `openbrains run --help`) or a PROJECT.graph")
+    if args.seed_from is not None:
+        keep = args.keep or "protect"
+        seeds, seed_weights, probes = _continued_seed(args.seed_from, task_spec, keep, args.seed)
     backend, backend_options = backend_values(args)  # Ray missing, no cluster: say so now
     run_dir = args.run_dir or Path("runs") / safe_name(task_spec["name"])
     order = teacher_order(args)
@@ -282,6 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         rating_weight=min(1.0, max(0.0, rating_weight)),
         inherit=not args.no_inherit,
         seeds=seeds,
+        keep=keep,
         device_budget=args.device_budget,
         **neighbour_values(args),
     )
@@ -313,7 +334,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "--teach rate/tag: ratings count 0.3 against the score (--rating-weight)",
             file=sys.stderr,
         )
-    run.engine.save_seed_weights(seed_weights)
+    run.engine.save_seed_weights(seed_weights, probes)
     host.run, host.thread = run.engine, threading.current_thread()
     host.listen()
     interrupted = []
@@ -337,6 +358,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         host.release()
         run.close()
     return 0
+
+
+def _file_tasks(path: Path) -> list[str]:
+    from openbrains.engine.format import load
+
+    doc = load(path)
+    return list(doc.graph.tasks) if doc.graph is not None else []
+
+
+def _continued_seed(
+    path: Path, task_spec: dict[str, Any], keep: str, seed: int
+) -> tuple[list[str], list[bytes], bytes]:
+    """The continued seed (engine.continual.seeding) as a run keeps it: graph JSON, weights
+    and the old tasks' probes (safetensors). The file is only read, as data."""
+    from openbrains.engine.continual.seeding import continue_seed
+    from openbrains.engine.format import load, runnable
+    from openbrains.engine.tasks.registry import load_task
+    from openbrains.engine.weights import encode_weights
+
+    doc = load(path)
+    if doc.graph is not None and doc.weights:
+        runnable(doc, str(path))  # weights that do not fit are refused, as eval does
+    done = continue_seed(doc, str(path), load_task(**task_spec), keep, seed)
+    probes = encode_weights(done.probes) if done.probes else b""
+    return [done.graph.to_json().decode()], [encode_weights(done.weights)], probes
 
 
 def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], list[bytes]]:
@@ -427,6 +473,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"best #{b['id']}: {b['metric']} {b['score']:.4f} (validation), {b['test_score']:.4f} (test), "
             f"{b['params']:,} params, {b['steps']} steps"
         )
+        for name, values in (b.get("tasks") or {}).items():  # a continued run's old tasks
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items() if v is not None)
+            print(f"  old task {name} ({st.get('keep')}): {shown}")
     if st.get("references"):
         print(yardstick(st["references"], b["score"] if b else None))
     if st.get("samples") or st.get("ratings"):
@@ -453,9 +502,13 @@ def yardstick(references: dict[str, float], best: float | None) -> str:
 
 
 def _eval_args(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="test score of a .graph on a task")
+    p = sub.add_parser("eval", help="test score of a .graph on every task it knows, or on one")
     p.add_argument("file", type=Path)
-    p.add_argument("--task", required=True, help="a task name or your own package.module:Class")
+    p.add_argument(
+        "--task",
+        help="one task: a task of the file, a task name or your own package.module:Class "
+        "(default: every task the file records)",
+    )
     p.add_argument("--data")
     p.add_argument("--label")
     add_option_arg(p, "task (a game's recorded options are used unless given here)")
@@ -466,6 +519,18 @@ def _eval_args(sub: argparse._SubParsersAction) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     from openbrains.engine.run import dumps
 
+    tasks = _file_tasks(args.file)
+    if args.task is None or (len(tasks) > 1 and args.task in tasks):
+        from openbrains.engine.continual.scores import evaluate_tasks
+
+        given = _task_spec(args) if args.task and (args.data or args.option) else None
+        scores = evaluate_tasks(args.file, args.task, given)
+        if args.json:
+            print(dumps({"tasks": [s.to_dict() for s in scores]}))
+        else:
+            for score in scores:
+                print(score.line())
+        return 0
     import openbrains
 
     spec = _task_spec(args)  # code the user named is granted here

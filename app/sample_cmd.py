@@ -41,9 +41,11 @@ def _sample_args(sub: argparse._SubParsersAction) -> None:
 def task_of(doc: Any) -> tuple[str, dict[str, Any]]:
     """(task name, its settings) of a loaded file: the last task it learned, else its
     project's task."""
-    tasks = [t for t in (doc.graph.tasks if doc.graph else []) if isinstance(t, dict)]
-    if tasks and tasks[-1].get("name"):
-        return str(tasks[-1]["name"]), dict(tasks[-1].get("settings") or {})
+    from openbrains.engine.taskrecord import latest
+
+    last = latest(doc.graph) if doc.graph else None
+    if last is not None:
+        return last.name, dict(last.settings)
     task = (doc.project or {}).get("task") or {}
     return str(task.get("name", "")), {k: v for k, v in task.items() if k not in ("name", "data")}
 

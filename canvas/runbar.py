@@ -7,6 +7,7 @@ released (or at once for keyboard and wheel steps), so dragging does not flood t
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -203,6 +204,7 @@ class RunBar(QWidget):
                 f"&nbsp;&nbsp;<span style='color:{COLORS['champion']}'>★ champion "
                 f"{ident}{metric} <b>{float(best['score']):.4f}</b>{size}</span>"
             )
+            text += old_tasks_html(best.get("tasks"), dim)
         return text
 
     # ----- internals -----------------------------------------------------------------
@@ -231,3 +233,21 @@ def _cpu_to_step(pct: float) -> int:
     if pct <= 0:
         return 0
     return max(1, min(CPU_MAX // CPU_STEP, round(pct / CPU_STEP)))
+
+
+def old_tasks_html(tasks: object, dim: str) -> str:
+    """A continued run's old tasks as the champion keeps them: each task's probe agreement
+    (and its metric where the run had its data)."""
+    if not isinstance(tasks, dict) or not tasks:
+        return ""
+    parts = []
+    for name, scores in tasks.items():
+        if not isinstance(scores, dict):
+            continue
+        shown = [
+            f"{k} {float(v):.3f}"
+            for k, v in scores.items()
+            if isinstance(v, int | float) and math.isfinite(v)
+        ]
+        parts.append(f"{html.escape(str(name))}: {', '.join(shown) or '—'}")
+    return f"&nbsp;&nbsp;<span style='color:{dim}'>old tasks: {' · '.join(parts)}</span>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from openbrains.engine.footprint import param_formula, pretty
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
+from openbrains.engine.unit_tensors import tensor_lines
 from openbrains.engine.units import REGISTRY, Unit
 
 CATEGORY_ORDER = (
@@ -72,6 +73,18 @@ def catalog_markdown() -> str:
         "width grows function-preservingly, and what it does with a wider input; a unit that",
         "declares nothing still evolves, but widening next to it is not function-preserving.",
         "",
+        "## Tensor names",
+        "",
+        "A brain's `weights.safetensors` names each node's tensors `node/<uid>/<name>` and each",
+        "wire's adapter `edge/<uid>/weight`. A wire owns an adapter when it enters a `sum`",
+        "port whose width differs from the wire's source: a bias-free linear map, shape",
+        "`[port width, source width]` (out × in, as `torch.nn.Linear` stores it), applied to",
+        "the last (channel) axis. The output unit maps its input to its channels with",
+        "`node/<uid>/adapter.weight` `[channels, C_in]` and `node/<uid>/adapter.bias`",
+        "`[channels]`. Below, each unit's line `tensors` gives its names and shapes as its",
+        "declaration states them; a unit that declares none has them measured by",
+        "`engine/unit_tensors.py` (input of `C_in` channels, params at their defaults).",
+        "",
     ]
     category = None
     for u in _ordered():
@@ -101,6 +114,8 @@ def _unit_markdown(u: Unit) -> list[str]:
         out.append(f"- cost: parameters `{param_formula(u.tensors)}`; FLOPs {flops}")
     if u.tensors:
         out.append("- tensors: " + "; ".join(t.describe() for t in u.tensors))
+    else:  # not declared: measured (engine/unit_tensors.py)
+        out += tensor_lines(u)
     if u.params:
         out += [
             "",

@@ -9,7 +9,7 @@ Recurrent state is explicit: ``Brain.step`` takes and returns it, chunk by chunk
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -75,17 +75,47 @@ class Brain(nn.Module):
     outputs. ``step`` runs a stream chunk by chunk, carrying recurrent state.
     """
 
-    def __init__(self, graph: Graph, plan: Plan, core: fx.GraphModule, state_nodes: list[str]):
+    def __init__(
+        self,
+        graph: Graph,
+        plan: Plan,
+        core: fx.GraphModule,
+        state_nodes: list[str],
+        absent: frozenset[str] = frozenset(),
+    ):
         super().__init__()
         self.graph = graph
         self.plan = plan
         self.core = core
         self.state_nodes = state_nodes
-        self.input_names = [p.params["name"] for p in plan.inputs]
+        given = [p for p in plan.inputs if p.node.uid not in absent]
+        self.input_names = [p.params["name"] for p in given]
         self.output_names = [p.params["name"] for p in plan.outputs]
-        self.input_specs = {p.params["name"]: p.out for p in plan.inputs}
+        self.input_specs = {p.params["name"]: p.out for p in given}
         self.output_specs = {p.params["name"]: p.out for p in plan.outputs}
         self._no_state = (None,) * len(state_nodes)
+        # nodes that do not train keep their statistics too (batch norm's running means)
+        held = getattr(core, "nodes", None)
+        self._fixed = [
+            node_module_name(p.node.uid)
+            for p in plan.nodes.values()
+            if not p.node.trainable and hasattr(held, node_module_name(p.node.uid))
+        ]
+
+    def hold_statistics(self, uids: Iterable[str]) -> None:
+        """Keep these nodes in eval mode while the rest trains: their weights may still
+        learn, but their running statistics (batch norm) stay what they were."""
+        held = getattr(self.core, "nodes", None)
+        names = [node_module_name(u) for u in uids if hasattr(held, node_module_name(u))]
+        self._fixed = list(dict.fromkeys([*self._fixed, *names]))
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> Brain:
+        super().train(mode)
+        if mode:
+            for name in self._fixed:
+                getattr(self.core.nodes, name).eval()
+        return self
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         if not self.state_nodes:
@@ -197,11 +227,14 @@ def compile_graph(
     outputs: Mapping[str, SignalSpec] | None = None,
     seed: int | None = None,
     max_weights: int | None = None,
+    absent: frozenset[str] = frozenset(),
 ) -> Brain:
     """Validate, resolve shapes and build the Brain. ``seed`` makes fresh weights reproducible.
 
     A graph needing more than ``max_weights`` weights (default ``Limits.max_weights``) is
-    refused with ``GraphError`` before the module that goes over is allocated.
+    refused with ``GraphError`` before the module that goes over is allocated. ``absent``:
+    uids of input nodes the brain is not given (another task's inputs, in one task's view
+    of a multi-task graph): they carry zeros of their declared shape.
     """
     graph = bind_io(graph, inputs, outputs)
     plan = infer_specs(graph)
@@ -209,16 +242,24 @@ def compile_graph(
     with rng:
         if seed is not None:
             torch.manual_seed(seed)
-        return _build(graph, plan, WeightBudget(max_weights))
+        return _build(graph, plan, WeightBudget(max_weights), frozenset(absent))
 
 
-def _build(graph: Graph, plan: Plan, budget: WeightBudget) -> Brain:
+def _build(graph: Graph, plan: Plan, budget: WeightBudget, absent: frozenset[str]) -> Brain:
     root = nn.Module()
     root.nodes = nn.ModuleDict()
     root.edges = nn.ModuleDict()
     g = fx.Graph()
     values: dict[str, fx.Node] = {}
-    placeholders = {p.node.uid: g.placeholder(f"in_{i}") for i, p in enumerate(plan.inputs)}
+    given = [p for p in plan.inputs if p.node.uid not in absent]
+    if plan.inputs and not given:
+        raise GraphError("every input of the graph is absent: nothing to run it on")
+    placeholders = {p.node.uid: g.placeholder(f"in_{i}") for i, p in enumerate(given)}
+    for p in plan.inputs:
+        if p.node.uid in absent:
+            ref = placeholders[given[0].node.uid]
+            args = (ref, p.out.time or 0, p.out.channels)
+            placeholders[p.node.uid] = g.call_function(ops.absent_input, args)
     state_nodes = [uid for uid in plan.order if plan.nodes[uid].unit.stateful]
     state_ph = {
         uid: g.placeholder(f"state_{i}", default_value=None) for i, uid in enumerate(state_nodes)
@@ -244,6 +285,8 @@ def _build(graph: Graph, plan: Plan, budget: WeightBudget) -> Brain:
                     budget.spend(ep.adapter[0] * ep.adapter[1], edge=ep.edge.uid)
                     name = edge_module_name(ep.edge.uid)
                     root.edges[name] = nn.Linear(*ep.adapter, bias=False)
+                    if not np_.node.trainable:  # a wire's adapter belongs to the node it enters
+                        root.edges[name].requires_grad_(False)
                     v = g.call_module(f"edges.{name}", (v,))
                 vs.append(v)
             if np_.unit.merge == "list":
@@ -287,4 +330,4 @@ def _build(graph: Graph, plan: Plan, budget: WeightBudget) -> Brain:
     else:
         g.output((*outs, *new_states))
     core = fx.GraphModule(root, g, class_name="CompiledGraph")
-    return Brain(graph, plan, core, state_nodes)
+    return Brain(graph, plan, core, state_nodes, absent)

@@ -10,10 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.engine.compile import compile_graph
+from openbrains.engine.continual.exporting import (
+    bind_like,
+    old_scores,
+    seed_parents,
+    seed_probes,
+    task_probe,
+)
 from openbrains.engine.errors import GraphError, OpenBrainsError
 from openbrains.engine.format import GraphFile, load, save
+from openbrains.engine.gids import stamp_gids
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive, ArchiveError, Record
+from openbrains.engine.taskrecord import record_of
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.train.trainer import evaluate
 from openbrains.engine.weights import decode_weights
@@ -35,33 +44,81 @@ def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Pat
         task_info = archive.get_meta("task_info") or {}
         parents = [archive.get(p) for p in rec.parents if _exists(archive, p)]
         graph = Graph.from_json(rec.graph_json)
-        graph.lineage = {
-            "parents": [p.structure for p in parents],
-            "run_parents": rec.parents,
-            "mutation": rec.mutation,
-            "detail": rec.detail,
-            "run": Path(run_dir).name,
-            "id": rec.id,
+        graph.lineage = run_lineage(archive, rec, parents, Path(run_dir).name)
+        name = str(task_info.get("name") or "task")
+        record = bind_like(record_of(name, task_info, graph), graph.tasks.get(name))
+        record.score = {
+            "metric": task_info.get("metric"),
+            "validation": rec.val_metric,
+            "test": rec.test_metric,
+            "steps": rec.steps,
+            "params": rec.params,
+            "splits": archive.scores(rec.id),
         }
-        graph.tasks = [t for t in graph.tasks if t.get("name") != task_info.get("name")] + [
-            task_info
-        ]
+        graph.tasks = {**{k: v for k, v in graph.tasks.items() if k != name}, name: record}
         graph.codecs = {**task_codecs(graph, task_info), **graph.codecs}
-        scores = archive.scores(rec.id)
-        graph.scores = {
-            str(task_info.get("name", "task")): {
-                "metric": task_info.get("metric"),
-                "validation": rec.val_metric,
-                "test": rec.test_metric,
-                "steps": rec.steps,
-                "params": rec.params,
-                "splits": scores,
-            }
-        }
+        stamp_gids(graph, run_key(archive, Path(run_dir)))
+        settings = archive.get_meta("settings") or {}
     finally:
         archive.close()
-    save(output, GraphFile(kind="graph", graph=graph, weights=decode_weights(weights)))
+    tensors = decode_weights(weights)
+    old_scores(graph, record.score["splits"])
+    probes = seed_probes(Path(run_dir), graph)
+    probes.update(_own_probe(graph, tensors, name, settings))
+    save(output, GraphFile(kind="graph", graph=graph, weights=tensors, probes=probes))
     return Path(output), rec
+
+
+def _own_probe(graph: Graph, tensors: Any, name: str, settings: dict[str, Any]) -> Any:
+    """A probe of the run's own dataset task, so whoever continues the file can keep it.
+    None (no probe) where the task cannot be loaded again here or is not a dataset."""
+    spec = settings.get("task") if isinstance(settings, dict) else None
+    if not isinstance(spec, dict):
+        return {}
+    try:
+        task = load_task(**spec)
+    except (OpenBrainsError, OSError, ValueError):
+        return {}
+    if getattr(task, "kind", "") == "game" or not hasattr(task, "val"):
+        return {}
+    from openbrains.engine.continual.seeding import data_fingerprint
+
+    graph.tasks[name].data_id = data_fingerprint(task)
+    return task_probe(graph, tensors, name, task)
+
+
+def run_key(archive: Archive, run_dir: Path) -> str:
+    """What the gids of nodes born in this run derive from: the run's own random key,
+    made when it was created (older run folders: their folder name)."""
+    return str(archive.get_meta("run_key") or run_dir.resolve().name)
+
+
+def run_lineage(archive: Archive, rec: Record, parents: list[Record], run: str) -> dict[str, Any]:
+    """The file lineage of an individual: its parents in the run, by content id (those
+    whose weights the archive still keeps), with the run's own record beside it."""
+    from openbrains.engine.format.identity import content_id
+    from openbrains.engine.lineage import Parent, child_lineage
+
+    relation = "crossover" if len(parents) > 1 else "mutation"
+    known = []
+    for p in parents:
+        data = archive.weights(p.id)
+        if data is None:
+            continue
+        pgraph = Graph.from_json(p.graph_json)
+        cid = content_id(pgraph, decode_weights(data))
+        known.append((Parent(cid, relation), {}, list(pgraph.tasks)))
+    settings = archive.get_meta("settings") or {}
+    if isinstance(settings, dict) and settings.get("keep") and settings.get("seeds"):
+        known.extend(seed_parents(str(settings["seeds"][0])))  # the shared brain it continued
+    keep = {
+        "run_parents": rec.parents,
+        "mutation": rec.mutation,
+        "detail": rec.detail,
+        "run": run,
+        "id": rec.id,
+    }
+    return child_lineage(known, keep)
 
 
 def _exists(archive: Archive, ind: int) -> bool:
@@ -86,11 +143,9 @@ def recorded_options(graph: Graph, task_name: str) -> dict[str, Any]:
     """The options ``graph`` records for task (or game) ``task_name``: what it was trained
     with, e.g. a user's game's ``{"n": 6}``. Plain data; whoever uses them checks them as
     any task option (declared typed options; for user code, numbers for named parameters)."""
-    for t in reversed(graph.tasks):
-        if isinstance(t, dict) and task_name in (t.get("name"), t.get("game")):
-            options = t.get("options")
-            if isinstance(options, dict):
-                return {str(k): v for k, v in options.items()}
+    for name, t in reversed(graph.tasks.items()):
+        if task_name in (name, t.extra.get("game")):
+            return {str(k): v for k, v in t.options.items()}
     return {}
 
 

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import orjson
 from openbrains.engine.errors import GraphError
+from openbrains.engine.lineage import check_lineage
+from openbrains.engine.taskrecord import TaskRecord, tasks_from_dict, tasks_to_dict
 
 if TYPE_CHECKING:
     from openbrains.engine.format.safety import Limits
 
 UID_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+GID_RE = re.compile(r"^[0-9a-f]{32}$")
 INPUT_UNIT = "input"
 OUTPUT_UNIT = "output"
 
@@ -84,9 +87,25 @@ class Node:
     trainable: bool = True
     pos: tuple[float, float] | None = None
     label: str = ""
+    # global id (32 hex digits): the gene's identity across files, kept through copies,
+    # exports, grafts and crossovers ("" until the node leaves the run it was born in)
+    gid: str = ""
+    # the tasks whose training has changed (or may change) this node's weights
+    owner: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
-    KEYS = ("uid", "unit", "version", "params", "frozen", "trainable", "pos", "label")
+    KEYS = (
+        "uid",
+        "unit",
+        "version",
+        "params",
+        "frozen",
+        "trainable",
+        "pos",
+        "label",
+        "gid",
+        "owner",
+    )
 
     @property
     def title(self) -> str:
@@ -104,6 +123,10 @@ class Node:
             pos=list(self.pos) if self.pos is not None else None,
             label=self.label,
         )
+        if self.gid:
+            d["gid"] = self.gid
+        if self.owner:
+            d["owner"] = sorted(self.owner)
         return d
 
     @classmethod
@@ -120,6 +143,12 @@ class Node:
         version = _expect(d, "version", int, where, 1)
         if version < 1:
             raise GraphError(f"{where}: 'version' must be >= 1, got {version}", node=uid)
+        gid = _expect(d, "gid", str, where, "")
+        if gid and not GID_RE.match(gid):
+            raise GraphError(f"{where}: 'gid' must be 32 lowercase hex digits", node=uid)
+        owner = _expect(d, "owner", list, where, [])
+        if not all(isinstance(t, str) for t in owner):
+            raise GraphError(f"{where}: 'owner' must be a list of task names", node=uid)
         return cls(
             uid=uid,
             unit=_expect(d, "unit", str, where),
@@ -129,6 +158,8 @@ class Node:
             trainable=_expect(d, "trainable", bool, where, True),
             pos=pos,
             label=_expect(d, "label", str, where, ""),
+            gid=gid,
+            owner=tuple(sorted(set(owner))),
             extra={k: v for k, v in d.items() if k not in cls.KEYS},
         )
 
@@ -188,7 +219,7 @@ class Graph:
     codecs: dict[str, Any] = field(default_factory=dict)
     hparams: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
-    tasks: list[Any] = field(default_factory=list)
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
     scores: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     # unit name → package that provides it, from the file's manifest (not part of graph.json);
@@ -353,7 +384,7 @@ class Graph:
             codecs=copy.deepcopy(self.codecs),
             hparams=copy.deepcopy(self.hparams),
             lineage=copy.deepcopy(self.lineage),
-            tasks=copy.deepcopy(self.tasks),
+            tasks=tasks_to_dict(self.tasks),
             scores=copy.deepcopy(self.scores),
         )
         return d
@@ -373,8 +404,8 @@ class Graph:
             causal=_expect(d, "causal", bool, where, False),
             codecs=copy.deepcopy(_expect(d, "codecs", dict, where, {})),
             hparams=copy.deepcopy(_expect(d, "hparams", dict, where, {})),
-            lineage=copy.deepcopy(_expect(d, "lineage", dict, where, {})),
-            tasks=copy.deepcopy(_expect(d, "tasks", list, where, [])),
+            lineage=check_lineage(copy.deepcopy(_expect(d, "lineage", dict, where, {}))),
+            tasks=tasks_from_dict(_expect(d, "tasks", dict, where, {})),
             scores=copy.deepcopy(_expect(d, "scores", dict, where, {})),
             extra=copy.deepcopy({k: v for k, v in d.items() if k not in cls.KEYS}),
         )
@@ -410,6 +441,7 @@ class Graph:
         """sha256 of nodes + edges (+ causal): equal for graphs with the same genes."""
         d = {"nodes": [n.to_dict() for n in self.nodes.values()], "causal": self.causal}
         d["edges"] = [e.to_dict() for e in self.edges.values()]
-        for n in d["nodes"]:
-            n.pop("pos", None)
+        for n in d["nodes"]:  # where a gene is drawn, which file it came from, who trained it
+            for key in ("pos", "gid", "owner"):
+                n.pop(key, None)
         return hashlib.sha256(orjson.dumps(d, option=orjson.OPT_SORT_KEYS)).hexdigest()

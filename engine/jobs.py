@@ -97,6 +97,10 @@ class JobSpec:
     seconds: float | None = None  # time cap (engine.run.pace): stop here even if steps remain
     siblings: tuple[Sibling, ...] = ()
     opponents: tuple[Opponent, ...] = ()
+    # a continued run (engine.continual): how the graph's old tasks are kept, and their
+    # probes (safetensors); "" for a plain one-task job
+    keep: str = ""
+    probes: bytes = b""
     format: int = JOB_FORMAT
 
     @property
@@ -126,14 +130,15 @@ class JobSpec:
             "opponents": [
                 {"id": o.id, "graph": o.graph, "rating": o.rating} for o in self.opponents
             ],
+            "keep": self.keep,
         }
-        return header, [self.weights, *(o.weights for o in self.opponents)]
+        return header, [self.weights, *(o.weights for o in self.opponents), self.probes]
 
     @classmethod
     def from_wire(cls, header: dict[str, Any], blobs: list[bytes]) -> JobSpec:
         _check_format(header, "job")
         opponents = header.get("opponents") or []
-        if len(blobs) != 1 + len(opponents):
+        if len(blobs) != 2 + len(opponents):
             raise JobFormatError(f"job {header.get('job')}: {len(blobs)} weight blobs")
         return cls(
             job=int(header["job"]),
@@ -148,8 +153,10 @@ class JobSpec:
             ),
             opponents=tuple(
                 Opponent(int(o["id"]), str(o["graph"]), float(o["rating"]), w)
-                for o, w in zip(opponents, blobs[1:])
+                for o, w in zip(opponents, blobs[1:-1])
             ),
+            keep=str(header.get("keep") or ""),
+            probes=blobs[-1],
         )
 
 

@@ -35,6 +35,12 @@ def align_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     return resize_time(x, ref.shape[1])
 
 
+def absent_input(ref: torch.Tensor, time: int, channels: int) -> torch.Tensor:
+    """The signal of an input a task does not give: zeros ``[B, time, channels]`` with the
+    batch of a given input (``time`` 0: the given input's time)."""
+    return ref.new_zeros(ref.shape[0], time or ref.shape[1], channels)
+
+
 def add_all(*xs: torch.Tensor) -> torch.Tensor:
     out = xs[0]
     for x in xs[1:]:

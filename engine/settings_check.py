@@ -92,6 +92,9 @@ def setting_problem(name: str, value: Any) -> str | None:
     if name == "seeds":
         ok = isinstance(value, list) and all(isinstance(s, str) for s in value)
         return None if ok else "must be a list of graphs (JSON text)"
+    if name == "keep":  # a continued run (engine.continual): how the old tasks are kept
+        ok = value in ("", "protect", "share", "off")
+        return None if ok else f"must be protect, share or off, got {value!r}"
     if name == "device_budget":
         return device_budget_problem(value)
     rule = RULES.get(name)

@@ -36,6 +36,7 @@ from openbrains.engine.format.migrations import (
     sha256_table,
     upgrade,
 )
+from openbrains.engine.format.probes import PROBES, check_probes
 from openbrains.engine.format.safety import (
     DEFAULT_LIMITS,
     Limits,
@@ -59,7 +60,7 @@ PROJECT_JSON = "project.json"
 THUMBNAIL = "thumbnail.png"
 POPULATION_RE = re.compile(r"^population/([0-9]{4,9})\.(json|safetensors)$")
 MANIFEST_KEYS = ("format", "format_version", "kind", "created_by", "units", "sha256")
-RESERVED = (MANIFEST, GRAPH_JSON, WEIGHTS, PROJECT_JSON, THUMBNAIL)
+RESERVED = (MANIFEST, GRAPH_JSON, WEIGHTS, PROJECT_JSON, THUMBNAIL, PROBES)
 
 Tensors = dict[str, torch.Tensor]
 
@@ -97,6 +98,7 @@ class GraphFile:
     project: dict[str, Any] | None = None
     population: list[PopulationMember] = field(default_factory=list)
     thumbnail: bytes | None = None
+    probes: Tensors = field(default_factory=dict)  # the main graph's task probes
     extra_members: dict[str, bytes] = field(default_factory=dict)
     manifest_extra: dict[str, Any] = field(default_factory=dict)
     format_version_read: int = CURRENT
@@ -275,8 +277,8 @@ def encode(doc: GraphFile) -> dict[str, bytes]:
         raise FormatError(f"cannot save: kind {doc.kind!r} is not one of {', '.join(KINDS)}")
     if doc.kind == "graph" and doc.graph is None:
         raise FormatError("cannot save: a file of kind 'graph' needs a graph")
-    if doc.graph is None and doc.weights:
-        raise FormatError("cannot save: weights without a graph")
+    if doc.graph is None and (doc.weights or doc.probes):
+        raise FormatError("cannot save: weights or probes without a graph")
     if doc.kind == "project" and doc.project is None:
         raise FormatError("cannot save: a file of kind 'project' needs project settings")
     if doc.kind == "graph" and doc.project is not None:
@@ -288,6 +290,9 @@ def encode(doc: GraphFile) -> dict[str, bytes]:
     if doc.graph is not None:
         members[GRAPH_JSON] = _dump(doc.graph.to_dict(), GRAPH_JSON)
         members[WEIGHTS] = _tensor_bytes(doc.weights, WEIGHTS)
+        check_probes(doc.graph, doc.probes, "cannot save", DEFAULT_LIMITS)
+        if doc.probes:
+            members[PROBES] = _tensor_bytes(doc.probes, PROBES)
     if doc.project is not None:
         if not isinstance(doc.project, dict):
             raise FormatError(f"cannot save: {PROJECT_JSON} must be a dict")
@@ -443,6 +448,12 @@ def decode(
         )
         doc.weights = _tensors(members[WEIGHTS], file, WEIGHTS, limits)
         used |= {GRAPH_JSON, WEIGHTS}
+        if PROBES in members:
+            doc.probes = _tensors(members[PROBES], file, PROBES, limits)
+            used.add(PROBES)
+        check_probes(doc.graph, doc.probes, file, limits)
+    elif PROBES in members:
+        raise fail(file, PROBES, "belongs to a graph, and this file has no graph.json")
     if PROJECT_JSON in members:
         doc.project = expect_object(
             parse_json(members[PROJECT_JSON], file, PROJECT_JSON, limits, budget),

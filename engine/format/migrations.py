@@ -20,7 +20,7 @@ from openbrains.engine.format.container import MANIFEST, dump_json
 from openbrains.engine.format.jsoncheck import parse_json
 
 FORMAT_ID = "openbrains.graph"
-CURRENT = 1
+CURRENT = 2
 
 Members = dict[str, bytes]
 Migration = Callable[[Members], Members]
@@ -155,6 +155,147 @@ def _v0_key(key: str) -> str:
     return f"{kind}/{uid}/{name}"
 
 
+# ----- v1 → v2 --------------------------------------------------------------------------
+# v2 (multi-task brains) changes graph.json, in graph.json and every population/NNNN.json:
+#   tasks     a list of {"name": …, "inputs", "outputs", …} becomes an object keyed by task
+#             name; "outputs" is called "heads"; each input and head names its node
+#             ("node": uid) and each head its "role"
+#   scores    an entry named like a task moves into that task's "score"
+#   nodes     get "owner" (the tasks recorded, if any) and "gid", derived from the node's
+#             uid and the sha256 of the graph's structure (the canonical JSON of each node's
+#             uid, unit, version and params, each edge, and causal: the first part of the
+#             content id), so equal genes give equal gids however the file was written
+#   lineage   v1 "parents" were structure hashes of run parents, not content ids: they move
+#             to "structure_parents", and "parents" starts empty
+GID_PREFIX = b"openbrains-gid/1\n"
+ROLE_OF_KIND = {"classification": "classifier", "regression": "regressor", "completion": "tokens"}
+
+
+def migrate_v1_to_v2(members: Members) -> Members:
+    manifest = _json(members, MANIFEST)
+    out = dict(members)
+    if "graph.json" in members:
+        out["graph.json"] = dump_json(_v1_graph(_json(members, "graph.json")))
+    for name in sorted(members):
+        if name.startswith("population/") and name.endswith(".json"):
+            record = _json(members, name)
+            if isinstance(record.get("graph"), dict):
+                record["graph"] = _v1_graph(record["graph"])
+                out[name] = dump_json(record)
+    out.pop(MANIFEST)
+    new_manifest = dict(manifest)
+    new_manifest.update(format_version=2, sha256=sha256_table(out))
+    out[MANIFEST] = dump_json(new_manifest)
+    return out
+
+
+def _v1_graph(graph: dict[str, Any]) -> dict[str, Any]:
+    graph = dict(graph)
+    nodes = graph.get("nodes")
+    tasks_v1 = graph.get("tasks", [])
+    if not isinstance(tasks_v1, list):  # not a v1 graph; the v2 reader will say what is wrong
+        return graph
+    io_nodes = {}
+    if isinstance(nodes, list):
+        for n in nodes:
+            if isinstance(n, dict) and n.get("unit") in ("input", "output"):
+                params = n.get("params") if isinstance(n.get("params"), dict) else {}
+                io_nodes.setdefault((n["unit"], params.get("name")), n.get("uid"))
+    tasks: dict[str, Any] = {}
+    unkeyed: list[Any] = []
+    for entry in tasks_v1:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name or name in tasks:
+            unkeyed.append(entry)
+            continue
+        tasks[name] = _v1_task(entry, io_nodes)
+    graph["tasks"] = tasks
+    if unkeyed:
+        graph["tasks_v1"] = unkeyed
+    scores = graph.get("scores")
+    if isinstance(scores, dict):
+        for name in tasks:
+            if isinstance(scores.get(name), dict) and "score" not in tasks[name]:
+                tasks[name]["score"] = scores.pop(name)
+    if isinstance(nodes, list):
+        digest = hashlib.sha256(_structure_json(graph)).hexdigest().encode()
+        graph["nodes"] = [_v1_node(n, digest, sorted(tasks)) for n in nodes]
+    lineage = graph.get("lineage")
+    if isinstance(lineage, dict) and "parents" in lineage:
+        lineage = dict(lineage)
+        lineage["structure_parents"] = lineage.pop("parents")
+        lineage["parents"] = []
+        graph["lineage"] = lineage
+    return graph
+
+
+def _structure_json(graph: dict[str, Any]) -> bytes:
+    """The canonical JSON of what a graph computes (as ``engine.format.identity.structure``
+    makes it for the content id), from the raw graph object, defaults filled in."""
+    nodes = [
+        {
+            "uid": n.get("uid"),
+            "unit": n.get("unit"),
+            "version": n.get("version", 1),
+            "params": n.get("params", {}),
+        }
+        for n in graph.get("nodes") or []
+        if isinstance(n, dict)
+    ]
+    edges = [
+        {
+            "uid": e.get("uid"),
+            "src": e.get("src"),
+            "src_port": e.get("src_port", "out"),
+            "dst": e.get("dst"),
+            "dst_port": e.get("dst_port", "in"),
+        }
+        for e in graph.get("edges") or []
+        if isinstance(e, dict)
+    ]
+    structure = {"causal": graph.get("causal", False), "edges": edges, "nodes": nodes}
+    return orjson.dumps(structure, option=orjson.OPT_SORT_KEYS)
+
+
+def _v1_task(entry: dict[str, Any], io_nodes: dict[tuple[Any, Any], Any]) -> dict[str, Any]:
+    task = {k: v for k, v in entry.items() if k not in ("name", "outputs")}
+    if "outputs" in entry:
+        task["heads"] = entry["outputs"]
+    for key, unit in (("inputs", "input"), ("heads", "output")):
+        ports = task.get(key)
+        if not isinstance(ports, dict):
+            continue
+        task[key] = {p: _v1_port(p, v, unit, task.get("kind"), io_nodes) for p, v in ports.items()}
+    return task
+
+
+def _v1_port(port: str, value: Any, unit: str, kind: Any, io_nodes: dict) -> Any:
+    if not isinstance(value, dict):
+        return value
+    value = dict(value)
+    uid = io_nodes.get((unit, port))
+    if isinstance(uid, str) and "node" not in value:
+        value["node"] = uid
+    if unit == "output" and "role" not in value:
+        value["role"] = ROLE_OF_KIND.get(kind) or (
+            port if port in ("policy", "value") else "signal"
+        )
+    return value
+
+
+def _v1_node(node: Any, digest: bytes, tasks: list[str]) -> Any:
+    if not isinstance(node, dict) or not isinstance(node.get("uid"), str):
+        return node
+    node = dict(node)
+    if "gid" not in node:
+        node["gid"] = hashlib.sha256(
+            GID_PREFIX + digest + b"\n" + node["uid"].encode()
+        ).hexdigest()[:32]
+    if tasks and "owner" not in node:
+        node["owner"] = tasks
+    return node
+
+
 # ----- helpers --------------------------------------------------------------------------
 def _json(members: Members, name: str) -> dict[str, Any]:
     if name not in members:
@@ -194,5 +335,5 @@ def _rename_tensors(data: bytes, rename: Callable[[str], str]) -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data[8 + n :]
 
 
-MIGRATIONS: tuple[Migration, ...] = (migrate_v0_to_v1,)
+MIGRATIONS: tuple[Migration, ...] = (migrate_v0_to_v1, migrate_v1_to_v2)
 assert len(MIGRATIONS) == CURRENT, "one migration per older version"

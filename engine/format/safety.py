@@ -56,6 +56,10 @@ class Limits:
     max_nodes: int = 1_000
     max_edges: int = 3_000
     max_weights: int = 20_000_000
+    # tasks of a multi-task graph and their probes (examples every training step replays)
+    max_tasks: int = 64
+    max_probe_examples: int = 1_024
+    max_probe_values: int = 16_000_000
     # media a task reads (image folders, audio clips)
     max_image_pixels: int = 4096 * 4096
     max_audio_seconds: float = 60.0

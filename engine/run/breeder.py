@@ -29,6 +29,7 @@ from openbrains.engine.weights import decode_weights, encode_weights
 
 BREED_TRIES = 10  # children that exceed the size bound are drawn again this often
 FRESH_TRIES = 40
+PROBES_FILE = "probes.safetensors"  # a continued run's old-task probes, in the seeds folder
 
 
 class Breeder:
@@ -49,6 +50,7 @@ class Breeder:
         self.rng = rng
         self.population = population
         self.seeds_dir = seeds_dir
+        self._probes: bytes | None = None
         self.budget = budget
         self.device = device  # every candidate's C build must fit it (--device-budget)
         self.injections: list[Birth] = []
@@ -135,6 +137,23 @@ class Breeder:
                 tmp = path.with_suffix(".tmp")
                 tmp.write_bytes(data)
                 tmp.replace(path)
+
+    def seed_probes(self) -> bytes:
+        """The old tasks' probes of a continued run (``b""``: none)."""
+        if self._probes is None:
+            path = self.seeds_dir / PROBES_FILE
+            self._probes = path.read_bytes() if path.exists() else b""
+        return self._probes
+
+    def save_seed_probes(self, probes: bytes) -> None:
+        """Keep a continued run's probes beside its seed weights (written once)."""
+        self.seeds_dir.mkdir(exist_ok=True)
+        path = self.seeds_dir / PROBES_FILE
+        if probes and not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(probes)
+            tmp.replace(path)
+        self._probes = None
 
     # ----- the steady state -------------------------------------------------------------
     def breed(self) -> Birth:

@@ -31,6 +31,7 @@ from openbrains.engine.record import PLAN_KEY
 from openbrains.engine.recorded import recording_plan
 from openbrains.engine.run import policy
 from openbrains.engine.run.breeder import Breeder, fit_seed
+from openbrains.engine.run.continued import Continuation
 from openbrains.engine.run.control import Controls, EventSink
 from openbrains.engine.run.feedback import FEEDBACK_POLL_S, Feedback
 from openbrains.engine.run.pace import Pace
@@ -95,9 +96,13 @@ class Run(Controls):
             self.archive.close()
             raise
         self.ratings = RatingBook(self.settings.rating_prior)
-        self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
         # sized from the task's own data, so recordings never change a run's budgets
         self.bounds: SizeBounds = bounds_for(task, self.settings.max_params or None)
+        self.continued = Continuation.of(self.settings, task)  # --seed-from: old tasks kept
+        if self.continued is not None:
+            self.bounds = self.continued.bounds(self.bounds)
+        else:
+            self.settings.seeds = [fit_seed(s, task) for s in self.settings.seeds]
         self.device = device_gate(self.settings.device_budget)  # a hard limit, or None
         if self.device is not None:
             self.bounds = self.device.bound(self.bounds)
@@ -154,8 +159,9 @@ class Run(Controls):
         """The spec workers load: the run's task plus its recordings up to this version."""
         return self.feedback.task_ref().spec
 
-    def save_seed_weights(self, weights: list[bytes]) -> None:
+    def save_seed_weights(self, weights: list[bytes], probes: bytes = b"") -> None:
         self.breeder.save_seed_weights(weights)
+        self.breeder.save_seed_probes(probes)
 
     def poll_feedback(self, backend: Backend | None = None) -> None:
         """New recordings, a grown stream, new ratings (engine.run.feedback)."""
@@ -247,7 +253,7 @@ class Run(Controls):
             **graph.hparams,
         }
         graph.lineage = {
-            "parents": list(birth.parents),
+            "run_parents": list(birth.parents),  # content-id parents come on export
             "mutation": birth.mutation,
             "detail": birth.detail,
         }
@@ -259,6 +265,8 @@ class Run(Controls):
             steps=birth.steps or self.budget(birth.rung),
             weights=birth.weights,
         )
+        if self.continued is not None:
+            spec = spec.with_(keep=self.settings.keep, probes=self.breeder.seed_probes())
         spec = self.runner.prepare(spec, birth, self)
         self.inflight[spec.job] = (birth, spec)
         return spec
@@ -302,6 +310,10 @@ class Run(Controls):
             if done
             else None
         )
+        scores = {"val": outcome.val, "test": outcome.test} if done else {}
+        if self.continued is not None and done:
+            fitness = self.continued.fitness(fitness, outcome)
+            scores.update(self.continued.scores(outcome))
         rec = record_from(
             birth,
             graph_json,
@@ -317,7 +329,7 @@ class Run(Controls):
         rec.id = self.archive.add(
             rec,
             outcome.weights if done else None,
-            {"val": outcome.val, "test": outcome.test} if done else {},
+            scores,
             retire=[m.record.id for m in retire],
             event={"status": rec.status, "fitness": fitness},
         )
@@ -375,6 +387,12 @@ class Run(Controls):
             "train_size": rec.train_size,
         }
 
+    def _best_summary(self, rec: Record) -> dict[str, Any]:
+        out = self._summary(rec)
+        if self.continued is not None:  # every old task's score of the champion too
+            out["tasks"] = self.continued.old_scores(self.archive.scores(rec.id))
+        return out
+
     def progress(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started
         best = self.best
@@ -386,7 +404,7 @@ class Run(Controls):
             "species": len({m.record.species for m in self.members}),
             "population": len(self.members),
             "metric": self.task.metric,
-            "best": None if best is None else self._summary(best),
+            "best": None if best is None else self._best_summary(best),
             "data_version": self.data_version,
             "ratings": self.ratings.total,
             "teacher": self.teaching.status(),

@@ -45,6 +45,9 @@ class RunSettings:
     workers: int = 1
     cpu_cap: float = 0.0
     seeds: list[str] = field(default_factory=list)
+    # continued from a shared brain (--seed-from): protect, share or off; "" for a plain run.
+    # The old tasks' probes lie beside the seeds (engine.continual.seeding)
+    keep: str = ""
     rating_weight: float = 0.0  # 0: the task's metric alone; 1: people's ratings alone
     rating_prior: float = DEFAULT_PRIOR_STRENGTH  # k of the shrunk mean rating
     # exporters.budget.DeviceBudget as plain data: every candidate's C build fits it

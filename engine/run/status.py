@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from openbrains.engine import runlock
+from openbrains.engine.run.continued import TASK_SPLIT
 from openbrains.engine.store import Archive
 
 
@@ -41,6 +42,13 @@ def status_of(run_dir: Path) -> dict[str, Any]:
                 "origin": best.origin,
                 "steps": best.steps,
             }
+            if settings.get("keep"):  # a continued run: every old task's score too
+                out["keep"] = settings["keep"]
+                out["best"]["tasks"] = {
+                    split[len(TASK_SPLIT) :]: values
+                    for split, values in archive.scores(best.id).items()
+                    if split.startswith(TASK_SPLIT)
+                }
         references = archive.get_meta("references")  # game runs: the Elo yardstick
         if references:
             out["references"] = references

@@ -13,7 +13,7 @@ from openbrains.engine.runners.base import Coordinator, OnStep
 from openbrains.engine.runners.common import candidate, guarded, measure_latency
 from openbrains.engine.train import genes
 from openbrains.engine.train.trainer import Budget, TrainResult, train
-from openbrains.engine.weights import encode_weights
+from openbrains.engine.weights import decode_weights, encode_weights
 
 
 def base_steps(task: Any) -> int:
@@ -53,7 +53,11 @@ class DatasetRunner:
         """Children of mutation and crossover sometimes become a learning-rate sweep of
         siblings; every job carries the time cap once the run knows its pace."""
         settings = run.settings
-        if birth.origin in ("mutation", "crossover") and run.rng.random() < settings.sibling_rate:
+        if (
+            not spec.keep  # a continued brain trains with its old tasks: one at a time
+            and birth.origin in ("mutation", "crossover")
+            and run.rng.random() < settings.sibling_rate
+        ):
             spec = spec.with_(siblings=self._siblings(birth.graph, run))
         cap = run.time_cap(spec.steps)
         if cap is not None:
@@ -87,9 +91,38 @@ class DatasetRunner:
 
     # ----- worker side ------------------------------------------------------------------
     def train(self, spec: JobSpec, task: Any, on_step: OnStep | None = None) -> JobResult:
+        if spec.keep:
+            return guarded(spec, task, lambda: self._continued(spec, task, on_step))
         if spec.siblings:
             return guarded(spec, task, lambda: self._siblings_work(spec, task, on_step))
         return guarded(spec, task, lambda: self._one(spec, task, on_step))
+
+    def _continued(self, spec: JobSpec, task: Any, on_step: OnStep | None) -> JobResult:
+        """A brain continued from a shared one: the new task trains through its view, the
+        old tasks are kept as ``spec.keep`` says, and every task is measured."""
+        from openbrains.engine.continual.train import OldTask, train_continued
+
+        graph = Graph.from_json(spec.graph)
+        olds = [OldTask(name) for name in graph.tasks if name != task.name]
+        done = train_continued(
+            graph,
+            decode_weights(spec.weights) if spec.weights else {},
+            task,
+            olds,
+            decode_weights(spec.probes) if spec.probes else {},
+            spec.keep,
+            Budget(steps=spec.steps, seconds=spec.seconds),
+            spec.seed,
+            on_step=on_step,
+        )
+        brain = done.brains.brains[task.name]
+        params = sum(p.numel() for p in done.brains.parameters())
+        out = _outcome(done.result, brain, params, brain.flops(time=16), 0.0)
+        out.latency_ms = measure_latency(brain, task)
+        if not done.result.diverged:
+            out.weights = encode_weights(done.weights)
+        out.details["tasks"] = {k: v for k, v in done.tasks.items() if k != task.name}
+        return JobResult(spec.job, [out])
 
     def _one(self, spec: JobSpec, task: Any, on_step: OnStep | None) -> JobResult:
         graph = Graph.from_json(spec.graph)

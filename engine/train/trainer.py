@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,11 +82,31 @@ def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> tuple[float, bool
     return value, True
 
 
-def make_optimizer(brain: Brain, hparams: dict[str, Any]) -> torch.optim.Optimizer | None:
-    params = [p for p in brain.parameters() if p.requires_grad]
-    if not params:
+def make_optimizer(
+    brain: Brain,
+    hparams: dict[str, Any],
+    extra: Iterable[torch.nn.Parameter] = (),
+    slow: Iterable[torch.nn.Parameter] = (),
+    slow_scale: float = 1.0,
+) -> torch.optim.Optimizer | None:
+    """The optimiser of ``brain``'s trainable parameters and ``extra``; those in ``slow``
+    learn at ``slow_scale`` times the rate (their group's ``lr_scale``)."""
+    own = list(brain.parameters())
+    seen = {id(p) for p in own}
+    every = [p for p in own + [p for p in extra if id(p) not in seen] if p.requires_grad]
+    if not every:
         return None
+    slow_ids = {id(p) for p in slow}
     lr = float(hparams["lr"])
+    params: Any = every
+    if slow_ids and slow_scale != 1.0:
+        fast = [p for p in every if id(p) not in slow_ids]
+        held = [p for p in every if id(p) in slow_ids]
+        params = [
+            {"params": group, "lr": lr * scale, "lr_scale": scale}
+            for group, scale in ((fast, 1.0), (held, slow_scale))
+            if group
+        ]
     if hparams["optimizer"] == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
     # fused kernels: for micro-models the optimiser's per-tensor Python loop is a real cost
@@ -141,15 +161,22 @@ def train(
     seed: int = 0,
     measure_test: bool = True,
     on_step: Callable[[], None] | None = None,
+    extra_loss: Callable[[torch.Generator], torch.Tensor] | None = None,
+    extra_params: Iterable[torch.nn.Parameter] = (),
+    slow_params: Iterable[torch.nn.Parameter] = (),
+    slow_scale: float = 1.0,
 ) -> TrainResult:
     """Train in place, then score on validation (and test, for reporting only).
 
     ``on_step`` runs after every optimiser step: the governor sleeps there to hold the CPU
-    cap, and a worker checks there that its coordinator is still alive.
+    cap, and a worker checks there that its coordinator is still alive. ``extra_loss``
+    (given the batch generator) is added to every step's task loss, and ``extra_params``
+    train too: other tasks of a multi-task brain stay in the loss this way. ``slow_params``
+    learn at ``slow_scale`` times the rate (a shared body under a new task).
     """
     h = genes.resolve(hparams)
     result = TrainResult()
-    opt = make_optimizer(brain, h)
+    opt = make_optimizer(brain, h, extra_params, slow_params, slow_scale)
     gen = torch.Generator().manual_seed(seed)
     data = task.train
     n = len(data)
@@ -171,7 +198,7 @@ def train(
             break
         factor = lr_factor(str(h["schedule"]), budget, result.steps, elapsed)
         for group in opt.param_groups:
-            group["lr"] = base_lr * factor
+            group["lr"] = base_lr * factor * group.get("lr_scale", 1.0)
         if pos + batch > n:
             order, pos = torch.randperm(n, generator=gen), 0
         index = order[pos : pos + batch]
@@ -186,6 +213,8 @@ def train(
         loss = task.loss(out, part.target, smoothing)
         if distill is not None:
             loss = distill(out, part, loss, index, views)
+        if extra_loss is not None:
+            loss = loss + extra_loss(gen)
         value, stepped = descend(opt, loss)
         if not stepped:
             result.diverged, result.reason = True, f"loss became {value} at step {result.steps}"

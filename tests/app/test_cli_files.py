@@ -60,7 +60,7 @@ def test_inspect_describes_a_sample() -> None:
     text = out.stdout
     for expected in (
         "kind: project",
-        "format version: 1",
+        "format version: 2",
         "input  image",
         "output label",
         "parameters: 4,538",
@@ -103,7 +103,7 @@ def test_convert_migrates_v0(tmp_path: Path) -> None:
     out = run("convert", str(FIXTURES / "tiny_v0.graph"), str(tmp_path / "new.graph"))
     assert out.returncode == 0 and "migrated from format version 0" in out.stdout
     info = run("inspect", str(tmp_path / "new.graph"))
-    assert "format version: 1" in info.stdout
+    assert "format version: 2" in info.stdout
 
 
 PLUGIN = """

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 from openbrains.engine.format import GraphFile, load, load_brain, save
+from openbrains.engine.taskrecord import TaskRecord
 from openbrains.engine.tasks.callresponse import respond
 from openbrains.engine.textgen import complete
 
@@ -42,7 +43,7 @@ def test_text_with_temperature() -> None:
 def test_context_comes_from_the_task_it_learned(tmp_path: Path) -> None:
     doc = load(SAMPLES / "text.graph")
     assert doc.graph is not None
-    doc.graph.tasks = [{"name": "text", "settings": {"context": 4}}]
+    doc.graph.tasks = {"text": TaskRecord("text", settings={"context": 4})}
     path = tmp_path / "exported.graph"
     save(path, GraphFile(kind="graph", graph=doc.graph, weights=doc.weights))
     out = sample(str(path), "--prompt", "abcdefgh", "--length", "10", "--temperature", "0")

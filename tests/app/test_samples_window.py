@@ -10,6 +10,7 @@ import pytest
 import torch
 from openbrains.app.samples_window import SamplesWindow, open_samples_window
 from openbrains.engine.format import load_brain, save_brain
+from openbrains.engine.taskrecord import TaskRecord
 from openbrains.engine.tasks.denoise import denoise_task, sample_images
 from openbrains.engine.train.trainer import Budget, train
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -26,7 +27,7 @@ def denoiser(tmp_path_factory: pytest.TempPathFactory) -> Path:
     task = denoise_task(steps=STEPS, draws=1)
     result = train(brain.train(), task, Budget(steps=20), {"lr": 3e-3, "batch_size": 32})
     assert not result.diverged, result.reason
-    brain.graph.tasks = [{"name": "denoise", "settings": dict(task.settings)}]
+    brain.graph.tasks = {"denoise": TaskRecord("denoise", settings=dict(task.settings))}
     path = tmp_path_factory.mktemp("samples") / "denoiser.graph"
     save_brain(path, brain.eval())
     return path

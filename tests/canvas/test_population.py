@@ -506,6 +506,12 @@ def test_runbar_progress_text(qtbot: Any) -> None:
         assert part in text
     bar.set_progress({"individuals": 3, "per_minute": 0.0, "species": 1, "best": None})
     assert "3 individuals" in bar.status.text() and "champion" not in bar.status.text()
+    # a continued run: the champion's score on every old task beside the new one's
+    best = {"id": 4, "score": 0.9, "params": 10, "metric": "accuracy"}
+    best["tasks"] = {"digits": {"probe": 0.9944}, "<b>": {"probe": 1.0}}
+    bar.set_progress({"individuals": 4, "per_minute": 1.0, "species": 1, "best": best})
+    text = bar.status.text()
+    assert "old tasks: digits: probe 0.994" in text and "&lt;b&gt;: probe 1.000" in text
 
 
 # ----- a long run's worth of events -----------------------------------------------------

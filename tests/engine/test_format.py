@@ -40,6 +40,7 @@ from openbrains.engine.format import (
     validate_safetensors,
 )
 from openbrains.engine.graph import Graph
+from openbrains.engine.taskrecord import TaskRecord
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "format"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
@@ -47,7 +48,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
 
 # ----- helpers ---------------------------------------------------------------------------
 def tiny_graph(width: int = 8, activation: str = "tanh") -> Graph:
-    g = Graph(lineage={"parents": ["abc"]}, scores={"val_loss": 0.5}, tasks=[{"name": "t"}])
+    g = Graph(
+        lineage={"parents": [{"id": "a" * 64, "relation": "seed"}]},
+        scores={"val_loss": 0.5},
+        tasks={"t": TaskRecord("t", kind="regression")},
+    )
     g.add_node("input", {"name": "x", "channels": 4, "time": 1}, uid="in", pos=(0.0, 1.5))
     g.add_node("dense", {"width": width, "activation": activation}, uid="h0", label="hidden")
     g.add_node("dense", {"width": 5}, uid="h1", frozen=True)
@@ -145,9 +150,23 @@ class _Boom:
 
 
 # ----- committed fixtures and migrations ------------------------------------------------
-def test_committed_v1_fixture_loads_and_its_brain_runs() -> None:
+def test_committed_v2_fixture_loads_and_its_brain_runs() -> None:
+    doc = load(FIXTURES / "tiny_v2.graph")
+    assert (doc.kind, doc.format_version_read, doc.migrated_from) == ("graph", 2, None)
+    assert doc.missing_units() == {}
+    _graph, brain = load_brain(FIXTURES / "tiny_v2.graph")
+    io_ = safetensors.torch.load((FIXTURES / "tiny_io.safetensors").read_bytes())
+    with torch.no_grad():
+        torch.testing.assert_close(brain(io_["x"]), io_["y"])
+
+
+def test_committed_v1_fixture_migrates_to_the_v2_fixture() -> None:
     doc = load(FIXTURES / "tiny_v1.graph")
-    assert (doc.kind, doc.format_version_read, doc.migrated_from) == ("graph", 1, None)
+    assert (doc.kind, doc.format_version_read, doc.migrated_from) == ("graph", 1, 1)
+    v2 = load(FIXTURES / "tiny_v2.graph")
+    assert doc.graph is not None and v2.graph is not None
+    assert doc.graph.to_dict() == v2.graph.to_dict()
+    assert all(torch.equal(doc.weights[k], v2.weights[k]) for k in v2.weights)
     assert doc.missing_units() == {}
     graph, brain = load_brain(FIXTURES / "tiny_v1.graph")
     io_ = safetensors.torch.load((FIXTURES / "tiny_io.safetensors").read_bytes())
@@ -176,7 +195,7 @@ def test_committed_v0_fixture_migrates_to_the_same_network() -> None:
         assert torch.equal(b0(x), b1(x))
     # saved again, the migrated file is a plain v1 file
     again = loads(dumps(old))
-    assert (again.format_version_read, again.migrated_from) == (1, None)
+    assert (again.format_version_read, again.migrated_from) == (2, None)
     assert again.manifest_extra == {"comment": "hand-made v0 fixture"}
 
 
@@ -188,7 +207,7 @@ def test_a_file_from_a_newer_format_is_refused_naming_the_version() -> None:
     refused(
         data,
         re.escape(
-            "written by a newer Open Brains (format version 999); this version reads up to 1 "
+            "written by a newer Open Brains (format version 999); this version reads up to 2 "
             "— upgrade openbrains"
         ),
     )
@@ -707,9 +726,9 @@ def test_written_json_matches_the_schema() -> None:
     check("graph", orjson.loads(m["graph.json"]))
     check("project", orjson.loads(m["project.json"]))
     check("population_member", orjson.loads(m["population/0000.json"]))
-    for name in ("tiny_v1.graph",):
+    for name in ("tiny_v2.graph",):
         fm = members_of((FIXTURES / name).read_bytes())
         check("manifest", orjson.loads(fm["manifest.json"]))
         check("graph", orjson.loads(fm["graph.json"]))
     with pytest.raises(jsonschema.ValidationError):
-        check("manifest", {**orjson.loads(m["manifest.json"]), "format_version": 2})
+        check("manifest", {**orjson.loads(m["manifest.json"]), "format_version": 3})

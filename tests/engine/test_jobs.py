@@ -73,6 +73,8 @@ def through_bytes(header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
 
 def test_a_job_survives_the_wire_and_pickle() -> None:
     assert JobSpec.from_wire(*through_bytes(*SPEC.to_wire())) == SPEC
+    continued = SPEC.with_(keep="share", probes=b"probe tensors")  # a continued run's job
+    assert JobSpec.from_wire(*through_bytes(*continued.to_wire())) == continued
     assert pickle.loads(pickle.dumps(SPEC)) == SPEC
     assert SPEC.candidates == 2 and SPEC.sibling_graph(1).hparams["lr"] == 0.002
 

@@ -16,6 +16,7 @@ from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import save_brain
 from openbrains.engine.graph import Graph
 from openbrains.engine.live import LiveSession, StreamingAudio
+from openbrains.engine.taskrecord import TaskRecord
 
 from tests.nodes import media
 
@@ -46,7 +47,7 @@ def audio_graph() -> Graph:
     g.codecs = {
         "audio": {"kind": "audio", "mode": "logmel", "n_fft": 400, "hop": 160, "n_mels": 20}
     }
-    g.tasks = [{"name": "toy", "classes": ["yes", "no", "maybe"]}]
+    g.tasks = {"toy": TaskRecord("toy", classes=["yes", "no", "maybe"])}
     return g
 
 

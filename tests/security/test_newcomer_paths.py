@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from openbrains.engine.format import load
+from openbrains.engine.taskrecord import latest
 
 from tests.security.trust_kit import ob, one_line_error
 
@@ -119,8 +120,8 @@ def test_a_users_game_from_run_to_arena_eval_and_play(tmp_path: Path, home: Path
     assert st["task"]["n"] == "3" and st["task"]["name"] == GAME
     exported = cli(f"export {run_dir} --best -o champ.graph")
     assert exported.returncode == 0, exported.stderr
-    task = load(folder / "champ.graph").graph.tasks[-1]
-    assert task["game"] == GAME and task["options"] == {"n": 3}  # converted by the signature
+    task = latest(load(folder / "champ.graph").graph)
+    assert task.extra["game"] == GAME and task.options == {"n": 3}  # converted by the signature
 
     # the arena: the recorded n=3 rebuilds the game; the user's own player is an opponent
     arena = cli(f"arena champ.graph --game {GAME} --opponent {PLAYER} --games 4 --sims 0 --json")
@@ -171,7 +172,7 @@ def test_an_images_champion_answers_live_on_a_video(tmp_path: Path, home: Path) 
     graph = load(tmp_path / "champ.graph").graph
     codec = graph.codecs["image"]
     assert codec["kind"] == "image" and (codec["height"], codec["width"]) == (16, 16)
-    assert graph.tasks[-1]["options"]["size"] == 16
+    assert latest(graph).options["size"] == 16
     live = cli("live champ.graph --source camera:square.avi --chunks 10")
     assert live.returncode == 0, live.stderr
     answers = [line for line in live.stdout.splitlines() if "label=" in line]
