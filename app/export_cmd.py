@@ -43,7 +43,7 @@ def _export_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_export_args)
 def cmd_export(args: argparse.Namespace) -> int:
-    from openbrains.engine.exporters.dispatch import ExportRequest, export
+    import openbrains
 
     task = None
     if args.task:
@@ -53,17 +53,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.label:
             task["label"] = args.label
         task.update(parse_options(args.option))
-    result = export(
-        ExportRequest(
-            source=args.source,
-            output=args.output,
-            best=args.best,
-            individual=args.id,
-            format=args.format,
-            quantize=args.quantize,
-            max_drop=args.max_drop,
-            task=task,
-        )
+    result = openbrains.export(
+        args.source,
+        args.output,
+        format=args.format,
+        best=args.best,
+        id=args.id,
+        quantize=args.quantize,
+        max_drop=args.max_drop,
+        task=task,
     )
     for line in result.summary:
         print(line)

@@ -41,6 +41,8 @@ _API = {
     "start_run": ("openbrains.runs", "start_run"),
     "resume": ("openbrains.runs", "resume"),
     "load_individual": ("openbrains.runs", "load_individual"),
+    "export": ("openbrains.exporting", "export"),
+    "ExportResult": ("openbrains.engine.exporters.dispatch", "ExportResult"),
     "RunSettings": ("openbrains.engine.run", "RunSettings"),
     "Until": ("openbrains.engine.run", "Until"),
     "CodeRef": ("openbrains.engine.trust", "CodeRef"),
@@ -52,9 +54,11 @@ if TYPE_CHECKING:
     from openbrains.brain import load_brain as load
     from openbrains.brain import save_brain as save
     from openbrains.engine.errors import OpenBrainsError
+    from openbrains.engine.exporters.dispatch import ExportResult
     from openbrains.engine.run import RunSettings, Until
     from openbrains.engine.trust import CodeRef
     from openbrains.evaluation import Evaluation, evaluate
+    from openbrains.exporting import export
     from openbrains.runs import (
         Champion,
         Event,
@@ -85,6 +89,7 @@ __all__ = [
     "CodeRef",
     "Evaluation",
     "Event",
+    "ExportResult",
     "OpenBrainsError",
     "RunHandle",
     "RunSettings",
@@ -93,6 +98,7 @@ __all__ = [
     "Until",
     "__version__",
     "evaluate",
+    "export",
     "load",
     "load_individual",
     "read",
