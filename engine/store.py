@@ -27,6 +27,7 @@ import orjson
 from openbrains.engine import __version__, runlock
 from openbrains.engine.diskspace import DiskFullError, free_bytes, is_disk_full
 from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.format.migrations import upgrade_graph_json
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
@@ -552,7 +553,7 @@ class Archive:
             id=i,
             origin=origin,
             parents=orjson.loads(parents),
-            graph_json=graph,
+            graph_json=upgrade_graph_json(graph),  # archives older than format v2
             structure=structure,
             status=status,
             rung=rung,

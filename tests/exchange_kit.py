@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import load, save_brain
+from openbrains.engine.taskrecord import record_of
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.train.trainer import evaluate
 
@@ -40,15 +41,14 @@ def make_brain(path: Path, shift: float = 0.0) -> Path:
     with torch.no_grad():
         val = evaluate(brain, task, task.val)[task.metric]
         test = evaluate(brain, task, task.test)[task.metric]
-    graph.tasks = [info]
-    graph.scores = {
-        "xor": {
-            "metric": task.metric,
-            "validation": val,
-            "test": test,
-            "params": brain.param_count(),
-        }
+    record = record_of("xor", info, graph)
+    record.score = {
+        "metric": task.metric,
+        "validation": val,
+        "test": test,
+        "params": brain.param_count(),
     }
+    graph.tasks = {"xor": record}
     graph.lineage = {"run": "xor", "id": 7, "mutation": "widen", "run_parents": [3], "parents": []}
     save_brain(path, graph, weights)
     return path

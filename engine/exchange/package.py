@@ -113,20 +113,15 @@ def _number(value: Any) -> float | None:
 
 
 def _tasks(graph: Graph) -> tuple[TaskScore, ...]:
-    """Each task the file records, with the scores the file records for it."""
-    out: dict[str, TaskScore] = {}
-    for t in graph.tasks:
-        if isinstance(t, dict) and isinstance(t.get("name"), str):
-            out[t["name"]] = TaskScore(t["name"], str(t.get("metric") or "score"))
-    for name, s in graph.scores.items():
-        if isinstance(s, dict) and name in out:
-            out[name] = TaskScore(
-                name,
-                str(s.get("metric") or out[name].metric),
-                _number(s.get("validation")),
-                _number(s.get("test")),
-            )
-    return tuple(out.values())
+    """Each task the file records, with the score the file records for it (format v2 keeps
+    it in the task's record; a top-level ``scores`` entry of the same name is read too)."""
+    out: list[TaskScore] = []
+    for name, rec in graph.tasks.items():
+        s = rec.score if rec.score else graph.scores.get(name)
+        s = s if isinstance(s, dict) else {}
+        metric = str(s.get("metric") or rec.metric or "score")
+        out.append(TaskScore(name, metric, _number(s.get("validation")), _number(s.get("test"))))
+    return tuple(out)
 
 
 def _lineage(graph: Graph) -> str:

@@ -90,8 +90,16 @@ class BrainMeta:
         return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
 
 
+def _tasks(graph: Graph) -> list[dict[str, Any]]:
+    """The tasks a graph records, each as plain data with its name (format v2 keys them by
+    name; a v1 graph in memory holds a list)."""
+    if isinstance(graph.tasks, dict):
+        return [{**rec.to_dict(), "name": name} for name, rec in graph.tasks.items()]
+    return [t for t in graph.tasks if isinstance(t, dict)]
+
+
 def _task_of(graph: Graph, output: str) -> dict[str, Any] | None:
-    tasks = [t for t in graph.tasks if isinstance(t, dict)]
+    tasks = _tasks(graph)
     for t in tasks:
         heads = t.get("heads") or t.get("outputs") or {}
         if output in heads:
@@ -135,8 +143,7 @@ def describe(brain: Brain, graph: Graph, source: str = "") -> BrainMeta:
     outputs = tuple(replace(p, name=f"{p.name}_out") if p.name in taken else p for p in outputs)
     tasks = tuple(
         {k: t.get(k) for k in ("name", "kind", "metric", "classes") if k in t}
-        for t in graph.tasks
-        if isinstance(t, dict)
+        for t in _tasks(graph)
     )
     return BrainMeta(inputs, outputs, tasks=tasks, source=source)
 

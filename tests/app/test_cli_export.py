@@ -22,6 +22,7 @@ from openbrains.engine.exporters.dispatch import format_for
 from openbrains.engine.exporters.meta import describe
 from openbrains.engine.format import GraphFile, load_brain, save
 from openbrains.engine.graph import Graph
+from openbrains.engine.taskrecord import record_of
 
 from tests.engine.exporting import OpaqueUnit
 
@@ -153,7 +154,7 @@ def _outlier_brain(path: Path) -> None:
     y = g.add_node("output", {"name": "label", "channels": 10, "time": 1})
     g.connect(x.uid, f.uid)
     g.connect(f.uid, y.uid)
-    g.tasks = [task.describe()]
+    g.tasks = {task.name: record_of(task.name, task.describe(), g)}
     brain = compile_graph(g, seed=0)
     images, target = task.train.inputs["image"], task.train.target
     assert float(images[:, 0].abs().max()) == 0.0

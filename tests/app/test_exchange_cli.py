@@ -41,7 +41,7 @@ def test_publish_browse_pull_verify(tmp_path: Path) -> None:
 
     # a brain whose file (and so its card) claims a test score it does not have
     doc = load(brain)
-    doc.graph.scores["xor"]["test"] = 0.123
+    doc.graph.tasks["xor"].score["test"] = 0.123
     save(tmp_path / "boast.graph", doc)
     assert (
         ob("publish", "boast.graph", "--to", "share", "--name", "boast", cwd=tmp_path).returncode

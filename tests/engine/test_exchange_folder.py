@@ -46,7 +46,7 @@ def test_publish_browse_pull_round_trip(tmp_path: Path, brains: tuple[Path, Path
     assert front["tags"] == ["open-brains", "task:xor", "modality:vector"]
     doc = load(a)
     assert front["open_brains"]["content_id"] == content_id(doc.graph, doc.weights)
-    assert front["open_brains"]["tasks"]["xor"]["test"] == doc.graph.scores["xor"]["test"]
+    assert front["open_brains"]["tasks"]["xor"]["test"] == doc.graph.tasks["xor"].score["test"]
     body = card_text.split("---\n", 2)[2]
     for words in (
         "## Scores",

@@ -14,6 +14,7 @@ from openbrains.engine.exporters.c import emit_c
 from openbrains.engine.exporters.meta import describe
 from openbrains.engine.exporters.onnx import export_onnx
 from openbrains.engine.exporters.onnx_check import example_inputs
+from openbrains.engine.taskrecord import record_of
 
 from tests.engine.exporting import c_vs_torch
 from tests.engine.specs import MODALITIES
@@ -31,8 +32,8 @@ def two_headed(k: int):
 
 def test_every_head_is_an_onnx_output_with_its_meaning() -> None:
     graph, brain = two_headed(0)
-    graph.tasks = [{"name": "pair", "kind": "classification", "classes": list("abcd"),
-                    "outputs": {"label": {}}}]  # fmt: skip
+    graph.tasks = {"pair": record_of("pair", {"kind": "classification", "classes": list("abcd"),
+                   "outputs": {"label": {}}}, graph)}  # fmt: skip
     ex = export_onnx(brain, describe(brain, graph))
     model = onnx.load_from_string(ex.model)
     assert sorted(o.name for o in model.graph.output) == ["label", "value"]

@@ -26,6 +26,7 @@ from openbrains.engine.exporters.onnx import (
 from openbrains.engine.exporters.onnx_check import EXAMPLE_TIME, example_inputs
 from openbrains.engine.format import load_brain
 from openbrains.engine.graph import Graph
+from openbrains.engine.taskrecord import record_of
 from torch import nn
 
 from tests.engine.exporting import ROOT, OpaqueUnit, catalog, graph_with
@@ -151,8 +152,8 @@ def test_random_graphs_of_every_modality_match_pytorch() -> None:
 def test_metadata_says_what_inputs_and_outputs_mean() -> None:
     graph, brain = load_brain(ROOT / "sample_graphs" / "digits.graph")
     classes = [str(k) for k in range(10)]
-    graph.tasks = [{"name": "digits", "kind": "classification", "classes": classes,
-                    "metric": "accuracy", "outputs": {"label": {}}}]  # fmt: skip
+    graph.tasks = {"digits": record_of("digits", {"kind": "classification", "classes": classes,
+                   "metric": "accuracy", "outputs": {"label": {}}}, graph)}  # fmt: skip
     model = onnx.load_from_string(export_onnx(brain, describe(brain, graph, "x.graph")).model)
     props = {p.key: p.value for p in model.metadata_props}
     info = json.loads(props["openbrains"])

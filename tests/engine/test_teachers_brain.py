@@ -12,6 +12,7 @@ import pytest
 import torch
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import load, save_brain
+from openbrains.engine.taskrecord import record_of
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.teachers import TeacherError, TeacherSpec, open_teacher
 from openbrains.engine.teachers.answers import Case, Label, Score, Skip, Soft
@@ -32,7 +33,7 @@ def train_digits_brain(path: Path, steps: int = 300) -> float:
     brain = compile_graph(graph, inputs=task.inputs, outputs=task.outputs, seed=0)
     train(brain, task, Budget(steps=steps), graph.hparams, seed=0, measure_test=False)
     saved = brain.graph.copy()
-    saved.tasks = [task.describe()]
+    saved.tasks = {task.name: record_of(task.name, task.describe(), saved)}
     save_brain(path, saved, brain.weights())
     return evaluate(brain, task, task.test)["accuracy"]
 

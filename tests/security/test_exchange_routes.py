@@ -76,8 +76,9 @@ def test_a_downloads_code_runs_only_when_the_user_names_it(tmp_path: Path) -> No
     mark = canary_module(tmp_path)
     brain = make_brain(tmp_path / "a.graph")
     doc = load(brain)
-    doc.graph.tasks = [{**doc.graph.tasks[0], "name": f"{CANARY_MODULE}:Boom"}]
-    doc.graph.scores = {f"{CANARY_MODULE}:Boom": doc.graph.scores["xor"]}
+    record = doc.graph.tasks.pop("xor")
+    record.name = f"{CANARY_MODULE}:Boom"
+    doc.graph.tasks = {record.name: record}
     save(brain, doc)
     ref, _ = publish(PublishRequest(brain, name="game"), tmp_path / "share")
     out = ob("pull", ref, "-o", "x.graph", "--verify", cwd=tmp_path, home=tmp_path / "home")
