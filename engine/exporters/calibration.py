@@ -23,8 +23,8 @@ class Calibration:
 
 
 def recorded_task(graph: Graph) -> str | None:
-    names = [t.get("name") for t in graph.tasks if isinstance(t, dict) and t.get("name")]
-    return names[-1] if names else None
+    names = list(graph.tasks)  # format v2: keyed by name, oldest first
+    return str(names[-1]) if names else None
 
 
 def calibration(brain: Brain, graph: Graph, task_spec: dict[str, Any] | None) -> Calibration:

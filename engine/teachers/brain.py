@@ -233,8 +233,9 @@ def _graph_classes(tasks: Any) -> list[str]:
     task descriptions; format 2: ``{name: description}``)."""
     entries = list(tasks.values()) if isinstance(tasks, dict) else list(tasks or [])
     for t in reversed(entries):
-        if isinstance(t, dict) and t.get("classes"):
-            return [str(c) for c in t["classes"]]
+        classes = t.get("classes") if isinstance(t, dict) else getattr(t, "classes", None)
+        if classes:
+            return [str(c) for c in classes]
     return []
 
 
