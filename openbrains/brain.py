@@ -86,6 +86,8 @@ class Brain:
             return {
                 str(n): dict(getattr(t, "score", None) or scores.get(n) or {})
                 for n, t in tasks.items()
+            } | {
+                str(n): dict(v) for n, v in scores.items() if n not in tasks and isinstance(v, dict)
             }
         named = [t["name"] for t in tasks if isinstance(t, dict) and isinstance(t.get("name"), str)]
         return {n: dict(scores.get(n) or {}) for n in named} | {
