@@ -195,7 +195,13 @@ def _fast_export(model: nn.Module, args: tuple, **kw: Any) -> Any:
     return _core.export(model, args, None, registry=_REGISTRY[0], opset_version=OPSET, **kw)
 
 
-def _trace(model: StepModel, args: tuple, names: tuple[list[str], list[str]], dyn: tuple) -> Any:
+def _trace(
+    model: StepModel,
+    args: tuple,
+    names: tuple[list[str], list[str]],
+    dyn: tuple,
+    optimize: bool = True,  # onnxscript's rewriter: a third of the time, the same numbers
+) -> Any:
     with _quiet():
         try:
             program = _fast_export(
@@ -205,7 +211,7 @@ def _trace(model: StepModel, args: tuple, names: tuple[list[str], list[str]], dy
                 output_names=names[1],
                 dynamic_shapes=(dyn,),  # forward(*args): one entry holding them all
                 verbose=False,
-                optimize=True,
+                optimize=optimize,
             )
         except ImportError:
             raise
