@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -27,7 +28,6 @@ import orjson
 from openbrains.engine import __version__, runlock
 from openbrains.engine.diskspace import DiskFullError, free_bytes, is_disk_full
 from openbrains.engine.errors import OpenBrainsError
-from openbrains.engine.format.migrations import upgrade_graph_json
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
@@ -121,6 +121,20 @@ class ArchiveError(OpenBrainsError):
 
 class ArchiveLocked(ArchiveError):
     """Another process owns the run folder now (it may let go: worth trying again)."""
+
+
+_V1_TASKS = re.compile(r'"tasks"\s*:\s*\[')
+
+
+def _current_graph(graph_json: str) -> str:
+    """A stored graph in the current format: archives written before format v2 hold v1
+    graphs (``tasks`` a list), upgraded here as they are read. The format package (and
+    torch with it) is imported only for such an old graph."""
+    if not _V1_TASKS.search(graph_json):
+        return graph_json
+    from openbrains.engine.format.migrations import upgrade_graph_json
+
+    return upgrade_graph_json(graph_json)
 
 
 @dataclass
@@ -553,7 +567,7 @@ class Archive:
             id=i,
             origin=origin,
             parents=orjson.loads(parents),
-            graph_json=upgrade_graph_json(graph),  # archives older than format v2
+            graph_json=_current_graph(graph),
             structure=structure,
             status=status,
             rung=rung,

@@ -193,8 +193,6 @@ def upgrade_graph_json(text: str) -> str:
     """A graph's JSON as a run archive stored it, in the current shape: archives written
     before version 2 hold v1 graphs (``tasks`` a list), which resumed runs, exports and
     reports still read. Graphs already in the current shape come back unchanged."""
-    if '"tasks":[' not in text.replace(" ", ""):
-        return text
     graph = orjson.loads(text)
     if not isinstance(graph, dict) or not isinstance(graph.get("tasks"), list):
         return text
