@@ -179,9 +179,10 @@ def backends(seconds: float, rounds: int, no_record: bool) -> None:
             "through the `local` backend (worker processes) and the `ray` backend (Ray tasks "
             "on a private local Ray cluster of 2 CPUs, started before the clock runs), "
             f"alternately (each round's first backend alternating), {rounds} rounds each, timed from all workers warm to the last "
-            "result. The machine (2 cores) was shared with other engineers while it ran "
-            f"(5-minute load average {load_before:.1f} before, {os.getloadavg()[1]:.1f} "
-            "after), so single rounds are noisy. Goal: ray_vs_local ≥ 0.85.\n\n" + table
+            "result. 5-minute load average (`uptime`, the bench's own 2 workers count about "
+            f"2) {load_before:.1f} before, {os.getloadavg()[1]:.1f} after; above 2.5 other "
+            "work shared the machine and single rounds are noisy. Goal: ray_vs_local ≥ 0.85."
+            "\n\n" + table
         )
         record("scaling-ray", "python bench/scaling.py --backend ray", body, last)
 

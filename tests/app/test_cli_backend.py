@@ -72,6 +72,7 @@ def test_service_install_passes_the_backend_on_to_its_run(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one Ray cluster at a time (tests/engine/test_backend_ray.py)
 def test_run_with_the_ray_backend_fills_the_archive_and_leaves_no_ray_behind(
     tmp_path: Path,
 ) -> None:

@@ -24,6 +24,8 @@ from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.tasks.registry import load_task
 
 pytest.importorskip("ray", reason="the [ray] extra (scripts/setup.sh installs it)")
+# one Ray cluster at a time: tests that start one run in the same pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("ray")
 
 XOR = TaskRef({"name": "xor"})
 TRAINING = "ray::train_remote"  # a Ray worker's process title while it runs our task
