@@ -160,7 +160,7 @@ def test_a_plans_seed_brain_is_pulled_by_its_content_id(
         }
         for key in ("HF_TOKEN", "HF_HOME"):  # the token as huggingface_hub finds it
             monkeypatch.setenv(key, env[key])
-        publish(PublishRequest(brain, name="xor-seed"), "hf:alice", endpoint)
+        publish(PublishRequest(brain, name="xor-seed", onnx=False), "hf:alice", endpoint)
         (tmp_path / "wrong.toml").write_text(plan("1" * 64))
         done = ob("plan", "run", "wrong.toml", "--run-dir", "bad", cwd=tmp_path, env=env)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
