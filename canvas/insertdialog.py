@@ -34,6 +34,12 @@ AUTO_AT = "automatic: behind the node that feeds the first output"
 UID = Qt.ItemDataRole.UserRole
 
 
+def _name(graph: Graph, uid: str) -> str:
+    """How a list names a node: its title, and its unit when the title is something else."""
+    node = graph.nodes[uid]
+    return node.title if node.title == node.unit else f"{node.title}  ·  {node.unit}"
+
+
 def _is_io(graph: Graph, uid: str) -> bool:
     return graph.nodes[uid].unit in (INPUT_UNIT, OUTPUT_UNIT)
 
@@ -61,10 +67,10 @@ class InsertFromFileDialog(QDialog):
         self.view = GraphView(self.scene, self)
         self.nodes = QListWidget(self)
         self.nodes.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        for uid, node in self.source.nodes.items():
+        for uid in self.source.nodes:
             if _is_io(self.source, uid):
                 continue  # inputs and outputs stay where they are; a graft copies the body
-            item = QListWidgetItem(f"{node.title}  ·  {node.unit}")
+            item = QListWidgetItem(_name(self.source, uid))
             item.setData(UID, uid)
             item.setToolTip(uid)
             self.nodes.addItem(item)
@@ -72,7 +78,7 @@ class InsertFromFileDialog(QDialog):
         self.at.addItem(AUTO_AT, None)
         for uid, node in target.nodes.items():
             if node.unit != OUTPUT_UNIT:
-                self.at.addItem(f"{node.title}  ·  {node.unit}", uid)
+                self.at.addItem(_name(target, uid), uid)
         self.at.setToolTip(
             "the node the piece reads from and is added to (behind a gate that starts "
             "closed, so the graph computes what it did until it trains)"
