@@ -222,3 +222,7 @@ class ExchangeDock(QWidget):
 
     def count(self) -> int:
         return self.cards.count()
+
+    def entries_order(self) -> list[str]:
+        """The refs of the cards, top to bottom."""
+        return [self.cards.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]

@@ -27,7 +27,7 @@ from openbrains.engine.format.identity import content_id
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive
 from openbrains.engine.weights import decode_weights
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.exchange_kit import make_brain
@@ -174,7 +174,7 @@ def test_breed_with_champion_joins_the_running_search(
     with the champion in the engine; the child trains there and the archive keeps it with
     the champion as its parent, and both brains as its parents by content id."""
     w = running_window
-    share, _refs = exchange
+    share, refs = exchange
     link = w.exchange
     _browse(qtbot, w, share)
     link.widget.cards.setCurrentRow(0)
@@ -201,13 +201,28 @@ def test_breed_with_champion_joins_the_running_search(
     # an unrelated file: aligned by global id, none of its genes is the champion's
     assert "the child trains next (0 genes shared)" in link.widget.status.text()
 
+    # a brain altered after it was listed: its pull is refused, a plain line, nothing sent
+    two = next(r for r in refs if r != outside.ref)  # the other card
+    data = bytearray((Path(two) / BRAIN).read_bytes())
+    data[100] ^= 0xFF
+    (Path(two) / BRAIN).write_bytes(bytes(data))
+    link.widget.cards.setCurrentRow(link.widget.entries_order().index(two))
+    assert button.isEnabled()
+    births = len(seen)
+    button.click()
+    qtbot.waitUntil(lambda: link.busy == 0 and link.last_message is not None, timeout=60_000)
+    text = link.last_message.text()
+    assert "does not match the sha256" in text and "\n" not in text
+    assert link.last_message.windowTitle() == "Exchange"
+    link.last_message.close()
+    assert not any(Path(two).name in str(d.get("detail")) for d in seen[births:])
+
     # a brain that came from this run (its champion, exported and published) shares genes
     run_dir = w.project.default_run_dir()
     ours, _ = export_individual(run_dir, None, w.project.path.parent / "ours.graph")
     ours_ref, _ = publish(PublishRequest(ours, name="xor-ours", onnx=False), share)
     _browse(qtbot, w, share)
-    refs = [link.widget.cards.item(i).data(Qt.ItemDataRole.UserRole) for i in range(3)]
-    link.widget.cards.setCurrentRow(refs.index(ours_ref))
+    link.widget.cards.setCurrentRow(link.widget.entries_order().index(ours_ref))
     _wait_engine(qtbot, w, button.isEnabled)
     button.click()
     _wait_engine(qtbot, w, lambda: "xor-ours × champion" in link.widget.status.text())
