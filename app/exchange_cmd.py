@@ -37,6 +37,11 @@ def _publish_args(sub: argparse._SubParsersAction) -> None:
         metavar="OWNER/NAME",
         help="a parent on the Hub (repeatable)",
     )
+    p.add_argument(
+        "--no-onnx",
+        action="store_true",
+        help="publish only the .graph (by default brain.onnx is exported beside it)",
+    )
 
 
 @command(_publish_args)
@@ -50,6 +55,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         license=args.license,
         description=args.description,
         base_models=tuple(b.removeprefix("hf:") for b in args.base_model),
+        onnx=not args.no_onnx,
     )
     ref, package = publish(req, args.to)
     card = package.card
@@ -57,6 +63,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     score = f", {task.metric} {task.test:.4f} (test)" if task and task.test is not None else ""
     print(f"published {package.name} to {ref}: {card.params:,} params{score}")
     print(f"content id {card.content_id}")
+    for name, why in package.missing.items():
+        print(f"published without {name}: {why}")
     print(f"pull it with: openbrains pull {ref} -o {package.name}.graph")
     return 0
 
@@ -81,7 +89,7 @@ def _pull_args(sub: argparse._SubParsersAction) -> None:
 @command(_pull_args)
 def cmd_pull(args: argparse.Namespace) -> int:
     from openbrains.engine.exchange.actions import fetch
-    from openbrains.engine.exchange.pull import verify, write_brain
+    from openbrains.engine.exchange.pull import verify, write_pulled
 
     if args.id and not _HEX.match(args.id):
         raise OpenBrainsError("--id takes a content id: 12 to 64 hex digits")
@@ -93,13 +101,15 @@ def cmd_pull(args: argparse.Namespace) -> int:
     card = pulled.card
     if args.verify:
         print(_reverify(pulled, args))
-    write_brain(args.output, pulled.data, overwrite=args.force)
+    written = write_pulled(args.output, pulled, overwrite=args.force)
     task = card.task
     what = f", {task.name}" if task else ""
     print(
         f"wrote {args.output}: {card.name}{what}, {card.params:,} params, "
         f"content id {card.content_id[:12]} (checked)"
     )
+    for extra in written[1:]:
+        print(f"wrote {extra}: the same brain for onnxruntime (sha256 checked)")
     return 0
 
 

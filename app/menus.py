@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from openbrains.app import help as help_dialogs
+from openbrains.app.insertlink import insert_from_file
 from openbrains.app.settings import recent_files
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
@@ -53,6 +54,10 @@ def build_menus(w: MainWindow) -> None:
     e = bar.addMenu("&Edit")
     for action in w.editor.actions():
         e.addAction(action)
+    e.addSeparator()
+    act["insert_from_file"] = add_action(
+        w, e, "&Insert from file…", lambda: insert_from_file(w), "Ctrl+Shift+I"
+    )
 
     v = bar.addMenu("&View")
     w.view_menu = v

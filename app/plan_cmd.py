@@ -33,6 +33,9 @@ def _plan_args(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--to", required=True, help="a folder, hf:OWNER or hf:OWNER/NAME")
     report.add_argument("--name", help="its name there")
     report.add_argument("--license", default="unknown")
+    report.add_argument(
+        "--no-onnx", action="store_true", help="publish only the .graph (no brain.onnx)"
+    )
 
 
 @command(_plan_args)
@@ -110,14 +113,18 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from openbrains.engine.exchange.actions import publish
     from openbrains.engine.exchange.planrun import report_request
 
-    req = report_request(args.run_dir, args.license, args.name)
+    req = replace(report_request(args.run_dir, args.license, args.name), onnx=not args.no_onnx)
     ref, package = publish(req, args.to)
     plan = package.card.plan
     assert plan is not None
     print(f"published {package.name} to {ref}, tagged plan:{plan.id} (v{plan.version})")
+    for name, why in package.missing.items():
+        print(f"published without {name}: {why}")
     print(
         f"compare results: openbrains browse {args.to.split('/')[0] if args.to.startswith('hf:') else args.to} --plan {plan.id}"
     )

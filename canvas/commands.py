@@ -9,7 +9,7 @@ before the edit (the file writer and crossover both care about order).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from openbrains.engine.graph import Edge, Graph, Node
@@ -290,3 +290,35 @@ class ReplaceGraphCommand(EditCommand):
 
     def _undo(self) -> None:
         self.doc.graph = self.old.copy()
+
+
+class InsertGraphCommand(ReplaceGraphCommand):
+    """A graph the app made from the one being edited (Edit → Insert from file…: a graft)
+    as one step. What belongs with each state but is not the canvas' to hold (the graft's
+    weights) goes through ``on_apply(True)`` on redo and ``on_apply(False)`` on undo."""
+
+    kind = "structure"
+
+    def __init__(
+        self,
+        doc: Document,
+        graph: Graph,
+        text: str,
+        select: Iterable[str] = (),
+        on_apply: Callable[[bool], None] | None = None,
+    ) -> None:
+        super().__init__(doc, graph, text)
+        self.select = list(select)
+        self.on_apply = on_apply
+
+    def _redo(self) -> list[str]:
+        super()._redo()
+        if self.on_apply is not None:
+            self.on_apply(True)
+        return self.select
+
+    def _undo(self) -> list[str]:
+        super()._undo()
+        if self.on_apply is not None:
+            self.on_apply(False)
+        return []

@@ -12,6 +12,7 @@ Public API (what ``app/`` uses)::
     editor.set_catalog(catalog_json())          # the units, as plain data
     editor.set_checker(check_graph)             # Graph -> {"compiles", "error", "params", "nodes"}
     editor.set_graph(graph, keep_undo=False)    # show a graph (keep_undo: as an undoable step)
+    editor.insert_graph(graph, text, select, on_apply)  # an app-made edit (a graft), one step
     editor.graph()                              # a copy of the graph being edited
     editor.show_graph_animated(graph)           # follow the champion: fresh layout, changes marked
     editor.palette, editor.inspector            # widgets to dock
@@ -33,6 +34,7 @@ from openbrains.canvas import theme
 from openbrains.canvas.catalog import TOKENS, Catalog
 from openbrains.canvas.commands import (
     AddItemsCommand,
+    InsertGraphCommand,
     MoveNodesCommand,
     RemoveItemsCommand,
     RenameCommand,
@@ -392,6 +394,19 @@ class GraphEditor(QWidget):
         self._update_status_chip()
         self._schedule_check()
         self.fit()
+
+    def insert_graph(
+        self,
+        graph: Graph,
+        text: str,
+        select: Iterable[str] = (),
+        on_apply: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Replace the graph with ``graph``, which the app made from it (Edit → Insert from
+        file…), as one undoable step that selects ``select``; ``on_apply`` carries what
+        goes with it (``canvas.commands.InsertGraphCommand``)."""
+        self._cancel_gestures()
+        self.undo_stack.push(InsertGraphCommand(self.doc, graph, text, select, on_apply))
 
     def graph(self) -> Graph:
         """A copy of the graph being edited."""

@@ -3,9 +3,11 @@
 Pick a place (a folder, or ``hf:`` / ``hf:OWNER``), narrow by task, and each brain shows
 as a card: its topology thumbnail, name, task and score, size, lineage and licence. "Open"
 puts a brain on the canvas; "Use as seed" makes it this project's seed, so Start continues
-it (with its weights) on the project's task. "Breed with champion" is shown but disabled,
-its tooltip saying why (``BREED_MISSING``). The dock only asks (signals); the app fetches, checks and opens,
-so this widget never touches torch, the network or a file.
+it (with its weights) on the project's task; "Breed with champion" crosses it with the
+running search's champion, and the child joins the search. Breed is enabled only when it
+can work; otherwise its tooltip says why, in the words of the app's ``breed_check``. The
+dock only asks (signals); the app fetches, checks and opens, so this widget never touches
+torch, the network or a file.
 
 Entries are plain data: ``{"ref", "name", "card": {…} | None, "problem", "graph_json"}``
 (the card as ``engine.exchange.card.Card.to_dict`` gives it).
@@ -13,6 +15,7 @@ Entries are plain data: ``{"ref", "name", "card": {…} | None, "problem", "grap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from openbrains.canvas.thumbnail import render_thumbnail
@@ -33,11 +36,12 @@ from PySide6.QtWidgets import (
 
 THUMB = (120, 72)
 HUB_ALL = "hf:"
-BREED_MISSING = (
-    "not in this build yet: breeding brains from two files needs nodes aligned across "
-    "files (global ids, the lineage work of issue 14); until then, Use as seed continues "
-    "it on this project's task"
+BREED_TIP = (
+    "cross it with the run's champion (genes aligned by global id): the child joins the "
+    "search and trains next, with both as its parents"
 )
+BreedCheck = Callable[[dict[str, Any]], str]
+"""An entry → why it cannot be bred with the champion now ("" when it can)."""
 
 
 def card_text(entry: dict[str, Any]) -> str:
@@ -68,11 +72,12 @@ def card_text(entry: dict[str, Any]) -> str:
 
 
 class ExchangeDock(QWidget):
-    """Cards of an exchange's brains, with Open and Use as seed (Breed waits for #14)."""
+    """Cards of an exchange's brains, with Open, Use as seed and Breed with champion."""
 
     browseRequested = Signal(str, str)  # place, task filter
     openRequested = Signal(str)  # ref
     seedRequested = Signal(str)  # ref
+    breedRequested = Signal(str)  # ref
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,8 +106,8 @@ class ExchangeDock(QWidget):
             "project's task"
         )
         self.breed_button = QPushButton("Breed with champion", self)
-        self.breed_button.setEnabled(False)  # BREED_MISSING says why
-        self.breed_button.setToolTip(BREED_MISSING)
+        self.breed_check: BreedCheck | None = None  # the app's; None: not in this window
+        self.entries: dict[str, dict[str, Any]] = {}  # ref → the entry its card shows
 
         top = QHBoxLayout()
         top.addWidget(self.place, 1)
@@ -133,6 +138,7 @@ class ExchangeDock(QWidget):
         self.cards.itemDoubleClicked.connect(lambda _item: self._emit(self.openRequested))
         self.open_button.clicked.connect(lambda: self._emit(self.openRequested))
         self.seed_button.clicked.connect(lambda: self._emit(self.seedRequested))
+        self.breed_button.clicked.connect(lambda: self._emit(self.breedRequested))
         self._update_buttons()
 
     # ----- asking ------------------------------------------------------------------------
@@ -169,6 +175,25 @@ class ExchangeDock(QWidget):
         ok = item is not None and bool(item.data(Qt.ItemDataRole.UserRole + 1))
         self.open_button.setEnabled(ok)
         self.seed_button.setEnabled(ok)
+        self.refresh_breed()
+
+    def breed_problem(self) -> str:
+        """Why the selected card cannot be bred with the champion now ("" when it can)."""
+        ref = self.selected_ref()
+        if ref is None:
+            return "select a brain first"
+        entry = self.entries.get(ref) or {}
+        if entry.get("card") is None:
+            return "its card could not be read (Open says why)"
+        if self.breed_check is None:
+            return "breeding needs the main window's run"
+        return self.breed_check(entry)
+
+    def refresh_breed(self) -> None:
+        """Enable Breed only when it can work; the tooltip says why not, in words."""
+        why = self.breed_problem()
+        self.breed_button.setEnabled(not why)
+        self.breed_button.setToolTip(BREED_TIP if not why else f"cannot breed now: {why}")
 
     # ----- showing -----------------------------------------------------------------------
     def show_status(self, text: str) -> None:
@@ -177,6 +202,7 @@ class ExchangeDock(QWidget):
     def set_entries(self, place: str, entries: list[dict[str, Any]]) -> None:
         """Show one card per entry (newest first, as the exchange listed them)."""
         self.cards.clear()
+        self.entries = {str(e.get("ref")): e for e in entries}
         for entry in entries:
             item = QListWidgetItem(card_text(entry))
             item.setData(Qt.ItemDataRole.UserRole, entry.get("ref"))
@@ -196,3 +222,7 @@ class ExchangeDock(QWidget):
 
     def count(self) -> int:
         return self.cards.count()
+
+    def entries_order(self) -> list[str]:
+        """The refs of the cards, top to bottom."""
+        return [self.cards.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]

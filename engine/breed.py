@@ -87,6 +87,24 @@ def align_by_gid(a: Graph, b: Graph, wb: Tensors) -> tuple[Graph, Tensors, int, 
     return out, weights, matched_nodes, matched_edges
 
 
+def cross_aligned(
+    ga: Graph,
+    wa: Tensors,
+    fa: float | None,
+    gb: Graph,
+    wb: Tensors,
+    fb: float | None,
+    seed: int = 0,
+) -> tuple[Graph, Tensors, str]:
+    """Crossover of A and B (B already aligned to A by ``align_by_gid``): the child, the
+    tensors it starts from (its parents' where they fit, fresh ones for genes repair made),
+    and the line saying how it was made."""
+    child, weights, detail = crossover(ga, wa, fa, gb, wb, fb, random.Random(seed))
+    start = compile_graph(child, seed=seed).weights()
+    start.update({k: v for k, v in weights.items() if k in start and v.shape == start[k].shape})
+    return child, start, detail
+
+
 def _fitness(graph: Graph, weights: Tensors, task: DatasetTask) -> tuple[float, dict[str, float]]:
     brain = brain_for(graph, task)
     brain.load_weights(weights, strict=False)
@@ -108,9 +126,7 @@ def breed(a: GraphFile, b: GraphFile, task: DatasetTask, steps: int = 300, seed:
     gb, wb, nodes, edges = align_by_gid(ga, gb, dict(b.weights))
     fa, _ = _fitness(ga, dict(a.weights), task)
     fb, _ = _fitness(gb, wb, task)
-    child, weights, detail = crossover(ga, a.weights, fa, gb, wb, fb, random.Random(seed))
-    start = compile_graph(child, seed=seed).weights()  # fresh weights for genes repair made
-    start.update({k: v for k, v in weights.items() if k in start and v.shape == start[k].shape})
+    child, start, detail = cross_aligned(ga, dict(a.weights), fa, gb, wb, fb, seed)
     brain = brain_for(child, task, seed=seed)
     brain.load_weights(start, strict=False)
     result = train(brain, task, Budget(steps=steps), child.hparams, seed=seed)

@@ -95,13 +95,15 @@ def run_key(archive: Archive, run_dir: Path) -> str:
 
 def run_lineage(archive: Archive, rec: Record, parents: list[Record], run: str) -> dict[str, Any]:
     """The file lineage of an individual: its parents in the run, by content id (those
-    whose weights the archive still keeps), with the run's own record beside it."""
+    whose weights the archive still keeps), or the parents its birth recorded (a shared
+    brain crossed with the champion), with the run's own record beside it."""
     from openbrains.engine.format.identity import content_id
     from openbrains.engine.lineage import Parent, child_lineage
 
     relation = "crossover" if len(parents) > 1 else "mutation"
-    known = []
-    for p in parents:
+    # a child bred with a brain from outside the run recorded both parents at birth
+    known = seed_parents(rec.graph_json)  # (engine.run.crossing)
+    for p in parents if not known else []:
         data = archive.weights(p.id)
         if data is None:
             continue

@@ -51,6 +51,8 @@ class Birth:
     steps: int | None = None  # a budget of its own (promotions); None: its rung's
     prior_steps: int = 0  # steps its weights already had (a promotion continues them)
     preserving: bool = False  # the child computes what its parent did until it trains
+    lineage: dict[str, Any] | None = None  # parents outside the run, by content id (a
+    # shared brain crossed with the champion: engine.run.crossing); kept in its graph
 
 
 @dataclass(frozen=True)

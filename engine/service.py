@@ -207,29 +207,31 @@ def _open_run(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
 def _seed_weights(given: Any, settings: Any) -> list[bytes]:
     """The seeds' trained weights as the window sends them: one base64 safetensors blob
     (or "") per seed graph, read as data only (``engine.weights.decode_weights``)."""
-    import base64
-    import binascii
-
-    from openbrains.engine.weights import decode_weights
-
     if not given:
         return []
     seeds = settings.seeds if settings is not None else []
     if not isinstance(given, list) or len(given) != len(seeds):
         raise OpenBrainsError('seed_weights needs one entry (or "") per seed graph')
-    out = []
-    for text in given:
-        try:
-            data = base64.b64decode(str(text), validate=True)
-        except (binascii.Error, ValueError):
-            raise OpenBrainsError("a seed's weights are not base64") from None
-        try:
-            if data:
-                decode_weights(data)  # safetensors, checked before it is kept
-        except Exception as exc:  # safetensors says why in its own error type
-            raise OpenBrainsError(f"a seed's weights cannot be read: {exc}") from None
-        out.append(data)
-    return out
+    return [_weights_blob(text, "a seed's weights") for text in given]
+
+
+def _weights_blob(text: Any, what: str) -> bytes:
+    """Base64 safetensors from the window, checked as data (b"" for none)."""
+    import base64
+    import binascii
+
+    from openbrains.engine.weights import decode_weights
+
+    try:
+        data = base64.b64decode(str(text), validate=True)
+    except (binascii.Error, ValueError):
+        raise OpenBrainsError(f"{what} are not base64") from None
+    try:
+        if data:
+            decode_weights(data)  # safetensors, checked before it is kept
+    except Exception as exc:  # safetensors says why in its own error type
+        raise OpenBrainsError(f"{what} cannot be read: {exc}") from None
+    return data
 
 
 @handles("close_run")
@@ -308,6 +310,31 @@ def _inject(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
         detail=msg.get("detail", "edited by hand"),
     )
     return {}
+
+
+@handles("breed")
+def _breed(svc: Service, msg: dict[str, Any]) -> dict[str, Any]:
+    """A brain from outside (the window's exchange) crossed with the run's champion; the
+    child trains next (``engine.run.crossing``). Its graph and weights come as data: JSON
+    and base64 safetensors, as seed weights do."""
+    from openbrains.engine.run.crossing import cross_with_champion
+    from openbrains.engine.weights import decode_weights
+
+    run = svc.need_run()
+    graph = Graph.from_json(str(msg.get("graph") or ""))
+    data = _weights_blob(msg.get("weights") or "", "the brain's weights")
+    champion = msg.get("champion")
+    made = cross_with_champion(
+        run,
+        svc.query(),
+        graph,
+        decode_weights(data) if data else {},
+        str(msg.get("name") or "a shared brain")[:200],
+        None if champion is None else int(champion),
+        seed=int(msg.get("seed") or 0),
+    )
+    run.add_birth(made.birth)
+    return {"champion": made.champion, "matched": made.matched_nodes, "detail": made.detail}
 
 
 def _summary(rec: Any) -> dict[str, Any]:

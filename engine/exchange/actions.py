@@ -14,7 +14,7 @@ from openbrains.engine.exchange.folder import Entry, FolderExchange
 from openbrains.engine.exchange.folder import fetch as fetch_folder
 from openbrains.engine.exchange.hub import PREFIX, HubExchange, parse_ref
 from openbrains.engine.exchange.package import Package, PublishRequest, build
-from openbrains.engine.exchange.pull import Pulled, verify, write_brain
+from openbrains.engine.exchange.pull import Pulled, verify, write_pulled
 
 Place = FolderExchange | HubExchange
 
@@ -78,14 +78,15 @@ def browse(
 
 
 def fetch(
-    src: str | Path, endpoint: str | None = None, with_brain: bool = True
+    src: str | Path, endpoint: str | None = None, with_brain: bool = True, extras: bool = True
 ) -> dict[str, bytes]:
-    """The card (and brain) of one published brain, unchecked (``pull`` checks)."""
+    """The card (and brain, and with ``extras`` the other files its card lists, such as
+    ``brain.onnx``) of one published brain, unchecked (``pull`` checks)."""
     where = place(src, endpoint)
     if isinstance(where, HubExchange):
         where.repo_id()
-        return where.fetch(with_brain)
-    return fetch_folder(where.root, with_brain)
+        return where.fetch(with_brain, extras)
+    return fetch_folder(where.root, with_brain, extras)
 
 
 def pull(
@@ -95,8 +96,9 @@ def pull(
     overwrite: bool = False,
     endpoint: str | None = None,
 ) -> Pulled:
-    """Download, verify, and (when ``out`` is given) write the brain at ``src``."""
+    """Download, verify, and (when ``out`` is given) write the brain at ``src`` (with its
+    ``brain.onnx`` beside it, as ``pull.onnx_path(out)``, when one was published)."""
     pulled = verify(fetch(src, endpoint), str(src), expect_id)
     if out is not None:
-        write_brain(out, pulled.data, overwrite)
+        write_pulled(out, pulled, overwrite)
     return pulled

@@ -290,3 +290,14 @@ class _Reader:
         ):
             raise ExchangeError(f"{self.where}: {key!r} must be a number")
         return float(value)
+
+
+def renditions_listed(data: bytes) -> list[str]:
+    """The files besides ``README.md`` and ``brain.graph`` that a card's bytes list (what a
+    pull downloads with the brain, to check each against its sha256). A card that does not
+    parse lists none here; ``pull.verify`` then says what is wrong with it."""
+    try:
+        card = parse(data)
+    except ExchangeError:
+        return []
+    return [n for n in FILES if n in card.files and n not in ("README.md", "brain.graph")]

@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from openbrains.engine.exchange.card import Card, parse
+from openbrains.engine.exchange.card import Card, parse, renditions_listed
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.layout import (
     BRAIN,
@@ -153,8 +153,9 @@ class FolderExchange:
         return out
 
 
-def fetch(src: Path, with_brain: bool = True) -> dict[str, bytes]:
-    """The card (and ``brain.graph``) of the published brain in folder ``src``."""
+def fetch(src: Path, with_brain: bool = True, extras: bool = True) -> dict[str, bytes]:
+    """The card (and ``brain.graph``, with the renditions its card lists, such as
+    ``brain.onnx``) of the published brain in folder ``src``."""
     src = Path(src)
     if not src.is_dir():
         raise ExchangeError(f"{src} is not a folder holding a published brain")
@@ -165,6 +166,9 @@ def fetch(src: Path, with_brain: bool = True) -> dict[str, bytes]:
     files = {CARD: read_limited(src / CARD, MAX_CARD_BYTES, "the card")}
     if with_brain:
         files[BRAIN] = read_limited(src / BRAIN, MAX_BRAIN_BYTES, BRAIN)
+        for name in renditions_listed(files[CARD]) if extras else []:
+            if (src / name).is_file() or (src / name).is_symlink():  # verify says if missing
+                files[name] = read_limited(src / name, MAX_BRAIN_BYTES, name)
     return files
 
 

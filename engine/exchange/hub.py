@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from openbrains.engine.exchange.card import parse
+from openbrains.engine.exchange.card import parse, renditions_listed
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.folder import Entry
 from openbrains.engine.exchange.layout import BRAIN, CARD, MAX_BRAIN_BYTES, MAX_CARD_BYTES, TAG
@@ -207,12 +207,14 @@ class HubExchange:
         return out
 
     # ----- pull ------------------------------------------------------------------------
-    def fetch(self, with_brain: bool = True) -> dict[str, bytes]:
+    def fetch(self, with_brain: bool = True, extras: bool = True) -> dict[str, bytes]:
         repo_id = self.repo_id()
         with tempfile.TemporaryDirectory(prefix="openbrains-hub-") as cache:
             files = {CARD: self._download(repo_id, CARD, cache, MAX_CARD_BYTES)}
             if with_brain:
                 files[BRAIN] = self._download(repo_id, BRAIN, cache, MAX_BRAIN_BYTES)
+                for name in renditions_listed(files[CARD]) if extras else []:  # brain.onnx
+                    files[name] = self._download(repo_id, name, cache, MAX_BRAIN_BYTES)
         return files
 
     def _download(self, repo_id: str, filename: str, cache: str, limit: int) -> bytes:

@@ -1,8 +1,10 @@
-"""A `.graph` made into the files of a published brain: ``README.md`` and ``brain.graph``.
+"""A `.graph` made into the files of a published brain: ``README.md``, ``brain.graph`` and,
+when the brain can be exported, ``brain.onnx``.
 
 ``brain.graph`` is the user's file, byte for byte (so a pull gives back exactly what was
 published); the card states what the file holds, measured from the file itself. Further
-renditions of the brain (``brain.onnx``) are produced by the functions in ``RENDITIONS``.
+renditions of the brain (``brain.onnx``) are produced by the functions in ``RENDITIONS``;
+one that cannot be made leaves its file out, and the card says why in one sentence.
 """
 
 from __future__ import annotations
@@ -10,27 +12,27 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from openbrains.engine.errors import OpenBrainsError
-from openbrains.engine.exchange import renditions  # noqa: F401  (see RENDITIONS)
+from openbrains.engine.exchange import renditions
 from openbrains.engine.exchange.card import Card, PlanRef, TaskScore, check_license
 from openbrains.engine.exchange.errors import ExchangeError
-from openbrains.engine.exchange.layout import BRAIN, CARD, check_name
+from openbrains.engine.exchange.layout import BRAIN, CARD, ONNX, check_name
 from openbrains.engine.exchange.prose import card_body
 from openbrains.engine.format import GraphFile, loads
 from openbrains.engine.format.identity import content_id, short
 from openbrains.engine.graph import Graph
 
-Rendition = Callable[[Path, GraphFile], tuple[str, bytes] | None]
-"""Makes one more file of a published brain from the `.graph` (its name and bytes)."""
+Rendition = Callable[[str, GraphFile], bytes]
+"""Makes one more file of a published brain from the `.graph` (given the brain's published
+name); raises ``OpenBrainsError`` (one line) when the brain cannot be rendered so."""
 
-RENDITIONS: tuple[Rendition, ...] = ()
-"""Files made besides brain.graph. Once the ONNX exporter (engine/exporters) is part of
-Open Brains, brain.onnx is published by making this ``(renditions.onnx_rendition,)``."""
+RENDITIONS: tuple[tuple[str, Rendition], ...] = ((ONNX, renditions.onnx_rendition),)
+"""Files made besides brain.graph, by name: ``brain.onnx`` through the ONNX exporter."""
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,18 @@ class PublishRequest:
     base_models: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
     plan: PlanRef | None = None
+    onnx: bool = True  # also publish brain.onnx (``--no-onnx``: only the .graph)
 
 
 @dataclass(frozen=True)
 class Package:
-    """The files of one published brain, ready for a folder or the Hub."""
+    """The files of one published brain, ready for a folder or the Hub; ``missing``: the
+    renditions left out, each with the one-line reason."""
 
     name: str
     card: Card
     files: dict[str, bytes]
+    missing: dict[str, str] = field(default_factory=dict)
 
 
 def read_brain(data: bytes, where: str) -> GraphFile:
@@ -162,10 +167,17 @@ def build(
     f = facts(doc)
     name = check_name(req.name) if req.name else default_name(f)
     files = {BRAIN: data}
-    for rendition in RENDITIONS:
-        made = rendition(path, doc)
-        if made is not None:
-            files[made[0]] = made[1]
+    missing: dict[str, str] = {}
+    for file_name, rendition in RENDITIONS if req.onnx else ():
+        try:
+            files[file_name] = rendition(name, doc)
+        except OpenBrainsError as exc:
+            missing[file_name] = _first_line(str(exc))
+        except ImportError as exc:  # the [export] extra is not installed here
+            missing[file_name] = (
+                f"the exporter is not installed where it was published ({exc.name or exc}; "
+                "pip install 'openbrains[export]')"
+            )
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     card = Card(
         name=name,
@@ -185,7 +197,10 @@ def build(
     )
     from openbrains.engine.exchange.card import render
 
-    files[CARD] = render(card, card_body(card, f.units, len(data), source_for(name))).encode(
-        "utf-8"
-    )
-    return Package(name, card, files)
+    body = card_body(card, f.units, len(data), source_for(name), missing)
+    files[CARD] = render(card, body).encode("utf-8")
+    return Package(name, card, files, missing)
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or ["no reason given"])[0]

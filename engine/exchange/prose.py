@@ -4,6 +4,7 @@ where it came from, and the commands that run it."""
 from __future__ import annotations
 
 from openbrains.engine.exchange.card import Card, TaskScore
+from openbrains.engine.exchange.layout import ONNX
 
 _MODALITY = {
     "image": "images",
@@ -39,7 +40,14 @@ def _scores_table(tasks: tuple[TaskScore, ...]) -> list[str]:
     return lines
 
 
-def card_body(card: Card, units: dict[str, int], size_bytes: int, source: str) -> str:
+def card_body(
+    card: Card,
+    units: dict[str, int],
+    size_bytes: int,
+    source: str,
+    missing: dict[str, str] | None = None,
+) -> str:
+    """The card's body; ``missing``: renditions left out (``brain.onnx``), with why."""
     task = card.task
     name = task.name if task else "its task"
     what = _MODALITY.get(card.modality, card.modality)
@@ -64,6 +72,9 @@ def card_body(card: Card, units: dict[str, int], size_bytes: int, source: str) -
         f"{card.params:,} parameters in {card.nodes} nodes ({counted}); "
         f"`brain.graph` is {_size(size_bytes)}.",
     ]
+    why = (missing or {}).get(ONNX)
+    if why:
+        lines += ["", f"No `{ONNX}` is published: the ONNX exporter refused this brain ({why})."]
     lines += ["", "## Lineage", ""]
     lineage = card.lineage or "not recorded in the file"
     lines.append(f"Born as {lineage}." if card.lineage else f"Lineage: {lineage}.")
@@ -99,4 +110,18 @@ def card_body(card: Card, units: dict[str, int], size_bytes: int, source: str) -
             f"openbrains run {card.name}.graph --task {task.name}    # keep evolving from it"
         )
     lines += ["```", "", "Opening a `.graph` runs no code from it (docs/security.md)."]
+    if ONNX in card.files:
+        lines += [
+            "",
+            f"`{ONNX}` runs the same brain without Open Brains, in onnxruntime (`pull` writes",
+            f"it beside the `.graph`, as `{card.name}.onnx`); its metadata names every input and",
+            "output, the codecs and the classes:",
+            "",
+            "```python",
+            "import onnxruntime",
+            f'session = onnxruntime.InferenceSession("{card.name}.onnx")',
+            "print([(i.name, i.shape) for i in session.get_inputs()])",
+            "print(session.get_modelmeta().custom_metadata_map)",
+            "```",
+        ]
     return "\n".join(lines)

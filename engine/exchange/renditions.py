@@ -1,24 +1,23 @@
 """Further files of a published brain, made from its `.graph` (``package.RENDITIONS``).
 
-``onnx_rendition`` makes ``brain.onnx`` through the ONNX exporter (``engine/exporters``,
-issue "export"), which is not part of this build yet: once it is, publishing includes
-``brain.onnx`` by adding ``onnx_rendition`` to ``package.RENDITIONS`` (one line).
+``onnx_rendition`` makes ``brain.onnx`` through the ONNX exporter (``engine.exporters``), so
+people can run the brain in onnxruntime without Open Brains. A brain the exporter refuses
+(a unit torch cannot trace, a stateful form it cannot express) raises ``ExportError``: it
+is still published, without the file, and its card says why (``package.build``).
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from openbrains.engine.exchange.layout import ONNX
 from openbrains.engine.format import GraphFile
 
 
-def onnx_rendition(path: Path, _doc: GraphFile) -> tuple[str, bytes] | None:
-    """``brain.onnx`` for onnxruntime, exported from the `.graph` at ``path``."""
-    from openbrains.engine.exporters.dispatch import ExportRequest, export  # type: ignore[import-not-found]
+def onnx_rendition(name: str, doc: GraphFile) -> bytes:
+    """``brain.onnx`` for onnxruntime, exported from the brain ``doc`` holds (its metadata
+    names the published brain ``name``, never a path of the publisher's)."""
+    from openbrains.engine.exporters.meta import describe
+    from openbrains.engine.exporters.onnx import export_onnx
+    from openbrains.engine.format.document import runnable
 
-    with tempfile.TemporaryDirectory(prefix="openbrains-onnx-") as tmp:
-        out = Path(tmp) / ONNX
-        export(ExportRequest(source=Path(path), output=out, format="onnx"))
-        return ONNX, out.read_bytes()
+    assert doc.graph is not None
+    brain = runnable(doc, name)
+    return export_onnx(brain, describe(brain, doc.graph, name)).model

@@ -18,6 +18,7 @@ from openbrains.engine.run.settings import RunSettings
 from openbrains.engine.settings_check import check_run_settings
 
 if TYPE_CHECKING:
+    from openbrains.engine.jobs import Birth
     from openbrains.engine.neighbour import Neighbour
     from openbrains.engine.run.breeder import Breeder
     from openbrains.engine.run.feedback import Feedback
@@ -104,6 +105,13 @@ class Controls:
             self.breeder.device.check(graph, "this graph")
         graph = graph.copy()
         self.call_soon(lambda: self.breeder.inject(graph, weights, list(parents or []), detail))
+
+    def add_birth(self, birth: Birth) -> None:
+        """A child made outside the breeder (``engine.run.crossing``) is trained next."""
+        birth.graph.validate()
+        if self.breeder.device is not None:  # --device-budget: a hard limit for it too
+            self.breeder.device.check(birth.graph, "the bred child")
+        self.call_soon(lambda: self.breeder.injections.append(birth))
 
     def use_teacher(self, order: Any) -> dict[str, Any] | None:
         """Put a teacher (a ``TeacherOrder``) to work on this run, or with None send it

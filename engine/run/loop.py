@@ -253,6 +253,7 @@ class Run(Controls):
             **graph.hparams,
         }
         graph.lineage = {
+            **(birth.lineage or {}),  # parents from outside the run (engine.run.crossing)
             "run_parents": list(birth.parents),  # content-id parents come on export
             "mutation": birth.mutation,
             "detail": birth.detail,

@@ -1,5 +1,6 @@
 """`openbrains publish | browse | pull` as a user types them, through a real folder: the
-listing, a pull whose claimed score is measured again (and one whose claim is false)."""
+listing, a pull whose claimed score is measured again (and one whose claim is false), and
+brain.onnx published and pulled beside the .graph (``--no-onnx`` leaves it out)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def test_publish_browse_pull_verify(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "published xor-mine to share/xor-mine" in done.stdout
+    assert "without brain.onnx" not in done.stdout
 
     listed = ob("browse", "share", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
@@ -36,6 +38,9 @@ def test_publish_browse_pull_verify(tmp_path: Path) -> None:
     assert got.returncode == 0, got.stderr
     assert "measured" in got.stdout and "confirmed" in got.stdout
     assert (tmp_path / "mine.graph").read_bytes() == brain.read_bytes()
+    published_onnx = (tmp_path / "share" / "xor-mine" / "brain.onnx").read_bytes()
+    assert (tmp_path / "mine.onnx").read_bytes() == published_onnx
+    assert "wrote mine.onnx: the same brain for onnxruntime" in got.stdout
     again = ob("pull", "share/xor-mine", "-o", "mine.graph", cwd=tmp_path)
     assert again.returncode == 2 and "exists; choose another -o or add --force" in again.stderr
 
@@ -44,9 +49,12 @@ def test_publish_browse_pull_verify(tmp_path: Path) -> None:
     doc.graph.tasks["xor"].score["test"] = 0.123
     save(tmp_path / "boast.graph", doc)
     assert (
-        ob("publish", "boast.graph", "--to", "share", "--name", "boast", cwd=tmp_path).returncode
+        ob(
+            "publish", "boast.graph", "--to", "share", "--name", "boast", "--no-onnx", cwd=tmp_path
+        ).returncode
         == 0
     )
+    assert not (tmp_path / "share" / "boast" / "brain.onnx").exists()
     lie = ob("pull", "share/boast", "-o", "boast-pulled.graph", "--verify", cwd=tmp_path)
     assert lie.returncode == 2
     assert len(lie.stderr.strip().splitlines()) == 1

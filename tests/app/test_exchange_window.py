@@ -1,6 +1,7 @@
 """The Exchange dock in the real window (offscreen): a real exchange folder browsed as cards,
-Open and Use as seed through checked pulls, File → Publish…, and a tampered brain shown as
-a plain dialog, never opened."""
+Open and Use as seed through checked pulls, Breed with champion in a real running search
+(the engine process), File → Publish…, and a tampered brain shown as a plain dialog, never
+opened."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.exchange.actions import browse, publish
 from openbrains.engine.exchange.layout import BRAIN
 from openbrains.engine.exchange.package import PublishRequest
+from openbrains.engine.export import export_individual
 from openbrains.engine.format import load
 from openbrains.engine.format.identity import content_id
+from openbrains.engine.graph import Graph
+from openbrains.engine.store import Archive
 from openbrains.engine.weights import decode_weights
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -38,10 +42,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _open_sample(qtbot: Any, tmp_path: Path, sample: str) -> Iterator[MainWindow]:
+def _open_sample(
+    qtbot: Any, tmp_path: Path, sample: str, engine: bool = False
+) -> Iterator[MainWindow]:
     project_path = tmp_path / f"{sample}.graph"
     shutil.copy(ROOT / "sample_graphs" / f"{sample}.graph", project_path)
-    w = MainWindow(Project.open(project_path), start_engine=False)
+    project = Project.open(project_path)
+    if engine:  # the smallest real search: two at a time, trained in the engine process
+        project.evolver.update(population=2, workers=0)
+    w = MainWindow(project, start_engine=engine)
     w.show()
     qtbot.waitExposed(w)
     yield w
@@ -62,11 +71,21 @@ def digits_window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
 
 
 @pytest.fixture
+def running_window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
+    """The xor sample with its own engine process (started; the run opens on Start)."""
+    yield from _open_sample(qtbot, tmp_path, "xor", engine=True)
+
+
+@pytest.fixture
 def exchange(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Two xor brains in a folder exchange (published without brain.onnx: the export is
+    tested in tests/engine/test_exchange_onnx.py, and costs seconds a brain)."""
     share = tmp_path / "share"
     refs = [
         publish(
-            PublishRequest(make_brain(tmp_path / f"{n}.graph", shift=s), name=n, license="mit"),
+            PublishRequest(
+                make_brain(tmp_path / f"{n}.graph", shift=s), name=n, license="mit", onnx=False
+            ),
             share,
         )[0]
         for n, s in (("xor-one", 0.0), ("xor-two", 0.01))
@@ -143,9 +162,103 @@ def test_a_brain_for_another_task_is_not_made_the_seed(
     assert "\n" not in text
     assert window.project.graph.to_dict() == before and not window.project.dirty
     link.last_message.close()
-    # Breed with champion waits for the lineage work, and says so
+    # no run, no champion: Breed is off, and its tooltip says why in words
     assert not link.widget.breed_button.isEnabled()
-    assert "issue 14" in link.widget.breed_button.toolTip()
+    assert "start the run first" in link.widget.breed_button.toolTip()
+
+
+def test_breed_with_champion_joins_the_running_search(
+    qtbot: Any, running_window: MainWindow, exchange: tuple[Path, list[str]]
+) -> None:
+    """A real search on xor: the brain from the exchange, pulled and checked, is crossed
+    with the champion in the engine; the child trains there and the archive keeps it with
+    the champion as its parent, and both brains as its parents by content id."""
+    w = running_window
+    share, refs = exchange
+    link = w.exchange
+    _browse(qtbot, w, share)
+    link.widget.cards.setCurrentRow(0)
+    outside = browse(share)[0]
+    assert link.widget.selected_ref() == outside.ref
+    button = link.widget.breed_button
+    assert not button.isEnabled() and "start the run first" in button.toolTip()
+    seen: list[dict[str, Any]] = []
+    w.client.event.connect(lambda kind, data: seen.append(data) if kind == "individual" else None)
+
+    w.start_pause()
+    _wait_engine(qtbot, w, lambda: w.population.champion is not None and button.isEnabled())
+    assert "champion" in button.toolTip() and "cannot" not in button.toolTip()
+    champion = w.population.champion
+    button.click()
+
+    def bred() -> list[dict[str, Any]]:  # the search's own crossovers say nothing of it
+        return [d for d in seen if f"bred with {outside.name}" in str(d.get("detail"))]
+
+    _wait_engine(qtbot, w, lambda: bool(bred()))
+    child = bred()[0]  # (one, or one per sibling when the run trains siblings together)
+    assert child["origin"] == "crossover" and child["status"] == "done", child
+    assert child["parents"] == [champion]
+    # an unrelated file: aligned by global id, none of its genes is the champion's
+    assert "the child trains next (0 genes shared)" in link.widget.status.text()
+
+    # a brain altered after it was listed: its pull is refused, a plain line, nothing sent
+    two = next(r for r in refs if r != outside.ref)  # the other card
+    data = bytearray((Path(two) / BRAIN).read_bytes())
+    data[100] ^= 0xFF
+    (Path(two) / BRAIN).write_bytes(bytes(data))
+    link.widget.cards.setCurrentRow(link.widget.entries_order().index(two))
+    assert button.isEnabled()
+    births = len(seen)
+    button.click()
+    qtbot.waitUntil(lambda: link.busy == 0 and link.last_message is not None, timeout=60_000)
+    text = link.last_message.text()
+    assert "does not match the sha256" in text and "\n" not in text
+    assert link.last_message.windowTitle() == "Exchange"
+    link.last_message.close()
+    assert not any(Path(two).name in str(d.get("detail")) for d in seen[births:])
+
+    # a brain that came from this run (its champion, exported and published) shares genes
+    run_dir = w.project.default_run_dir()
+    ours, _ = export_individual(run_dir, None, w.project.path.parent / "ours.graph")
+    ours_ref, _ = publish(PublishRequest(ours, name="xor-ours", onnx=False), share)
+    _browse(qtbot, w, share)
+    link.widget.cards.setCurrentRow(link.widget.entries_order().index(ours_ref))
+    _wait_engine(qtbot, w, button.isEnabled)
+    button.click()
+    _wait_engine(qtbot, w, lambda: "xor-ours × champion" in link.widget.status.text())
+    shared = int(link.widget.status.text().split("(")[-1].split()[0])
+    assert shared >= 2, link.widget.status.text()  # at least the interface, by gid
+    w.start_pause()  # pause
+    qtbot.waitUntil(lambda: not w.running, timeout=20_000)
+
+    archive = Archive(run_dir, readonly=True)
+    try:
+        rec = archive.get(int(child["id"]))
+        mine = archive.get(champion)
+        mine_id = content_id(
+            Graph.from_json(mine.graph_json), decode_weights(archive.weights(champion))
+        )
+    finally:
+        archive.close()
+    assert rec.parents == [champion]
+    parents = Graph.from_json(rec.graph_json).lineage["parents"]
+    assert parents == [
+        {"id": mine_id, "relation": "crossover"},
+        {"id": outside.card.content_id, "relation": "crossover"},
+    ]
+    # exported, the child names both parents in its file
+    path, _ = export_individual(run_dir, int(child["id"]), w.project.path.parent / "child.graph")
+    exported = load(path).graph.lineage
+    assert [p["id"] for p in exported["parents"]] == [mine_id, outside.card.content_id]
+    assert exported["run_parents"] == [champion]
+
+
+def _wait_engine(qtbot: Any, w: MainWindow, cond: Any, timeout: int = 90_000) -> None:
+    try:
+        qtbot.waitUntil(cond, timeout=timeout)
+    except qtbot.TimeoutError:
+        log = w.log.toPlainText()[-3000:]
+        raise AssertionError(f"timed out after {timeout} ms; engine log:\n{log}") from None
 
 
 def test_a_tampered_brain_is_a_plain_dialog_and_is_not_opened(
@@ -197,6 +310,8 @@ def test_file_publish_puts_a_brain_in_the_exchange(
     [entry] = browse(tmp_path / "ex")
     assert entry.card.description == "grown on a laptop" and entry.card.license == "cc-by-4.0"
     assert (Path(entry.ref) / BRAIN).read_bytes() == brain.read_bytes()
+    assert (Path(entry.ref) / "brain.onnx").is_file() and "brain.onnx" in entry.card.files
+    assert "without" not in link.last_message.text()
     link.last_message.close()
 
     # the run's champion, exported on the way (no run here: a one-line refusal)
@@ -238,5 +353,17 @@ def test_the_dock_alone(qtbot: Any) -> None:
     dock.openRequested.connect(opened.append)
     dock.open_button.click()
     assert opened == ["hf:bob/digits-3fa2"]
+    # alone, the dock has no run to breed in, and says so; the app's check decides
+    assert not dock.breed_button.isEnabled()
+    assert "needs the main window's run" in dock.breed_button.toolTip()
+    dock.breed_check = lambda entry: "" if entry["name"] == "digits-3fa2" else "not this one"
+    dock.refresh_breed()
+    assert dock.breed_button.isEnabled()
+    bred: list[str] = []
+    dock.breedRequested.connect(bred.append)
+    dock.breed_button.click()
+    assert bred == ["hf:bob/digits-3fa2"]
     dock.cards.setCurrentRow(1)  # a card that could not be read opens nothing
     assert not dock.open_button.isEnabled() and not dock.seed_button.isEnabled()
+    assert not dock.breed_button.isEnabled()
+    assert "its card could not be read" in dock.breed_button.toolTip()

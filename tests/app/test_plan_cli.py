@@ -83,8 +83,9 @@ def test_a_plan_runs_end_to_end_and_its_result_is_shared(tmp_path: Path) -> None
         assert served.hits == {"table.csv": 1}
 
     shared = ob(
-        "plan", "report", "run", "--to", "share", "--license", "cc0-1.0", cwd=tmp_path, env=env
-    )
+        "plan", "report", "run", "--to", "share", "--license", "cc0-1.0", "--no-onnx",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
     assert shared.returncode == 0, shared.stderr
     assert "tagged plan:tiny-table" in shared.stdout
     listed = ob("browse", "share", "--plan", "tiny-table", "--json", cwd=tmp_path, env=env)
@@ -160,7 +161,7 @@ def test_a_plans_seed_brain_is_pulled_by_its_content_id(
         }
         for key in ("HF_TOKEN", "HF_HOME"):  # the token as huggingface_hub finds it
             monkeypatch.setenv(key, env[key])
-        publish(PublishRequest(brain, name="xor-seed"), "hf:alice", endpoint)
+        publish(PublishRequest(brain, name="xor-seed", onnx=False), "hf:alice", endpoint)
         (tmp_path / "wrong.toml").write_text(plan("1" * 64))
         done = ob("plan", "run", "wrong.toml", "--run-dir", "bad", cwd=tmp_path, env=env)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr

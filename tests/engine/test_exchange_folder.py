@@ -33,7 +33,7 @@ def test_publish_browse_pull_round_trip(tmp_path: Path, brains: tuple[Path, Path
     a, _ = brains
     exchange = tmp_path / "share"
     ref, package = publish(
-        PublishRequest(a, license="mit", description="xor, grown here"), exchange
+        PublishRequest(a, license="mit", description="xor, grown here", onnx=False), exchange
     )
     assert Path(ref) == exchange / package.name
     assert sorted(p.name for p in Path(ref).iterdir()) == [CARD, BRAIN]
@@ -74,16 +74,16 @@ def test_publish_browse_pull_round_trip(tmp_path: Path, brains: tuple[Path, Path
         pull(ref, out)
 
     # the same brain again is already there; another brain under its name is refused
-    assert publish(PublishRequest(a), exchange)[0] == ref
+    assert publish(PublishRequest(a, onnx=False), exchange)[0] == ref
     with pytest.raises(ExchangeError, match="already holds another brain"):
-        publish(PublishRequest(brains[1], name=package.name), exchange)
+        publish(PublishRequest(brains[1], name=package.name, onnx=False), exchange)
 
 
 def test_a_tampered_download_is_refused_and_nothing_written(
     tmp_path: Path, brains: tuple[Path, Path]
 ) -> None:
     a, b = brains
-    ref, _ = publish(PublishRequest(a), tmp_path / "share")
+    ref, _ = publish(PublishRequest(a, onnx=False), tmp_path / "share")
     published = Path(ref) / BRAIN
     out = tmp_path / "out.graph"
 
@@ -118,7 +118,7 @@ def test_a_tampered_download_is_refused_and_nothing_written(
 def test_a_card_whose_claims_do_not_match_the_file(
     tmp_path: Path, brains: tuple[Path, Path]
 ) -> None:
-    ref, package = publish(PublishRequest(brains[0]), tmp_path / "share")
+    ref, package = publish(PublishRequest(brains[0], onnx=False), tmp_path / "share")
     card_path = Path(ref) / CARD
     honest = card_path.read_text()
     score = package.card.task.test
@@ -145,14 +145,14 @@ def test_folders_that_are_not_exchanges(tmp_path: Path, brains: tuple[Path, Path
     with pytest.raises(ExchangeError, match="not an Open Brains exchange"):
         browse(plain)
     with pytest.raises(ExchangeError, match="holds other files"):
-        publish(PublishRequest(brains[0]), plain)
+        publish(PublishRequest(brains[0], onnx=False), plain)
     assert _files(plain) == {"letter.txt"}
     with pytest.raises(ExchangeError, match="is not a folder"):
         browse(tmp_path / "nowhere")
     with pytest.raises(ExchangeError, match="not a published brain"):
         pull(plain, tmp_path / "x.graph")
 
-    ref, _ = publish(PublishRequest(brains[0]), tmp_path / "share")
+    ref, _ = publish(PublishRequest(brains[0], onnx=False), tmp_path / "share")
     with pytest.raises(ExchangeError, match="is an exchange; name one brain"):
         pull(tmp_path / "share", tmp_path / "x.graph")
     with pytest.raises(ExchangeError, match="one published brain, not an exchange"):
@@ -167,7 +167,10 @@ def test_only_trained_brains_are_published(tmp_path: Path) -> None:
     project = load(Path(__file__).resolve().parents[2] / "sample_graphs" / "xor.graph")
     save(tmp_path / "project.graph", project)
     with pytest.raises(ExchangeError, match="is a project file"):
-        publish(PublishRequest(tmp_path / "project.graph"), tmp_path / "share")
+        publish(PublishRequest(tmp_path / "project.graph", onnx=False), tmp_path / "share")
     with pytest.raises(ExchangeError, match="licence"):
-        publish(PublishRequest(tmp_path / "project.graph", license="Not A Licence"), tmp_path / "s")
+        publish(
+            PublishRequest(tmp_path / "project.graph", license="Not A Licence", onnx=False),
+            tmp_path / "s",
+        )
     assert not (tmp_path / "share").exists()

@@ -38,14 +38,18 @@ def test_publish_browse_pull_round_trip(
 ) -> None:
     a, b = brains
     with fake_hub(TOKEN) as (endpoint, state):
-        ref, package = publish(PublishRequest(a, license="apache-2.0"), "hf:alice", endpoint)
+        ref, package = publish(
+            PublishRequest(a, license="apache-2.0", onnx=False), "hf:alice", endpoint
+        )
         assert ref == f"hf:alice/{package.name}"
         repo = state.repos[f"alice/{package.name}"]
         assert sorted(repo.files) == [CARD, BRAIN]
         assert repo.files[BRAIN] == a.read_bytes()
         assert "task:xor" in repo.tags()
         plan = PlanRef(id="xor-quick", version=2, sha256="c" * 64)
-        ref_b, _ = publish(PublishRequest(b, name="xor-second", plan=plan), "hf:bob", endpoint)
+        ref_b, _ = publish(
+            PublishRequest(b, name="xor-second", plan=plan, onnx=False), "hf:bob", endpoint
+        )
 
         listed = browse("hf:", endpoint=endpoint)
         assert [e.ref for e in listed] == [ref_b, ref]  # newest first
@@ -78,7 +82,7 @@ def test_tampered_and_cut_downloads_are_refused(
     a, b = brains
     out = tmp_path / "pulled.graph"
     with fake_hub(TOKEN) as (endpoint, state):
-        ref, package = publish(PublishRequest(a), "hf:alice", endpoint)
+        ref, package = publish(PublishRequest(a, onnx=False), "hf:alice", endpoint)
         repo = state.repos[f"alice/{package.name}"]
         repo.files[BRAIN] = b.read_bytes()  # someone swapped the brain
         with pytest.raises(ExchangeError, match="does not match the sha256 its card gives"):
@@ -105,7 +109,9 @@ def test_no_network_and_no_token_are_one_line(tmp_path: Path, brains: tuple[Path
 
     with fake_hub(TOKEN) as (endpoint, state):
         env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "hf-home"), "HF_TOKEN": ""}
-        done = ob("publish", str(brains[0]), "--to", "hf:alice/x", cwd=tmp_path, env=env)
+        done = ob(
+            "publish", str(brains[0]), "--to", "hf:alice/x", "--no-onnx", cwd=tmp_path, env=env
+        )
         assert done.returncode == 2
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "401" in done.stderr and "HF_TOKEN" in done.stderr
@@ -123,6 +129,7 @@ def test_the_command_line_against_hf_endpoint(tmp_path: Path, brains: tuple[Path
             "hf:alice/xor-mine",
             "--license",
             "mit",
+            "--no-onnx",
             cwd=tmp_path,
             env=env,
         )

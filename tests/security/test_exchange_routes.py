@@ -45,7 +45,9 @@ def test_a_plans_local_path_is_read_only_when_the_user_says_so(tmp_path: Path) -
 
 
 def test_a_pickle_in_a_download_is_refused_never_loaded(tmp_path: Path) -> None:
-    ref, _ = publish(PublishRequest(make_brain(tmp_path / "a.graph")), tmp_path / "share")
+    ref, _ = publish(
+        PublishRequest(make_brain(tmp_path / "a.graph"), onnx=False), tmp_path / "share"
+    )
     # a stranger swaps in a zip holding a pickle and rewrites the card's sha256 to match
     evil = tmp_path / "evil.bin"
     with zipfile.ZipFile(tmp_path / "a.graph") as src:
@@ -80,7 +82,7 @@ def test_a_downloads_code_runs_only_when_the_user_names_it(tmp_path: Path) -> No
     record.name = f"{CANARY_MODULE}:Boom"
     doc.graph.tasks = {record.name: record}
     save(brain, doc)
-    ref, _ = publish(PublishRequest(brain, name="game"), tmp_path / "share")
+    ref, _ = publish(PublishRequest(brain, name="game", onnx=False), tmp_path / "share")
     out = ob("pull", ref, "-o", "x.graph", "--verify", cwd=tmp_path, home=tmp_path / "home")
     one_line_error(out, "a download never runs code", f"--task {CANARY_MODULE}:Boom")
     assert not mark.exists()
