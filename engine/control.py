@@ -32,15 +32,27 @@ OWNER_ONLY = ("open_run", "close_run", "stop")
 
 def address_for(run_dir: Path) -> str:
     """Where the owner of ``run_dir`` listens: inside the run folder when the path is short
-    enough for a socket, else in the user's runtime folder, named by a hash of the run."""
+    enough for a socket, else in the user's runtime folder (the temp folder when that one's
+    path is too long as well), named by a hash of the run."""
     inside = Path(run_dir).absolute() / SOCKET_NAME
     if len(os.fsencode(inside)) < MAX_PATH:
         return str(inside)
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    folder = base / f"openbrains-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
     key = hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]
-    return str(folder / f"{key}.sock")
+    bases = [os.environ.get("XDG_RUNTIME_DIR") or "", tempfile.gettempdir()]
+    address = next(
+        (
+            a
+            for a in (_in_runtime(Path(b), key) for b in bases if b)
+            if len(os.fsencode(a)) < MAX_PATH
+        ),
+        _in_runtime(Path(bases[-1]), key),
+    )
+    Path(address).parent.mkdir(mode=0o700, exist_ok=True)
+    return address
+
+
+def _in_runtime(base: Path, key: str) -> str:
+    return str(base / f"openbrains-{os.getuid()}" / f"{key}.sock")
 
 
 class Connection:

@@ -5,9 +5,11 @@ the search while the owner keeps it (engine.control, engine.runlock)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -143,9 +145,17 @@ def test_a_second_owner_is_refused_and_the_lock_names_the_first(headless: Any) -
 def test_a_long_run_folder_path_listens_in_the_runtime_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    deep = tmp_path / ("x" * 60) / ("y" * 60)
-    address = address_for(deep)
-    assert len(address.encode()) < 100 and address.startswith(str(tmp_path))
-    assert address == address_for(deep)
+    runtime = Path(tempfile.mkdtemp(prefix="obrt"))  # short, as /run/user/UID is
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    try:
+        deep = tmp_path / ("x" * 60) / ("y" * 60)
+        address = address_for(deep)
+        assert len(address.encode()) < 100 and address.startswith(str(runtime))
+        assert address == address_for(deep)
+        # a runtime folder too long for a socket itself: the temp folder takes over
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / ("z" * 80)))
+        fallback = address_for(deep)
+        assert len(fallback.encode()) < 100 and fallback.startswith(tempfile.gettempdir())
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
     assert address_for(tmp_path / "r") == str(tmp_path / "r" / "control.sock")

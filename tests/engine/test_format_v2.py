@@ -95,14 +95,19 @@ def test_the_v1_digits_export_migrates_to_a_one_task_v2_brain() -> None:
     assert g.lineage["parents"] == [] and g.lineage["structure_parents"] == ["0" * 64]
     assert g.lineage["run"] == "fixture-run"  # other keys kept
     io_ = safetensors.torch.load((FIXTURES / "digits_v1_io.safetensors").read_bytes())
+    # the stored outputs were computed on another CPU, whose kernels may round differently:
+    # equal to float32 rounding here, and the v1 and v2 brains bit-identical to each other
+    outs = []
     for path in ("digits_v1.graph", "digits_v2.graph"):
         _, brain = load_brain(FIXTURES / path)
         with torch.no_grad():
-            assert torch.equal(brain(io_["x"]), io_["y"]), path
+            outs.append(brain(io_["x"]))
+        torch.testing.assert_close(outs[-1], io_["y"], rtol=0, atol=1e-5, msg=path)
+    assert torch.equal(outs[0], outs[1])
     view = compile_tasks(g)
     view.load_weights(old.weights)
     with torch.no_grad():
-        assert torch.equal(view.run("digits", {"image": io_["x"]})["label"], io_["y"])
+        assert torch.equal(view.run("digits", {"image": io_["x"]})["label"], outs[0])
 
 
 def test_unknown_keys_of_tasks_ports_and_probes_survive() -> None:

@@ -131,8 +131,13 @@ def test_causal_no_output_depends_on_a_later_input(name: str) -> None:
 @pytest.mark.parametrize("name", STATEFUL)
 def test_streaming_in_chunks_equals_the_whole_sequence(name: str) -> None:
     for i, params in enumerate(draws(name)):
-        brain = brain_for(name, params, seed=i).eval()
-        x = torch.randn(2, 40, C_IN)
+        # in float64: the check is that a chunked stream computes the same function, and a
+        # recurrence such as cfc's can grow float32 rounding (different matmul shapes per
+        # chunk) to 1e-3 over 40 steps for some inputs
+        brain = brain_for(name, params, seed=i).eval().double()
+        x = torch.randn(
+            2, 40, C_IN, generator=torch.Generator().manual_seed(i), dtype=torch.float64
+        )
         with torch.no_grad():
             whole = brain(x)
             state, parts, start = None, [], 0
