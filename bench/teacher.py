@@ -332,7 +332,8 @@ def main() -> None:
             f"run, not a mean. Load average (1, 5, 15 min, as `uptime` shows it): "
             f"{load_before} at the start, {_load()} at the end.\n\n" + table
         )
-        record("teacher", "python bench/teacher.py", body, last)
+        command = " ".join(["python bench/teacher.py", *sys.argv[1:]])
+        record("teacher", command, body, last)
 
 
 def _load() -> str:
