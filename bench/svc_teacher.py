@@ -46,6 +46,45 @@ def fit_svc(x: np.ndarray, y: np.ndarray) -> Any:
         return SVC(gamma=0.05, C=10.0, probability=True, random_state=0).fit(xs, ys)
 
 
+def self_trained(
+    x: np.ndarray, y: np.ndarray, pool: np.ndarray, rounds: int = 4, keep: float = 0.6
+) -> Any:
+    """Self-training over the unlabelled ``pool`` (pseudo-labels, Lee 2013): the SVC of
+    ``x`` labels the pool, the pool images it gives ``keep`` or more join its labelled
+    ones (with their shifts), and it is fitted again, ``rounds`` times. Only the given
+    labels and the pool's pixels are used: the pool's own labels stay hidden."""
+    svc = fit_svc(x, y)
+    for _ in range(rounds):
+        p = svc.predict_proba(pool)
+        sure = p.max(1) >= keep
+        guess = svc.classes_[p.argmax(1)]
+        svc = fit_svc(np.concatenate([x, pool[sure]]), np.concatenate([y, guess[sure]]))
+    return svc
+
+
+def spread(
+    x: np.ndarray,
+    y: np.ndarray,
+    pool: np.ndarray,
+    neighbours: int = 25,
+    alpha: float = 0.8,
+    keep: float = 0.0,
+) -> Any:
+    """Label spreading over the k-nearest-neighbour graph of the labelled images and the
+    pool (Zhou et al. 2004): labels flow along the pool's own clusters, then an SVC is
+    fitted on the labelled images and the pool's spread labels (confidence ≥ ``keep``),
+    with their shifts, to answer images it has not seen."""
+    from sklearn.semi_supervised import LabelSpreading
+
+    both = np.concatenate([x, pool])
+    marks = np.concatenate([y, np.full(len(pool), -1)])
+    ls = LabelSpreading(kernel="knn", n_neighbors=neighbours, alpha=alpha, max_iter=300)
+    ls.fit(both, marks)
+    guess = ls.transduction_[len(x) :]
+    sure = ls.label_distributions_[len(x) :].max(1) >= keep
+    return fit_svc(np.concatenate([x, pool[sure]]), np.concatenate([y, guess[sure]]))
+
+
 def _pixels(body: dict[str, Any]) -> np.ndarray | None:
     """The request's image as 64 values in [0, 1] (shown larger: averaged back to 8×8)."""
     content = body["messages"][-1]["content"]

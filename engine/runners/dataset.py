@@ -143,12 +143,9 @@ class DatasetRunner:
         brains = [candidate(spec, g, sd)[0] for g, sd in zip(graphs, seeds)]
         budget = Budget(steps=spec.steps, seconds=spec.seconds)
         hparams = [g.hparams for g in graphs]
-        # soft targets (distillation) are a loss of their own: those siblings train in turn
-        batched = (
-            task.train.soft is None
-            and getattr(task, "teacher", None) is None
-            and should_batch(graphs[0], len(graphs), task, hparams[0])
-        )
+        # soft targets (distillation) batch too: their loss is computed on the stacked
+        # outputs (engine.train.batched.stacked_distill_loss), grouped by α and T
+        batched = should_batch(graphs[0], len(graphs), task, hparams[0])
         if batched:
             starts = [b.weights() for b in brains]
             outcomes = train_siblings(

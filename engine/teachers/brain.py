@@ -90,7 +90,7 @@ class BrainTeacher(Teacher):
     def logp(self, x: torch.Tensor, index: Sequence[int]) -> torch.Tensor:
         """Log-probabilities ``[B, len(index)]`` over the task's classes (``class_index``)
         for encoded inputs ``[B, T, C]``: the teacher's outputs for them, renormalised."""
-        return torch.log_softmax(self.logits(x.float())[:, list(index)].float(), dim=-1)
+        return log_probs(self.logits(x.float()), index).float()
 
     # ----- roles -------------------------------------------------------------------
     def soft(self, items: Sequence[Item], classes: Sequence[str]) -> list[Answer]:
@@ -102,11 +102,11 @@ class BrainTeacher(Teacher):
         x = torch.cat([_batch(items[i].encoded) for i in usable]).float()
         try:
             with torch.no_grad():
-                z = self.logits(x)[:, index]
+                z = self.logits(x)
         except (RuntimeError, ValueError, OpenBrainsError) as exc:
             reason = f"the teacher could not run on this input ({str(exc)[:80]})"
             return [Skip(reason)] * len(items)
-        logp = torch.log_softmax(z.double(), dim=-1)
+        logp = log_probs(z, index)
         for row, i in enumerate(usable):
             values = logp[row].tolist()
             out[i] = (
@@ -216,6 +216,37 @@ class OnnxTeacher(BrainTeacher):
         y = self.session.run([self.output_name], {self.input_name: x.numpy().astype(np.float32)})
         out = torch.from_numpy(np.asarray(y[0]))
         return out[:, -1, :] if out.ndim == 3 else out
+
+
+PROBABILITY_TOLERANCE = 1e-3  # rows that sum to 1 within this are a softmax's output
+
+
+def is_probabilities(z: torch.Tensor) -> bool:
+    """Whether a brain's outputs ``[B, K]`` are probabilities (its head ends in a softmax,
+    as many exported classifiers' do) rather than raw scores: every value in [0, 1] and
+    every row summing to 1. Raw scores of a whole batch never pass this by chance."""
+    if z.numel() == 0 or z.shape[-1] < 2:
+        return False
+    z = z.double()
+    rows = z.sum(dim=-1)
+    return bool(
+        (z >= 0).all() and (z <= 1).all() and ((rows - 1).abs() <= PROBABILITY_TOLERANCE).all()
+    )
+
+
+def log_probs(z: torch.Tensor, index: Sequence[int]) -> torch.Tensor:
+    """The task's classes' log-probabilities (float64, ``[B, len(index)]``) from a brain's
+    outputs ``[B, K]``, renormalised over ``index``.
+
+    Raw scores (logits) and log-probabilities go through ``log_softmax`` (the same
+    distribution either way); probabilities are logged first. Softening probabilities as
+    if they were logits (``softmax(p / T)``) would flatten every target towards uniform:
+    a teacher 99 % sure would give its class barely more than the rest.
+    """
+    z = z.double()
+    if is_probabilities(z):
+        z = torch.log(z.clamp_min(1e-12))
+    return torch.log_softmax(z[:, list(index)], dim=-1)
 
 
 def _batch(x: Any) -> torch.Tensor:

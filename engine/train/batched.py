@@ -48,7 +48,7 @@ from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import Graph
 from openbrains.engine.tasks.base import DatasetTask, Split
 from openbrains.engine.train import genes
-from openbrains.engine.train.augment import ShiftSpec, shift_specs
+from openbrains.engine.train.augment import ShiftSpec, shift_specs, variant_of
 from openbrains.engine.train.trainer import (
     DIVERGED_LOSS,
     Budget,
@@ -333,16 +333,22 @@ class _Feeder:
         return torch.stack([torch.randperm(self.n, generator=g) for g in self.gens])
 
     def next(self) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """The next batch of every model: inputs ``[K, B, ...]`` and targets ``[K, B, ...]``
+        (``index`` and ``views`` then hold where its examples are in the training split and
+        which shift each got, for a distilling teacher's targets)."""
         if self.pos + self.batch > self.n:
             self.orders, self.pos = self._shuffle(), 0
         idx = self.orders[:, self.pos : self.pos + self.batch]  # [K, B]
         self.pos += self.batch
+        self.index = idx
+        self.views: dict[str, torch.Tensor] = {}
         inputs = {name: self.data.inputs[name][idx] for name in self.names}
         for name, spec in self.shifts.items():  # every shifted input draws, as in ``train``
-            inputs[name] = self._shift(inputs.get(name, self.data.inputs[name][idx]), spec)
+            inputs[name] = self._shift(inputs.get(name, self.data.inputs[name][idx]), spec, name)
+        self.inputs = inputs
         return [inputs[n] for n in self.names], self.data.target[idx]
 
-    def _shift(self, x: torch.Tensor, s: ShiftSpec) -> torch.Tensor:
+    def _shift(self, x: torch.Tensor, s: ShiftSpec, name: str) -> torch.Tensor:
         """``augment.random_shift`` for all K batches at once: the same draws from each
         model's generator (one call of 2·B values is the same stream as ``train``'s two
         calls of B, oy then ox), the same pixels moved."""
@@ -350,6 +356,7 @@ class _Feeder:
         span = 2 * s.pixels + 1
         draws = torch.stack([torch.randint(0, span, (2 * b,), generator=g) for g in self.gens])
         oy, ox = draws[:, :b].reshape(-1), draws[:, b:].reshape(-1)
+        self.views[name] = variant_of(s, oy, ox).view(k, b)
         return _shift_by(x.reshape(k * b, *x.shape[2:]), s, oy, ox).view(x.shape)
 
 
@@ -420,6 +427,66 @@ def stacked_loss(
     return per.reshape(k, -1).mean(1)
 
 
+def stacked_distill_loss(
+    logits: torch.Tensor,
+    teacher_logp: torch.Tensor,
+    task_losses: torch.Tensor,
+    alpha: float,
+    temperature: float,
+) -> torch.Tensor:
+    """``distill_loss`` of K models at once: ``logits [K, B, C]``, the teacher's
+    log-probabilities ``[K, B, C]`` (NaN rows: no answer), task losses ``[K]`` → ``[K]``.
+    Each model's value is what ``distill_loss`` gives it alone: the soft term sums over the
+    answered rows and divides by the whole batch (the mean over answered rows times their
+    share), and a model whose batch has no answered row keeps its task loss."""
+    t, a = float(temperature), float(alpha)
+    answered = torch.isfinite(teacher_logp).all(dim=-1)  # [K, B]
+    safe = torch.where(answered[..., None], teacher_logp, torch.zeros_like(teacher_logp))
+    p_t = torch.softmax(safe / t, dim=-1)
+    log_q_t = F.log_softmax(logits / t, dim=-1)
+    rows = (torch.xlogy(p_t, p_t) - p_t * log_q_t).sum(-1)
+    kl = torch.where(answered, rows, torch.zeros_like(rows)).sum(1) / logits.shape[1]
+    mixed = a * t * t * kl + (1.0 - a) * task_losses
+    return torch.where(answered.any(dim=1), mixed, task_losses)
+
+
+class _Distiller:
+    """A distilling task's soft targets for K batches (``Split.soft`` rows, or a brain
+    teacher's belief about each shifted view) and the group's α and T."""
+
+    def __init__(self, task: DatasetTask, alpha: float, temperature: float) -> None:
+        self.task, self.alpha, self.temperature = task, alpha, temperature
+        self.shifts = shift_specs(task)
+
+    def targets(self, feed: _Feeder) -> torch.Tensor | None:
+        idx = feed.index  # [K, B]
+        k, b = idx.shape
+        teacher = self.task.teacher
+        if teacher is not None:
+            views = {n: v.reshape(-1) for n, v in feed.views.items()}
+            inputs = {n: x.reshape(k * b, *x.shape[2:]) for n, x in feed.inputs.items()}
+            flat = teacher.targets(self.task.train, idx.reshape(-1), views, self.shifts, inputs)
+            return flat.reshape(k, b, -1)
+        soft = self.task.train.soft
+        return soft[idx] if soft is not None else None
+
+    def __call__(self, out: torch.Tensor, task_losses: torch.Tensor, feed: _Feeder) -> torch.Tensor:
+        soft = self.targets(feed)
+        if soft is None:
+            return task_losses
+        return stacked_distill_loss(
+            out[:, :, -1, :], soft, task_losses, self.alpha, self.temperature
+        )
+
+
+def distilling(task: DatasetTask) -> bool:
+    """Whether ``task`` carries a teacher's soft targets (``engine.train.trainer.distiller``
+    trains on them)."""
+    return task.kind == "classification" and (
+        task.teacher is not None or task.train.soft is not None
+    )
+
+
 def _forward_of(brain: Brain, in_vmap: bool = False) -> Callable[..., torch.Tensor]:
     """``(params, consts, inputs) → first output`` of ``brain`` with the given tensors.
 
@@ -451,12 +518,18 @@ class _Stepper:
     """
 
     def __init__(
-        self, stack: _Stack, task: DatasetTask, gradients: str, smoothing: float = 0.0
+        self,
+        stack: _Stack,
+        task: DatasetTask,
+        gradients: str,
+        smoothing: float = 0.0,
+        distill: _Distiller | None = None,
     ) -> None:
         if gradients not in GRADIENTS:
             raise ValueError(f"gradients must be one of {GRADIENTS}, not {gradients!r}")
         self.stack, self.task, self.gradients = stack, task, gradients
         self.smoothing = smoothing
+        self.distill = distill
         brain = stack.layout.brain
         forward = _forward_of(brain)
 
@@ -469,14 +542,21 @@ class _Stepper:
         self._grads = torch.vmap(grad_and_value(loss), randomness="different")
 
     def __call__(
-        self, xs: list[torch.Tensor], target: torch.Tensor
+        self, xs: list[torch.Tensor], target: torch.Tensor, feed: _Feeder | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Losses and gradient of the batch ``xs``/``target`` (``feed``: where it came
+        from, which a distilling group needs for its teacher's targets; a distilling group
+        always takes the autograd path, its loss being outside vmap)."""
         params, consts = self.stack.params, self.stack.consts
-        if self.gradients == "vmap_grad":
+        distill = self.distill if feed is not None else None
+        if self.gradients == "vmap_grad" and distill is None:
             detached = {m: p.detach() for m, p in params.items()}
             grads, losses = self._grads(detached, consts, xs, target)
             return losses.detach(), self.stack.flat_grad(list(grads.values()))
-        losses = stacked_loss(self.task, self._forward(params, consts, xs), target, self.smoothing)
+        out = self._forward(params, consts, xs)
+        losses = stacked_loss(self.task, out, target, self.smoothing)
+        if distill is not None:
+            losses = distill(out, losses, feed)  # type: ignore[arg-type]
         grads = torch.autograd.grad(losses.sum(), list(params.values()), allow_unused=True)
         return losses.detach(), self.stack.flat_grad(grads)
 
@@ -519,17 +599,27 @@ def train_siblings(
     layout = _Layout.of(brain)
     hs = [genes.resolve(h) for h in hparams]
     n = len(task.train)
-    groups: dict[tuple[str, int, str, float], list[int]] = {}
+    soft = distilling(task)
+    if soft:
+        from openbrains.engine.teachers.roles.distill import genes_of
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for i, h in enumerate(hs):
         batch = max(1, min(int(h["batch_size"]), n))
-        rule = (str(h["optimizer"]), batch, str(h["schedule"]), float(h["label_smoothing"]))
+        taught = genes_of(h) if soft else None
+        rule = (
+            str(h["optimizer"]),
+            batch,
+            str(h["schedule"]),
+            float(h["label_smoothing"]),
+            taught,
+        )
         groups.setdefault(rule, []).append(i)
     out: list[Any] = [None] * k
-    for (kind, batch, schedule, smoothing), members in groups.items():
+    for (kind, batch, schedule, smoothing, taught), members in groups.items():
         done = _train_group(
             layout,
             [starts[i] for i in members],
-            (kind, schedule, smoothing),
+            (kind, schedule, smoothing, taught),
             [float(hs[i]["lr"]) for i in members],
             batch,
             task,
@@ -548,7 +638,7 @@ def train_siblings(
 def _train_group(
     layout: _Layout,
     starts: list[dict[str, torch.Tensor]],
-    rule: tuple[str, str, float],
+    rule: tuple[str, str, float, tuple[float, float] | None],
     lrs: list[float],
     batch: int,
     task: DatasetTask,
@@ -566,10 +656,11 @@ def _train_group(
     smoothed: list[float] = [0.0] * k
     start = time.perf_counter()
     stopped = [0.0] * k
-    kind, schedule, smoothing = rule
+    kind, schedule, smoothing, taught = rule
     if stack.width:
         opt = _Optimizer(kind, lrs, stack)
-        step = _Stepper(stack, task, gradients, smoothing)
+        distill = _Distiller(task, *taught) if taught is not None else None
+        step = _Stepper(stack, task, gradients, smoothing, distill)
         feed = _Feeder(task, brain.input_names, batch, seeds)
         brain.train()
         steps = 0
@@ -581,7 +672,7 @@ def _train_group(
                 break
             factor = lr_factor(schedule, budget, steps, elapsed)
             xs, target = feed.next()
-            losses, g = step(xs, target)
+            losses, g = step(xs, target, feed)
             values = losses.tolist()
             newly = [
                 i

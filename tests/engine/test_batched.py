@@ -7,7 +7,9 @@ matmuls sum in another order; Adam magnifies rounding only in gradients near its
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import pathlib
 import random
 
 import pytest
@@ -133,6 +135,46 @@ def test_mixed_optimisers_batch_sizes_schedules_and_smoothing_are_grouped_and_st
     together = train_siblings(graph, starts, hs, digits, Budget(steps=25), seeds)
     for i in range(4):
         assert_same(together[i], alone(graph, starts[i], hs[i], digits, 25, seeds[i]))
+
+
+def test_distilling_siblings_match_training_each_alone(
+    digits: DatasetTask, tmp_path: pathlib.Path
+) -> None:
+    """Soft targets batch too: stored ones (``Split.soft``, some rows unanswered) and a
+    brain teacher's belief about each shifted view; siblings with other α and T genes
+    form their own groups, and each ends where ``train`` leaves it alone."""
+    from openbrains.engine.format import save_brain
+    from openbrains.engine.taskrecord import record_of
+    from openbrains.engine.teachers.roles.distill import OnlineTeacher
+
+    graph = dense_graph()
+    gen = torch.Generator().manual_seed(0)
+    soft = torch.log_softmax(3 * torch.randn(len(digits.train), 10, generator=gen), -1)
+    soft[::3] = math.nan  # examples the teacher did not answer learn from their label
+    stored = dataclasses.replace(digits, train=dataclasses.replace(digits.train, soft=soft))
+    teacher = compile_graph(graph, inputs=digits.inputs, outputs=digits.outputs, seed=9)
+    saved = teacher.graph.copy()
+    saved.tasks = {digits.name: record_of(digits.name, digits.describe(), saved)}
+    save_brain(tmp_path / "t.graph", saved, teacher.weights())
+    online = dataclasses.replace(
+        digits, teacher=OnlineTeacher(f"graph:{tmp_path / 't.graph'}", digits.classes)
+    )
+    starts = [compile_graph(graph, seed=20 + s).weights() for s in range(4)]
+    hs = [
+        {"lr": 3e-3, "optimizer": "adam", "distill_alpha": 0.7, "distill_temperature": 2.0},
+        {"lr": 1e-2, "optimizer": "adam", "distill_alpha": 0.7, "distill_temperature": 2.0},
+        {"lr": 3e-3, "optimizer": "adam", "distill_alpha": 0.9, "distill_temperature": 4.0},
+        {"lr": 3e-3, "optimizer": "adam", "distill_alpha": 1.0, "distill_temperature": 1.0},
+    ]
+    seeds = [1, 2, 3, 4]
+    for task in (stored, online):
+        together = train_siblings(graph, starts, hs, task, Budget(steps=20), seeds)
+        for i in range(4):
+            assert_same(together[i], alone(graph, starts[i], hs[i], task, 20, seeds[i]))
+    # the soft term is really in the loss: without it the same sibling ends elsewhere
+    plain = train_siblings(graph, starts[3:], hs[3:], digits, Budget(steps=20), seeds[3:])
+    mine, other = plain[0][1], together[3][1]
+    assert any(not torch.allclose(mine[k], other[k]) for k in mine)
 
 
 def test_a_diverging_member_does_not_touch_the_others(digits: DatasetTask) -> None:
@@ -290,6 +332,21 @@ def test_stacked_loss_is_each_models_task_loss(kind: str, smoothing: float) -> N
     target = task.train.target[idx]
     expected = torch.stack([task.loss(out[k], target[k], smoothing) for k in range(4)])
     assert torch.allclose(stacked_loss(task, out, target, smoothing), expected, atol=1e-6)
+
+
+def test_stacked_distill_loss_is_each_models_distill_loss() -> None:
+    from openbrains.engine.teachers.roles.distill import distill_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 6, 5)
+    teacher = torch.log_softmax(torch.randn(3, 6, 5), -1)
+    teacher[0, 2:] = math.nan  # model 0: two of six rows answered
+    teacher[2] = math.nan  # model 2: none (its task loss alone)
+    task = torch.tensor([1.0, 2.0, 3.0])
+    got = batched.stacked_distill_loss(logits, teacher, task, 0.7, 3.0)
+    want = torch.stack([distill_loss(logits[k], teacher[k], task[k], 0.7, 3.0) for k in range(3)])
+    assert torch.allclose(got, want, atol=1e-6)
+    assert got[2] == 3.0
 
 
 def test_vmapped_evaluation_gives_evaluates_numbers(digits: DatasetTask) -> None:

@@ -130,6 +130,46 @@ def test_distillation_loss_is_hintons() -> None:
     assert [round(math.exp(v), 3) for v in soft.logits] == [0.15, 0.7, 0.15]
 
 
+def test_distillation_gradient_is_the_formulas() -> None:
+    """The student's gradient on a tiny batch is Hinton's: for the soft term
+    ∂/∂s of T²·KL(p_T ‖ q_T) is T·(q_T − p_T), so with the mean over the batch
+    ∂L/∂s = [α·T·(q_T − p_T) + (1 − α)·(softmax(s) − onehot(y))] / B."""
+    torch.manual_seed(1)
+    b, c, alpha, t = 3, 5, 0.6, 3.0
+    student = torch.randn(b, c, requires_grad=True)
+    teacher = torch.log_softmax(2.0 * torch.randn(b, c), -1)
+    y = torch.tensor([0, 3, 1])
+    task = torch.nn.functional.cross_entropy(student, y)
+    distill_loss(student, teacher, task, alpha, t).backward()
+    with torch.no_grad():
+        q_t = torch.softmax(student / t, -1)
+        p_t = torch.softmax(teacher / t, -1)
+        hard = torch.softmax(student, -1) - torch.nn.functional.one_hot(y, c)
+        expected = (alpha * t * (q_t - p_t) + (1 - alpha) * hard) / b
+    assert student.grad is not None
+    assert torch.allclose(student.grad, expected, atol=1e-6)
+
+
+def test_probabilities_logits_and_log_probabilities_are_one_teacher() -> None:
+    """A brain may end in a softmax (probabilities), in a log-softmax, or in raw scores:
+    all three are the same teacher. Probabilities are not softened as if they were
+    logits (softmax(p / T) would be nearly uniform whatever the teacher believes)."""
+    from openbrains.engine.teachers.brain import is_probabilities, log_probs
+
+    torch.manual_seed(2)
+    z = 3.0 * torch.randn(8, 10)
+    index = [3, 1, 4, 0]  # the task's classes among the teacher's outputs, in its order
+    want = torch.log_softmax(z[:, index].double(), -1)
+    probs = torch.softmax(z, -1)
+    assert is_probabilities(probs) and not is_probabilities(z)
+    assert not is_probabilities(torch.log_softmax(z, -1))
+    for out in (z, probs, torch.log_softmax(z, -1)):
+        assert torch.allclose(log_probs(out, index), want, atol=1e-9)
+    # the mistake this guards against: a confident teacher's probabilities as logits
+    flat = torch.softmax(torch.log_softmax(probs[:, index].double(), -1) / 2.0, -1)
+    assert flat.max() < 0.36 < torch.softmax(want / 2.0, -1).max()
+
+
 def test_soft_targets_train_a_student(digits_teacher: tuple[Path, float]) -> None:
     """The training loop learns from soft targets: a student trained with α = 1 (the
     teacher's targets only, no labels at all) still learns the digits."""
@@ -189,16 +229,32 @@ def test_an_online_brain_answers_each_shifted_view(digits_teacher: tuple[Path, f
     assert evaluate(brain, task, task.test)["accuracy"] > 0.4
 
 
-def export_onnx(graph_path: Path, out: Path, classes: list[str] | None) -> Path:
-    """The .graph brain as an ONNX file (torch.onnx.export), its classes in the metadata."""
+class _Softmaxed(torch.nn.Module):
+    """A brain whose head ends in a softmax, as many exported classifiers do."""
+
+    def __init__(self, brain: torch.nn.Module) -> None:
+        super().__init__()
+        self.brain = brain
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.brain(x)
+        return torch.softmax(out[0] if isinstance(out, tuple) else out, dim=-1)
+
+
+def export_onnx(
+    graph_path: Path, out: Path, classes: list[str] | None, softmax: bool = False
+) -> Path:
+    """The .graph brain as an ONNX file (torch.onnx.export), its classes in the metadata
+    (``softmax``: its outputs are probabilities rather than raw scores)."""
     import onnx
     import orjson
     from openbrains.engine.format import load_brain
 
     _graph, brain = load_brain(graph_path)
+    model_in: torch.nn.Module = _Softmaxed(brain) if softmax else brain
     x = torch.zeros(2, 64, 1)
     torch.onnx.export(
-        brain, (x,), str(out), input_names=["image"], output_names=["label"],
+        model_in, (x,), str(out), input_names=["image"], output_names=["label"],
         dynamic_axes={"image": {0: "batch"}, "label": {0: "batch"}}, dynamo=False,
     )  # fmt: skip
     model = onnx.load(str(out))
@@ -226,6 +282,11 @@ def test_an_onnx_brain_teaches_like_its_graph(
     flipped = open_teacher(TeacherSpec.parse(f"onnx:{reversed_classes}"))
     c = torch.tensor([s.logits for s in flipped.soft(items, task.classes)])
     assert torch.allclose(c, b.flip(1), atol=1e-4)  # classes are matched by name
+    # a softmax head gives probabilities: the same teacher, the same soft targets
+    probs = export_onnx(digits_teacher[0], tmp_path / "p.onnx", task.classes, softmax=True)
+    d = torch.tensor([s.logits for s in open_teacher(TeacherSpec.parse(f"onnx:{probs}")).soft(
+        items, task.classes)])  # fmt: skip
+    assert torch.allclose(d.exp(), b.exp(), atol=1e-4)  # (tiny ones underflow in float32)
     letters = dataclasses.replace(task, classes=list("abcdefghij"))
     with pytest.raises(TeacherError, match="knows other classes"):
         onnx_teacher.check("label", letters)
