@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -18,6 +19,9 @@ from openbrains.app.service_unit import unit_name
 from openbrains.engine.store import Archive
 
 ROOT = Path(__file__).resolve().parents[2]
+# these tests assume no other Ray cluster runs on the machine (`--ray-address auto` must find
+# none), so they share a pytest-xdist process with every test that starts one
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 def closed_port() -> int:
@@ -72,12 +76,12 @@ def test_service_install_passes_the_backend_on_to_its_run(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ray")  # one Ray cluster at a time (tests/engine/test_backend_ray.py)
 def test_run_with_the_ray_backend_fills_the_archive_and_leaves_no_ray_behind(
     tmp_path: Path,
 ) -> None:
     run_dir = tmp_path / "run"
     args = ["--task", "xor", "--backend", "ray", "--workers", "2", "--individuals", "4"]
+    before = ray_processes()  # another test's cluster may be up; it is not this run's
     done = subprocess.run(
         [sys.executable, "-m", "openbrains", "run", *args, "--run-dir", str(run_dir), "--quiet"],
         capture_output=True,
@@ -87,9 +91,20 @@ def test_run_with_the_ray_backend_fills_the_archive_and_leaves_no_ray_behind(
     assert done.returncode == 0, done.stderr
     with Archive(run_dir, readonly=True) as archive:
         assert archive.count() >= 4
-    ours = []
-    for p in psutil.process_iter(["cmdline"]):
+    deadline = time.monotonic() + 20  # Ray's daemons exit a moment after the run returns
+    while (left := {p: x for p, x in ray_processes().items() if p not in before}) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    assert not left, left
+
+
+def ray_processes() -> dict[int, str]:
+    """This environment's Ray daemons (raylet, GCS server) by pid."""
+    ours = str(Path(sys.executable).parent.parent)
+    found = {}
+    for p in psutil.process_iter(["pid", "cmdline"]):
         line = " ".join(p.info["cmdline"] or [])
-        if "raylet" in line or "gcs_server" in line:
-            ours.append(line)
-    assert not [x for x in ours if str(Path(sys.executable).parent.parent) in x], ours
+        if ("raylet" in line or "gcs_server" in line) and ours in line:
+            found[p.info["pid"]] = line
+    return found
