@@ -13,9 +13,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from openbrains.engine.protocol import FrameBuffer, ProtocolError, encode_frame
 from PySide6.QtCore import QIODevice, QObject, QProcess, Signal
 from PySide6.QtNetwork import QLocalSocket
+
+from openbrains.engine.protocol import FrameBuffer, ProtocolError, encode_frame
 
 Reply = dict[str, Any]
 

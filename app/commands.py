@@ -35,9 +35,8 @@ def _inspect_args(sub: argparse._SubParsersAction) -> None:
 
 @command(_inspect_args)
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from openbrains.app.describe import describe_file
-
     import openbrains
+    from openbrains.app.describe import describe_file
 
     for line in describe_file(openbrains.read(args.file)):
         print(line)

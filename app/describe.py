@@ -42,6 +42,7 @@ def describe_graph(graph: Graph, weights: dict | None = None) -> list[str]:
             lines.append("output " + _io_line(node.params))
     try:
         import torch
+
         from openbrains.engine.compile import compile_graph
         from openbrains.engine.format import DEFAULT_LIMITS
         from openbrains.engine.weight_budget import module_weights

@@ -18,9 +18,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openbrains.app.launcher import command, desktop_quote
-
 from openbrains import assets
+from openbrains.app.launcher import command, desktop_quote
 
 DEFAULTS_GROUP = "[Default Applications]"
 

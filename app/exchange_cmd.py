@@ -159,6 +159,7 @@ def _browse_args(sub: argparse._SubParsersAction) -> None:
 @command(_browse_args)
 def cmd_browse(args: argparse.Namespace) -> int:
     import orjson
+
     from openbrains.engine.exchange.actions import browse
 
     entries = browse(

@@ -22,12 +22,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox
+
 from openbrains.app.trustlist import data_home
 from openbrains.canvas.exchange import ExchangeDock
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import Graph
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox
 
 if TYPE_CHECKING:
     from openbrains.app.main import MainWindow

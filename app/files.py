@@ -13,6 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
 from openbrains.app import recovery
 from openbrains.app.messages import show_error
 from openbrains.app.places import sample_name, samples_dir
@@ -21,13 +24,12 @@ from openbrains.app.settings import add_recent
 from openbrains.app.taskdialog import TaskDialog, seed_graph_for_task
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
-from PySide6.QtCore import QStandardPaths
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QLabel, QStatusBar
+
     from openbrains.canvas.editor import GraphEditor
     from openbrains.canvas.runbar import RunBar
-    from PySide6.QtWidgets import QLabel, QStatusBar
 
 BOARD_GAMES = ("tictactoe", "connect4")  # the games the play window can draw
 GRAPH_FILES = "Open Brains (*.graph)"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
+
 from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.app.taskargs import add_option_arg, grant_if_code, parse_options

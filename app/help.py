@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import html
 
-from openbrains.engine import __version__
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
+from openbrains.engine import __version__
 
 GETTING_STARTED = """
 <h2>Getting started</h2>

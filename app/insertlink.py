@@ -15,9 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
 from openbrains.app.messages import show_error
 from openbrains.engine.errors import OpenBrainsError
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 if TYPE_CHECKING:
     from openbrains.app.main import MainWindow

@@ -10,18 +10,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
+
 from openbrains.app.snapshot import read_individual, read_lineage
 from openbrains.app.toplevel import open_top_level
 from openbrains.canvas.lineage import node_names, readable_detail
 from openbrains.engine.graph import Graph
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDockWidget, QStatusBar
+
     from openbrains.app.project import Project
     from openbrains.canvas.compare import CompareView
     from openbrains.canvas.editor import GraphEditor
     from openbrains.canvas.lineage import FamilyTreeView
     from openbrains.canvas.population import PopulationView
-    from PySide6.QtWidgets import QDockWidget, QStatusBar
 
 
 class LineageLink:

@@ -16,6 +16,19 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QStackedWidget,
+    QWidget,
+)
+
 from openbrains.app import help as help_dialogs
 from openbrains.app import recovery
 from openbrains.app.client import EngineClient
@@ -40,18 +53,6 @@ from openbrains.canvas.population import PopulationView
 from openbrains.canvas.runbar import RunBar
 from openbrains.canvas.startpage import StartPage
 from openbrains.engine.graph import INPUT_UNIT
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSizePolicy,
-    QStackedWidget,
-    QWidget,
-)
 
 WINDOW_SIZE = (1440, 900)
 FITS = (1280, 800)  # the window must fit a 1280×800 screen at every moment

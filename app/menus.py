@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
 from openbrains.app import help as help_dialogs
 from openbrains.app.insertlink import insert_from_file
 from openbrains.app.settings import recent_files
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
     from openbrains.app.main import MainWindow

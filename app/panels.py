@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox
+
 from openbrains.app.messages import plain
 from openbrains.canvas.live import LivePanel
 from openbrains.canvas.rating import RatingPanel
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox
 
 Reply = dict[str, Any]
 

@@ -14,15 +14,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from openbrains.app.toplevel import open_top_level
-from openbrains.canvas.board import BoardWidget
-from openbrains.engine.games.champion import (
-    DEFAULT_SIMS,
-    board_view,
-    champion_player,
-    load_champion,
-)
-from openbrains.engine.tasks.game import State
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,6 +23,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.app.toplevel import open_top_level
+from openbrains.canvas.board import BoardWidget
+from openbrains.engine.games.champion import (
+    DEFAULT_SIMS,
+    board_view,
+    champion_player,
+    load_champion,
+)
+from openbrains.engine.tasks.game import State
 
 NAMES = {1: "X", -1: "O"}
 
@@ -175,8 +176,9 @@ def run_play_window(
 ) -> int:
     """``openbrains play … --gui``: the window on its own, until it is closed. A bad file
     raises before any window shows (the command line prints it as one line)."""
-    from openbrains.canvas.theme import apply_theme
     from PySide6.QtWidgets import QApplication
+
+    from openbrains.canvas.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_theme(app)

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
+
 from openbrains.app import trustlist
 from openbrains.app.places import runs_home, sample_name
 from openbrains.engine.format import GraphFile, load, save

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openbrains.engine.exchange.package import PublishRequest
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,6 +19,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
+
+from openbrains.engine.exchange.package import PublishRequest
 
 LICENCES = ("unknown", "mit", "apache-2.0", "cc-by-4.0", "cc-by-sa-4.0", "cc0-1.0", "other")
 CHAMPION = "the champion of this run"

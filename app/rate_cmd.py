@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+
 from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.app.taskargs import add_run_task_args, run_folder_task

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from openbrains.app.launcher import command
-from openbrains.canvas.report import ReportView
 from PySide6.QtCore import QProcess, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+from openbrains.app.launcher import command
+from openbrains.canvas.report import ReportView
 
 REPORT_NAME = "report.html"
 

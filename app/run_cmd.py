@@ -392,12 +392,11 @@ def _project_task(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], 
     and its data path is used only when this user saved the project here (app.trustlist)
     or gives it again with ``--data``. A ``--task`` other than the project's replaces it.
     """
+    import openbrains
     from openbrains.app.trustlist import project_paths, trusts
     from openbrains.engine.format import runnable
     from openbrains.engine.settings_check import SettingsError, task_problem
     from openbrains.engine.trust import is_code_name, locate
-
-    import openbrains
 
     doc = openbrains.read(args.project)
     project = doc.project or {}

@@ -20,6 +20,9 @@ from openbrains.engine.neighbour import PolicySettings
 from openbrains.engine.trust import to_wire
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QLabel, QStatusBar
+
     from openbrains.app.client import EngineClient
     from openbrains.app.project import Project
     from openbrains.canvas.editor import GraphEditor
@@ -27,8 +30,6 @@ if TYPE_CHECKING:
     from openbrains.canvas.plots import PlotsView
     from openbrains.canvas.population import PopulationView
     from openbrains.canvas.runbar import RunBar
-    from PySide6.QtGui import QAction
-    from PySide6.QtWidgets import QLabel, QStatusBar
 
 
 def best_of(items: list[dict[str, Any]]) -> int | None:

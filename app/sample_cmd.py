@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.engine.errors import OpenBrainsError

@@ -14,9 +14,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from openbrains.app.toplevel import open_top_level
-from openbrains.canvas.imagegrid import ImageGrid
-from openbrains.engine.errors import OpenBrainsError
 from PySide6.QtCore import Signal, SignalInstance
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,6 +23,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.app.toplevel import open_top_level
+from openbrains.canvas.imagegrid import ImageGrid
+from openbrains.engine.errors import OpenBrainsError
 
 DENOISER_INPUTS = ["noisy", "step"]
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtWidgets import QMessageBox
+
 from openbrains.app.messages import plain
 from openbrains.app.welcome import data_missing
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT
 from openbrains.engine.trust import is_granted, locate, user_gave
-from PySide6.QtWidgets import QMessageBox
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QStatusBar
+
     from openbrains.app.project import Project
     from openbrains.canvas.editor import GraphEditor
-    from PySide6.QtWidgets import QStatusBar
 
 
 class StartChecks:

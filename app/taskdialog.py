@@ -15,10 +15,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from openbrains.app.messages import plain
-from openbrains.engine.errors import OpenBrainsError
-from openbrains.engine.graph import Graph
-from openbrains.engine.layout import auto_layout
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,6 +32,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.app.messages import plain
+from openbrains.engine.errors import OpenBrainsError
+from openbrains.engine.graph import Graph
+from openbrains.engine.layout import auto_layout
 
 AUTO = "default"  # what an option left to the task shows
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbrains.canvas.teacher import TeacherSection
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMainWindow, QToolBar
+
+from openbrains.canvas.teacher import TeacherSection
 
 
 class TeacherLink(QObject):

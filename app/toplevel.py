@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from openbrains.engine.errors import OpenBrainsError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from openbrains.engine.errors import OpenBrainsError
 
 W = TypeVar("W", bound=QWidget)
 

@@ -55,6 +55,7 @@ def _lineage_args(sub: argparse._SubParsersAction) -> None:
 @command(_lineage_args)
 def cmd_lineage(args: argparse.Namespace) -> int:
     import orjson
+
     from openbrains.engine.format import load
     from openbrains.engine.format.identity import content_id
     from openbrains.engine.lineage import family

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openbrains.app.icons import app_icon
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+
+from openbrains.app.icons import app_icon
 
 if TYPE_CHECKING:
     from openbrains.app.main import MainWindow

@@ -24,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import record
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.tasks.base import DatasetTask
@@ -35,8 +36,6 @@ from openbrains.engine.train.batched import (
     train_siblings,
 )
 from openbrains.engine.train.trainer import Budget, TrainResult, train
-
-from bench.record import record
 
 IMAGE = {"name": "image", "channels": 1, "time": 64, "grid_h": 8, "grid_w": 8}
 IMAGE["modality"] = "image"

@@ -21,15 +21,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import Timeline
+from bench.record import record
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.games.champion import DEFAULT_SIMS, champion_player, opponent, sided_match
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.weights import decode_weights
 from openbrains.nodes.games.connect4 import ConnectFour
-
-from bench.common import Timeline
-from bench.record import record
 
 
 def main() -> None:

@@ -21,10 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from openbrains.engine.run import RunSettings
-
 from bench.common import search
 from bench.record import record
+from openbrains.engine.run import RunSettings
 
 CHECKPOINTS = (10, 30, 60, 300)
 

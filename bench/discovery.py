@@ -24,14 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import search
+from bench.record import record
 from openbrains.engine.evolve.novelty import template_like
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import RunSettings
 from openbrains.engine.run.policy import pareto_front
 from openbrains.engine.store import Archive
-
-from bench.common import search
-from bench.record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER_IS_BETTER = ("bpc",)

@@ -31,14 +31,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import record
 from openbrains.engine.exporters.c import emit_c, harness
 from openbrains.engine.exporters.calibration import calibration
 from openbrains.engine.exporters.meta import describe
 from openbrains.engine.exporters.onnx import export_onnx
 from openbrains.engine.format import load_brain
 from openbrains.engine.tasks.registry import load_task
-
-from bench.record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "openbrains"]

@@ -30,9 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from openbrains.engine.run import Run, RunSettings, Until
-
 from bench.record import record
+from openbrains.engine.run import Run, RunSettings, Until
 
 TARGET = 0.95
 

@@ -24,11 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import record
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.live import LiveSession, StreamingAudio
-
-from bench.record import record
 
 
 def chain(inp: dict, units: list[tuple[str, dict]], out: dict, causal: bool = False) -> Graph:
@@ -52,6 +51,7 @@ def speech(tmp: Path) -> np.ndarray:
             capture_output=True,
         )
         import soundfile as sf
+
         from openbrains.engine.codecs import resample
 
         data, rate = sf.read(wav, dtype="float32")

@@ -23,10 +23,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import record
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.graph import Graph
-
-from bench.record import record
 
 
 def chain_graph(inp: dict, units: list[tuple[str, dict]], out: dict) -> Graph:

@@ -35,12 +35,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import search
+from bench.record import record
 from openbrains.engine.backends import BackendConfig, open_backend
 from openbrains.engine.jobs import JobSpec
 from openbrains.engine.run import Run, RunSettings
-
-from bench.common import search
-from bench.record import record
 
 
 def settings(workers: int) -> RunSettings:

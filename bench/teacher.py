@@ -45,15 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np
+
+from bench.common import search
+from bench.record import record
+from bench.svc_teacher import SvcServer, fit_svc
 from openbrains.engine.export import export_individual
 from openbrains.engine.run import RunSettings
 from openbrains.engine.tasks.builtin import first_per_class
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.teachers.work import TeacherOrder
-
-from bench.common import search
-from bench.record import record
-from bench.svc_teacher import SvcServer, fit_svc
 
 FIFTY = 50
 STUDENT_PARAMS = 1000

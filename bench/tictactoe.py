@@ -27,6 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import record
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.games.arena import play_game
 from openbrains.engine.games.champion import DEFAULT_SIMS
@@ -35,8 +36,6 @@ from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.weights import decode_weights
 from openbrains.nodes.games.tictactoe import TicTacToe
-
-from bench.record import record
 
 GAMES = 100
 

@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from openbrains.engine.graph import Graph  # noqa: E402
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QImage, QPainter  # noqa: E402
 
 from bench.record import record  # noqa: E402
+from openbrains.engine.graph import Graph  # noqa: E402
 
 PERIOD_MS = 10
 

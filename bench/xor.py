@@ -23,12 +23,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import record
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.weights import decode_weights
-
-from bench.record import record
 
 CONFIG = Path(__file__).with_name("data") / "neat_xor_config.ini"
 XI = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]

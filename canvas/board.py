@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from openbrains.canvas.theme import COLORS
 
 PLAYER_COLORS = {1: "#ef6b6b", -1: "#f2c14e"}  # X / first player, O / second player
 DISC_BOARD = "#2f5fa8"

@@ -7,12 +7,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from openbrains.canvas.popmodel import Entry, format_params, format_score
-from openbrains.canvas.theme import color
-from openbrains.canvas.thumbnail import render_thumbnail, species_color
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from openbrains.canvas.popmodel import Entry, format_params, format_score
+from openbrains.canvas.theme import color
+from openbrains.canvas.thumbnail import render_thumbnail, species_color
 
 if TYPE_CHECKING:
     from openbrains.canvas.population import PopulationView

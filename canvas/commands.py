@@ -12,8 +12,9 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from openbrains.engine.graph import Edge, Graph, Node
 from PySide6.QtGui import QUndoCommand
+
+from openbrains.engine.graph import Edge, Graph, Node
 
 MOVE_ID = 1001
 PARAM_ID = 1002

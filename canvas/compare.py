@@ -9,14 +9,15 @@ values in the card's tooltip. A line above says what the mutation was, in words.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QVBoxLayout, QWidget
+
 from openbrains.canvas.catalog import Catalog
 from openbrains.canvas.follow import GraphDiff, diff_graphs, show_changes, union_graph
 from openbrains.canvas.scene import GraphScene
 from openbrains.canvas.theme import COLORS
 from openbrains.canvas.view import GraphView
 from openbrains.engine.graph import Graph
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QVBoxLayout, QWidget
 
 
 class ReadOnlyCanvas(QWidget):

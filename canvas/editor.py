@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QLineEdit, QMenu, QVBoxLayout, QWidget
+
 from openbrains.canvas import theme
 from openbrains.canvas.catalog import TOKENS, Catalog
 from openbrains.canvas.commands import (
@@ -51,9 +55,6 @@ from openbrains.canvas.view import GraphView
 from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import Edge, Graph, Node, new_uid
 from openbrains.engine.layout import LAYER_DX, ROW_DY, layered_positions
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QLineEdit, QMenu, QVBoxLayout, QWidget
 
 SUBGRAPH_MIME = "application/x-openbrains-subgraph"
 _clipboard_release_registered = False

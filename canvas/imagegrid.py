@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from openbrains.canvas.media import to_qimage
-from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+
+from openbrains.canvas.media import to_qimage
+from openbrains.canvas.theme import COLORS
 
 GAP = 6  # pixels between tiles
 MIN_TILE = 48  # a tile is never drawn smaller than this (8×8 digits at 6×)

@@ -9,11 +9,6 @@ The dialog only chooses: ``chosen()`` gives the source uids and the node to atta
 
 from __future__ import annotations
 
-from openbrains.canvas.catalog import Catalog
-from openbrains.canvas.editor import layout_missing
-from openbrains.canvas.scene import GraphScene
-from openbrains.canvas.view import GraphView
-from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +24,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.catalog import Catalog
+from openbrains.canvas.editor import layout_missing
+from openbrains.canvas.scene import GraphScene
+from openbrains.canvas.view import GraphView
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 
 AUTO_AT = "automatic: behind the node that feeds the first output"
 UID = Qt.ItemDataRole.UserRole

@@ -12,10 +12,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from openbrains.canvas import theme
-from openbrains.canvas.catalog import Catalog, ParamSpec, UnitSpec
-from openbrains.canvas.items.node import format_shape
-from openbrains.engine.graph import Graph, Node
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -33,6 +29,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas import theme
+from openbrains.canvas.catalog import Catalog, ParamSpec, UnitSpec
+from openbrains.canvas.items.node import format_shape
+from openbrains.engine.graph import Graph, Node
 
 INT_MAX = 2_147_483_647
 

@@ -15,10 +15,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from openbrains.canvas.theme import COLORS, color
-from openbrains.canvas.thumbnail import render_thumbnail
-from openbrains.engine.graph import Edge, Graph, Node
-from openbrains.engine.layout import layered_layout
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
@@ -35,6 +31,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.theme import COLORS, color
+from openbrains.canvas.thumbnail import render_thumbnail
+from openbrains.engine.graph import Edge, Graph, Node
+from openbrains.engine.layout import layered_layout
 
 CARD = (150.0, 104.0)
 PICTURE = (138, 58)

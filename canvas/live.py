@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from openbrains.canvas.media import ItemView, NoticeLabel, dim_label
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,6 +23,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.media import ItemView, NoticeLabel, dim_label
 
 LATENCY_WINDOW = 200  # chunks the p50/p99 are taken over
 LATENCY_SCALE_MS = 50.0  # a full meter

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import html
 
-from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from openbrains.canvas.theme import COLORS
 
 MAX_LINES = 2000
 

@@ -13,7 +13,6 @@ import html
 from typing import Any
 
 import numpy as np
-from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap, QTextDocumentFragment
 from PySide6.QtWidgets import (
@@ -24,6 +23,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.theme import COLORS
 
 IMAGE_SIDE = 128  # pixels an image is shown at (tiny images are scaled up, without blur)
 

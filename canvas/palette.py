@@ -6,8 +6,6 @@ A dragged unit travels as ``application/x-openbrains-unit`` holding the unit nam
 
 from __future__ import annotations
 
-from openbrains.canvas import theme
-from openbrains.canvas.catalog import Catalog, UnitSpec
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -22,6 +20,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas import theme
+from openbrains.canvas.catalog import Catalog, UnitSpec
 
 UNIT_MIME = "application/x-openbrains-unit"
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1

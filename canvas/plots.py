@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from openbrains.canvas.theme import COLORS
-from openbrains.canvas.thumbnail import SPECIES_COLORS
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -39,6 +37,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.theme import COLORS
+from openbrains.canvas.thumbnail import SPECIES_COLORS
 
 REDRAW_MS = 120
 DEFAULT_WINDOW = 32

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QWidget
+
 from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.novelty import template_like
 from openbrains.engine.graph import Graph
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QWidget
 
 SORT_KEYS = ("score", "params", "age", "species")
 SORT_LABELS = {

@@ -21,16 +21,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from openbrains.canvas.cards import CARD, HIGHLIGHT_S, SLIDE_S, CardDelegate
-from openbrains.canvas.popmodel import (
-    COLOUR_LABELS,
-    COLOUR_MODES,
-    SORT_KEYS,
-    SORT_LABELS,
-    Entry,
-    PopulationModel,
-)
-from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import (
     QEvent,
     QModelIndex,
@@ -56,6 +46,17 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.cards import CARD, HIGHLIGHT_S, SLIDE_S, CardDelegate
+from openbrains.canvas.popmodel import (
+    COLOUR_LABELS,
+    COLOUR_MODES,
+    SORT_KEYS,
+    SORT_LABELS,
+    Entry,
+    PopulationModel,
+)
+from openbrains.canvas.theme import COLORS
 
 __all__ = ["CARD", "SORT_KEYS", "Entry", "PopulationModel", "PopulationView"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbrains.canvas.media import ItemView, NoticeLabel, dim_label
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -24,6 +23,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.media import ItemView, NoticeLabel, dim_label
 
 MAX_SCORE = 10
 NEUTRAL = 5

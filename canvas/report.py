@@ -12,11 +12,12 @@ import base64
 import binascii
 import re
 
-from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import QByteArray, QUrl, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QTextDocument
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+
+from openbrains.canvas.theme import COLORS
 
 _SVG = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
 

@@ -11,8 +11,6 @@ import html
 import math
 from typing import Any
 
-from openbrains.canvas.neighbour import NeighbourButton
-from openbrains.canvas.theme import COLORS
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -24,6 +22,9 @@ from PySide6.QtWidgets import (
     QStyle,
     QWidget,
 )
+
+from openbrains.canvas.neighbour import NeighbourButton
+from openbrains.canvas.theme import COLORS
 
 MAX_WORKERS = 64
 CPU_STEP = 5  # percent of one core per slider step; step 0 means "no cap"

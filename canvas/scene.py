@@ -14,12 +14,6 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from openbrains.canvas import theme
-from openbrains.canvas.catalog import Catalog
-from openbrains.canvas.items.node import NodeItem
-from openbrains.canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, REFUSED, TARGET, PortItem
-from openbrains.canvas.items.wire import WireItem
-from openbrains.engine.graph import Edge, Graph
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -28,6 +22,13 @@ from PySide6.QtWidgets import (
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
 )
+
+from openbrains.canvas import theme
+from openbrains.canvas.catalog import Catalog
+from openbrains.canvas.items.node import NodeItem
+from openbrains.canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, REFUSED, TARGET, PortItem
+from openbrains.canvas.items.wire import WireItem
+from openbrains.engine.graph import Edge, Graph
 
 GLOW_MS = 1500  # how long an added/changed item glows after show_graph_animated
 GHOST_OPACITY = 0.45  # a removed node kept in view until the next graph

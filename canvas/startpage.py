@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from openbrains.canvas.theme import COLORS
-from openbrains.canvas.thumbnail import render_thumbnail
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
@@ -26,6 +24,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from openbrains.canvas.theme import COLORS
+from openbrains.canvas.thumbnail import render_thumbnail
 
 PICTURE = (212, 92)
 COLUMNS = 4

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbrains.canvas.theme import COLORS
-from openbrains.engine.teachers.errors import TeacherError
-from openbrains.engine.teachers.spec import ROLES, SPEC_HELP, TeacherSpec
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,6 +25,10 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
+
+from openbrains.canvas.theme import COLORS
+from openbrains.engine.teachers.errors import TeacherError
+from openbrains.engine.teachers.spec import ROLES, SPEC_HELP, TeacherSpec
 
 STATE_COLORS = {"asking": "accent", "idle": "ok", "ready": "text_dim", "down": "error"}
 ROLE_HELP = {

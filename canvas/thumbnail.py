@@ -17,11 +17,12 @@ import math
 from collections import OrderedDict
 from typing import Any
 
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+
 from openbrains.canvas.theme import CATEGORY_COLORS, COLORS, color
 from openbrains.engine.graph import Graph, Node
 from openbrains.engine.layout import layered_layout
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
 # Unit name → category. The canvas may not ask the registry (it imports torch), so the
 # built-in units are listed here; the app may add others from the catalog it receives

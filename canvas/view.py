@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbrains.canvas import theme
-from openbrains.canvas.palette import unit_from_mime
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QCursor,
@@ -23,6 +21,9 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QLabel, QWidget
+
+from openbrains.canvas import theme
+from openbrains.canvas.palette import unit_from_mime
 
 MIN_ZOOM = 0.15
 MAX_ZOOM = 3.0

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.evolve.crossover import crossover

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+
 from openbrains.engine.errors import FormatError
 from openbrains.engine.signal import Signal, SignalMeta, SignalSpec
 

@@ -14,13 +14,14 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
+from torch import fx, nn
+
 from openbrains.engine import ops
 from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import INPUT_UNIT, Graph
 from openbrains.engine.shapes import Plan, infer_specs
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.weight_budget import WeightBudget
-from torch import fx, nn
 
 BrainState = dict[str, Any]
 

@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass, field
 
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.format.document import GraphFile

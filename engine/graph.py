@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import orjson
+
 from openbrains.engine.errors import GraphError
 from openbrains.engine.lineage import check_lineage
 from openbrains.engine.taskrecord import TaskRecord, tasks_from_dict, tasks_to_dict

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
 from openbrains.engine.store import Archive
 
 _SCHEMA = """

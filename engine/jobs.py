@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import orjson
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import Graph
 

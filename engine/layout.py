@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 
 LAYER_DX = 230.0

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from openbrains.engine.codecs import (
     AudioCodec,
     BytesCodec,

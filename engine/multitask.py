@@ -14,13 +14,14 @@ from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.format.probes import probe_key
 from openbrains.engine.graph import Graph
 from openbrains.engine.taskrecord import Probe
 from openbrains.engine.taskview import TaskView, task_view
-from torch import nn
 
 Tensors = dict[str, torch.Tensor]
 DISTILL_TEMPERATURE = 2.0  # softens classifier targets: the dark knowledge of Hinton et al.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.store import Archive, ArchiveError
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 import torch
+
 from openbrains.engine.codecs import AudioCodec, BytesCodec, ImageCodec, codec_from_dict, resample
 from openbrains.engine.errors import FormatError
 from openbrains.engine.store import Archive, Sample

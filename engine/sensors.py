@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 import psutil
+
 from openbrains.engine.neighbour import Readings
 
 OwnPids = Callable[[], list[int]]

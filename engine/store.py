@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from openbrains.engine import __version__, runlock
 from openbrains.engine.diskspace import DiskFullError, free_bytes, is_disk_full
 from openbrains.engine.errors import OpenBrainsError

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.format.probes import probe_key

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+
 from openbrains.engine.codecs import sample_next
 from openbrains.engine.compile import Brain
 from openbrains.engine.errors import OpenBrainsError

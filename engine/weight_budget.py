@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
+
 from openbrains.engine.errors import GraphError
 from openbrains.engine.units import UnitContext
-from torch import nn
 
 # channels in × channels out from which a module is measured before it is built: below it
 # a module holds at most a few million weights (a 7×7 kernel, four attention matrices)

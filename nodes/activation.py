@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from openbrains.engine.units import Choice, Unit, UnitContext
 from openbrains.engine.widening import CHANNELWISE
-from torch import nn
 
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "sin", "softplus", "identity")
 

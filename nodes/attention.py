@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Bool, Choice, Int, Unit, UnitContext
 from openbrains.engine.widening import Widening
-from torch import nn
 
 
 class SelfAttention(nn.Module):

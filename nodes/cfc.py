@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext, width_from
-from torch import nn
 
 
 def lecun_tanh(x: torch.Tensor) -> torch.Tensor:

@@ -9,12 +9,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Unit, UnitContext
 from openbrains.engine.widening import linear
 from openbrains.nodes.activation import activation_param, make_activation
-from torch import nn
 
 
 def conv_time(t: int | None, stride: int) -> int | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Bool, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import linear
 from openbrains.nodes.activation import activation_fn, activation_param
-from torch import nn
 
 
 class Dense(nn.Module):

@@ -4,11 +4,12 @@ for text the vocabulary is the 256 byte values."""
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Int, Port, Unit, UnitContext
 from openbrains.engine.widening import Widening
-from torch import nn
 
 
 class Embedding(nn.Module):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Buffer
 from openbrains.engine.units import Choice, Float, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import linear
-from torch import nn
 
 
 class HebbianDense(nn.Module):

@@ -16,10 +16,11 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Float, Int, Unit, UnitContext
 from openbrains.engine.widening import Widening
-from torch import nn
 
 
 class HopfieldRead(nn.Module):

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import Widening
-from torch import nn
 
 SPAN = 2.0  # the grid covers [-SPAN, SPAN]
 SPLINE_INIT = 0.1  # coefficient scale at birth: mostly the silu path, a little curvature

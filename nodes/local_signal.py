@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Choice, Float, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import Widening
-from torch import nn
 
 SIGNALS = ("forward_forward", "predictive_coding")
 FF_THRESHOLD = 2.0  # goodness (mean squared activity) that separates real from negative

@@ -20,9 +20,10 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Choice, Int, Unit, UnitContext
-from torch import nn
 
 DT_RANGE = (1e-3, 1e-1)
 

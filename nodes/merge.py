@@ -6,10 +6,11 @@ behind it leaves the function unchanged until training opens the gate (DESIGN §
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Unit
 from openbrains.engine.widening import CHANNELWISE
-from torch import nn
 
 
 class Gate(nn.Module):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-from openbrains.engine.ops import resize_time
 from torch import nn
+
+from openbrains.engine.ops import resize_time
 
 
 class OutputAdapter(nn.Module):

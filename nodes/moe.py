@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import Widening
 from openbrains.nodes.local_signal import with_local_loss
-from torch import nn
 
 
 def _uniform(*shape: int, fan_in: int) -> nn.Parameter:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Buffer, Tensor
 from openbrains.engine.units import Unit
 from openbrains.engine.widening import MIXES_CHANNELS, Widening
-from torch import nn
 
 
 class ChannelBatchNorm(nn.BatchNorm1d):

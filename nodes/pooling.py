@@ -7,10 +7,11 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Choice, Int, Unit, UnitContext
 from openbrains.engine.widening import CHANNELWISE
-from torch import nn
 
 
 def _causal_window_avg(x: torch.Tensor, size: int | None) -> torch.Tensor:

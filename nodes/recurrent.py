@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, width_from
 from openbrains.engine.widening import Widening
-from torch import nn
 
 
 class GRU(nn.Module):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from torch import nn
+
 from openbrains.engine.units import Float, Unit
 from openbrains.engine.widening import CHANNELWISE
-from torch import nn
 
 DROPOUT = Unit(
     name="dropout",

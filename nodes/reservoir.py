@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Buffer
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import Widening
-from torch import nn
 
 
 class Reservoir(nn.Module):

@@ -4,10 +4,11 @@ or window at once (the classic conv → flatten → dense head). Needs a fixed t
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from openbrains.engine.signal import SignalMeta, SignalSpec
 from openbrains.engine.units import Unit, UnitContext
 from openbrains.engine.widening import Remap, Widening
-from torch import nn
 
 
 class Flatten(nn.Module):

@@ -24,10 +24,11 @@ on CPU it was 1.2–4× slower for training than this loop except at the tiniest
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext
 from openbrains.engine.widening import Widening
-from torch import nn
 
 State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 NO_EXPONENT = -1e38  # the shared exponent before any step was seen (e^-1e38 = 0)

@@ -14,10 +14,11 @@ which is exactly ``hard`` forward and ``soft``'s gradient backward, with plain t
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Float, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import linear
-from torch import nn
 
 State = tuple[torch.Tensor, torch.Tensor]
 THRESHOLD = 1.0

@@ -22,10 +22,11 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext
 from openbrains.engine.widening import Widening
-from torch import nn
 
 DT_RANGE = (1e-3, 1e-1)  # initial step sizes Δ, log-uniform per channel (as in S4D)
 

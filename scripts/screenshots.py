@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
 from openbrains.app.main import MainWindow, make_app, screenshot  # noqa: E402
 from openbrains.app.snapshot import read_lineage  # noqa: E402
 from openbrains.engine.graph import Graph  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
 
 SAMPLES = ("xor", "digits", "text")
 OUT = ROOT / "docs" / "screenshots"

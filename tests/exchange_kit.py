@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import load, save_brain
 from openbrains.engine.taskrecord import record_of

@@ -13,11 +13,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from openbrains.canvas import theme
-from openbrains.canvas.catalog import PortSpec, UnitSpec, format_count
-from openbrains.canvas.items.hover import HoverHighlight
-from openbrains.canvas.items.port import PortItem
-from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Node
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -30,6 +25,12 @@ from PySide6.QtGui import (
     QTransform,
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from openbrains.canvas import theme
+from openbrains.canvas.catalog import PortSpec, UnitSpec, format_count
+from openbrains.canvas.items.hover import HoverHighlight
+from openbrains.canvas.items.port import PortItem
+from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Node
 
 WIDTH = 172.0
 HEADER = 28.0

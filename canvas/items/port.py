@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from openbrains.canvas import theme
-from openbrains.canvas.items.hover import HoverHighlight
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from openbrains.canvas import theme
+from openbrains.canvas.items.hover import HoverHighlight
 
 if TYPE_CHECKING:
     from openbrains.canvas.items.node import NodeItem

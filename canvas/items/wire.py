@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from openbrains.canvas import theme
-from openbrains.canvas.items.hover import HoverHighlight
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
+
+from openbrains.canvas import theme
+from openbrains.canvas.items.hover import HoverHighlight
 
 if TYPE_CHECKING:
     from openbrains.canvas.items.port import PortItem

@@ -14,6 +14,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import orjson
+
 from openbrains.engine.backends.base import BackendConfig
 from openbrains.engine.jobs import JobResult, JobSpec, TaskRef
 from openbrains.engine.trust import to_wire

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.lineage import Parent
 from openbrains.engine.taskrecord import TaskRecord

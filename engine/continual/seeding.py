@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
 from openbrains.engine.continual.graphs import KEEPS, clash, continued_graph, continued_same
 from openbrains.engine.errors import GraphError
 from openbrains.engine.format import GraphFile

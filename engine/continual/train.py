@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.multitask import (
     TaskBrains,

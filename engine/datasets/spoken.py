@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from openbrains.engine.errors import OpenBrainsError
 
 RATE = 16000
@@ -78,8 +79,9 @@ def espeak_path() -> str | None:
 def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     """One word spoken by espeak-ng, as float32 mono at 16 kHz."""
     import soundfile as sf
-    from openbrains.engine.codecs import to_mono_float
     from scipy.signal import resample_poly
+
+    from openbrains.engine.codecs import to_mono_float
 
     exe = espeak_path()
     if exe is None:

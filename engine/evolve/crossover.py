@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import torch
+
 from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Edge, Graph, Node
 from openbrains.engine.shapes import Plan, infer_specs, live_nodes, resolve

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
+
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.graph import Graph
 

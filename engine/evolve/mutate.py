@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
 from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, sample_params

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
+
 from openbrains.engine.graph import OUTPUT_UNIT, Graph, Node
 from openbrains.engine.shapes import EdgePlan, Plan, PortPlan
 from openbrains.engine.widening import Remap, Widening

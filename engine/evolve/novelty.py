@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 
 Signature = Counter[str]

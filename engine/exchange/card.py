@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.layout import FILES, LIBRARY, MAX_CARD_BYTES, TAG
 from openbrains.engine.format.identity import is_content_id

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from openbrains.engine.exchange.card import PlanRef, render
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.package import PublishRequest, build, facts, read_brain

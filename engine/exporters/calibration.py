@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.graph import Graph

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import orjson
+
 from openbrains.engine import __version__
 from openbrains.engine.compile import Brain
 from openbrains.engine.graph import Graph

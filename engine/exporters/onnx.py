@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta, StateMeta
@@ -30,8 +33,6 @@ from openbrains.engine.exporters.onnx_check import (
     max_difference,
     open_session,
 )
-from torch import nn
-from torch.utils import _pytree as pytree
 
 OPSET = 18
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta

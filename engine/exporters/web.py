@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta
 from openbrains.engine.exporters.onnx import OnnxExport
@@ -33,6 +34,7 @@ def runtime_dir() -> Path:
 def _web_extras(meta: BrainMeta) -> dict[str, Any]:
     """What the page's audio encoder needs from the codec (mel filterbank, window)."""
     import torch
+
     from openbrains.engine.codecs import AudioCodec, codec_from_dict
 
     extras: dict[str, Any] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from openbrains.engine.errors import FormatError
 from openbrains.engine.format.safety import (
     DEFAULT_LIMITS,

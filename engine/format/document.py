@@ -16,6 +16,8 @@ from typing import Any
 
 import safetensors.torch
 import torch
+from safetensors.torch import load as load_safetensors
+
 from openbrains.engine import __version__
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.errors import FormatError, GraphError, MissingUnitError
@@ -51,7 +53,6 @@ from openbrains.engine.format.tensorcheck import validate_safetensors
 from openbrains.engine.graph import Graph
 from openbrains.engine.train.genes import problem as gene_problem
 from openbrains.engine.units import REGISTRY, upgrade_units
-from safetensors.torch import load as load_safetensors
 
 KINDS = ("graph", "project", "population")
 GRAPH_JSON = "graph.json"

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import orjson
 import torch
+
 from openbrains.engine.graph import Graph
 
 PREFIX = b"openbrains-content-id/1\n"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
 from openbrains.engine.format.safety import DEFAULT_LIMITS, Limits, fail
 
 # a '"' followed by ':' is where every key ends; inside a string it can only follow a

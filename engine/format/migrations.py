@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+
 from openbrains.engine.errors import FormatError
 from openbrains.engine.format.container import MANIFEST, dump_json
 from openbrains.engine.format.jsoncheck import parse_json

@@ -12,6 +12,7 @@ because training replays probes on every step.
 from __future__ import annotations
 
 import torch
+
 from openbrains.engine.format.safety import Limits, fail
 from openbrains.engine.graph import Graph
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from openbrains.engine.games.players import Player, reference_player
 from openbrains.engine.tasks.game import Game, State
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.games.arena import MatchResult, play_game

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.games.players import policy_value
 from openbrains.engine.tasks.game import ScoredEnv

@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
 from openbrains.engine.tasks.game import Game, State
 
 Evaluator = Callable[[Sequence[State]], tuple[np.ndarray, np.ndarray]]

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.games.mcts import (
     MCTS,

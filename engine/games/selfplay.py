@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.games.mcts import MCTS, Evaluator, sample_action, visit_policy
 from openbrains.engine.games.players import BrainEvaluator, policy_value

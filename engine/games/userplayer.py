@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.tasks.game import AlphaZeroGeneralAdapter, Game, GameError, State
 

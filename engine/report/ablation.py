@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
+
 from openbrains.engine.compile import Brain, compile_graph, node_module_name
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import INPUT_UNIT, OUTPUT_UNIT, Graph
 from openbrains.engine.tasks.registry import TASKS, load_task
 from openbrains.engine.train.trainer import evaluate
 from openbrains.engine.weights import decode_weights
-from torch import nn
 
 
 @dataclass(frozen=True)

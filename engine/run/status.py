@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from openbrains.engine import runlock
 from openbrains.engine.run.continued import TASK_SPLIT
 from openbrains.engine.store import Archive

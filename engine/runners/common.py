@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import JobResult, JobSpec

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome, Sibling
 from openbrains.engine.runners.base import Coordinator, OnStep

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 import torch
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome
 from openbrains.engine.runners.base import Coordinator, OnStep

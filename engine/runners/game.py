@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import orjson
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, MatchTally, Opponent, Outcome

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.signal import SignalSpec
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from openbrains.engine.signal import SignalMeta, SignalSpec
 from openbrains.engine.tasks.base import DatasetTask, Split
 

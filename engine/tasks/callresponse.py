@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from openbrains.engine.codecs import BytesCodec
 from openbrains.engine.compile import Brain
 from openbrains.engine.signal import SignalMeta, SignalSpec

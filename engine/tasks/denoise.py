@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.signal import SignalMeta, SignalSpec

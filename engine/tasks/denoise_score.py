@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.tasks.denoise import Schedule, digit_images, sample_images
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from openbrains.engine.codecs import AudioCodec, ImageCodec, VectorCodec, resample, to_mono_float
 from openbrains.engine.media_limits import (
     MediaError,

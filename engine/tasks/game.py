@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.signal import SignalMeta, SignalSpec
 

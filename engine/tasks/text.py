@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from openbrains.engine.codecs import BytesCodec
 from openbrains.engine.signal import SignalMeta, SignalSpec
 from openbrains.engine.tasks.base import DatasetTask, Split, TaskError

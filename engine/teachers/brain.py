@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 import torch
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.teachers.answers import Answer, Case, Item, Score, Skip, Soft
 from openbrains.engine.teachers.base import Teacher, label_from_soft

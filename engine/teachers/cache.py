@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
+
 from openbrains.engine.store import Archive
 from openbrains.engine.teachers.answers import Answer, from_plain, to_plain
 

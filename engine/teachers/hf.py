@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from openbrains.engine.teachers.answers import Answer, Item, Label, Reply, Skip
 from openbrains.engine.teachers.base import Teacher, skip_all
 from openbrains.engine.teachers.errors import TeacherError

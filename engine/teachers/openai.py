@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from openbrains.engine.teachers.answers import (
     Answer,
     Case,

@@ -43,6 +43,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call, grad_and_value, vjp
+
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import Graph
@@ -57,7 +59,6 @@ from openbrains.engine.train.trainer import (
     lr_factor,
     make_optimizer,
 )
-from torch.func import functional_call, grad_and_value, vjp
 
 Tensors = dict[str, torch.Tensor]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.tasks.base import DatasetTask, Split
 from openbrains.engine.train import genes

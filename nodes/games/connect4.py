@@ -9,6 +9,7 @@ instead of a scan of the board. The left-right mirror is the one exact symmetry.
 from __future__ import annotations
 
 import numpy as np
+
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.tasks.game import BoardState, board_spec
 

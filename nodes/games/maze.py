@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.tasks.game import board_spec
 

@@ -7,6 +7,7 @@ dihedral symmetries of the square are exact, so every self-play example becomes 
 from __future__ import annotations
 
 import numpy as np
+
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.tasks.game import BoardState, board_spec, planes
 

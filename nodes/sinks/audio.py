@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from openbrains.nodes.sinks import SinkBase, SinkError, to_numpy
 
 

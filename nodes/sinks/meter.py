@@ -14,6 +14,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+
 from openbrains.nodes.sinks import SinkBase, to_numpy
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
+
 from openbrains.engine.errors import OpenBrainsError
 
 ChunkKind = Literal["audio", "image", "bytes"]

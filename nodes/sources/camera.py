@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from openbrains.nodes.sources import Chunk, SourceBase, SourceError, check_path, one_line
 
 

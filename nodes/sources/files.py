@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from openbrains.nodes.sources import (
     Chunk,
     ChunkKind,

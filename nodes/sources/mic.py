@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
+
 from openbrains.nodes.sources import (
     Chunk,
     ChunkQueue,

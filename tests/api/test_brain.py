@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from openbrains.engine.format import GraphFile, save
-from openbrains.engine.graph import Graph
 
 import openbrains
+from openbrains.engine.format import GraphFile, save
+from openbrains.engine.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_graphs"

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from openbrains.engine import trust
 
 import openbrains
+from openbrains.engine import trust
 from openbrains.taskspec import task_name
 
 ROOT = Path(__file__).resolve().parents[2]

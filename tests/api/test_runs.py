@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from openbrains.engine.store import Archive
 
 import openbrains
+from openbrains.engine.store import Archive
 
 SMALL = {"population": 4, "workers": 0, "budget_steps": 20, "seed": 1}
 

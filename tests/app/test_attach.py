@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QApplication
+
 from openbrains.app.icons import apply_identity
 from openbrains.app.main import MainWindow
 from openbrains.app.project import Project
 from openbrains.app.tray import RunTray
 from openbrains.engine import runlock
 from openbrains.engine.store import Archive
-from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from openbrains.app.cli import main
 from openbrains.app.service_unit import unit_name
 from openbrains.engine.store import Archive

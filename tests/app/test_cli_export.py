@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+
 from openbrains.app.cli import main
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.exporters.c import harness
@@ -23,7 +24,6 @@ from openbrains.engine.exporters.meta import describe
 from openbrains.engine.format import GraphFile, load_brain, save
 from openbrains.engine.graph import Graph
 from openbrains.engine.taskrecord import record_of
-
 from tests.engine.exporting import OpaqueUnit
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine import __version__
 from openbrains.engine.catalog import catalog_markdown
 from openbrains.engine.samples import write_samples

@@ -12,12 +12,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from openbrains.app.desktop import desktop_entry, set_default_handler, unset_default_handler
-from openbrains.app.launcher import desktop_quote, systemd_quote
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from openbrains import assets
+from openbrains.app.desktop import desktop_entry, set_default_handler, unset_default_handler
+from openbrains.app.launcher import desktop_quote, systemd_quote
 
 MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from openbrains.engine.format import load, save
-
 from tests.exchange_kit import make_brain, ob
 
 

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 import torch
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
 from openbrains.app.main import MainWindow
 from openbrains.app.project import Project
 from openbrains.app.publishdialog import PublishChoice, PublishDialog, publish_choice
@@ -27,9 +30,6 @@ from openbrains.engine.format.identity import content_id
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive
 from openbrains.engine.weights import decode_weights
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
-
 from tests.exchange_kit import make_brain
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openbrains.app.main import FITS, MainWindow, make_app
-from openbrains.app.places import samples_dir
-from openbrains.engine.format import load
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QWidget
+
+from openbrains.app.main import FITS, MainWindow, make_app
+from openbrains.app.places import samples_dir
+from openbrains.engine.format import load
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from openbrains.app.cli import main
 from openbrains.app.game_cmd import play_terminal, show
 from openbrains.app.run_cmd import yardstick
 from openbrains.nodes.games.tictactoe import TicTacToe
-
 from tests.game_brains import write_game_graph
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 import torch
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMessageBox
+
 from openbrains.app.insertlink import graft_into_canvas, insert_from_file, read_source
 from openbrains.app.main import MainWindow
 from openbrains.app.project import Project
 from openbrains.canvas.insertdialog import UID, InsertFromFileDialog
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.graph import Graph
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMessageBox
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_graphs"

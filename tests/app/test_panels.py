@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openbrains.app.client import EngineClient
-from openbrains.app.panels import install_live_and_rating_docks
-from openbrains.engine.store import Archive
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
+from openbrains.app.client import EngineClient
+from openbrains.app.panels import install_live_and_rating_docks
+from openbrains.engine.store import Archive
 from tests.engine import feedback_data as fd
 from tests.nodes import media
 

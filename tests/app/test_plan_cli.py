@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+
 from openbrains.engine.exchange.plandata import resolve
 from openbrains.engine.exchange.plans import read_plan
-
 from tests.exchange_kit import closed_port_url, file_server, ob
 
 
@@ -135,7 +135,6 @@ def test_a_plans_seed_brain_is_pulled_by_its_content_id(
     from openbrains.engine.format import load
     from openbrains.engine.format.identity import content_id
     from openbrains.engine.weights import encode_weights
-
     from tests.exchange_kit import make_brain
     from tests.hubserver import fake_hub
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.store import Archive
-
 from tests.engine import feedback_data as fd
 from tests.nodes import media
 

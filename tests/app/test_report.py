@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.report import findings
 from openbrains.engine.report.ablation import ablate, task_for

@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from openbrains.app.reportdock import REPORT_NAME, ReportMaker
 from openbrains.canvas.report import ReportView
-from PySide6.QtCore import Qt
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "runs" / "xor_v1"
 

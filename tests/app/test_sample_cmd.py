@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import cv2
+
 from openbrains.engine.format import GraphFile, load, load_brain, save
 from openbrains.engine.taskrecord import TaskRecord
 from openbrains.engine.tasks.callresponse import respond

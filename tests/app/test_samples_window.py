@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PySide6.QtWidgets import QMessageBox, QWidget
+
 from openbrains.app.samples_window import SamplesWindow, open_samples_window
 from openbrains.engine.format import load_brain, save_brain
 from openbrains.engine.taskrecord import TaskRecord
 from openbrains.engine.tasks.denoise import denoise_task, sample_images
 from openbrains.engine.train.trainer import Budget, train
-from PySide6.QtWidgets import QMessageBox, QWidget
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 25  # a short schedule keeps the loop fast (β reaches 20/steps, so it must exceed 20)
@@ -85,8 +86,9 @@ def test_a_graph_that_is_not_a_denoiser_gets_a_message(qtbot, denoiser: Path) ->
 def test_file_menu_action_opens_the_window(
     qtbot, denoiser: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from openbrains.app.main import MainWindow
     from PySide6.QtWidgets import QFileDialog
+
+    from openbrains.app.main import MainWindow
 
     monkeypatch.setenv("OPENBRAINS_HOME", str(tmp_path / "home"))
     main = MainWindow(start_engine=False)

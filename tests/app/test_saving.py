@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
 from openbrains.app import recovery
 from openbrains.app.main import MainWindow, make_app, offer_recovery
 from openbrains.app.places import runs_home, samples_dir
 from openbrains.app.project import Project
 from openbrains.engine.format import load
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
-
 from tests.app.run_folder import make_run
 
 

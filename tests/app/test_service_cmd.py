@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from openbrains.app.service_unit import check_unit, unit_name, verify_unit
 from openbrains.engine.store import Archive
 

@@ -12,10 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openbrains.app.main import MainWindow, make_app, screenshot
-from openbrains.app.places import sample_paths, samples_dir
-from openbrains.app.taskdialog import TaskDialog
-from openbrains.engine.samples import SAMPLES
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,6 +23,11 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTextBrowser,
 )
+
+from openbrains.app.main import MainWindow, make_app, screenshot
+from openbrains.app.places import sample_paths, samples_dir
+from openbrains.app.taskdialog import TaskDialog
+from openbrains.engine.samples import SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,6 +11,10 @@ from typing import Any
 
 import pytest
 import torch
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
 from openbrains.app import recovery
 from openbrains.app.main import WINDOW_SIZE, MainWindow, make_app, offer_recovery, screenshot
 from openbrains.app.project import Project
@@ -20,9 +24,6 @@ from openbrains.engine.evolve.inherit import child_brain
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.graph import Graph
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_graphs"

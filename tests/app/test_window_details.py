@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QApplication, QMessageBox
+
 from openbrains.app.main import FITS, MainWindow, make_app
 from openbrains.app.messages import plain
 from openbrains.app.places import samples_dir
 from openbrains.engine.graph import Graph
-from PySide6.QtCore import QUrl
-from PySide6.QtWidgets import QApplication, QMessageBox
 
 
 @pytest.fixture(autouse=True)
@@ -227,7 +228,6 @@ def test_a_late_reply_never_replaces_what_the_person_looks_at(
     another, a champion to follow after following was turned off, or a new champion while
     the person edits the one on the canvas, is dropped."""
     from openbrains.app.snapshot import read_individual
-
     from tests.app.run_folder import make_run
 
     path = tmp_path / "study.graph"

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from openbrains.canvas.board import PLAYER_COLORS, BoardWidget
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from openbrains.canvas.board import PLAYER_COLORS, BoardWidget
 from tests.game_brains import write_game_graph
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QWheelEvent
+from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSpinBox
+
 from openbrains.canvas import scene as scene_mod
 from openbrains.canvas.editor import PASTE_OFFSET, SUBGRAPH_MIME, GraphEditor
 from openbrains.canvas.items.port import COMPATIBLE, INCOMPATIBLE, NORMAL, TARGET
@@ -15,9 +19,6 @@ from openbrains.canvas.palette import UNIT_MIME, unit_from_mime
 from openbrains.engine.catalog import catalog_json
 from openbrains.engine.graph import Graph, Node
 from openbrains.engine.layout import layered_positions
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QWheelEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSpinBox
 
 ROOT = Path(__file__).resolve().parents[2]
 L = Qt.MouseButton.LeftButton
@@ -544,8 +545,9 @@ def test_checker_decorates_nodes_and_grab_png_draws_the_graph(editor, qtbot, tmp
 def test_zoomed_out_canvas_draws_plain_cards_with_their_state(editor, qtbot):
     """Below ``LOD_SIMPLE`` cards lose their body text but keep a big title, colour and
     state outlines."""
-    from openbrains.canvas.items.node import LOD_SIMPLE, LOD_TITLE_MIN
     from PySide6.QtGui import QPainter
+
+    from openbrains.canvas.items.node import LOD_SIMPLE, LOD_TITLE_MIN
 
     editor.set_graph(float_graph())
     editor.select(["a"])

@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
+
 from openbrains.canvas.live import LivePanel, as_item, percentile
 from openbrains.canvas.media import image_array, summary
 from openbrains.canvas.rating import NEUTRAL, RatingPanel
-from PySide6.QtCore import Qt
 
 ROOT = Path(__file__).resolve().parents[2]
 

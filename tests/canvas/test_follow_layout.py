@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from PySide6.QtCore import QRectF
+
 from openbrains.canvas.editor import GraphEditor
 from openbrains.canvas.follow import diff_graphs
 from openbrains.canvas.items.node import NodeItem
@@ -18,7 +20,6 @@ from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.signal import SignalMeta, SignalSpec
 from openbrains.engine.tasks.builtin import digits_task, xor_task
-from PySide6.QtCore import QRectF
 
 GRAPHS = 200
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsSceneHoverEvent
+
 from openbrains.canvas.items.hover import HoverHighlight
 from openbrains.canvas.items.node import NodeItem
 from openbrains.canvas.items.port import PortItem
 from openbrains.canvas.items.wire import WireItem
-from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsSceneHoverEvent
 
 
 class Box(HoverHighlight, QGraphicsRectItem):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from openbrains.canvas.imagegrid import ImageGrid, as_image
 from PySide6.QtGui import QColor
+
+from openbrains.canvas.imagegrid import ImageGrid, as_image
 
 
 def frames(steps: int, n: int, side: int = 8) -> np.ndarray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbrains.canvas.runbar import RunBar
 from PySide6.QtCore import Qt
+
+from openbrains.canvas.runbar import RunBar
 
 
 def test_rules_are_shown_edited_and_the_wait_is_explained(qtbot: Any) -> None:

@@ -17,13 +17,14 @@ from typing import Any
 
 import orjson
 import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+
 from openbrains.canvas.plots import PlotsView, pareto_front
 from openbrains.canvas.population import PopulationView
 from openbrains.canvas.runbar import RunBar
 from openbrains.canvas.thumbnail import cache_size, clear_cache, render_thumbnail
 from openbrains.engine.graph import Graph
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage
 
 ROOT = Path(__file__).resolve().parents[2]
 HIDDEN = ["dense", "conv1d", "gru", "attention", "layernorm", "activation", "sum", "pool"]

@@ -7,6 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QGraphicsItem
+
 from openbrains.canvas.catalog import Catalog
 from openbrains.canvas.compare import CompareView
 from openbrains.canvas.lineage import FamilyTreeView, readable_detail
@@ -14,10 +18,6 @@ from openbrains.canvas.population import PopulationView
 from openbrains.canvas.thumbnail import render_thumbnail
 from openbrains.engine.catalog import catalog_json
 from openbrains.engine.graph import Edge, Graph, Node
-from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QGraphicsItem
-
 from tests.canvas.test_population import graph_json, summary
 
 LEFT = Qt.MouseButton.LeftButton

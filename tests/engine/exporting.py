@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.exporters.c import CExport, emit_c, harness
 from openbrains.engine.exporters.meta import BrainMeta, describe
 from openbrains.engine.exporters.onnx_check import example_inputs
 from openbrains.engine.graph import Graph
 from openbrains.engine.units import REGISTRY, Unit
-from torch import nn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,7 +117,6 @@ def graph_with(name: str) -> tuple[Graph, int]:
 
     from openbrains.engine.errors import GraphError
     from openbrains.engine.evolve.random import SizeBounds, random_graph
-
     from tests.engine.specs import MODALITIES
 
     bounds = SizeBounds(min_nodes=1, max_nodes=2, max_width=16)

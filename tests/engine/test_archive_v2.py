@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.store import SCHEMA_VERSION, VAL_EVERY, Archive, ArchiveError, Record
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "runs" / "xor_v1"

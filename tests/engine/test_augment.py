@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from openbrains.engine.codecs import ImageCodec
 from openbrains.engine.tasks.builtin import digits_task, xor_task
 from openbrains.engine.train.augment import ShiftSpec, random_shift, shift_specs

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from openbrains.engine import trust
 from openbrains.engine.backends import Backend, BackendConfig, open_backend
 from openbrains.engine.backends.ray_backend import RayBackend

@@ -10,6 +10,7 @@ import signal
 import time
 
 import pytest
+
 from openbrains.engine.backends import BACKENDS, BackendConfig, open_backend
 from openbrains.engine.backends.inline import InlineBackend
 from openbrains.engine.backends.local import LocalBackend

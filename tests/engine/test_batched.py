@@ -14,6 +14,7 @@ import random
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.random import SizeBounds, random_graph
@@ -36,7 +37,6 @@ from openbrains.engine.train.batched import (
 )
 from openbrains.engine.train.trainer import Budget, TrainResult, train
 from openbrains.engine.units import REGISTRY
-
 from tests.engine.specs import MODALITIES
 
 ATOL = 1e-4

@@ -7,6 +7,7 @@ import random
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.evolve.inherit import child_brain
 from openbrains.engine.evolve.net2net import Remap, widen_weights

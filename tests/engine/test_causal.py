@@ -7,13 +7,13 @@ import random
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.random import SizeBounds, hidden_units, random_graph, sample_params
 from openbrains.engine.graph import Graph
 from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import REGISTRY
-
 from tests.engine.specs import TEXT_IN, TEXT_OUT
 
 FLOAT_IN = {"x": SignalSpec(4, None)}

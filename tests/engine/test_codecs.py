@@ -9,6 +9,7 @@ import numpy as np
 import orjson
 import pytest
 import torch
+
 from openbrains.engine.codecs import (
     CODECS,
     AudioCodec,

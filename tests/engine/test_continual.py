@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from openbrains.engine.continual.retention import PENALTY, baseline, forgot, kept_fitness
 from openbrains.engine.continual.seeding import continue_seed, data_fingerprint
 from openbrains.engine.continual.train import OldTask, train_continued
@@ -16,7 +17,6 @@ from openbrains.engine.format import GraphFile, load
 from openbrains.engine.multitask import compile_tasks, probe_inputs, probe_score
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.train.trainer import Budget
-
 from tests.continual_kit import SEED
 
 

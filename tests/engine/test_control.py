@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from openbrains.engine import runlock
 from openbrains.engine.control import address_for
 from openbrains.engine.protocol import encode_frame, read_frame

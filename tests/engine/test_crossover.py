@@ -8,13 +8,13 @@ import random
 
 import pytest
 import torch
+
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.evolve.inherit import child_brain
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.graph import Graph
-
 from tests.engine.specs import MODALITIES
 
 BOUNDS = SizeBounds(max_nodes=8, max_width=32)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.exporters.budget import DeviceBudget, measure_graph
 from openbrains.engine.exporters.c import emit_c
@@ -15,7 +16,6 @@ from openbrains.engine.exporters.meta import describe
 from openbrains.engine.format import load
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive
-
 from tests.engine.exporting import ROOT
 
 

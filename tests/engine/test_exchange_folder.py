@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from openbrains.engine.exchange.actions import browse, publish, pull
 from openbrains.engine.exchange.card import parse
 from openbrains.engine.exchange.errors import ExchangeError
@@ -15,7 +16,6 @@ from openbrains.engine.exchange.layout import BRAIN, CARD, MARKER
 from openbrains.engine.exchange.package import PublishRequest
 from openbrains.engine.format import load, save
 from openbrains.engine.format.identity import content_id
-
 from tests.exchange_kit import make_brain
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+
 from openbrains.engine.exchange.actions import browse, publish, pull
 from openbrains.engine.exchange.card import PlanRef
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.layout import BRAIN, CARD
 from openbrains.engine.exchange.package import PublishRequest
-
 from tests.exchange_kit import closed_port_url, make_brain, ob
 from tests.hubserver import fake_hub
 

@@ -11,6 +11,7 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.exchange.actions import publish, pull
 from openbrains.engine.exchange.card import parse
@@ -19,7 +20,6 @@ from openbrains.engine.exchange.layout import BRAIN, CARD, ONNX
 from openbrains.engine.exchange.package import PublishRequest
 from openbrains.engine.format import load, save_brain
 from openbrains.engine.graph import Graph
-
 from tests.engine.exporting import OpaqueUnit
 from tests.exchange_kit import make_brain
 from tests.hubserver import fake_hub

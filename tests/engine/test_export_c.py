@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.exporters.c import emit_c, harness, program, refusal
 from openbrains.engine.exporters.c.lower import UNITS
@@ -19,7 +20,6 @@ from openbrains.engine.exporters.meta import describe
 from openbrains.engine.format import load_brain
 from openbrains.engine.graph import Graph
 from openbrains.engine.units import REGISTRY
-
 from tests.engine.exporting import (
     ROOT,
     OpaqueUnit,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.exporters.c import emit_c
 from openbrains.engine.exporters.errors import ExportError
@@ -16,7 +17,6 @@ from openbrains.engine.exporters.meta import describe
 from openbrains.engine.exporters.onnx import export_onnx
 from openbrains.engine.exporters.onnx_check import example_inputs
 from openbrains.engine.taskrecord import record_of
-
 from tests.engine.exporting import c_vs_torch
 from tests.engine.specs import MODALITIES
 from tests.engine.test_export_onnx import LIMIT, chunk_lengths, session, stream_difference

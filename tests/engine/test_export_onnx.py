@@ -12,6 +12,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from torch import nn
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta, describe
@@ -27,8 +29,6 @@ from openbrains.engine.exporters.onnx_check import EXAMPLE_TIME, example_inputs
 from openbrains.engine.format import load_brain
 from openbrains.engine.graph import Graph
 from openbrains.engine.taskrecord import record_of
-from torch import nn
-
 from tests.engine.exporting import ROOT, OpaqueUnit, catalog, graph_with
 from tests.engine.test_random_graphs import draw
 

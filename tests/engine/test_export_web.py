@@ -21,10 +21,10 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 import torch
+
 from openbrains.engine.codecs import codec_from_dict
 from openbrains.engine.exporters.dispatch import ExportRequest, export
 from openbrains.engine.format import load_brain
-
 from tests.engine.exporting import ROOT
 
 CHROMIUM_FLAGS = (

@@ -8,11 +8,12 @@ import random
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
+
 from openbrains.engine.evolve.random import SizeBounds, sample_params
 from openbrains.engine.footprint import evaluate, param_count, param_formula, symbols_for
 from openbrains.engine.signal import SignalMeta, SignalSpec
 from openbrains.engine.units import REGISTRY, Unit, UnitContext
-from torch.utils.flop_counter import FlopCounterMode
 
 # What torch's flop counter does not see on CPU (scaled-dot-product attention, the fused
 # LSTM kernel; it does decompose the GRU), worked out by hand: the matrix products inside.

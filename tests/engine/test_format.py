@@ -23,6 +23,7 @@ import orjson
 import pytest
 import safetensors.torch
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import FormatError, GraphError, MissingUnitError
 from openbrains.engine.format import (

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
+
 from openbrains.engine.errors import FormatError, GraphError
 from openbrains.engine.format import GraphFile, Limits, dumps, load, load_brain, loads
 from openbrains.engine.graph import Graph

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.games.arena import play_match
 from openbrains.engine.games.envs import evaluate_env, random_actor

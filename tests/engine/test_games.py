@@ -12,6 +12,7 @@ import random
 import numpy as np
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.evolve.random import add_io
@@ -67,7 +68,6 @@ from openbrains.engine.trust import UntrustedCode, user_gave
 from openbrains.nodes.games.connect4 import ConnectFour, wins
 from openbrains.nodes.games.maze import Maze
 from openbrains.nodes.games.tictactoe import TicTacToe
-
 from tests.game_brains import brain_for
 
 TTT = TicTacToe()

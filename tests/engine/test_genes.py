@@ -7,6 +7,7 @@ import math
 import random
 
 import pytest
+
 from openbrains.engine.errors import ParamError
 from openbrains.engine.train import genes
 

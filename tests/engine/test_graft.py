@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.evolve.random import SizeBounds, random_graph

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import GraphError, MissingUnitError, ParamError
 from openbrains.engine.graph import Graph

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import torch
+
 from openbrains.engine.format import load, save
 from openbrains.engine.format.identity import content_id
 from openbrains.engine.graph import Graph

@@ -9,6 +9,7 @@ import pickle
 import orjson
 import pytest
 import torch
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import (
     JOB_FORMAT,

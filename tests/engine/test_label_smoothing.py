@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds

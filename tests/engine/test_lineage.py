@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import torch
+
 from openbrains.engine.breed import align_by_gid, breed
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import GraphFile, load, save

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from openbrains.engine.codecs import AudioCodec
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import save_brain
 from openbrains.engine.graph import Graph
 from openbrains.engine.live import LiveSession, StreamingAudio
 from openbrains.engine.taskrecord import TaskRecord
-
 from tests.nodes import media
 
 ROOT = Path(__file__).resolve().parents[2]

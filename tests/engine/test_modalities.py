@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.datasets.logs import write_log
 from openbrains.engine.datasets.pairs import make_pairs, write_pairs

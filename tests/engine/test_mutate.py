@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import torch
+
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.evolve.inherit import child_brain, inherit_weights
 from openbrains.engine.evolve.mutate import (
@@ -28,7 +29,6 @@ from openbrains.engine.graph import Graph
 from openbrains.engine.shapes import infer_specs
 from openbrains.engine.train import genes
 from openbrains.engine.units import REGISTRY
-
 from tests.engine.specs import MODALITIES, TEXT_IN, TEXT_OUT
 
 BOUNDS = SizeBounds(max_nodes=8, max_width=32)

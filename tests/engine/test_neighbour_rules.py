@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.neighbour import Hours, Policy, PolicySettings, Readings
 from openbrains.engine.sensors import IdleTime, SystemSensors

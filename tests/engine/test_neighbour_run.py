@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.neighbour import Readings
 from openbrains.engine.run import Run, RunSettings

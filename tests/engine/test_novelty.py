@@ -20,7 +20,6 @@ from openbrains.engine.evolve.templates import template_graph
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import policy
 from openbrains.engine.store import Record
-
 from tests.engine.specs import MODALITIES
 
 BOUNDS = SizeBounds(max_nodes=8, max_width=32)

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.record import RecordError, open_for_plan, plan_of, record
 from openbrains.engine.run import Run, RunSettings, status_of
 from openbrains.engine.store import Archive
 from openbrains.nodes.sources import SourceError
 from openbrains.nodes.sources.text import TextSource
-
 from tests.engine import feedback_data as fd
 from tests.nodes import media
 

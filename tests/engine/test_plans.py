@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.plandata import download, resolve, tree_sha256
 from openbrains.engine.exchange.plans import Download, parse_plan, read_plan
 from openbrains.engine.tasks.registry import load_task
-
 from tests.exchange_kit import closed_port_url, file_server
 
 ROOT = Path(__file__).resolve().parents[2]

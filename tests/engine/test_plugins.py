@@ -5,6 +5,7 @@ these check that everything is still found)."""
 from __future__ import annotations
 
 import pytest
+
 from openbrains.engine import plugins
 from openbrains.engine.tasks.game import GameError, installed_games, make_game
 from openbrains.engine.units import REGISTRY

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.format import GraphFile, dumps, loads
 from openbrains.engine.units import REGISTRY
-
 from tests.engine.specs import MODALITIES
 
 N_GRAPHS = 1000

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from openbrains.engine.run import Run, RunSettings, status_of
 from openbrains.engine.store import Archive, Rating
 from openbrains.engine.tasks.rating import (
@@ -22,7 +23,6 @@ from openbrains.engine.tasks.rating import (
     unit_score,
 )
 from openbrains.engine.tasks.registry import load_task
-
 from tests.engine import feedback_data as fd
 
 ROOT = Path(__file__).resolve().parents[2]

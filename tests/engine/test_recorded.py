@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+
 from openbrains.engine.codecs import codec_from_dict
 from openbrains.engine.record import (
     Recorder,
@@ -29,7 +30,6 @@ from openbrains.engine.recorded import (
 from openbrains.engine.store import Archive, Sample
 from openbrains.engine.tasks.files import audio_task, images_task, load_clip
 from openbrains.engine.tasks.registry import load_task
-
 from tests.engine import feedback_data as fd
 
 

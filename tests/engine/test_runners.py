@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.evolve.random import SizeBounds

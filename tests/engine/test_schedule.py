@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.evolve.templates import template_graph

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.protocol import encode_frame, read_frame
 

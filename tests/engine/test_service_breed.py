@@ -10,7 +10,6 @@ from pathlib import Path
 
 from openbrains.engine.format import load
 from openbrains.engine.weights import encode_weights
-
 from tests.engine.test_service import Client
 
 ROOT = Path(__file__).resolve().parents[2]

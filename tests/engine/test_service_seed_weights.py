@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from openbrains.engine.format import load
 from openbrains.engine.weights import encode_weights
-
 from tests.engine.test_service import Client
 
 ROOT = Path(__file__).resolve().parents[2]

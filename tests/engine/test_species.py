@@ -7,12 +7,12 @@ import random
 import statistics
 
 import orjson
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds, random_graph
 from openbrains.engine.evolve.species import Coefficients, Speciator, distance, node_difference
 from openbrains.engine.graph import Graph
-
 from tests.engine.specs import MODALITIES
 
 BOUNDS = SizeBounds(max_nodes=8, max_width=32)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+
 from openbrains.engine.codecs import codec_from_dict
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.graph import Graph

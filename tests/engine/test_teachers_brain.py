@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import load, save_brain
 from openbrains.engine.taskrecord import record_of
@@ -248,6 +249,7 @@ def export_onnx(
     (``softmax``: its outputs are probabilities rather than raw scores)."""
     import onnx
     import orjson
+
     from openbrains.engine.format import load_brain
 
     _graph, brain = load_brain(graph_path)

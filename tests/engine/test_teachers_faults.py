@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import load
 from openbrains.engine.interactions import add_interaction, interactions
@@ -30,7 +31,6 @@ from openbrains.engine.teachers.roles.rate import rate_round
 from openbrains.engine.teachers.roles.tag import tag_interactions
 from openbrains.engine.teachers.session import TeacherSession
 from openbrains.engine.weights import encode_weights
-
 from tests.engine import feedback_data as fd
 from tests.engine.openai_server import FakeOpenAI
 from tests.engine.test_teachers_roles import _add_brain, unlabelled_images, vision

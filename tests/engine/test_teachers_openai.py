@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from openbrains.engine.store import Archive
 from openbrains.engine.teachers import HttpPolicy, TeacherError, TeacherSpec, open_teacher
 from openbrains.engine.teachers.answers import Case, Item, Label, Reply, Score, Skip
@@ -16,7 +17,6 @@ from openbrains.engine.teachers.cache import AnswerCache
 from openbrains.engine.teachers.errors import TeacherDown
 from openbrains.engine.teachers.http import JsonClient
 from openbrains.engine.teachers.session import TeacherSession
-
 from tests.engine.openai_server import FakeOpenAI, user_text
 
 FAST = HttpPolicy(timeout_s=0.5, retries=2, backoff_s=0.01, max_backoff_s=0.02)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import load
 from openbrains.engine.graph import Graph
@@ -30,7 +31,6 @@ from openbrains.engine.teachers.roles.rate import rate_round
 from openbrains.engine.teachers.roles.tag import tag_interactions
 from openbrains.engine.teachers.session import TeacherSession
 from openbrains.engine.weights import encode_weights
-
 from tests.engine import feedback_data as fd
 from tests.engine.openai_server import FakeOpenAI, user_image, user_text
 

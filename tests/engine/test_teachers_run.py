@@ -10,10 +10,10 @@ from pathlib import Path
 
 import orjson
 import torch
+
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings, status_of
 from openbrains.engine.teachers.work import TeacherOrder
-
 from tests.engine import feedback_data as fd
 from tests.engine.openai_server import FakeOpenAI
 from tests.engine.test_teachers_brain import train_digits_brain

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from openbrains.engine.store import Archive
-
 from tests.engine.openai_server import FakeOpenAI, user_text
 from tests.engine.test_service import Client
 from tests.engine.test_service_feedback import wait_event

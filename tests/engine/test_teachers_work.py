@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import torch
+
 from openbrains.engine.recorded import recording_plan
 from openbrains.engine.store import Archive
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.teachers import TeacherError
 from openbrains.engine.teachers.roles.distill import with_soft_targets
 from openbrains.engine.teachers.work import TeacherOrder, TeacherWork
-
 from tests.engine import feedback_data as fd
 from tests.engine.openai_server import FakeOpenAI
 from tests.engine.test_teachers_brain import train_digits_brain

@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.evolve.random import SizeBounds
 from openbrains.engine.evolve.templates import template_graph
 from openbrains.engine.jobs import JobSpec, Sibling, TaskRef
@@ -15,7 +16,6 @@ from openbrains.engine.run import TIME_CAP, TIME_CAP_MIN_JOBS, Run, RunSettings
 from openbrains.engine.runners import train_job
 from openbrains.engine.tasks.builtin import digits_task, xor_task
 from openbrains.engine.train.trainer import Budget, lr_factor
-
 from tests.engine.test_batched import chain
 
 XOR = TaskRef({"name": "xor"})

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+from torch import nn
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.evolve.inherit import child_brain
 from openbrains.engine.evolve.mutate import apply_operator
@@ -18,7 +20,6 @@ from openbrains.engine.graph import Graph
 from openbrains.engine.shapes import infer_specs
 from openbrains.engine.units import REGISTRY, Int, Unit, UnitContext, width_from
 from openbrains.engine.widening import Widening
-from torch import nn
 
 TOL = 1e-6
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from openbrains.engine.protocol import encode_frame, read_frame
 
 ROOT = Path(__file__).resolve().parents[2]

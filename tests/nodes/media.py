@@ -43,6 +43,7 @@ def speech(text: str, workdir: Path, rate: int = 16000) -> np.ndarray:
         )
         return np.fromfile(raw, dtype="<i2").astype(np.int16)
     import soundfile
+
     from openbrains.engine.codecs import resample
 
     data, file_rate = soundfile.read(str(wav), dtype="float32", always_2d=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from openbrains.engine.checks import check_graph
 from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.evolve.inherit import child_brain
@@ -33,7 +34,6 @@ from openbrains.engine.units import REGISTRY, UnitContext
 from openbrains.nodes.local_signal import LocalDense
 from openbrains.nodes.rwkv import TimeMix
 from openbrains.nodes.ssm import DiagonalSSM
-
 from tests.engine.test_batched import alone, chain, synthetic_task
 
 NEW = ("ssm", "mamba", "rwkv", "moe", "kan", "cfc", "lif", "hopfield", "local_dense")

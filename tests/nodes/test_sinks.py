@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from openbrains.engine.codecs import AudioCodec, BytesCodec, ImageCodec
 from openbrains.nodes.sinks import SINKS, SinkError, make_sink
 from openbrains.nodes.sinks.image import ImageSink
 from openbrains.nodes.sinks.meter import MeterSink
 from openbrains.nodes.sinks.text import TextSink
-
 from tests.nodes import media
 
 # ----- probes (subprocess, HOME = the .asoundrc folder) -------------------------------------

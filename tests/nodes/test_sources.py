@@ -57,6 +57,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+
 from openbrains.nodes.sources import (
     SOURCES,
     ChunkQueue,
@@ -68,7 +69,6 @@ from openbrains.nodes.sources import (
 from openbrains.nodes.sources.camera import CameraSource
 from openbrains.nodes.sources.files import FileSource
 from openbrains.nodes.sources.text import FollowSource, TextSource
-
 from tests.nodes import media
 
 SPEECH = "one two three four five"
@@ -83,6 +83,7 @@ needs_espeak = pytest.mark.skipif(not media.HAVE_ESPEAK, reason="espeak-ng is no
 def _probe_capture(workdir: str) -> None:
     """Everything that needs the virtual microphone, in one interpreter (imports are slow)."""
     import torch
+
     from openbrains.engine.codecs import AudioCodec
     from openbrains.engine.compile import compile_graph
     from openbrains.engine.graph import Graph
@@ -405,6 +406,7 @@ def test_camera_errors_are_clear_and_recoverable(tmp_path: Path) -> None:
 
 def test_camera_frames_drive_an_image_brain_into_a_meter(tmp_path: Path) -> None:
     import torch
+
     from openbrains.engine.codecs import ImageCodec
     from openbrains.engine.compile import compile_graph
     from openbrains.engine.graph import Graph

@@ -70,6 +70,7 @@ def main() -> None:
     commands = json.load(sys.stdin)
     import cv2  # noqa: F401  (what reading task data loads: part of the common ground)
     import soundfile  # noqa: F401
+
     from openbrains.app.cli import main as cli
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

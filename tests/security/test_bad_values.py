@@ -16,8 +16,8 @@ import orjson
 import pytest
 import safetensors.torch
 import torch
-from openbrains.app.cli import main
 
+from openbrains.app.cli import main
 from tests.security import hostile
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from openbrains.engine import trust
 from openbrains.engine.protocol import encode_frame, read_frame
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.trust import CodeRef, UntrustedCode
-
 from tests.security.trust_kit import (
     CANARY_MODULE,
     canary_module,
@@ -228,9 +228,10 @@ def test_window_start_runs_project_code_only_after_the_user_says_so(
     monkeypatch: pytest.MonkeyPatch,
     clean_grants: None,
 ) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     from openbrains.app.main import MainWindow
     from openbrains.app.project import Project
-    from PySide6.QtWidgets import QMessageBox
 
     mark = canary_module(folder)
     monkeypatch.chdir(folder)

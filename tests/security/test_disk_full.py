@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from openbrains.app.cli import main
 from openbrains.engine import diskspace
 from openbrains.engine.diskspace import DiskFullError, SpaceWatch

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.exchange.actions import publish, pull
 from openbrains.engine.exchange.errors import ExchangeError
 from openbrains.engine.exchange.layout import BRAIN, CARD
 from openbrains.engine.exchange.package import PublishRequest
 from openbrains.engine.format import load, save
-
 from tests.exchange_kit import make_brain
 from tests.security.trust_kit import CANARY_MODULE, canary_module, ob, one_line_error
 

@@ -14,10 +14,10 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from openbrains.app.describe import describe_file
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.format import loads, runnable
-
 from tests.security import hostile
 
 SAMPLES = ("xor.graph", "digits.graph", "text.graph")

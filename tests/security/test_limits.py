@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 import pytest
 import safetensors.torch
+
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.format import DEFAULT_LIMITS
 from openbrains.engine.graph import Graph
-
 from tests.security import hostile
 
 CHILD = Path(__file__).with_name("bounded_child.py")
@@ -350,6 +350,7 @@ def test_a_long_sound_costs_what_its_clip_costs(outcomes: dict) -> None:
 def test_image_headers_give_the_size(ext: str) -> None:
     import cv2
     import numpy as np
+
     from openbrains.engine.media_limits import image_size
 
     for shape in ((5, 7), (7, 5, 3), (300, 2)):

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from openbrains.engine.format import load
 from openbrains.engine.taskrecord import latest
-
 from tests.security.trust_kit import ob, one_line_error
 
 GAME = "tinygame.TinyGame:TinyGame"

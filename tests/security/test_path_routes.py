@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from openbrains.app.describe import describe_file
 from openbrains.app.places import runs_home
 from openbrains.app.project import Project
 from openbrains.engine.format import load
 from openbrains.engine.recorded import task_spec
 from openbrains.engine.store import Archive
-
 from tests.security.trust_kit import ob, one_line_error, project_file
 
 QUICK = ("--workers", "0", "--individuals", "1", "--budget-steps", "2", "--quiet")
@@ -159,8 +159,9 @@ class Answer:
 def test_window_start_confirms_a_received_projects_paths(
     folder: Path, secret: Path, home: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from openbrains.app.main import MainWindow
     from PySide6.QtWidgets import QMessageBox
+
+    from openbrains.app.main import MainWindow
 
     stored_run = folder / "their-run"
     path = project_file(

@@ -10,7 +10,6 @@ from typing import Any
 from openbrains.engine.recorded import task_spec
 from openbrains.engine.run import Run
 from openbrains.engine.store import Archive
-
 from tests.engine.openai_server import FakeOpenAI
 from tests.security.trust_kit import ob, project_file
 

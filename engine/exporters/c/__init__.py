@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.exporters.c import fuse, memory, render
 from openbrains.engine.exporters.c.footprint import Footprint, measure

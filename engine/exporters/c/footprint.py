@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
 from openbrains.engine.exporters.c.ir import Program
 
 CODE_BASE = 300  # brain_run, brain_reset and the dot products

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+
 from openbrains.engine.exporters.c.render import arg_names, c_name
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta

@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+
 from openbrains.engine.compile import Brain, edge_module_name, node_module_name
 from openbrains.engine.exporters.c.ir import Op, Program
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.graph import INPUT_UNIT
 from openbrains.engine.shapes import NodePlan
-from torch import nn
 
 BUILTIN_PACKAGE = "openbrains"
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from openbrains.engine.compile import Brain
 from openbrains.engine.exporters.c.ir import Program, Weight
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+
 from openbrains.engine.exporters.c.emit import Emit, f32
 from openbrains.engine.exporters.c.ir import Program
 from openbrains.engine.exporters.c.kernels import KERNEL_MACRO, body, conv_function

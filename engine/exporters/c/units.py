@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
 from openbrains.engine.exporters.c.ir import Op, Pointwise
 from openbrains.engine.exporters.c.lower import Lowering, c_form
 from openbrains.engine.exporters.errors import ExportError

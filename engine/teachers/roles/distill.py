@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
 from openbrains.engine.teachers.answers import Soft
 from openbrains.engine.teachers.cache import question_key
 

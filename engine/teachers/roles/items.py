@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from openbrains.engine.record import pack_audio, pack_image, pack_text
 from openbrains.engine.recorded import encode_inputs, recording_plan
 from openbrains.engine.store import Sample
@@ -74,6 +75,7 @@ def _read(path: Path, modality: str, plan: dict[str, Any]) -> tuple[bytes, dict[
         return pack_image(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
     if modality == "audio":
         import soundfile as sf
+
         from openbrains.engine.codecs import resample
 
         try:
