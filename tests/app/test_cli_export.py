@@ -24,21 +24,10 @@ from openbrains.engine.exporters.meta import describe
 from openbrains.engine.format import GraphFile, load_brain, save
 from openbrains.engine.graph import Graph
 from openbrains.engine.taskrecord import record_of
+from tests.cli_kit import ROOT, ob, one_line_error
 from tests.engine.exporting import OpaqueUnit
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "openbrains"]
 XOR_RUN = ROOT / "tests" / "fixtures" / "runs" / "xor_v1"
-
-
-def ob(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
-
-
-def one_line_error(out: subprocess.CompletedProcess, match: str) -> None:
-    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and match in lines[0], out.stderr
 
 
 def nothing_left(folder: Path, name: str) -> None:

@@ -9,24 +9,12 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "openbrains"]
-
-
-def ob(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
-
-
-def one_line_error(out: subprocess.CompletedProcess, match: str, code: int = 2) -> None:
-    assert out.returncode == code, (out.returncode, out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and match in lines[0], out.stderr
+from tests.cli_kit import CLI, ROOT, ob, one_line_error
 
 
 def test_run_status_export_eval_round_trip(tmp_path: Path) -> None:

@@ -4,22 +4,9 @@ line and the run finishes on what it has."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "openbrains"]
-
-
-def ob(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
-
-
-def one_line_error(out: subprocess.CompletedProcess, match: str) -> None:
-    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and match in lines[0], out.stderr
+from tests.cli_kit import ob, one_line_error
 
 
 def test_bad_teacher_input_is_one_line(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import torch
 from openbrains.engine.format import GraphFile, load, save
 from openbrains.engine.format.identity import content_id
 from openbrains.engine.multitask import compile_tasks, probe_inputs
-from tests.app.test_cli_run import ob, one_line_error
+from tests.cli_kit import ob, one_line_error
 from tests.continual_kit import SEED
 
 

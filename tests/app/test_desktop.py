@@ -7,7 +7,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,19 +17,9 @@ from PySide6.QtWidgets import QApplication
 from openbrains import assets
 from openbrains.app.desktop import desktop_entry, set_default_handler, unset_default_handler
 from openbrains.app.launcher import desktop_quote, systemd_quote
+from tests.cli_kit import ob
 
 MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
-
-
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "openbrains", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
@@ -61,7 +50,7 @@ def test_the_shipped_entry_and_the_rendered_one_validate(tmp_path: Path) -> None
 def test_install_writes_everything_and_the_desktop_tools_see_the_graph_type(
     tmp_path: Path, xdg: dict[str, str]
 ) -> None:
-    out = run_cli("install-desktop", env=xdg, cwd=tmp_path)
+    out = ob("install-desktop", env=xdg, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     data = Path(xdg["XDG_DATA_HOME"])
     entry = data / "applications" / "openbrains.desktop"
@@ -88,7 +77,7 @@ def test_install_writes_everything_and_the_desktop_tools_see_the_graph_type(
     )
     assert version.returncode == 0 and version.stdout.startswith("openbrains "), version.stderr
 
-    out = run_cli("install-desktop", "--uninstall", env=xdg, cwd=tmp_path)
+    out = ob("install-desktop", "--uninstall", env=xdg, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     left = [p for p in data.rglob("*openbrains*") if p.is_file()]
     assert left == [], left

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +14,8 @@ from openbrains.app.cli import main
 from openbrains.app.game_cmd import play_terminal, show
 from openbrains.app.run_cmd import yardstick
 from openbrains.nodes.games.tictactoe import TicTacToe
+from tests.cli_kit import ROOT, ob
 from tests.game_brains import write_game_graph
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "openbrains"]
-
-
-def ob(*args: str, stdin: str = "", timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CLI, *args], input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=timeout
-    )
 
 
 @pytest.fixture(scope="module")

@@ -30,11 +30,7 @@ GRU, DENSE = "6baa9455", "42485e3a"  # text.graph's recurrent body and its read-
 CLASSIFIER, CONV = "82e2e662", "c2094cac"  # digits.graph's classifier and its first conv
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("OPENBRAINS_HOME", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("home")
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import base64
 import itertools
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,19 +18,7 @@ from openbrains.engine.report.ablation import ablate, task_for
 from openbrains.engine.report.gather import ReportError, gather
 from openbrains.engine.store import Archive, Record
 from openbrains.engine.tasks.registry import load_task
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "openbrains"]
-
-
-def ob(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
-
-
-def one_line_error(out: subprocess.CompletedProcess, match: str) -> None:
-    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and match in lines[0], out.stderr
+from tests.cli_kit import ob, one_line_error
 
 
 @pytest.fixture(scope="module")

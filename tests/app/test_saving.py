@@ -6,7 +6,7 @@ browsable without a running search."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,37 +14,13 @@ import pytest
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from openbrains.app import recovery
-from openbrains.app.main import MainWindow, make_app, offer_recovery
+from openbrains.app.main import MainWindow, offer_recovery
 from openbrains.app.places import runs_home, samples_dir
 from openbrains.app.project import Project
 from openbrains.engine.format import load
 from tests.app.run_folder import make_run
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("OPENBRAINS_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def open_window(qapp: QApplication, qtbot: Any) -> Iterator[Callable[..., MainWindow]]:
-    made: list[MainWindow] = []
-    make_app()
-
-    def make(project: Project | None = None) -> MainWindow:
-        w = MainWindow(project, start_engine=False)
-        made.append(w)
-        w.show()
-        qtbot.waitExposed(w)
-        return w
-
-    yield make
-    for w in made:
-        w.project.dirty = False
-        w.close()
-        w.deleteLater()
+pytestmark = pytest.mark.usefixtures("home")
 
 
 class Asked:

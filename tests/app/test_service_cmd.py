@@ -9,26 +9,15 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from openbrains.app.service_unit import check_unit, unit_name, verify_unit
 from openbrains.engine.store import Archive
+from tests.cli_kit import ob
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "openbrains", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture
@@ -42,7 +31,7 @@ def test_install_writes_a_unit_systemd_accepts_and_its_command_runs_the_search(
     project = tmp_path / "my projects" / "xor.graph"
     project.parent.mkdir()
     shutil.copy(ROOT / "sample_graphs" / "xor.graph", project)
-    out = cli(
+    out = ob(
         "service", "install", str(project), "--no-start", "--workers", "0", env=env, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
@@ -72,20 +61,20 @@ def test_install_writes_a_unit_systemd_accepts_and_its_command_runs_the_search(
     with Archive(run_dir, readonly=True) as archive:
         assert archive.count() >= 2
 
-    status = cli("service", "status", str(project), env=env, cwd=tmp_path)
+    status = ob("service", "status", str(project), env=env, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert "installed" in status.stdout and "no search running" in status.stdout
     assert "individuals" in status.stdout
 
-    gone = cli("service", "uninstall", str(project), env=env, cwd=tmp_path)
+    gone = ob("service", "uninstall", str(project), env=env, cwd=tmp_path)
     assert gone.returncode == 0 and not unit.exists(), gone.stderr
-    assert "not installed" in cli("service", "status", str(project), env=env, cwd=tmp_path).stdout
+    assert "not installed" in ob("service", "status", str(project), env=env, cwd=tmp_path).stdout
 
 
 def test_a_file_that_is_no_project_is_one_clear_line(tmp_path: Path, env: dict[str, str]) -> None:
     bad = tmp_path / "bad.graph"
     bad.write_bytes(b"not a zip")
-    out = cli("service", "install", str(bad), "--no-start", env=env, cwd=tmp_path)
+    out = ob("service", "install", str(bad), "--no-start", env=env, cwd=tmp_path)
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert not (tmp_path / "config" / "systemd").exists()

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QTextBrowser,
 )
 
-from openbrains.app.main import MainWindow, make_app, screenshot
+from openbrains.app.main import MainWindow, screenshot
 from openbrains.app.places import sample_paths, samples_dir
 from openbrains.app.taskdialog import TaskDialog
 from openbrains.engine.samples import SAMPLES
@@ -32,30 +32,7 @@ from openbrains.engine.samples import SAMPLES
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("OPENBRAINS_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def open_window(qapp: QApplication, qtbot: Any) -> Iterator[Callable[..., MainWindow]]:
-    made: list[MainWindow] = []
-    make_app()
-
-    def make() -> MainWindow:
-        w = MainWindow(None, start_engine=False)
-        made.append(w)
-        w.show()
-        qtbot.waitExposed(w)
-        return w
-
-    yield make
-    for w in made:
-        w.project.dirty = False
-        w.close()
-        w.deleteLater()
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def test_the_samples_ship_inside_the_package(tmp_path: Path) -> None:

@@ -46,31 +46,7 @@ def themed(qapp: QApplication) -> Iterator[None]:
     qapp.setStyle(style)
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Settings, recent files and autosaves go to a private folder."""
-    folder = tmp_path / "home"
-    monkeypatch.setenv("OPENBRAINS_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def open_window(qtbot: Any) -> Iterator[Callable[..., MainWindow]]:
-    """Make windows; at the end close each without a prompt (and stop its engine)."""
-    made: list[MainWindow] = []
-
-    def make(project: Project | None = None, start_engine: bool = False) -> MainWindow:
-        w = MainWindow(project, start_engine=start_engine)
-        made.append(w)
-        w.show()
-        qtbot.waitExposed(w)
-        return w
-
-    yield make
-    for w in made:
-        w.project.dirty = False
-        w.close()
-        w.deleteLater()
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def sample_copy(tmp_path: Path, name: str) -> Path:

@@ -19,12 +19,7 @@ from openbrains.app.messages import plain
 from openbrains.app.places import samples_dir
 from openbrains.engine.graph import Graph
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("OPENBRAINS_HOME", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("home")
 
 
 @pytest.fixture

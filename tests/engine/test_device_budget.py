@@ -3,8 +3,6 @@ real run fits, so the champion's C build does too; a budget nothing fits is refu
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from openbrains.engine.exporters.meta import describe
 from openbrains.engine.format import load
 from openbrains.engine.graph import Graph
 from openbrains.engine.store import Archive
+from tests.cli_kit import ob
 from tests.engine.exporting import ROOT
 
 
@@ -49,23 +48,13 @@ def test_the_budget_measures_what_the_c_export_reports() -> None:
     assert small.fits and small.flash < fp.flash / 2
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "openbrains", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-    )
-
-
 def test_every_candidate_of_a_budgeted_run_fits(tmp_path: Path) -> None:
     budget = DeviceBudget.parse("flash=6k,ram=1.5k,weights=int8")
     run_dir = tmp_path / "run"
-    out = run_cli(
+    out = ob(
         "run", "--task", "digits", "--run-dir", str(run_dir), "--individuals", "8",
         "--workers", "0", "--budget-steps", "60", "--quiet",
-        "--device-budget", "flash=6k,ram=1.5k,weights=int8",
+        "--device-budget", "flash=6k,ram=1.5k,weights=int8", timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     archive = Archive(run_dir, readonly=True)
@@ -80,7 +69,7 @@ def test_every_candidate_of_a_budgeted_run_fits(tmp_path: Path) -> None:
     for rec in records:
         fit = measure_graph(Graph.from_json(rec.graph_json), budget)
         assert fit.fits, (rec.id, rec.mutation, fit)
-    exported = run_cli(
+    exported = ob(
         "export", str(run_dir), "--best", "-o", str(tmp_path / "champ_c"), "--quantize", "int8"
     )
     assert exported.returncode == 0, exported.stderr
@@ -92,7 +81,7 @@ def test_a_budget_nothing_fits_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ("flash=100,ram=100", "does not fit the device budget"),
         ("flash=32k", "missing ram"),
     ]:
-        out = run_cli("run", "--task", "digits", "--run-dir", str(tmp_path / "r"),
+        out = ob("run", "--task", "digits", "--run-dir", str(tmp_path / "r"),
                       "--device-budget", arg, "--minutes", "0.05")  # fmt: skip
         assert out.returncode == 2, out.stderr
         assert match in out.stderr.strip().splitlines()[-1]

@@ -21,6 +21,7 @@ from openbrains.engine import diskspace
 from openbrains.engine.diskspace import DiskFullError, SpaceWatch
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.store import Archive
+from tests.cli_kit import ob
 
 FULL = "database or disk is full"
 
@@ -172,12 +173,6 @@ def fill(disk: Path) -> Path:
         except OSError as exc:
             assert exc.errno == 28, exc
     return filler
-
-
-def ob(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "openbrains", *args], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def test_on_a_small_tmpfs(small_disk: Path) -> None:
