@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -38,6 +38,8 @@ class Sample:
     archive_mb: float
     individuals: int
     weights_kept: int
+    # files the coordinator mapped since the last sample (a library imported late shows here)
+    new_maps: list[str] = field(default_factory=list)
 
     @property
     def total_mb(self) -> float:
@@ -66,8 +68,20 @@ def counts(run_dir: Path) -> tuple[int, int]:
     return int(n), int(w)
 
 
-def sample(proc: psutil.Process, run_dir: Path, minute: float) -> Sample:
+def mapped_files(proc: psutil.Process) -> set[str]:
+    """The files ``proc`` has mapped (shared libraries, data files): where a late import
+    or a newly loaded kernel library shows up in its memory."""
+    try:
+        return {m.path for m in proc.memory_maps(grouped=True) if m.path.startswith("/")}
+    except (psutil.AccessDenied, psutil.NoSuchProcess):
+        return set()
+
+
+def sample(proc: psutil.Process, run_dir: Path, minute: float, seen: set[str]) -> Sample:
     coordinator = proc.memory_info().rss / MB
+    maps = mapped_files(proc)
+    new_maps = sorted(maps - seen) if seen else []
+    seen |= maps
     workers = []
     for child in proc.children(recursive=True):
         try:
@@ -75,7 +89,7 @@ def sample(proc: psutil.Process, run_dir: Path, minute: float) -> Sample:
         except psutil.NoSuchProcess:
             continue
     n, w = counts(run_dir)
-    return Sample(minute, coordinator, workers, archive_size(run_dir), n, w)
+    return Sample(minute, coordinator, workers, archive_size(run_dir), n, w, new_maps)
 
 
 def soak(minutes: float, workers: int, every: float, run_dir: Path) -> list[Sample]:
@@ -88,6 +102,7 @@ def soak(minutes: float, workers: int, every: float, run_dir: Path) -> list[Samp
     )
     watched = psutil.Process(proc.pid)
     samples: list[Sample] = []
+    seen: set[str] = set()
     start = time.monotonic()
     try:
         while True:
@@ -95,7 +110,7 @@ def soak(minutes: float, workers: int, every: float, run_dir: Path) -> list[Samp
             time.sleep(max(0.0, next_at - time.monotonic()))
             if proc.poll() is not None:
                 raise SystemExit(f"the run ended early (exit code {proc.returncode})")
-            s = sample(watched, run_dir, (time.monotonic() - start) / 60)
+            s = sample(watched, run_dir, (time.monotonic() - start) / 60, seen)
             samples.append(s)
             workers_text = " ".join(f"{w:.0f}" for w in s.workers_mb)
             print(
@@ -104,6 +119,8 @@ def soak(minutes: float, workers: int, every: float, run_dir: Path) -> list[Samp
                 f"{s.individuals} individuals ({s.weights_kept} with weights)",
                 flush=True,
             )
+            if s.new_maps:
+                print(f"      coordinator mapped {', '.join(s.new_maps)}", flush=True)
             if s.minute >= minutes - 1e-6:
                 return samples
     finally:
@@ -136,6 +153,18 @@ def table(samples: list[Sample]) -> str:
     return "\n".join(rows)
 
 
+def late_maps(samples: list[Sample]) -> str:
+    """Files the coordinator mapped after the first minute, by minute (empty: none)."""
+    lines = [
+        f"- minute {s.minute:.0f}: " + ", ".join(f"`{Path(m).name}`" for m in s.new_maps)
+        for s in samples
+        if s.new_maps
+    ]
+    if not lines:
+        return "The coordinator mapped no new file after the first minute."
+    return "Files the coordinator mapped after the first minute:\n\n" + "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60)
@@ -166,7 +195,12 @@ def main() -> None:
         body = (
             f"`openbrains run --task digits --workers {args.workers}` for {args.minutes:g} min, "
             "sampled every minute with psutil (RSS of the coordinator and of each worker) and "
-            "the archive's files on disk.\n\n" + table(samples) + "\n\n" + verdict
+            "the archive's files on disk.\n\n"
+            + table(samples)
+            + "\n\n"
+            + verdict
+            + "\n\n"
+            + late_maps(samples)
         )
         if args.note:
             body += "\n\n" + args.note

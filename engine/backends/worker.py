@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openbrains.engine.heap import release_free_memory
 from openbrains.engine.jobs import JobResult, JobSpec, TaskRef
 from openbrains.engine.train.governor import DutyCycle
 
@@ -71,4 +72,7 @@ class Worker:
         except Exception as exc:  # no task at all: every candidate of this job fails
             return JobResult.failed(spec, f"the task could not be loaded: {exc}")
         self.governor.idle()  # waiting for this job was not CPU use
-        return train_job(spec, task, self.on_step)
+        try:
+            return train_job(spec, task, self.on_step)
+        finally:
+            release_free_memory()  # the job's tensors are freed: keep no peak for weeks

@@ -25,6 +25,7 @@ from openbrains.engine.evolve.sizing import bounds_for
 from openbrains.engine.exporters.budget import device_gate
 from openbrains.engine.failure_guard import FailureGuard
 from openbrains.engine.graph import Graph
+from openbrains.engine.heap import release_free_memory
 from openbrains.engine.jobs import Birth, JobResult, JobSpec, Outcome
 from openbrains.engine.neighbour import neighbour_for
 from openbrains.engine.record import PLAN_KEY
@@ -376,7 +377,9 @@ class Run(Controls):
             None if self.best is None else self.best.id,
             {r.id: r.parents for r in standings},
         )
-        return self.archive.apply_retention(keep)
+        dropped = self.archive.apply_retention(keep)
+        release_free_memory()  # what the dropped members and old results held
+        return dropped
 
     # ----- what the run reports ---------------------------------------------------------
     def _summary(self, rec: Record) -> dict[str, Any]:
