@@ -29,7 +29,10 @@ at least half the gap from fifty_acc to all_acc. Accuracies are test accuracies 
 search's champion (chosen by validation) at the end of its time.
 
     .venv/bin/python bench/teacher.py [--seconds 90] [--workers 1] [--semi-teacher spread]
-        [--no-record]
+        [--seeds 0,1,2,3 --jobs 2] [--no-record]
+
+With ``--seeds`` each seed runs in its own process (``--jobs`` at a time) and the last line
+holds the medians over seeds; each seed's table and gap closures are printed too.
 """
 
 from __future__ import annotations
@@ -209,28 +212,12 @@ def teacher_stats(run_dir: Path) -> str:
     return f"{len(samples)} kept, {share:.0%} of them right"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=90)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--min-confidence",
-        type=float,
-        default=0.5,
-        help="teacher labels below this are left out (an SVC's Platt probabilities from 50 "
-        "images are modest: at 0.5 about 470 of the 668 images are kept, ~93 %% right)",
-    )
-    ap.add_argument(
-        "--semi-teacher",
-        choices=TEACHERS,
-        default="spread",
-        help="the semi-supervised teacher (semi_teacher's docstring)",
-    )
-    ap.add_argument("--no-record", action="store_true")
-    args = ap.parse_args()
-    rows = []
-    load_before = _load()
+KEYS = ("semi", "fifty", "all", "distill", "hard", "teacher")
+
+
+def run_seed(args: argparse.Namespace) -> dict[str, Any]:
+    """The five searches of one seed: accuracies, the table's rows and the teacher's figures
+    (plain data, so a seed run in its own process can hand them back as JSON)."""
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         fifty, _, n50 = one(
@@ -282,8 +269,6 @@ def main() -> None:
         "hard": hard["test_score"],
         "teacher": big.test_metric or 0.0,
     }
-    semi_closed = _closed(acc["fifty"], acc["semi"], acc["all"])
-    dist_closed = _closed(acc["hard"], acc["distill"], acc["teacher"])
     rows = [
         ("fifty", "50 labels, ≤ 5,000 params", fifty, n50),
         (
@@ -296,9 +281,21 @@ def main() -> None:
         ("hard", "all labels, ≤ 1,000 params, from a 796-param seed", hard, nhard),
         ("distill", "the same + soft targets of the all champion", distill, ndis),
     ]
-    table = "\n".join(
+    return {
+        "seed": args.seed,
+        "acc": acc,
+        "rows": [list(r) for r in rows],
+        "svc_acc": svc_acc,
+        "files": files,
+    }
+
+
+def seed_table(res: dict[str, Any], args: argparse.Namespace) -> str:
+    """One seed's searches as a table, with its two gap closures."""
+    acc = res["acc"]
+    return "\n".join(
         [
-            f"Each search {args.seconds:g} s on {args.workers} worker(s), seed {args.seed}, "
+            f"Seed {res['seed']}: each search {args.seconds:g} s on {args.workers} worker(s), "
             f"{STEPS} steps per new candidate, labels kept from confidence "
             f"{args.min_confidence:g}:",
             "",
@@ -307,30 +304,121 @@ def main() -> None:
             *(
                 f"| {key} | {what} | {c['test_score']:.4f} | {c['score']:.4f} | "
                 f"{c['params']:,} | {n} |"
-                for key, what, c, n in rows
+                for key, what, c, n in res["rows"]
             ),
             "",
-            f"Semi-supervised: semi_acc closes {semi_closed:.0%} of the gap from fifty_acc to "
-            f"all_acc (goal ≥ 50 %). Distillation: distill_acc closes {dist_closed:.0%} of the "
-            f"gap from hard_acc to teacher_acc (goal ≥ 50 %). The semi-supervised teacher "
-            f"({args.semi_teacher}: {TEACHER_WHAT[args.semi_teacher]}) labels "
-            f"{svc_acc['pool']:.1%} of the {files} unlabelled images right (scored afterwards "
-            f"with their hidden labels) and scores {svc_acc['val']:.4f} validation, "
-            f"{svc_acc['test']:.4f} test.",
+            f"Semi-supervised closes {_closed(acc['fifty'], acc['semi'], acc['all']):.0%} of "
+            f"its gap, distillation {_closed(acc['hard'], acc['distill'], acc['teacher']):.0%}. "
+            f"The {args.semi_teacher} teacher ({TEACHER_WHAT[args.semi_teacher]}) labels "
+            f"{res['svc_acc']['pool']:.1%} of the {res['files']} unlabelled images right "
+            f"(scored afterwards with their hidden labels) and scores "
+            f"{res['svc_acc']['val']:.4f} validation, {res['svc_acc']['test']:.4f} test.",
         ]
     )
-    last = " ".join(
-        f"{k}_acc={acc[k]:.4f}" for k in ("semi", "fifty", "all", "distill", "hard", "teacher")
+
+
+def summary(results: list[dict[str, Any]]) -> tuple[str, str]:
+    """Medians over seeds (the last line) and a table of every seed's figures."""
+    med = {k: float(np.median([r["acc"][k] for r in results])) for k in KEYS}
+    semi = [_closed(r["acc"]["fifty"], r["acc"]["semi"], r["acc"]["all"]) for r in results]
+    dist = [_closed(r["acc"]["hard"], r["acc"]["distill"], r["acc"]["teacher"]) for r in results]
+    rows = [
+        "| seed | " + " | ".join(KEYS) + " | semi closes | distill closes |",
+        "|---:|" + "---:|" * (len(KEYS) + 2),
+        *(
+            f"| {r['seed']} | "
+            + " | ".join(f"{r['acc'][k]:.4f}" for k in KEYS)
+            + f" | {s:.0%} | {d:.0%} |"
+            for r, s, d in zip(results, semi, dist)
+        ),
+        "| median | "
+        + " | ".join(f"{med[k]:.4f}" for k in KEYS)
+        + f" | {np.median(semi):.0%} | {np.median(dist):.0%} |",
+    ]
+    text = (
+        "\n".join(rows) + f"\n\nOn the medians: semi_acc closes "
+        f"{_closed(med['fifty'], med['semi'], med['all']):.0%} of the gap from fifty_acc to "
+        f"all_acc, distill_acc {_closed(med['hard'], med['distill'], med['teacher']):.0%} of "
+        f"the gap from hard_acc to teacher_acc (goals ≥ 50 %); the median of each seed's "
+        f"share: {np.median(semi):.0%} and {np.median(dist):.0%}."
     )
-    print(table)
+    last = " ".join(f"{k}_acc={med[k]:.4f}" for k in KEYS)
+    return text, last
+
+
+def seeds_in_processes(args: argparse.Namespace, seeds: list[int]) -> list[dict[str, Any]]:
+    """Each seed in its own process, ``args.jobs`` at a time (each search uses
+    ``args.workers`` cores, so two 1-worker seeds share 2 cores as one would alone)."""
+    import json
+    import subprocess
+
+    passed = [
+        *("--seconds", str(args.seconds), "--workers", str(args.workers)),
+        *("--min-confidence", str(args.min_confidence), "--semi-teacher", args.semi_teacher),
+    ]
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as t:
+        pending = list(seeds)
+        running: list[tuple[subprocess.Popen, Path]] = []
+        while pending or running:
+            while pending and len(running) < args.jobs:
+                seed = pending.pop(0)
+                out = Path(t) / f"seed{seed}.json"
+                cmd = [sys.executable, __file__, "--seed", str(seed), "--json", str(out)]
+                running.append((subprocess.Popen([*cmd, *passed]), out))
+            proc, out = running.pop(0)
+            if proc.wait() != 0:
+                raise SystemExit(f"teacher: the run of {out.stem} failed (exit {proc.returncode})")
+            results.append(json.loads(out.read_text()))
+    return sorted(results, key=lambda r: r["seed"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=90)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--seeds",
+        default="",
+        help="comma-separated seeds, each in its own process: the last line holds medians",
+    )
+    ap.add_argument("--jobs", type=int, default=1, help="seeds run at once (with --seeds)")
+    ap.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.5,
+        help="teacher labels below this are left out (an SVC's Platt probabilities from 50 "
+        "images are modest: at 0.5 about 470 of the 668 images are kept, ~93 %% right)",
+    )
+    ap.add_argument(
+        "--semi-teacher",
+        choices=TEACHERS,
+        default="spread",
+        help="the semi-supervised teacher (semi_teacher's docstring)",
+    )
+    ap.add_argument("--json", help=argparse.SUPPRESS)  # one seed's results, for --seeds
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args()
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(run_seed(args)))
+        return
+    load_before = _load()
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()] or [args.seed]
+    results = seeds_in_processes(args, seeds) if args.seeds else [run_seed(args)]
+    text, last = summary(results)
+    tables = "\n\n".join(seed_table(r, args) for r in results)
+    print(tables + "\n\n" + text)
     print(last)
     if not args.no_record:
         body = (
             "Semi-supervised labels and distillation on digits, each beside searches of equal "
-            "wall time (bench/teacher.py's docstring says how). The machine was shared with "
-            "other work while this ran, so the searches got uneven CPU; the numbers are one "
-            f"run, not a mean. Load average (1, 5, 15 min, as `uptime` shows it): "
-            f"{load_before} at the start, {_load()} at the end.\n\n" + table
+            f"wall time (bench/teacher.py's docstring says how), {len(results)} seed(s)"
+            + (f", {args.jobs} at a time" if args.seeds else "")
+            + ". Load average (1, 5, 15 min, as `uptime` shows it): "
+            f"{load_before} at the start, {_load()} at the end.\n\n" + text + "\n\n" + tables
         )
         command = " ".join(["python bench/teacher.py", *sys.argv[1:]])
         record("teacher", command, body, last)
