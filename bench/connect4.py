@@ -1,10 +1,13 @@
-"""Connect Four: the champion's win rate against one-step lookahead after 30 minutes.
+"""Connect Four: the champion's win rate against one-step lookahead and minimax depth 2.
 
 `--task connect4` runs with two worker processes (the 2-core setting) for `--minutes`;
 then the champion plays the one-step lookahead player (wins at once when it can, never
 allows a win in one) 100 games, 50 with each side first, with MCTS guided by its own
-heads at the number of simulations `openbrains arena` uses by default. Win rate is wins
-over games (draws do not count). alpha-zero-general reaches 0.83 after about 5 hours.
+heads at the number of simulations `openbrains arena` uses by default; then the same
+against minimax searching 2 plies (`openbrains arena --opponent minimax:2`). Win rate is
+wins over games (draws do not count). alpha-zero-general reaches 0.83 against one-step
+lookahead after about 5 hours. Goals: 0.8 against lookahead (issue 9), 0.5 against
+minimax:2 (issue 18).
 
     .venv/bin/python bench/connect4.py [--minutes 30] [--games 100] [--no-record]
 """
@@ -29,6 +32,8 @@ from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
 from openbrains.engine.weights import decode_weights
 from openbrains.nodes.games.connect4 import ConnectFour
+
+OPPONENTS = ("lookahead", "minimax:2")
 
 
 def main() -> None:
@@ -56,46 +61,52 @@ def main() -> None:
             run.close()
     if best is None or weights is None:
         print(f"no champion after {args.minutes} minutes")
-        print(f"winrate_{args.minutes:g}min=0.000")
+        print(f"winrate_{args.minutes:g}min=0.000 winrate_minimax2_{args.minutes:g}min=0.000")
         return
     game = ConnectFour()
     brain = compile_graph(Graph.from_json(best.graph_json))
     brain.load_weights(decode_weights(weights))
     t0 = time.monotonic()
-    res = sided_match(
-        champion_player(brain.eval(), game, args.sims),
-        opponent("lookahead"),
-        game,
-        args.games,
-        seed=args.seed,
-    )
-    total = res.total
-    rate = total.wins / total.games
-    rows = [
-        f"| {label} | {r.wins} | {r.draws} | {r.losses} |"
-        for label, r in (("first", res.first), ("second", res.second), ("total", total))
-    ]
+    player = champion_player(brain.eval(), game, args.sims)
+    matches = {
+        name: sided_match(player, opponent(name), game, args.games, seed=args.seed)
+        for name in OPPONENTS
+    }
+    rates = {name: r.total.wins / r.total.games for name, r in matches.items()}
+    rows = {
+        name: [
+            f"| {label} | {r.wins} | {r.draws} | {r.losses} |"
+            for label, r in (("first", mt.first), ("second", mt.second), ("total", mt.total))
+        ]
+        for name, mt in matches.items()
+    }
     summary = (
         f"{births} individuals in {args.minutes:g} min; champion #{best.id} "
         f"({best.val_metric:.0f} elo, {best.params:,} params, {best.steps} steps, "
         f"{len(timeline.champions)} champions in all); references "
         + ", ".join(f"{k} {v:.0f}" for k, v in sorted(refs.items(), key=lambda kv: kv[1]))
-        + f"; the match took {time.monotonic() - t0:.0f} s"
+        + f"; the matches took {time.monotonic() - t0:.0f} s"
     )
-    last = f"winrate_{args.minutes:g}min={rate:.3f}"
+    when = f"{args.minutes:g}min"
+    last = (
+        f"winrate_{when}={rates['lookahead']:.3f} winrate_minimax2_{when}={rates['minimax:2']:.3f}"
+    )
+    tables = "\n\n".join(
+        f"Against {name}:\n\n"
+        + "\n".join(["| brain moves | wins | draws | losses |", "|---|---:|---:|---:|", *r])
+        for name, r in rows.items()
+    )
     print(summary)
-    print("\n".join(rows))
+    print(tables)
     print(last)
     if not args.no_record:
-        table = "\n".join(
-            ["| brain moves | wins | draws | losses |", "|---|---:|---:|---:|", *rows]
-        )
         body = (
             f"`--task connect4`, {args.workers} workers, seed {args.seed}, {args.minutes:g} "
             f"minutes; then the champion (MCTS {args.sims} sims guided by its heads) plays "
-            f"one-step lookahead {args.games} games, half with each side first. Goal: win "
-            "rate ≥ 0.8 after 30 minutes (alpha-zero-general: 0.83 after about 5 hours).\n\n"
-            f"{summary}.\n\n{table}"
+            f"one-step lookahead and minimax depth 2, {args.games} games each, half with "
+            "each side first. Goals: win rate ≥ 0.8 against lookahead after 30 minutes "
+            "(alpha-zero-general: 0.83 after about 5 hours), ≥ 0.5 against minimax:2.\n\n"
+            f"{summary}.\n\n{tables}"
         )
         record("connect4", f"python bench/connect4.py --minutes {args.minutes:g}", body, last)
 

@@ -16,10 +16,11 @@ first 80 % before the held-out part, so this is the bar a model must clear to ha
 more than a compressor picks up on the way. Goal (issue #18): ``bpc_10min ≤ xz``.
 
     .venv/bin/python bench/text.py [--minutes 10] [--workers 2] [--context 128]
-        [--stride 4] [--budget-steps 0] [--seed 0] [--text FILE] [--no-record]
+        [--stride 4] [--budget-steps 0] [--seed 0] [--seeds 3] [--text FILE] [--no-record]
 
-Last line: ``bpc_10min=X xz=X gzip=X bzip2=X`` (``bpc_10min`` names the search's length in
-minutes; other lengths write ``bpc_{N}min``).
+Last line: ``bpc_10min=X xz=X gzip=X bzip2=X``, the median over ``--seeds`` searches run
+one after another (``bpc_10min`` names the search's length; other lengths write
+``bpc_{N}min``); the table gives each seed's champion over time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import lzma
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -53,19 +56,8 @@ def compressed_bpc(data: bytes) -> dict[str, float]:
     return {name: size * 8 / len(data) for name, size in sizes.items()}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=10)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--context", type=int, default=128, help="bytes a prediction may see")
-    ap.add_argument("--stride", type=int, default=4, help="bytes between training windows")
-    ap.add_argument("--budget-steps", type=int, default=0, help="rung-0 steps (0: sized)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--text", type=Path, default=TEXT)
-    ap.add_argument("--no-record", action="store_true")
-    args = ap.parse_args()
-    data = args.text.read_bytes()
-    peers = compressed_bpc(data)
+def one_search(args: argparse.Namespace, seed: int) -> tuple[list[str], dict | None, int]:
+    """One search of ``args.minutes``: its table rows, final champion and births."""
     settings = RunSettings(
         task={
             "name": "text",
@@ -73,7 +65,7 @@ def main() -> None:
             "context": str(args.context),
             "stride": str(args.stride),
         },
-        seed=args.seed,
+        seed=seed,
         workers=args.workers,
         budget_steps=args.budget_steps,
     )
@@ -83,14 +75,39 @@ def main() -> None:
     for m in (*(c for c in CHECKPOINTS_MIN if c < args.minutes), args.minutes):
         champ = timeline.champion_at(m * 60)
         if champ is None:
-            rows.append(f"| {m:g} min | – | – | – |")
+            rows.append(f"| {seed} | {m:g} min | – | – | – |")
             continue
         rows.append(
-            f"| {m:g} min | {champ['score']:.3f} | {champ['test_score']:.3f} | "
+            f"| {seed} | {m:g} min | {champ['score']:.3f} | {champ['test_score']:.3f} | "
             f"{champ['params']:,} |"
         )
-    final = timeline.champion_at(args.minutes * 60)
-    bpc = float(final["test_score"]) if final else float("nan")
+    return rows, timeline.champion_at(args.minutes * 60), len(timeline.births)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--context", type=int, default=128, help="bytes a prediction may see")
+    ap.add_argument("--stride", type=int, default=4, help="bytes between training windows")
+    ap.add_argument("--budget-steps", type=int, default=0, help="rung-0 steps (0: sized)")
+    ap.add_argument("--seed", type=int, default=0, help="the first seed")
+    ap.add_argument("--seeds", type=int, default=3, help="searches, one after another")
+    ap.add_argument("--text", type=Path, default=TEXT)
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args()
+    data = args.text.read_bytes()
+    peers = compressed_bpc(data)
+    rows: list[str] = []
+    finals: list[float] = []
+    births: list[int] = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        seed_rows, final, n = one_search(args, seed)
+        rows += seed_rows
+        finals.append(float(final["test_score"]) if final else float("nan"))
+        births.append(n)
+        print(f"seed {seed}: held-out bpc {finals[-1]:.3f}, {n} individuals", file=sys.stderr)
+    bpc = float(np.median(finals))
     last = (
         f"bpc_{args.minutes:g}min={bpc:.3f} xz={peers['xz']:.3f} gzip={peers['gzip']:.3f} "
         f"bzip2={peers['bzip2']:.3f}"
@@ -102,10 +119,11 @@ def main() -> None:
             f"{order0_entropy(data):.3f} bits per character; context {args.context}, training "
             f"windows every {args.stride} bytes, rung-0 budget "
             f"{args.budget_steps or 'sized from the task'}, {args.workers} workers, "
-            f"seed {args.seed}.",
+            f"{args.seeds} search(es) of {args.minutes:g} min (seeds {args.seed}–"
+            f"{args.seed + args.seeds - 1}).",
             "",
-            "| time | champion validation bpc | held-out bpc | params |",
-            "|---|---:|---:|---:|",
+            "| seed | time | champion validation bpc | held-out bpc | params |",
+            "|---:|---|---:|---:|---:|",
             *rows,
             "",
             "| whole file | gzip -9 | xz -9e | bzip2 -9 |",
@@ -113,8 +131,9 @@ def main() -> None:
             f"| bits per character | {peers['gzip']:.3f} | {peers['xz']:.3f} | "
             f"{peers['bzip2']:.3f} |",
             "",
-            f"{len(timeline.births)} individuals; the champion {verdict} the goal "
-            f"(held-out bpc ≤ xz's {peers['xz']:.3f}).",
+            f"Held-out bpc at {args.minutes:g} min: median {bpc:.3f}, range "
+            f"{min(finals):.3f}–{max(finals):.3f}; {', '.join(map(str, births))} individuals; "
+            f"the median {verdict} the goal (≤ xz's {peers['xz']:.3f}).",
         ]
     )
     print(table)
