@@ -1,6 +1,11 @@
-"""MNIST: champion test accuracy at 5, 15 and 30 minutes with at most 20,000 parameters.
+"""MNIST: champion test accuracy at 5, 15 and 30 minutes within a parameter bound.
+
+Goals (issue 18): ≥ 0.99 at 30 minutes with ≤ 10,000 parameters (the default bound); with
+``--max-params 1000``, ≥ 0.98 with ≤ 1,000 (the last line's keys then end in ``_1k`` and the
+results go to their own section, ``mnist-1k``).
 
 .venv/bin/python bench/mnist.py --data ../shared/data/mnist [--minutes 30] [--workers 2]
+    [--max-params 10000]
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ def main() -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--max-params", type=int, default=20_000)
+    ap.add_argument("--max-params", type=int, default=10_000)
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     settings = RunSettings(
@@ -45,9 +50,11 @@ def main() -> None:
             f"{champ['params'] if champ else 0:,} |"
         )
     final = timeline.champion_at(args.minutes * 60)
+    tiny = "_1k" if args.max_params <= 1000 else ""
+    goal = 0.98 if tiny else 0.99
     last = (
-        " ".join(f"acc_{m}min={a:.4f}" for m, a in acc.items())
-        + f" params={final['params'] if final else 0}"
+        " ".join(f"acc_{m}min{tiny}={a:.4f}" for m, a in acc.items())
+        + f" params{tiny}={final['params'] if final else 0}"
     )
     table = "\n".join(["| time | validation | test | params |", "|---|---:|---:|---:|", *rows])
     table += f"\n\n{len(timeline.births)} individuals on {args.workers} workers."
@@ -56,10 +63,14 @@ def main() -> None:
     if not args.no_record:
         body = (
             f"`--max-params {args.max_params}`, {args.workers} workers; champion by validation "
-            "(last 6,000 training images), its test accuracy on t10k. Goal: ≥ 0.985 at 30 min.\n\n"
-            + table
+            f"(last 6,000 training images), its test accuracy on t10k. Goal: ≥ {goal} at 30 "
+            f"min with ≤ {args.max_params:,} parameters.\n\n" + table
         )
-        record("mnist", f"python bench/mnist.py --data DIR --minutes {args.minutes:g}", body, last)
+        command = (
+            f"python bench/mnist.py --data DIR --minutes {args.minutes:g} "
+            f"--max-params {args.max_params}"
+        )
+        record("mnist-1k" if tiny else "mnist", command, body, last)
 
 
 if __name__ == "__main__":
