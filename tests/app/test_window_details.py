@@ -6,7 +6,7 @@ the curves, and a seed that does not compile stopped at Start."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from openbrains.app.main import FITS, MainWindow, make_app
+from openbrains.app.main import FITS, MainWindow
 from openbrains.app.messages import plain
 from openbrains.app.places import samples_dir
 from openbrains.engine.graph import Graph
@@ -23,24 +23,16 @@ pytestmark = pytest.mark.usefixtures("home")
 
 
 @pytest.fixture
-def open_window(qapp: QApplication, qtbot: Any) -> Iterator[Callable[..., MainWindow]]:
-    made: list[MainWindow] = []
-    make_app()
+def open_window(open_window: Callable[..., MainWindow]) -> Callable[..., MainWindow]:
+    """Windows on a sample (``None``: the start page), closed at the end by conftest's."""
 
     def make(sample: str | None = "digits") -> MainWindow:
-        w = MainWindow(None, start_engine=False)
-        made.append(w)
-        w.show()
-        qtbot.waitExposed(w)
+        w = open_window()
         if sample:
             assert w.open_sample(sample)
         return w
 
-    yield make
-    for w in made:
-        w.project.dirty = False
-        w.close()
-        w.deleteLater()
+    return make
 
 
 def test_view_menu_brings_back_every_dock_closed_with_its_cross(

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from openbrains.engine.format import GraphFile, save
 from openbrains.engine.graph import Graph
+from tests import cli_kit
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "openbrains"]
 CANARY_MODULE = "canary_pkg"
 
 
@@ -57,15 +56,7 @@ def ob(
 ) -> subprocess.CompletedProcess:
     """`openbrains ARGS` in ``cwd`` with ``home`` as the user's data folder."""
     env = {**os.environ, "OPENBRAINS_HOME": str(home)}
-    return subprocess.run(
-        [*CLI, *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return cli_kit.ob(*args, cwd=cwd, env=env, stdin=stdin, timeout=timeout)
 
 
 def one_line_error(out: subprocess.CompletedProcess, *words: str) -> str:
