@@ -48,14 +48,14 @@ def split_address(address: str) -> tuple[str, int]:
 
 
 def find_local_head() -> str:
-    """The HOST:PORT of the cluster ``ray start`` began on this machine (what Ray's own
-    ``auto`` finds: ``RAY_ADDRESS``, else Ray's note in its temp folder)."""
-    from ray._private.services import canonicalize_bootstrap_address
+    """The HOST:PORT of the cluster ``ray start`` began on this machine: ``RAY_ADDRESS``,
+    else the note ``ray start`` leaves in Ray's temp folder. Ray's own ``auto`` would also
+    join any Ray process it finds running here, such as another run's private cluster,
+    which goes away when that run ends; that is never what the user meant."""
+    from ray._private.services import find_bootstrap_address
 
-    try:
-        found = canonicalize_bootstrap_address("auto")
-    except ConnectionError:
-        found = None
+    named = os.environ.get("RAY_ADDRESS", "").strip()
+    found = named if named and named != "auto" else find_bootstrap_address(None)
     if not found:
         raise RayUnavailable(
             "--ray-address auto: no Ray cluster runs on this machine; start one with "
@@ -64,12 +64,13 @@ def find_local_head() -> str:
     return found
 
 
-def check(address: str | None) -> None:
+def check(address: str | None) -> str | None:
     """Fail now, in one line, if Ray is missing or the cluster ``address`` names (``auto``
-    or HOST:PORT) does not answer. None: a private cluster, nothing to check."""
+    or HOST:PORT) does not answer; the HOST:PORT it names. None: a private cluster,
+    nothing to check."""
     import_ray()
     if not address:
-        return
+        return None
     if address == "auto":
         address = find_local_head()
     host, port = split_address(address)
@@ -82,6 +83,7 @@ def check(address: str | None) -> None:
             f"no Ray cluster answers at {address} ({reason}); start one there with "
             "`ray start --head` (see docs/scale.md)"
         ) from None
+    return address
 
 
 @dataclass
@@ -101,7 +103,7 @@ def connect(address: str | None, workers: int) -> Session:
     ray = import_ray()
     if ray.is_initialized():
         return Session(ray, owned=False)
-    check(address)
+    address = check(address)
     options: dict[str, object] = {
         "include_dashboard": False,
         "log_to_driver": False,  # workers' output stays in Ray's session logs

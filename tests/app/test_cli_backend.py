@@ -4,12 +4,15 @@ runs a search on a private local Ray cluster that is gone when the run ends."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -20,8 +23,7 @@ from openbrains.app.service_unit import unit_name
 from openbrains.engine.store import Archive
 
 ROOT = Path(__file__).resolve().parents[2]
-# these tests assume no other Ray cluster runs on the machine (`--ray-address auto` must find
-# none), so they share a pytest-xdist process with every test that starts one
+# one Ray cluster at a time: tests that start one run in the same pytest-xdist worker
 pytestmark = pytest.mark.xdist_group("ray")
 
 
@@ -30,6 +32,25 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def private_cluster() -> Iterator[None]:
+    """A private Ray cluster that another process runs while the block runs."""
+    code = "import ray, sys; ray.init(num_cpus=1, include_dashboard=False); print('up', flush=True); sys.stdin.read()"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_TMPDIR"}  # Ray's usual place
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "up"
+        yield
+    finally:
+        holder.communicate(timeout=60)
 
 
 def refused(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
@@ -53,8 +74,12 @@ def test_what_cannot_work_is_one_line_and_exit_2_before_a_run_folder_exists(
     refused(capsys, [*run, "--backend", "ray", "--ray-address", "nowhere"], "HOST:PORT")
     refused(capsys, [*run, "--ray-address", "auto"], "--ray-address needs --backend ray")
     refused(capsys, [*run, "--backend", "moon"], "invalid choice: 'moon'")
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # and no Ray runs on this machine now
-    refused(capsys, [*run, "--backend", "ray", "--ray-address", "auto"], "no Ray cluster runs")
+    # `auto` finds a cluster by RAY_ADDRESS, else by the note Ray leaves in its temp folder;
+    # another test's cluster (here or in a test run beside this one) must not be found
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "no-ray-here"))
+    with private_cluster():  # another program's Ray, not one `ray start` began: not joined
+        refused(capsys, [*run, "--backend", "ray", "--ray-address", "auto"], "no Ray cluster runs")
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does without the extra
     refused(capsys, [*run, "--backend", "ray"], "pip install 'openbrains[ray]'")
     assert not run_dir.exists()
