@@ -142,6 +142,7 @@ def test_a_long_wire_keeps_its_lane_until_a_card_is_dragged(editor: GraphEditor)
     y = g.add_node("output", {"name": "y", "channels": 2}, uid="y")
     for s, d, u in ((x, a, "e1"), (a, b, "e2"), (b, y, "e3"), (x, y, "skip")):
         g.connect(s.uid, d.uid, uid=u)
+    editor.show_graph_animated(Graph())  # ghosts of a graph shown before would take columns
     editor.show_graph_animated(g)
     skip = editor.scene.wires["skip"]
     assert len(skip.lanes) == 4  # through the columns of a and b
