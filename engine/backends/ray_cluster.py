@@ -10,16 +10,20 @@ it is and left running. Every failure is an ``OpenBrainsError``: one line for th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 from dataclasses import dataclass
 from types import ModuleType
 
+import psutil
+
 from openbrains.engine.errors import OpenBrainsError
 
 INSTALL_HINT = "install the [ray] extra: pip install 'openbrains[ray]' (bash scripts/setup.sh does)"
 CONNECT_TIMEOUT_S = 5.0  # a head that does not answer a TCP connect in this long is not there
+SHUTDOWN_GRACE_S = 10.0  # Ray processes of ours still there this long after shutdown are killed
 LOCAL_OBJECT_STORE = 256 * 1024**2  # a private cluster's shared memory: jobs are small
 
 
@@ -94,8 +98,30 @@ class Session:
     owned: bool  # we started it (a private local cluster, or our connection): we end it
 
     def close(self) -> None:
+        """Leave (and, for a private cluster, end) the session. A worker Ray was starting as
+        it shut down (one replacing a killed worker, still importing) can outlive the
+        shutdown; those of ours are ended after a grace period, so nothing is left behind."""
         if self.owned and self.ray.is_initialized():
+            ours = _ray_processes()
             self.ray.shutdown()
+            ours += [p for p in _ray_processes() if p not in ours]
+            _gone, alive = psutil.wait_procs(ours, timeout=SHUTDOWN_GRACE_S)
+            for p in alive:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            psutil.wait_procs(alive, timeout=5)
+
+
+def _ray_processes() -> list[psutil.Process]:
+    """This process's descendants that are Ray's: the servers of a cluster it started and
+    their workers (their command lines run from Ray's package or carry its titles)."""
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cmd = " ".join(p.cmdline())
+            if cmd.startswith("ray::") or f"{os.sep}ray{os.sep}" in cmd:
+                out.append(p)
+    return out
 
 
 def connect(address: str | None, workers: int) -> Session:

@@ -164,7 +164,7 @@ def test_int8_keeps_a_trained_digits_champion_within_one_point(tmp_path: Path) -
     from openbrains.engine.exporters.calibration import calibration
     from openbrains.engine.tasks.registry import load_task
 
-    champion = train_digits_champion(tmp_path / "run", 1.0)
+    champion = train_digits_champion(tmp_path / "run", 3)
     graph, brain = load_brain(champion)
     cal = calibration(brain, graph, None)
     ex = emit_c(brain, describe(brain, graph), int8=True, calibration=cal.inputs)

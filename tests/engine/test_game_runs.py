@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from openbrains.engine.compile import compile_graph
@@ -56,6 +57,7 @@ def test_short_tictactoe_run_champion_beats_random_more_often(tmp_path: Path) ->
     assert after.wins > 3 * after.losses and st["best"]["score"] > 100
 
 
+@pytest.mark.slow
 def test_maze_run_beats_a_random_walker(tmp_path: Path) -> None:
     run_dir = tmp_path / "maze"
     settings = RunSettings(task={"name": "maze"}, seed=0, workers=0, population=3)
