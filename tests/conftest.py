@@ -10,14 +10,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules that hold a test marked slow run first, each whole (its module fixtures are
-    made once): the test processes then finish on short tests together, instead of one
-    waiting on the other's long test at the end."""
-    slow = {i.nodeid.split("::")[0] for i in items if i.get_closest_marker("slow")}
-    items.sort(key=lambda i: i.nodeid.split("::")[0] not in slow)
-
-
 @pytest.fixture(autouse=True)
 def private_data_folder(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -38,15 +38,28 @@ RESENT_AFTER_S = 20.0  # a kill the backend has not heard of by then was a lease
 def cluster() -> Iterator[Session]:
     """One local Ray cluster of 2 CPUs for the module (starting one costs ~10 s); every
     Ray process it started is gone after it."""
+    before = set(ray_children())
     session = connect(None, workers=2)
-    me = psutil.Process()
     try:
         yield session
     finally:
-        started = me.children(recursive=True)
+        started = [p for p in ray_children() if p not in before]
         session.close()
         _gone, alive = psutil.wait_procs(started, timeout=30)
-        assert not alive, f"Ray left processes behind: {[p.name() for p in alive]}"
+        assert not alive, f"Ray left processes behind: {[p.cmdline()[:3] for p in alive]}"
+
+
+def ray_children() -> list[psutil.Process]:
+    """Processes under this one that mention Ray by name or command line (other children,
+    such as a multiprocessing helper an earlier test in this process left, are not Ray's)."""
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "ray" in f"{p.name()} {' '.join(p.cmdline())}".lower():
+                out.append(p)
+        except psutil.Error:
+            continue
+    return out
 
 
 def training_workers() -> list[psutil.Process]:
