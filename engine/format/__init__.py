@@ -13,7 +13,8 @@ from openbrains.engine.format.tensorcheck import validate_safetensors
 
 # reading and writing whole documents needs torch (weights as tensors); the rest of the
 # package does not, so the command line can check its arguments and files without
-# paying torch's import (PEP 562: these load on first use)
+# paying torch's import (PEP 562: these load on first use; document.__all__ names the same,
+# tests/engine/test_format.py holds them equal)
 _DOCUMENT = (
     "KINDS",
     "GraphFile",
@@ -53,20 +54,11 @@ __all__ = [
     "DEFAULT_LIMITS",
     "FORMAT_ID",
     "FORMAT_VERSION",
-    "KINDS",
     "MIGRATIONS",
-    "GraphFile",
     "Limits",
-    "PopulationMember",
     "dump_json",
-    "dumps",
-    "load",
-    "load_brain",
-    "loads",
     "member_order",
-    "runnable",
-    "save",
-    "save_brain",
     "schema",
     "validate_safetensors",
+    *_DOCUMENT,
 ]

@@ -733,3 +733,15 @@ def test_written_json_matches_the_schema() -> None:
         check("graph", orjson.loads(fm["graph.json"]))
     with pytest.raises(jsonschema.ValidationError):
         check("manifest", {**orjson.loads(m["manifest.json"]), "format_version": 3})
+
+
+def test_the_package_loads_what_the_document_module_exports_and_nothing_else() -> None:
+    """engine.format names document's exports to load them lazily (the command line's quick
+    answers skip torch); the two lists must not drift apart."""
+    import openbrains.engine.format as fmt
+    from openbrains.engine.format import document
+
+    assert set(fmt._DOCUMENT) == set(document.__all__)
+    assert all(getattr(fmt, name) is getattr(document, name) for name in document.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = fmt.nothing_here
