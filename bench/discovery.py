@@ -128,7 +128,7 @@ def main() -> None:
             "template one, in the same run. Goal: novel_front ≥ 0.5 with "
             "novel_vs_template ≥ 0.98.\n\n" + table
         )
-        record("discovery", "python bench/discovery.py", body, last)
+        record("discovery", " ".join(["python bench/discovery.py", *sys.argv[1:]]), body, last)
 
 
 if __name__ == "__main__":

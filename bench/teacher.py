@@ -121,8 +121,9 @@ def semi_teacher(kind: str) -> tuple[Any, dict[str, float]]:
 
 def student_seed() -> str:
     """The ≤ 1,000-parameter students' starting graph: two conv blocks of 8 and 6 (796
-    parameters, about 0.93 on hard labels). No template fits digits under 1,000
-    parameters and random graphs start far worse, so both student searches start here."""
+    parameters, about 0.93 on hard labels). Both student searches start here, so their
+    first candidates differ in their targets only (the run's own templates, shrunk to
+    the bound, follow)."""
     import random
 
     from openbrains.engine.evolve.random import add_io

@@ -7,6 +7,7 @@ users expect the tool to start somewhere reasonable, and evolution is free to le
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 
 from openbrains.engine.evolve.random import SizeBounds, add_io
 from openbrains.engine.graph import Graph
@@ -54,17 +55,44 @@ def _conv_stack(
     return layers
 
 
+Layers = list[tuple[str, dict]]
+SHRINK = 0.85  # each narrower try keeps this share of every width
+SHRINK_TRIES = 14  # 0.85**14 ≈ 0.1: by then every width is at its floor of 4
+HALF = 0.5  # an image net keeps its flattened head down to this share of its widths
+
+
 def template_graph(
     rng: random.Random,
     inputs: dict[str, SignalSpec],
     outputs: dict[str, SignalSpec],
     bounds: SizeBounds,
     causal: bool = False,
+    fits: Callable[[Graph], bool] | None = None,
 ) -> Graph:
-    """A conventional graph for the first input's modality (others join through a sum)."""
+    """A conventional graph for the first input's modality (others join through a sum).
+
+    With ``fits`` (the run's size check), a template that is too big is made smaller
+    instead of being given up: a user who asks for a 1,000-parameter MNIST brain expects
+    the search to start from a small conv net, not from random wiring. The result may
+    still not fit (the caller checks again)."""
     graph = Graph(causal=causal)
-    in_uids, out_uids = add_io(graph, inputs, outputs, rng)
-    spec = next(iter(inputs.values()))
+    ios = add_io(graph, inputs, outputs, rng)  # drawn first, as before sizes were fitted
+    layers = template_layers(rng, next(iter(inputs.values())), bounds, causal)
+    _wire(graph, *ios, layers, rng)
+    if fits is None or fits(graph):
+        return graph
+    for smaller in _smaller(layers):
+        candidate = Graph(causal=causal)
+        _wire(candidate, *add_io(candidate, inputs, outputs, rng), smaller, rng)
+        if fits(candidate):
+            return candidate
+    return graph
+
+
+def template_layers(
+    rng: random.Random, spec: SignalSpec, bounds: SizeBounds, causal: bool = False
+) -> Layers:
+    """The template's chain of ``(unit, params)`` for an input of ``spec``."""
     w = _width(rng, bounds)
     if spec.meta.vocab:
         layers = [("embedding", {"width": w}), ("gru", {"width": _width(rng, bounds)})]
@@ -79,6 +107,41 @@ def template_graph(
         layers = [("dense", {"width": w, "activation": rng.choice(["relu", "tanh", "gelu"])})]
         if rng.random() < 0.5:
             layers.append(("dense", {"width": _width(rng, bounds), "activation": "relu"}))
+    return layers
+
+
+def _smaller(layers: Layers) -> Iterator[Layers]:
+    """Ever smaller versions of ``layers``: every width shrinks by ``SHRINK`` per step,
+    down to 4. A flatten (an image net's head) is kept while the widths are at least half
+    of what was drawn; past that, the head becomes a global average at each width from
+    the top (it then costs width × classes, not cells × width × classes: tiny image nets
+    end this way), and only then the narrowest flattened versions."""
+    narrow = [_scaled(layers, SHRINK**step) for step in range(1, SHRINK_TRIES + 1)]
+    if not any(unit == "flatten" for unit, _ in layers):
+        yield from narrow
+        return
+    wide = sum(SHRINK**step >= HALF for step in range(1, SHRINK_TRIES + 1))
+    yield from narrow[:wide]
+    for version in (layers, *narrow):
+        yield [_GLOBAL_AVERAGE if unit == "flatten" else (unit, p) for unit, p in version]
+    yield from narrow[wide:]
+
+
+_GLOBAL_AVERAGE = ("pool", {"kind": "avg", "scope": "global"})
+
+
+def _scaled(layers: Layers, scale: float) -> Layers:
+    return [
+        (unit, {**p, "width": max(4, int(p["width"] * scale))} if "width" in p else dict(p))
+        for unit, p in layers
+    ]
+
+
+def _wire(
+    graph: Graph, in_uids: list[str], out_uids: list[str], layers: Layers, rng: random.Random
+) -> None:
+    """``layers`` as a chain from the first input to every output; other inputs join
+    through a sum."""
     last = _chain(graph, in_uids[0], layers, rng)
     for extra in in_uids[1:]:
         merge = graph.add_node("sum", {}, rng=rng)
@@ -87,4 +150,3 @@ def template_graph(
         last = merge.uid
     for out in out_uids:
         graph.connect(last, out, rng=rng)
-    return graph

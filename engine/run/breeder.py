@@ -102,15 +102,17 @@ class Breeder:
             )
         for attempt in range(FRESH_TRIES):
             # the very first graph is a conventional one, so a run always starts somewhere
-            # sane, unless no template fits the size bound (digits under 1,000 parameters:
-            # the smallest is ~1,500): the last tries are random graphs
+            # sane; a template too big for the size bound is shrunk to fit (a global
+            # average head, narrower layers), and the last tries are random graphs
             forced = index == 0 and attempt < FRESH_TRIES // 4
             late = attempt >= FRESH_TRIES * 3 // 4
             share = policy.template_share(
                 self.settings.template_fraction, index, self.settings.template_half_life
             )
             if forced or (not late and self.rng.random() < share):
-                g = template_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal)
+                g = template_graph(
+                    self.rng, t.inputs, t.outputs, self.bounds, t.causal, fits=self.fits
+                )
                 origin = "template"
             else:
                 g = random_graph(self.rng, t.inputs, t.outputs, self.bounds, t.causal)

@@ -1,0 +1,97 @@
+"""Templates under a size bound: one drawn too big is made smaller (narrower layers, then a
+global-average head for images) instead of being given up for random wiring."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.novelty import template_like
+from openbrains.engine.evolve.random import SizeBounds
+from openbrains.engine.evolve.sizing import bounds_for
+from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.graph import Graph
+from openbrains.engine.signal import SignalMeta, SignalSpec
+from openbrains.engine.tasks.registry import load_task
+from tests.engine.specs import MODALITIES
+
+# an MNIST-sized image as the codec gives it: 4×4 patches as 16 channels on a 7×7 grid
+PATCHES = (
+    {"image": SignalSpec(16, 49, SignalMeta("image", grid=(7, 7)))},
+    {"label": SignalSpec(10, 1)},
+)
+
+
+def params(graph: Graph) -> int:
+    return compile_graph(graph).param_count()
+
+
+def under(limit: int):
+    return lambda graph: params(graph) <= limit
+
+
+def units(graph: Graph) -> list[str]:
+    return [n.unit for n in graph.nodes.values() if n.unit not in ("input", "output")]
+
+
+@pytest.mark.parametrize("limit", [400, 1000])
+def test_digits_under_a_tight_bound_start_from_a_fitted_conv_net(limit: int) -> None:
+    task = load_task("digits")
+    bounds = bounds_for(task, limit)
+    sizes = []
+    for seed in range(6):
+        drawn = template_graph(random.Random(seed), task.inputs, task.outputs, bounds)
+        assert params(drawn) > limit  # as drawn, no digits template fits
+        graph = template_graph(
+            random.Random(seed), task.inputs, task.outputs, bounds, fits=under(limit)
+        )
+        sizes.append(params(graph))
+        assert units(graph)[:3] == ["conv2d", "batchnorm", "pool"]
+        assert template_like(graph)
+    assert max(sizes) <= limit
+    assert min(sizes) >= limit // 2  # widest first: the bound is used, not wasted
+
+
+def test_a_template_that_fits_as_drawn_is_left_as_it_is() -> None:
+    task = load_task("digits")
+    bounds = bounds_for(task, 5000)
+    left = 0
+    for seed in range(8):
+        drawn = template_graph(random.Random(seed), task.inputs, task.outputs, bounds)
+        fitted = template_graph(
+            random.Random(seed), task.inputs, task.outputs, bounds, fits=under(5000)
+        )
+        if params(drawn) <= 5000:
+            left += 1
+            assert fitted.to_json() == drawn.to_json()
+        else:
+            assert params(fitted) <= 5000
+    assert left >= 3
+
+
+def test_a_tiny_image_net_ends_in_a_global_average_when_a_flat_head_cannot_fit() -> None:
+    ins, outs = PATCHES
+    bounds = SizeBounds(max_nodes=9, max_width=16, max_params=1000)
+    heads = set()
+    for seed in range(6):
+        graph = template_graph(random.Random(seed), ins, outs, bounds, fits=under(1000))
+        assert params(graph) <= 1000
+        heads |= {"flatten", "global"} & {
+            "global" if n.unit == "pool" and n.params.get("scope") == "global" else n.unit
+            for n in graph.nodes.values()
+        }
+    assert "global" in heads
+
+
+@pytest.mark.parametrize("kind", ["text_classify", "audio", "vector"])
+def test_other_modalities_shrink_their_widths_to_fit(kind: str) -> None:
+    ins, outs = MODALITIES[kind]
+    bounds = SizeBounds(max_nodes=8, max_width=64)
+    for seed in range(4):
+        drawn = template_graph(random.Random(seed), ins, outs, bounds)
+        limit = params(drawn) // 2
+        graph = template_graph(random.Random(seed), ins, outs, bounds, fits=under(limit))
+        assert units(graph) == units(drawn)  # the same architecture, narrower
+        assert limit // 2 < params(graph) <= limit
