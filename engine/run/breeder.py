@@ -29,6 +29,7 @@ from openbrains.engine.weights import decode_weights, encode_weights
 
 BREED_TRIES = 10  # children that exceed the size bound are drawn again this often
 FRESH_TRIES = 40
+SHRINK_AFTER = FRESH_TRIES // 4  # template draws before one is shrunk to the bound
 PROBES_FILE = "probes.safetensors"  # a continued run's old-task probes, in the seeds folder
 
 
@@ -102,16 +103,24 @@ class Breeder:
             )
         for attempt in range(FRESH_TRIES):
             # the very first graph is a conventional one, so a run always starts somewhere
-            # sane; a template too big for the size bound is shrunk to fit (a global
-            # average head, narrower layers), and the last tries are random graphs
-            forced = index == 0 and attempt < FRESH_TRIES // 4
+            # sane. A template is drawn again while it is too big for the size bound; after
+            # SHRINK_AFTER draws it is shrunk to fit (narrower layers, a global average
+            # head). Shrinking at once made digits' first graphs worse than a redraw
+            # (docs/decisions.md, session 10). The last tries are random graphs.
+            shrink = attempt >= SHRINK_AFTER
+            forced = index == 0 and attempt <= SHRINK_AFTER
             late = attempt >= FRESH_TRIES * 3 // 4
             share = policy.template_share(
                 self.settings.template_fraction, index, self.settings.template_half_life
             )
             if forced or (not late and self.rng.random() < share):
                 g = template_graph(
-                    self.rng, t.inputs, t.outputs, self.bounds, t.causal, fits=self.fits
+                    self.rng,
+                    t.inputs,
+                    t.outputs,
+                    self.bounds,
+                    t.causal,
+                    fits=self.fits if shrink else None,
                 )
                 origin = "template"
             else:

@@ -95,3 +95,18 @@ def test_other_modalities_shrink_their_widths_to_fit(kind: str) -> None:
         graph = template_graph(random.Random(seed), ins, outs, bounds, fits=under(limit))
         assert units(graph) == units(drawn)  # the same architecture, narrower
         assert limit // 2 < params(graph) <= limit
+
+
+def test_a_run_under_a_tight_bound_starts_from_a_shrunk_template(tmp_path) -> None:
+    from openbrains.engine.run import RunSettings
+    from openbrains.engine.run.breeder import Breeder
+
+    task = load_task("digits")
+    settings = RunSettings(task={"name": "digits"}, max_params=1000)
+    for seed in range(3):
+        rng = random.Random(seed)
+        breeder = Breeder(settings, task, bounds_for(task, 1000), rng, None, tmp_path, len)
+        first = breeder.fresh(0)  # no digits template fits as drawn: redrawn, then shrunk
+        assert first.origin == "template"
+        assert params(first.graph) <= 1000
+        assert units(first.graph)[:3] == ["conv2d", "batchnorm", "pool"]
