@@ -73,21 +73,17 @@ def opened_match(
 ) -> SidedResult:
     """``n_games`` from ``n_games // 2`` distinct openings, the brain playing each once as
     the side that moved first (+1) and once as the other, tallied by that side."""
-    out = SidedResult(MatchResult(), MatchResult())
+    first, second = MatchResult(), MatchResult()
     for i, state in enumerate(openings(game, n_games // 2, seed)):
         rng = np.random.default_rng([seed, i])
-        for side, plus, minus, sign in (
-            (out.first, player, other, 1),
-            (out.second, other, player, -1),
-        ):
-            result = sign * play_game(game, plus, minus, rng, state=state)
-            if result > 0:
-                side.wins += 1
-            elif result < 0:
-                side.losses += 1
-            else:
-                side.draws += 1
-    return out
+        first += one_game(play_game(game, player, other, rng, state=state))
+        second += one_game(-play_game(game, other, player, rng, state=state))
+    return SidedResult(first, second)
+
+
+def one_game(outcome: int) -> MatchResult:
+    """One game's outcome from the brain's side as a tally to add."""
+    return MatchResult(int(outcome > 0), int(outcome == 0), int(outcome < 0))
 
 
 def main() -> None:
