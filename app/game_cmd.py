@@ -155,6 +155,14 @@ def _arena_args(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--games", type=argtypes.count, default=100, help="games, half with each side first"
     )
+    p.add_argument(
+        "--openings",
+        type=argtypes.at_least(0),
+        default=0,
+        metavar="MOVES",
+        help="start each pair of games (one from each side) from its own position after "
+        "MOVES random moves; use it against minimax, which otherwise replays one game a side",
+    )
     p.add_argument("--json", action="store_true")
 
 
@@ -178,7 +186,9 @@ def cmd_arena(args: argparse.Namespace) -> int:
     game, _graph, brain = load_champion(args.file, args.game, parse_options(args.option))
     other = opponent(args.opponent, game)
     sims = _sims(args)
-    res = sided_match(champion_player(brain, game, sims), other, game, args.games, args.seed)
+    res = sided_match(
+        champion_player(brain, game, sims), other, game, args.games, args.seed, args.openings
+    )
     if args.json:
         print(
             dumps(
@@ -188,13 +198,16 @@ def cmd_arena(args: argparse.Namespace) -> int:
                     "opponent": args.opponent,
                     "sims": sims,
                     "seed": args.seed,
+                    "openings": args.openings,
                     **res.to_dict(),
                 }
             )
         )
         return 0
     how = f"MCTS {sims} sims" if sims else "raw policy"
-    print(f"{args.file} ({how}) vs {args.opponent} at {game.name}, {args.games} games")
+    plural = "s" if args.openings != 1 else ""
+    start = f", each pair after {args.openings} random move{plural}" if args.openings else ""
+    print(f"{args.file} ({how}) vs {args.opponent} at {game.name}, {args.games} games{start}")
     print(f"{'':14}{'wins':>6}{'draws':>7}{'losses':>8}")
     for label, r in (("brain first", res.first), ("brain second", res.second)):
         print(f"{label:<14}{r.wins:>6}{r.draws:>7}{r.losses:>8}")

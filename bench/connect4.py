@@ -4,7 +4,7 @@
 then the champion plays the one-step lookahead player (wins at once when it can, never
 allows a win in one) 100 games, 50 with each side first, with MCTS guided by its own
 heads at the number of simulations `openbrains arena` uses by default; then the same
-against minimax searching 2 plies (`openbrains arena --opponent minimax:2`). Win rate is
+against minimax searching 2 plies (`openbrains arena --opponent minimax:2 --openings 3`). Win rate is
 wins over games (draws do not count). alpha-zero-general reaches 0.83 against one-step
 lookahead after about 5 hours. Goals: 0.8 against lookahead (issue 9), 0.5 against
 minimax:2 (issue 18).
@@ -25,10 +25,8 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Hashable
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,53 +35,18 @@ from bench.common import Timeline
 from bench.record import record
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.export import export_individual
-from openbrains.engine.games.arena import MatchResult, play_game
 from openbrains.engine.games.champion import (
     DEFAULT_SIMS,
-    SidedResult,
     champion_player,
     opponent,
     sided_match,
 )
-from openbrains.engine.games.players import Player
 from openbrains.engine.graph import Graph
 from openbrains.engine.run import Run, RunSettings
-from openbrains.engine.tasks.game import State, state_key
 from openbrains.engine.weights import decode_weights
 from openbrains.nodes.games.connect4 import ConnectFour
 
-OPENING_PLIES = 3  # 7³ = 343 openings to draw each match's distinct ones from
-
-
-def openings(game: ConnectFour, count: int, seed: int) -> list[State]:
-    """``count`` distinct positions after ``OPENING_PLIES`` random moves (seeded; moves
-    in another order that reach the same board count once)."""
-    rng = np.random.default_rng([seed, OPENING_PLIES])
-    seen: dict[Hashable, State] = {}
-    while len(seen) < count:
-        state = game.initial()
-        for _ in range(OPENING_PLIES):
-            state = game.play(state, int(rng.choice(np.flatnonzero(game.legal(state)))))
-        seen.setdefault(state_key(game, state), state)
-    return list(seen.values())
-
-
-def opened_match(
-    player: Player, other: Player, game: ConnectFour, n_games: int, seed: int
-) -> SidedResult:
-    """``n_games`` from ``n_games // 2`` distinct openings, the brain playing each once as
-    the side that moved first (+1) and once as the other, tallied by that side."""
-    first, second = MatchResult(), MatchResult()
-    for i, state in enumerate(openings(game, n_games // 2, seed)):
-        rng = np.random.default_rng([seed, i])
-        first += one_game(play_game(game, player, other, rng, state=state))
-        second += one_game(-play_game(game, other, player, rng, state=state))
-    return SidedResult(first, second)
-
-
-def one_game(outcome: int) -> MatchResult:
-    """One game's outcome from the brain's side as a tally to add."""
-    return MatchResult(int(outcome > 0), int(outcome == 0), int(outcome < 0))
+OPENING_PLIES = 3  # 7³ = 343 move orders to draw each match's distinct openings from
 
 
 def main() -> None:
@@ -123,7 +86,9 @@ def main() -> None:
     player = champion_player(brain.eval(), game, args.sims)
     matches = {
         "lookahead": sided_match(player, opponent("lookahead"), game, args.games, args.seed),
-        "minimax:2": opened_match(player, opponent("minimax:2"), game, args.games, args.seed),
+        "minimax:2": sided_match(
+            player, opponent("minimax:2"), game, args.games, args.seed, OPENING_PLIES
+        ),
     }
     rates = {name: r.total.wins / r.total.games for name, r in matches.items()}
     rows = {

@@ -46,6 +46,11 @@ class MatchResult:
         """Points per game, in [0, 1] (0.5 for no games)."""
         return self.points / self.games if self.games else 0.5
 
+    @classmethod
+    def of(cls, outcome: int) -> MatchResult:
+        """One game's outcome (+1 a win, -1 a loss, 0 a draw) as a tally to add."""
+        return cls(int(outcome > 0), int(outcome == 0), int(outcome < 0))
+
     def flipped(self) -> MatchResult:
         """The same games from the other player's side."""
         return MatchResult(self.losses, self.draws, self.wins)
@@ -101,15 +106,9 @@ def play_match(
     for i in range(n_games):
         rng = np.random.default_rng([seed, i])
         if i % 2 == 0:
-            outcome = play_game(game, p1, p2, rng)
+            result += MatchResult.of(play_game(game, p1, p2, rng))
         else:
-            outcome = -play_game(game, p2, p1, rng)
-        if outcome > 0:
-            result.wins += 1
-        elif outcome < 0:
-            result.losses += 1
-        else:
-            result.draws += 1
+            result += MatchResult.of(-play_game(game, p2, p1, rng))
     return result
 
 

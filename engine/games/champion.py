@@ -9,6 +9,7 @@ line naming the file and what is wrong.
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,16 @@ from openbrains.engine.games.players import (
     RandomPlayer,
 )
 from openbrains.engine.graph import Graph
-from openbrains.engine.tasks.game import POLICY, VALUE, Game, GameError, State, is_game, make_game
+from openbrains.engine.tasks.game import (
+    POLICY,
+    VALUE,
+    Game,
+    GameError,
+    State,
+    is_game,
+    make_game,
+    state_key,
+)
 
 OPPONENT_HELP = "random, lookahead, minimax or minimax:DEPTH"
 DEFAULT_SIMS = 50
@@ -96,6 +106,8 @@ def champion_player(brain: Brain, game: Game, sims: int = DEFAULT_SIMS) -> Brain
 
 
 REFERENCE_NAMES = ("random", "lookahead", "onestep", "minimax")
+OPENING_TRIES = 50
+"""Random openings drawn per one asked for before deciding the game has too few."""
 
 
 def opponent(spec: str, game: Game | None = None) -> Player:
@@ -145,24 +157,55 @@ class SidedResult:
 
 
 def sided_match(
-    player: Player, other: Player, game: Game, n_games: int, seed: int = 0
+    player: Player,
+    other: Player,
+    game: Game,
+    n_games: int,
+    seed: int = 0,
+    opening_plies: int = 0,
 ) -> SidedResult:
     """``n_games`` games, ``player`` moving first in the even-numbered ones (as
-    ``play_match`` does, with the same per-game seeds), tallied by side."""
+    ``play_match`` does, with the same per-game seeds), tallied by side.
+
+    With ``opening_plies`` each pair of games starts from its own position after that many
+    random moves, played once from each side: against a deterministic opponent (minimax
+    breaks no ties) and a brain that plays its most visited move, games from the empty
+    board are one game per side replayed."""
+    starts = openings(game, (n_games + 1) // 2, seed, opening_plies) if opening_plies else None
     out = SidedResult(MatchResult(), MatchResult())
     for i in range(n_games):
         rng = np.random.default_rng([seed, i])
+        state = starts[i // 2] if starts else None
         if i % 2 == 0:
-            side, result = out.first, play_game(game, player, other, rng)
+            out.first += MatchResult.of(play_game(game, player, other, rng, state=state))
         else:
-            side, result = out.second, -play_game(game, other, player, rng)
-        if result > 0:
-            side.wins += 1
-        elif result < 0:
-            side.losses += 1
-        else:
-            side.draws += 1
+            out.second += MatchResult.of(-play_game(game, other, player, rng, state=state))
     return out
+
+
+def openings(game: Game, count: int, seed: int, plies: int) -> list[State]:
+    """``count`` distinct unfinished positions after ``plies`` random moves (seeded;
+    moves in another order that reach the same position count once).
+
+    Raises ``GameError`` when the game has fewer such positions than asked for."""
+    rng = np.random.default_rng([seed, plies])
+    found: dict[Hashable, State] = {}
+    for _ in range(OPENING_TRIES * count):
+        if len(found) == count:
+            break
+        state = game.initial()
+        for _ in range(plies):
+            if game.outcome(state) is not None:
+                break
+            state = game.play(state, int(rng.choice(np.flatnonzero(game.legal(state)))))
+        if game.outcome(state) is None:
+            found.setdefault(state_key(game, state), state)
+    if len(found) < count:
+        raise GameError(
+            f"{game.name} has too few unfinished positions after {plies} moves for "
+            f"{count} openings (found {len(found)}); play fewer games or longer openings"
+        )
+    return list(found.values())
 
 
 @dataclass

@@ -36,12 +36,22 @@ def test_arena_json_counts_both_sides(ttt_graph: Path) -> None:
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     assert res["games"] == 10 and res["sims"] == 10 and res["opponent"] == "random"
+    assert res["openings"] == 0
     for side in ("first", "second"):
         assert sum(res[side].values()) == 5
     for key in ("wins", "draws", "losses"):
         assert res["total"][key] == res["first"][key] + res["second"][key]
     t = res["total"]
     assert res["score"] == pytest.approx((t["wins"] + 0.5 * t["draws"]) / 10)
+
+
+def test_arena_from_openings(ttt_graph: Path, capsys) -> None:
+    arena = ["arena", str(ttt_graph), "--game", "tictactoe", "--opponent", "minimax"]
+    assert main([*arena, "--games", "6", "--openings", "2", "--sims", "5", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["openings"] == 2 and sum(res["first"].values()) == 3
+    assert main([*arena, "--games", "2", "--openings", "1", "--sims", "5"]) == 0
+    assert "2 games, each pair after 1 random move" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("opponent", ["lookahead", "minimax", "minimax:2"])
@@ -68,6 +78,51 @@ def test_perfect_minimax_never_loses_a_sided_match() -> None:
     res = sided_match(opponent("minimax"), opponent("lookahead"), game, 20, seed=1)
     assert res.first.losses == res.second.losses == 0 and res.first.games == 10
     assert res.first.wins > 0  # it punishes the one-step player's missed forks
+
+
+def test_openings_are_distinct_unfinished_and_seeded() -> None:
+    from openbrains.engine.games.champion import openings
+    from openbrains.engine.tasks.game import GameError, state_key
+    from openbrains.nodes.games.connect4 import ConnectFour
+
+    game = ConnectFour()
+    starts = openings(game, 50, seed=0, plies=3)
+    keys = [state_key(game, s) for s in starts]
+    assert len(set(keys)) == 50
+    assert all(game.outcome(s) is None and np.count_nonzero(s.board) == 3 for s in starts)
+    assert keys == [state_key(game, s) for s in openings(game, 50, seed=0, plies=3)]
+    assert keys != [state_key(game, s) for s in openings(game, 50, seed=1, plies=3)]
+    assert len(openings(TicTacToe(), 9, seed=0, plies=1)) == 9  # every first move
+    with pytest.raises(GameError, match="found 9"):
+        openings(TicTacToe(), 10, seed=0, plies=1)
+
+
+def test_sided_match_plays_each_opening_from_both_sides() -> None:
+    from openbrains.engine.games.champion import openings, opponent, sided_match
+    from openbrains.engine.tasks.game import state_key
+
+    class FirstLegal:
+        """Deterministic, and notes each position it is asked about with 2 stones down."""
+
+        name = "first-legal"
+
+        def __init__(self) -> None:
+            self.seen: list[object] = []
+
+        def act(self, game, state, rng):
+            if np.count_nonzero(state.board) == 2:
+                self.seen.append(state_key(game, state))
+            return int(np.flatnonzero(game.legal(state))[0])
+
+    game = TicTacToe()
+    alone = FirstLegal()
+    res = sided_match(alone, opponent("minimax"), game, 8, seed=0)
+    assert len(set(alone.seen)) == 1, "two deterministic players replay one game a side"
+    opened = FirstLegal()
+    res = sided_match(opened, opponent("minimax"), game, 8, seed=0, opening_plies=2)
+    starts = [state_key(game, s) for s in openings(game, 4, seed=0, plies=2)]
+    assert opened.seen == starts, "it moves first from each opening once, in order"
+    assert res.first.games == res.second.games == 4
 
 
 def test_play_through_stdin_until_the_game_ends(ttt_graph: Path) -> None:
@@ -143,6 +198,11 @@ def test_bad_input_is_one_line_and_status_2(ttt_graph: Path, capsys) -> None:
     one_line(capsys, main([*arena, "--opponent", "minimax:x"]), "minimax depth")
     one_line(capsys, main([*arena, "--opponent", "random", "--games", "0"]), "--games")
     one_line(capsys, main([*arena, "--opponent", "random", "--sims", "-1"]), "--sims")
+    one_line(
+        capsys,
+        main([*arena, "--opponent", "minimax", "--openings", "9", "--games", "2"]),
+        "too few unfinished positions after 9 moves",
+    )
 
 
 def test_yardstick_places_the_champion_among_references() -> None:
