@@ -119,7 +119,12 @@ TASKS: dict[str, TaskInfo] = {
             "a folder holding the four MNIST idx files (.gz or not)",
             options=(
                 Option(
-                    "patch", int, 4, "patch side in pixels (divides 28)", choices=(1, 2, 4, 7, 14)
+                    "patch",
+                    int,
+                    4,
+                    "patch side in pixels (divides 28); 2 does better under a small "
+                    "--max-params (docs/modalities.md)",
+                    choices=(1, 2, 4, 7, 14),
                 ),
                 Option(
                     "validation",
