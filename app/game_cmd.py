@@ -161,7 +161,8 @@ def _arena_args(sub: argparse._SubParsersAction) -> None:
         default=0,
         metavar="MOVES",
         help="start each pair of games (one from each side) from its own position after "
-        "MOVES random moves; use it against minimax, which otherwise replays one game a side",
+        "MOVES random moves; use it against minimax:DEPTH, which seldom has a tie to break, "
+        "so from the empty board each side replays one game",
     )
     p.add_argument("--json", action="store_true")
 

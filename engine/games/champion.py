@@ -168,9 +168,9 @@ def sided_match(
     ``play_match`` does, with the same per-game seeds), tallied by side.
 
     With ``opening_plies`` each pair of games starts from its own position after that many
-    random moves, played once from each side: against a deterministic opponent (minimax
-    breaks no ties) and a brain that plays its most visited move, games from the empty
-    board are one game per side replayed."""
+    random moves, played once from each side: against a deterministic opponent
+    (depth-limited minimax seldom meets a tie to break at random) and a brain that plays
+    its most visited move, games from the empty board are one game per side replayed."""
     starts = openings(game, (n_games + 1) // 2, seed, opening_plies) if opening_plies else None
     out = SidedResult(MatchResult(), MatchResult())
     for i in range(n_games):
