@@ -16,7 +16,6 @@ FAMILIES = (
     "io",
     "dense",
     "conv",
-    "sepconv",
     "pooling",
     "reshape",
     "recurrent",

@@ -92,16 +92,14 @@ def _conv1d_build(ctx: UnitContext) -> nn.Module:
     )
 
 
-def uses_grid(ctx: UnitContext) -> bool:
-    """Whether a 2-D unit convolves a grid here (it slides over time when there is none)."""
+def _uses_grid(ctx: UnitContext) -> bool:
     return ctx.input.meta.grid is not None and not ctx.causal
 
 
-def conv2d_spec(ctx: UnitContext) -> SignalSpec:
-    """The output of a 2-D convolution of ``width``, ``kernel`` and ``stride`` (params)."""
+def _conv2d_infer(ctx: UnitContext) -> SignalSpec:
     p = ctx.params
     spec = ctx.input.with_channels(p["width"])
-    if not uses_grid(ctx):
+    if not _uses_grid(ctx):
         return spec if p["stride"] == 1 else spec.with_time(conv_time(spec.time, p["stride"]))
     h, w = ctx.input.meta.grid  # type: ignore[misc]
     k, s = p["kernel"], p["stride"]
@@ -111,7 +109,7 @@ def conv2d_spec(ctx: UnitContext) -> SignalSpec:
 
 def _conv2d_build(ctx: UnitContext) -> nn.Module:
     p = ctx.params
-    if not uses_grid(ctx):
+    if not _uses_grid(ctx):
         return Conv1d(
             ctx.in_channels, p["width"], p["kernel"], p["stride"], 1, p["activation"], ctx.causal
         )
@@ -120,7 +118,7 @@ def _conv2d_build(ctx: UnitContext) -> nn.Module:
     )
 
 
-def stride_one(params: Mapping[str, Any]) -> bool:
+def _stride_one(params: Mapping[str, Any]) -> bool:
     return params["stride"] == 1
 
 
@@ -138,7 +136,7 @@ CONV1D = Unit(
     ),
     infer=_conv1d_infer,
     build=_conv1d_build,
-    causal=stride_one,
+    causal=_stride_one,
     source=(
         "LeCun et al. 1989, Backpropagation Applied to Handwritten Zip Code Recognition, "
         "Neural Comput. 1:541; dilations: van den Oord et al. 2016, WaveNet, arXiv:1609.03499"
@@ -159,9 +157,9 @@ CONV2D = Unit(
         Int("stride", 1, 1, 2, "step between windows (shrinks the grid)"),
         activation_param("relu"),
     ),
-    infer=conv2d_spec,
+    infer=_conv2d_infer,
     build=_conv2d_build,
-    causal=stride_one,
+    causal=_stride_one,
     source=(
         "LeCun et al. 1989, Backpropagation Applied to Handwritten Zip Code Recognition, "
         "Neural Comput. 1:541"

@@ -104,7 +104,6 @@ CHECKED_UNITS: frozenset[str] = frozenset(
         "residual",
         "rmsnorm",
         "rwkv",
-        "sepconv2d",
         "ssm",
         "sum",
     }
