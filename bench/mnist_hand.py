@@ -13,6 +13,8 @@ The nets, all on the bench's patch-2 input (a 14×14 grid of 4 channels) unless 
   dense 10 (940 parameters), the shape the search's image template shrinks to;
 - ``sep``: conv 8, pool, then a depthwise 3×3 and a 1×1 to 16, pool, a last depthwise
   3×3 over the 3×3 grid, dense 10 (874);
+- ``deepsep``: conv 7 and a depthwise + 1×1 to 8 at full grid, pool, depthwise + 1×1
+  to 16, pool, a last depthwise 3×3, dense 10 (978);
 - ``sepwide``: conv 12 then depthwise + 1×1 to 16 and a global average (986);
 - ``p1sep``: the 28×28 pixels, conv 8 and two depthwise + 1×1 blocks to 16, global
   average (962).
@@ -40,7 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 TRAIN = 54_000  # the search's training split; the last 6,000 are its validation
-NETS = ("plain", "sep", "sepwide", "p1sep")
+NETS = ("plain", "sep", "deepsep", "sepwide", "p1sep")
 
 
 def _idx(path: Path, offset: int) -> np.ndarray:
@@ -73,6 +75,13 @@ def net(name: str) -> nn.Sequential:
     if name == "sep":
         return nn.Sequential(
             nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            _dw(8), nn.Conv2d(8, 16, 1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            _dw(16, padding=0), nn.Flatten(), nn.Linear(16, 10),
+        )  # fmt: skip
+    if name == "deepsep":
+        return nn.Sequential(
+            nn.Conv2d(4, 7, 3, padding=1), nn.BatchNorm2d(7), nn.ReLU(),
+            _dw(7), nn.Conv2d(7, 8, 1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
             _dw(8), nn.Conv2d(8, 16, 1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
             _dw(16, padding=0), nn.Flatten(), nn.Linear(16, 10),
         )  # fmt: skip
