@@ -29,33 +29,31 @@ test accuracy and ``best``.
 from __future__ import annotations
 
 import argparse
-import gzip
 import math
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from openbrains.engine.tasks.base import TaskError
+from openbrains.engine.tasks.files import read_idx
 
 TRAIN = 54_000  # the search's training split; the last 6,000 are its validation
 NETS = ("plain", "sep", "deepsep", "sepwide", "p1sep")
 
 
-def _idx(path: Path, offset: int) -> np.ndarray:
-    with gzip.open(path) as f:
-        return np.frombuffer(f.read(), np.uint8, offset=offset)
-
-
 def load(data: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Training images and labels (the search's split) and t10k, pixels in [0, 1]."""
-    xtr = _idx(data / "train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)[:TRAIN]
-    ytr = _idx(data / "train-labels-idx1-ubyte.gz", 8)[:TRAIN]
-    xte = _idx(data / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
-    yte = _idx(data / "t10k-labels-idx1-ubyte.gz", 8)
+    xtr = read_idx(data / "train-images-idx3-ubyte.gz", 3)[:TRAIN]
+    ytr = read_idx(data / "train-labels-idx1-ubyte.gz", 1)[:TRAIN]
+    xte = read_idx(data / "t10k-images-idx3-ubyte.gz", 3)
+    yte = read_idx(data / "t10k-labels-idx1-ubyte.gz", 1)
     as_x = lambda a: torch.tensor(a, dtype=torch.float32) / 255.0  # noqa: E731
     as_y = lambda a: torch.tensor(a).long()  # noqa: E731
     return as_x(xtr), as_y(ytr), as_x(xte), as_y(yte)
@@ -167,7 +165,11 @@ def main() -> None:
         futures = [
             pool.submit(train_one, n, args.data, args.seconds, not args.no_shift) for n in names
         ]
-        results = [f.result() for f in futures]
+        try:
+            results = [f.result() for f in futures]
+        except TaskError as e:  # a corrupt or truncated idx file
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
     print(f"| net | params | steps in {args.seconds:g} s | test |")
     print("|---|---:|---:|---:|")
     for r in results:
