@@ -77,6 +77,8 @@ def test_each_rule_pauses_and_resumes_a_real_run(tmp_path: Path, rule: str) -> N
         sensors.readings = stormy
         wait(lambda: bool(run.neighbour.reasons), "the rule to hold the run")
         assert any(word in r for r in run.neighbour.reasons), run.neighbour.reasons
+        # the event follows the change of reasons on the run's thread: wait for it too
+        wait(lambda: any(k == "neighbour" and d["waiting"] for k, d in events), "the event")
         held = [d for k, d in events if k == "neighbour" and d["waiting"]]
         assert held and any(word in r for r in held[-1]["waiting"])
         time.sleep(0.5)  # the candidate in training (in process) lands
@@ -88,6 +90,7 @@ def test_each_rule_pauses_and_resumes_a_real_run(tmp_path: Path, rule: str) -> N
         sensors.readings = calm
         wait(lambda: not run.neighbour.reasons, "the rule to let go")
         wait(lambda: run.births > births, "births after the rule let go")
+        wait(lambda: [d for k, d in events if k == "neighbour"][-1] == {"waiting": []}, "the event")
         assert [k for k, d in events if k == "neighbour"][-1:] == ["neighbour"]
         assert [d for k, d in events if k == "neighbour"][-1] == {"waiting": []}
     finally:
