@@ -33,6 +33,7 @@ UNIT_CATEGORY: dict[str, str] = {
     "dense": "learning",
     "conv1d": "conv",
     "conv2d": "conv",
+    "sepconv2d": "conv",
     "gru": "recurrent",
     "lstm": "recurrent",
     "attention": "attention",

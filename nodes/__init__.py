@@ -16,6 +16,7 @@ FAMILIES = (
     "io",
     "dense",
     "conv",
+    "sepconv",
     "pooling",
     "reshape",
     "recurrent",

@@ -92,14 +92,16 @@ def _conv1d_build(ctx: UnitContext) -> nn.Module:
     )
 
 
-def _uses_grid(ctx: UnitContext) -> bool:
+def uses_grid(ctx: UnitContext) -> bool:
+    """Whether a 2-D unit convolves a grid here (it slides over time when there is none)."""
     return ctx.input.meta.grid is not None and not ctx.causal
 
 
-def _conv2d_infer(ctx: UnitContext) -> SignalSpec:
+def conv2d_spec(ctx: UnitContext) -> SignalSpec:
+    """The output of a 2-D convolution of ``width``, ``kernel`` and ``stride`` (params)."""
     p = ctx.params
     spec = ctx.input.with_channels(p["width"])
-    if not _uses_grid(ctx):
+    if not uses_grid(ctx):
         return spec if p["stride"] == 1 else spec.with_time(conv_time(spec.time, p["stride"]))
     h, w = ctx.input.meta.grid  # type: ignore[misc]
     k, s = p["kernel"], p["stride"]
@@ -109,7 +111,7 @@ def _conv2d_infer(ctx: UnitContext) -> SignalSpec:
 
 def _conv2d_build(ctx: UnitContext) -> nn.Module:
     p = ctx.params
-    if not _uses_grid(ctx):
+    if not uses_grid(ctx):
         return Conv1d(
             ctx.in_channels, p["width"], p["kernel"], p["stride"], 1, p["activation"], ctx.causal
         )
@@ -118,7 +120,7 @@ def _conv2d_build(ctx: UnitContext) -> nn.Module:
     )
 
 
-def _stride_one(params: Mapping[str, Any]) -> bool:
+def stride_one(params: Mapping[str, Any]) -> bool:
     return params["stride"] == 1
 
 
@@ -136,7 +138,7 @@ CONV1D = Unit(
     ),
     infer=_conv1d_infer,
     build=_conv1d_build,
-    causal=_stride_one,
+    causal=stride_one,
     source=(
         "LeCun et al. 1989, Backpropagation Applied to Handwritten Zip Code Recognition, "
         "Neural Comput. 1:541; dilations: van den Oord et al. 2016, WaveNet, arXiv:1609.03499"
@@ -157,9 +159,9 @@ CONV2D = Unit(
         Int("stride", 1, 1, 2, "step between windows (shrinks the grid)"),
         activation_param("relu"),
     ),
-    infer=_conv2d_infer,
+    infer=conv2d_spec,
     build=_conv2d_build,
-    causal=_stride_one,
+    causal=stride_one,
     source=(
         "LeCun et al. 1989, Backpropagation Applied to Handwritten Zip Code Recognition, "
         "Neural Comput. 1:541"

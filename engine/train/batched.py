@@ -104,6 +104,7 @@ CHECKED_UNITS: frozenset[str] = frozenset(
         "residual",
         "rmsnorm",
         "rwkv",
+        "sepconv2d",
         "ssm",
         "sum",
     }
