@@ -31,7 +31,18 @@ NOVEL_ABOVE = 0.35  # a graph this far from every template shape counts as novel
 # The units the hand-made templates (engine.evolve.templates) are built of, plus the
 # merge they join extra inputs with; a template is a plain chain of these.
 TEMPLATE_UNITS = frozenset(
-    {"embedding", "gru", "pool", "dense", "conv1d", "conv2d", "batchnorm", "flatten", "sum"}
+    {
+        "embedding",
+        "gru",
+        "pool",
+        "dense",
+        "conv1d",
+        "conv2d",
+        "sepconv2d",  # a template shrunk under a tight bound
+        "batchnorm",
+        "flatten",
+        "sum",
+    }
 )
 
 

@@ -110,3 +110,38 @@ def test_a_run_under_a_tight_bound_starts_from_a_shrunk_template(tmp_path) -> No
         assert first.origin == "template"
         assert params(first.graph) <= 1000
         assert units(first.graph)[:3] == ["conv2d", "batchnorm", "pool"]
+
+
+# MNIST at patch 2 (bench/mnist.py): 2×2 patches as 4 channels on a 14×14 grid
+PATCH2 = (
+    {"image": SignalSpec(4, 196, SignalMeta("image", grid=(14, 14)))},
+    {"label": SignalSpec(10, 1)},
+)
+
+
+def patch2_templates(limit: int) -> list[Graph]:
+    ins, outs = PATCH2
+    bounds = SizeBounds(max_params=limit)
+    return [
+        template_graph(random.Random(s), ins, outs, bounds, fits=under(limit)) for s in range(4)
+    ]
+
+
+def widths(graph: Graph, unit: str) -> list[int]:
+    return [n.params["width"] for n in graph.nodes.values() if n.unit == unit]
+
+
+def test_a_tight_bound_makes_the_later_convolutions_separable_and_keeps_channels() -> None:
+    for graph in patch2_templates(1000):
+        assert params(graph) <= 1000
+        assert len(widths(graph, "conv2d")) == 1, "the first convolution stays full"
+        assert widths(graph, "sepconv2d"), "the later ones become separable"
+        assert not widths(graph, "dense"), "no hidden layer takes half the bound"
+        assert min(widths(graph, "conv2d")) >= 8  # a plain conv net keeps 4–5 here
+        assert template_like(graph)
+
+
+def test_a_bound_the_plain_template_fits_keeps_full_convolutions() -> None:
+    for graph in patch2_templates(10_000):
+        assert not widths(graph, "sepconv2d")
+        assert len(widths(graph, "conv2d")) == 2
