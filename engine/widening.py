@@ -31,6 +31,11 @@ class Remap:
     def identity(n: int) -> Remap:
         return Remap(tuple(range(n)), n)
 
+    def spread(self, per_channel: int) -> Remap:
+        """The remap of an axis holding ``per_channel`` consecutive entries per channel."""
+        k = per_channel
+        return Remap(tuple(i * k + q for i in self.index for q in range(k)), self.width * k)
+
 
 # (remap of the input channels, the parent's input width, the child's output width) → the
 # remap the output carries; for units whose output channels are rearranged input channels
@@ -65,12 +70,14 @@ class Widening:
     feedback: Mapping[str, int] = field(default_factory=dict)
     inputs: Mapping[str, int] = field(default_factory=dict)
     per_channel: Mapping[str, int] = field(default_factory=dict)
+    grouped: Mapping[str, int] = field(default_factory=dict)
+    grouped_inputs: Mapping[str, int] = field(default_factory=dict)
     carry: str | CarryRule = "none"
 
     def describe(self) -> str:
         """What widening does at this unit, for the catalog."""
         parts = ["widens exactly"] if self.outputs else []
-        if self.inputs:
+        if self.inputs or self.grouped_inputs:
             parts.append("reads wider inputs exactly")
         if callable(self.carry):
             parts.append("rearranges wider inputs exactly")

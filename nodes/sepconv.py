@@ -121,8 +121,13 @@ SEPCONV2D = Unit(
         Tensor("pw.bias", "width"),
     ),
     flops=f"2 * C * multiplier * (kernel ** (1 + has_grid) + width) * {_CELLS}",
-    # its own width grows exactly (the 1×1 mixing); a wider input gets fresh filters
-    widening=Widening(outputs={"pw.weight": 0, "pw.bias": 0}),
+    # its own width grows exactly (the 1×1 mix); a copied input channel copies its
+    # filters, and the mix splits their columns between the copies
+    widening=Widening(
+        outputs={"pw.weight": 0, "pw.bias": 0},
+        grouped={"dw.weight": 0},
+        grouped_inputs={"pw.weight": 1},
+    ),
 )
 
 UNITS = (SEPCONV2D,)

@@ -46,6 +46,14 @@ def _take(t: Tensor, dim: int, remap: Remap, divide: bool = False) -> Tensor:
     return out
 
 
+def _take_grouped(t: Tensor, dim: int, remap: Remap, divide: bool = False) -> Tensor:
+    """Axis ``dim`` holds the same number of entries for each channel, one channel's after
+    another (grouped convolutions): remap whole groups."""
+    if t.dim() <= dim or remap.width == 0 or t.shape[dim] % remap.width:
+        raise _Stale(f"axis {dim} of {tuple(t.shape)} is not groups of {remap.width}")
+    return _take(t, dim, remap.spread(t.shape[dim] // remap.width), divide)
+
+
 def _take_blocks(t: Tensor, dim: int, gates: int, remap: Remap) -> Tensor:
     """Axis ``dim`` stacks ``gates`` blocks of the channels (a recurrent layer's gates):
     remap each block."""
@@ -190,6 +198,10 @@ class _Surgery:
             self.apply(pre + key, lambda t, axis=axis: _take(t, axis, r, divide=True))
         for key, axis in facts.per_channel.items():
             self.apply(pre + key, lambda t, axis=axis: _take(t, axis, r))
+        for key, axis in facts.grouped.items():
+            self.apply(pre + key, lambda t, axis=axis: _take_grouped(t, axis, r))
+        for key, axis in facts.grouped_inputs.items():
+            self.apply(pre + key, lambda t, axis=axis: _take_grouped(t, axis, r, divide=True))
         if callable(facts.carry):
             c_old = self.old.nodes[node.uid].ports[0].merged.channels
             return facts.carry(r, c_old, self.new.nodes[node.uid].out.channels)

@@ -292,14 +292,14 @@ def test_two_hundred_random_graphs_match_pytorch_over_chunked_streams(start: int
 
 
 def test_a_graph_traced_at_one_length_records_it_and_matches() -> None:
-    """Random graph 163: a text input whose time arithmetic torch.export cannot express for
+    """Random graph 168: a text input whose time arithmetic torch.export cannot express for
     every chunk length. The free trace fails; ``export_onnx`` traces the example's length
     and the model's metadata says so."""
-    graph = draw(163)[0]
-    brain = compile_graph(graph, seed=163).eval()
+    graph = draw(168)[0]
+    brain = compile_graph(graph, seed=168).eval()
     assert describe(brain, graph).inputs[0].time is None  # any length in PyTorch
     with pytest.raises(ExportError, match="cannot be traced"):
-        bundle_differences([("163", graph, 163)])
+        bundle_differences([("168", graph, 168)])
     exported = export_onnx(brain, describe(brain, graph))
     text = exported.meta.inputs[0]
     assert (text.time, text.min_time, text.max_time) == (EXAMPLE_TIME,) * 3

@@ -5,6 +5,7 @@ template that uses it under a tight bound). Real compiles, forward and backward 
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -12,8 +13,11 @@ import torch
 import torch.nn.functional as F
 
 from openbrains.engine.compile import compile_graph
+from openbrains.engine.evolve.inherit import child_brain
+from openbrains.engine.evolve.net2net import Remap, widen_weights
 from openbrains.engine.exporters.c import refusal
 from openbrains.engine.graph import Graph
+from openbrains.engine.shapes import infer_specs
 from openbrains.engine.train.batched import CHECKED_UNITS, train_siblings
 from openbrains.engine.train.trainer import Budget
 from tests.engine.test_batched import alone, chain, digits  # noqa: F401 (a fixture)
@@ -111,3 +115,40 @@ def test_the_c_export_refuses_it_in_one_line_naming_the_unit() -> None:
     why = refusal(compile_graph(graph, seed=0))
     assert why is not None and "\n" not in why
     assert re.search(r"node 'n0' \(unit 'sepconv2d'\) has no C form", why)
+
+
+# ----- Net2Net: widening the layer before it, and widening it -------------------------------
+def _widened_gap(g: Graph, uid: str, new_width: int, x: torch.Tensor) -> tuple[bool, float]:
+    parent = jolt(compile_graph(g, seed=0)).eval()
+    old = g.nodes[uid].params["width"]
+    child = g.copy()
+    child.nodes[uid].params["width"] = new_width
+    rng = random.Random(new_width)
+    extra = (rng.randrange(old) for _ in range(new_width - old))
+    remap = Remap((*range(old), *extra), old)
+    weights, exact = widen_weights(
+        child, infer_specs(g), infer_specs(child), uid, remap, parent.weights()
+    )
+    brain, _ = child_brain(child, weights, seed=5)
+    with torch.no_grad():
+        return exact, (parent(x) - brain.eval()(x)).abs().max().item()
+
+
+@pytest.mark.parametrize("multiplier", [1, 3])
+@pytest.mark.parametrize("over", ["grid", "time"])
+def test_widening_before_it_and_widening_it_keep_the_function(multiplier: int, over: str) -> None:
+    """A copied input channel copies its per-channel filters and the 1×1 mix splits their
+    columns (exact); its own width grows by copying rows of the mix (exact)."""
+    sep = {"width": 5, "kernel": 3, "multiplier": multiplier}
+    units = [("conv2d", {"width": 4, "kernel": 3}), ("sepconv2d", sep), ("dense", {"width": 6})]
+    if over == "grid":
+        g, x = chain(units, inp=GRID, out=LABEL), torch.randn(2, 36, 3)
+    else:
+        inp = {"name": "x", "channels": 3, "time": 0}
+        g, x = (
+            chain(units, inp=inp, out={"name": "y", "channels": 3, "time": 0}),
+            torch.randn(2, 9, 3),
+        )
+    for uid, width in (("n0", 9), ("n1", 12)):
+        exact, gap = _widened_gap(g, uid, width, x)
+        assert exact and gap <= 1e-5, (uid, gap)
