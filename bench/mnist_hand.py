@@ -17,7 +17,12 @@ The nets, all on the bench's patch-2 input (a 14×14 grid of 4 channels) unless 
   to 16, pool, a last depthwise 3×3, dense 10 (978);
 - ``sepwide``: conv 12 then depthwise + 1×1 to 16 and a global average (986);
 - ``p1sep``: the 28×28 pixels, conv 8 and two depthwise + 1×1 blocks to 16, global
-  average (962).
+  average (962);
+- ``deepgap``: what the search's deep separable template becomes under 1,000 parameters
+  (engine/evolve/templates.py), unit for unit: conv 8 → ReLU → batch norm, a separable
+  layer to 8 → ReLU → batch norm at full grid, pool, a separable layer to 12, pool, a
+  global average, dense 10 (806);
+- ``deepgap16``: the same with 16 channels in its last layer (890).
 
     .venv/bin/python bench/mnist_hand.py --data ../shared/data/mnist [--seconds 300]
         [--nets plain,sep,sepwide,p1sep] [--jobs 2] [--no-shift]
@@ -45,7 +50,7 @@ from openbrains.engine.tasks.base import TaskError
 from openbrains.engine.tasks.files import read_idx
 
 TRAIN = 54_000  # the search's training split; the last 6,000 are its validation
-NETS = ("plain", "sep", "deepsep", "sepwide", "p1sep")
+NETS = ("plain", "sep", "deepsep", "sepwide", "p1sep", "deepgap", "deepgap16")
 
 
 def load(data: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -96,6 +101,14 @@ def net(name: str) -> nn.Sequential:
             _dw(8), nn.Conv2d(8, 16, 1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
             _dw(16), nn.Conv2d(16, 16, 1), nn.BatchNorm2d(16), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10),
+        )  # fmt: skip
+    if name.startswith("deepgap"):
+        last = 16 if name == "deepgap16" else 12
+        return nn.Sequential(
+            nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(8),
+            _dw(8), nn.Conv2d(8, 8, 1), nn.ReLU(), nn.BatchNorm2d(8), nn.MaxPool2d(2),
+            _dw(8), nn.Conv2d(8, last, 1), nn.ReLU(), nn.BatchNorm2d(last), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(last, 10),
         )  # fmt: skip
     raise KeyError(name)
 

@@ -34,6 +34,7 @@ UNIT_CATEGORY: dict[str, str] = {
     "conv1d": "conv",
     "conv2d": "conv",
     "sepconv2d": "conv",
+    "dwconv2d": "conv",
     "gru": "recurrent",
     "lstm": "recurrent",
     "attention": "attention",

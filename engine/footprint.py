@@ -211,7 +211,8 @@ def _powers(monomial: tuple[str, ...]) -> list[str]:
 
 
 def _atom(a: str) -> str:
-    return pretty(a)
+    """A factor as shown; a conditional one in brackets, so the product reads right."""
+    return f"({pretty(a)})" if " if " in a else pretty(a)
 
 
 def symbols_for(params: Mapping[str, Any], spec: SignalSpec, causal: bool, time: int) -> dict:

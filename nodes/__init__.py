@@ -17,6 +17,7 @@ FAMILIES = (
     "dense",
     "conv",
     "sepconv",
+    "dwconv",
     "pooling",
     "reshape",
     "recurrent",

@@ -39,6 +39,7 @@ TEMPLATE_UNITS = frozenset(
         "conv1d",
         "conv2d",
         "sepconv2d",  # a template shrunk under a tight bound
+        "dwconv2d",  # its head
         "batchnorm",
         "flatten",
         "sum",

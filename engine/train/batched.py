@@ -82,6 +82,7 @@ CHECKED_UNITS: frozenset[str] = frozenset(
         "concat",
         "conv1d",
         "conv2d",
+        "dwconv2d",
         "dense",
         "dropout",  # per-model masks via vmap(randomness="different")
         "embedding",

@@ -134,10 +134,14 @@ def widths(graph: Graph, unit: str) -> list[int]:
 def test_a_tight_bound_makes_the_later_convolutions_separable_and_keeps_channels() -> None:
     for graph in patch2_templates(1000):
         assert params(graph) <= 1000
+        chain = units(graph)
+        assert chain.index("sepconv2d") < chain.index("pool"), "one at the full grid"
+        assert chain[-2:] == ["dwconv2d", "flatten"], "a learned pooling as the head"
+        assert widths(graph, "sepconv2d")[-1] >= 12
         assert len(widths(graph, "conv2d")) == 1, "the first convolution stays full"
         assert widths(graph, "sepconv2d"), "the later ones become separable"
         assert not widths(graph, "dense"), "no hidden layer takes half the bound"
-        assert min(widths(graph, "conv2d")) >= 8  # a plain conv net keeps 4–5 here
+        assert min(widths(graph, "conv2d")) >= 7  # a plain conv net keeps 4–5 here
         assert template_like(graph)
 
 
