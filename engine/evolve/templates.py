@@ -20,6 +20,7 @@ HALF = 0.5  # an image net keeps its flattened head down to this share of its wi
 FINE_SHRINK = 0.95  # the deep separable shape narrows in finer steps: every channel counts
 FINE_TRIES = 30  # 0.95**30 ≈ 0.2
 MAX_TEMPLATE_WIDTH = 32
+PLAIN_FLOOR = 6  # an image template narrower than this tries the separable shapes first
 
 
 def _width(rng: random.Random, bounds: SizeBounds, lo: int = 8) -> int:
@@ -114,27 +115,36 @@ def template_layers(
 
 def _shrinking(layers: Layers, bounds: SizeBounds) -> Iterator[Layers]:
     """What to try, in order, when the template is over the bound: ``_smaller``'s
-    sequence, except that an image net that would have to lose more than half its widths
-    first tries depthwise-separable shapes: the deep one (``_deep_separable``) at the
-    widths drawn and then ever narrower in fine steps, then the shallow one (only the
-    later convolutions separable) and its smaller versions. Under a tight bound they keep
-    about 1.6× the channels a plain conv net keeps; the deep shape trained by hand passes
-    0.98 on MNIST with 978 parameters where the plain one stops at 0.977
-    (docs/benchmarks.md, ``bench/mnist_hand.py``)."""
+    sequence, except for an image net that would have to narrow a convolution below
+    ``PLAIN_FLOOR`` channels. That one tries the plain versions that stay above the floor,
+    then the deep separable shape (``_deep_separable``) and ever narrower versions of it
+    in fine steps; then, where that shape does not apply, the shallow one (only the later
+    convolutions separable) and its smaller versions; then the rest of the plain net's
+    narrowing. Trained by hand under 1,000 parameters on MNIST, the plain net a bound
+    shrinks to (4 and 6 channels) stops at 0.977 and the deep separable one passes 0.98
+    (docs/benchmarks.md, ``bench/mnist_hand.py``); a bound with room for wider plain
+    convolutions (MNIST or digits with thousands of parameters) keeps the plain shape that
+    meets those goals."""
     plain = list(_smaller(layers))
     separable = _separable(layers)
     if not any(unit == "sepconv2d" for unit, _ in separable):
         yield from plain
         return
-    wide = _wide_steps()
-    yield from plain[:wide]
+    wide = plain[: _wide_steps()]
+    roomy = [v for v in wide if min(_conv_widths(v)) >= PLAIN_FLOOR]
+    yield from roomy
     deep = _deep_separable(separable, min(MAX_TEMPLATE_WIDTH, bounds.max_width))
     if deep is not None:
         yield deep
         yield from (_scaled(deep, FINE_SHRINK**step) for step in range(1, FINE_TRIES + 1))
+    yield from (v for v in wide if v not in roomy)
     yield separable
     yield from _smaller(separable)
-    yield from plain[wide:]
+    yield from plain[len(wide) :]
+
+
+def _conv_widths(layers: Layers) -> list[int]:
+    return [p["width"] for unit, p in layers if unit in ("conv2d", "sepconv2d")] or [0]
 
 
 def _separable(layers: Layers) -> Layers:
@@ -159,17 +169,21 @@ def _deep_separable(separable: Layers, widest: int) -> Layers | None:
     as the first convolution (they cost little per channel, and the head reads only the
     last); and a depthwise ``valid`` filter over the last small grid before the flatten,
     a learned pooling that costs C·k² where a flattened grid costs cells × C × classes.
-    None when the net has no pool or no flatten."""
+    The first convolution keeps at most half of ``widest`` so that the later ones can be
+    twice as wide. None when the net has no pool or no flatten."""
     units = [unit for unit, _ in separable]
     if "pool" not in units or "flatten" not in units:
         return None
-    first = next(p["width"] for unit, p in separable if unit == "conv2d")
+    drawn = next(p["width"] for unit, p in separable if unit == "conv2d")
+    first = max(4, min(drawn, widest // 2))
     out: Layers = []
     for unit, p in separable:
         if unit == "pool" and not any(u == "sepconv2d" for u, _ in out):
             out += [("sepconv2d", {"width": first, "kernel": 3}), ("batchnorm", {})]
+        if unit == "conv2d":
+            p = {**p, "width": first}
         if unit == "sepconv2d":
-            p = {**p, "width": max(p["width"], min(widest, 2 * first))}
+            p = {**p, "width": min(widest, 2 * first)}
         if unit == "flatten":
             out.append(("dwconv2d", {"kernel": 7, "padding": "valid"}))
         out.append((unit, p))
