@@ -3,8 +3,8 @@ filters per channel), then a 1×1 convolution mixes them into ``width`` channels
 
 A k×k convolution from C to W channels costs C·W·k² weights; the separable one
 C·m·k² + C·m·W. Under a small parameter bound that is the difference between a net of
-8 channels and one of 20 (docs/decisions.md, "a separable convolution for small image
-brains"). Over the grid of ``meta.grid`` like ``conv2d``; without one it slides over time,
+8 channels and one of 20 (docs/decisions.md, "Session 15: small image brains get
+depthwise units"). Over the grid of ``meta.grid`` like ``conv2d``; without one it slides over time,
 left-padded in causal graphs.
 """
 
