@@ -42,6 +42,7 @@ from openbrains.canvas.theme import COLORS
 from openbrains.canvas.thumbnail import SPECIES_COLORS
 
 REDRAW_MS = 120
+SYMBOL_PX = 6  # the size/score plot's point symbols, in pixels
 DEFAULT_WINDOW = 32
 
 
@@ -208,7 +209,7 @@ class PlotsView(QWidget):
         # x is fed as log10(params) and only the axis is told, so the scatter can be a
         # bare ScatterPlotItem that takes new points without redrawing the old ones
         self.pareto.getAxis("bottom").setLogMode(True)
-        self.scatter_item = pg.ScatterPlotItem(size=6, pen=None)
+        self.scatter_item = pg.ScatterPlotItem(size=SYMBOL_PX, pen=None)
         self.scatter_item.sigClicked.connect(self._on_point_clicked)
         self.pareto.addItem(self.scatter_item)
         self.front_item = self.pareto.plot([], [], pen=pg.mkPen(COLORS["pareto"], width=2))
