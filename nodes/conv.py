@@ -4,7 +4,7 @@ pad on the left only, so step t never sees a later step."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -64,11 +64,17 @@ class Conv2d(nn.Module):
         self.act = make_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # [B, h*w, C] is NHWC in memory: a channels-last view, so no copy either way.
-        b, _t, c = x.shape
-        y = x.reshape(b, self.grid[0], self.grid[1], c).permute(0, 3, 1, 2)
-        y = self.act(self.conv(y))
-        return y.permute(0, 2, 3, 1).reshape(b, -1, y.shape[1])
+        return over_grid(x, self.grid, lambda y: self.act(self.conv(y)))
+
+
+def over_grid(
+    x: torch.Tensor, grid: tuple[int, int], fn: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """``fn`` (an NCHW image op) applied to ``[B, h*w, C]`` and flattened back to
+    ``[B, h'*w', C']``. The layout is NHWC in memory: channels-last views, no copies."""
+    b, _t, c = x.shape
+    y = fn(x.reshape(b, grid[0], grid[1], c).permute(0, 3, 1, 2))
+    return y.permute(0, 2, 3, 1).reshape(b, -1, y.shape[1])
 
 
 def _conv1d_infer(ctx: UnitContext) -> SignalSpec:

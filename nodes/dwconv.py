@@ -21,7 +21,7 @@ from openbrains.engine.signal import SignalSpec
 from openbrains.engine.units import Choice, Int, Unit, UnitContext
 from openbrains.engine.widening import Remap, Widening
 from openbrains.nodes.activation import activation_param, make_activation
-from openbrains.nodes.conv import conv_time, stride_one, uses_grid
+from openbrains.nodes.conv import conv_time, over_grid, stride_one, uses_grid
 
 
 def _grid_out(side: int, kernel: int, stride: int, valid: bool) -> tuple[int, int]:
@@ -46,10 +46,7 @@ class DepthwiseConv2d(nn.Module):
         self.act = make_activation(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _t, c = x.shape
-        y = x.reshape(b, self.grid[0], self.grid[1], c).permute(0, 3, 1, 2)
-        y = self.act(self.conv(y))
-        return y.permute(0, 2, 3, 1).reshape(b, -1, y.shape[1])
+        return over_grid(x, self.grid, lambda y: self.act(self.conv(y)))
 
 
 class DepthwiseConv1d(nn.Module):

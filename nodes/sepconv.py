@@ -18,7 +18,7 @@ from openbrains.engine.footprint import Tensor
 from openbrains.engine.units import Int, Unit, UnitContext
 from openbrains.engine.widening import Widening
 from openbrains.nodes.activation import activation_param, make_activation
-from openbrains.nodes.conv import conv2d_spec, stride_one, uses_grid
+from openbrains.nodes.conv import conv2d_spec, over_grid, stride_one, uses_grid
 
 
 class SepConv2d(nn.Module):
@@ -44,10 +44,7 @@ class SepConv2d(nn.Module):
         self.act = make_activation(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _t, c = x.shape
-        y = x.reshape(b, self.grid[0], self.grid[1], c).permute(0, 3, 1, 2)
-        y = self.act(self.pw(self.dw(y)))
-        return y.permute(0, 2, 3, 1).reshape(b, -1, y.shape[1])
+        return over_grid(x, self.grid, lambda y: self.act(self.pw(self.dw(y))))
 
 
 class SepConv1d(nn.Module):
