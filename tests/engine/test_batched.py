@@ -76,6 +76,21 @@ def alone(
     return result, brain.weights()
 
 
+def first_sibling_matches_alone(
+    graph: Graph, starts: list[dict], task: DatasetTask, steps: int = 3
+) -> list[tuple[TrainResult, dict[str, torch.Tensor]]]:
+    """Train two siblings together (lr 1e-3 and 3e-3, seeds 1 and 2) and check that the
+    first ends where training it alone ends: the check each batched unit's tests share.
+    Returns the siblings' results for further checks."""
+    hs = [{"lr": 1e-3}, {"lr": 3e-3}]
+    together = train_siblings(graph, starts, hs, task, Budget(steps=steps), [1, 2])
+    result, weights = alone(graph, starts[0], hs[0], task, steps, 1)
+    assert together[0][0].val["loss"] == pytest.approx(result.val["loss"], abs=1e-4)
+    for key, tensor in weights.items():
+        assert torch.allclose(together[0][1][key], tensor, atol=1e-4), key
+    return together
+
+
 def assert_same(
     a: tuple[TrainResult, dict[str, torch.Tensor]],
     b: tuple[TrainResult, dict[str, torch.Tensor]],

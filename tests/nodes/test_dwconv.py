@@ -13,9 +13,12 @@ import torch.nn.functional as F
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.exporters.c import refusal
 from openbrains.engine.graph import Graph
-from openbrains.engine.train.batched import CHECKED_UNITS, train_siblings
-from openbrains.engine.train.trainer import Budget
-from tests.engine.test_batched import alone, chain, digits  # noqa: F401 (a fixture)
+from openbrains.engine.train.batched import CHECKED_UNITS
+from tests.engine.test_batched import (  # noqa: F401 (digits: a fixture)
+    chain,
+    digits,
+    first_sibling_matches_alone,
+)
 from tests.nodes.test_research_units import future_leak, jolt
 from tests.nodes.test_sepconv import GRID, LABEL, _widened_gap
 
@@ -98,13 +101,9 @@ def test_siblings_trained_together_match_training_alone(digits) -> None:  # noqa
             ("pool", {"kind": "avg", "scope": "global"}),
         ]
     )
-    starts = [compile_graph(graph, seed=s).weights() for s in range(2)]
-    hs = [{"lr": 1e-3}, {"lr": 3e-3}]
-    together = train_siblings(graph, starts, hs, digits, Budget(steps=3), [1, 2])
-    result, weights = alone(graph, starts[0], hs[0], digits, 3, 1)
-    assert together[0][0].val["loss"] == pytest.approx(result.val["loss"], abs=1e-4)
-    for key, tensor in weights.items():
-        assert torch.allclose(together[0][1][key], tensor, atol=1e-4), key
+    first_sibling_matches_alone(
+        graph, [compile_graph(graph, seed=s).weights() for s in range(2)], digits
+    )
 
 
 def test_the_c_export_refuses_it_in_one_line_naming_the_unit() -> None:

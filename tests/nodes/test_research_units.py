@@ -28,13 +28,12 @@ from openbrains.engine.format import GraphFile, dumps, load
 from openbrains.engine.graph import Graph
 from openbrains.engine.shapes import infer_specs
 from openbrains.engine.signal import SignalSpec
-from openbrains.engine.train.batched import CHECKED_UNITS, train_siblings
-from openbrains.engine.train.trainer import Budget
+from openbrains.engine.train.batched import CHECKED_UNITS
 from openbrains.engine.units import REGISTRY, UnitContext
 from openbrains.nodes.local_signal import LocalDense
 from openbrains.nodes.rwkv import TimeMix
 from openbrains.nodes.ssm import DiagonalSSM
-from tests.engine.test_batched import alone, chain, synthetic_task
+from tests.engine.test_batched import chain, first_sibling_matches_alone, synthetic_task
 
 NEW = ("ssm", "mamba", "rwkv", "moe", "kan", "cfc", "lif", "hopfield", "local_dense")
 STATEFUL = tuple(n for n in NEW if REGISTRY.get(n).stateful)
@@ -524,12 +523,8 @@ def test_siblings_trained_together_match_training_alone(name: str) -> None:
         w = compile_graph(graph, seed=s).weights()
         gen = torch.Generator().manual_seed(s)
         starts.append({k: v + 0.1 * torch.randn(v.shape, generator=gen) for k, v in w.items()})
-    hs = [{"lr": 1e-3}, {"lr": 3e-3}]
-    together = train_siblings(graph, starts, hs, task, Budget(steps=3), [1, 2])
-    result, weights = alone(graph, starts[0], hs[0], task, 3, 1)
-    assert together[0][0].val["loss"] == pytest.approx(result.val["loss"], abs=1e-4)
-    for key, tensor in weights.items():
-        assert torch.allclose(together[0][1][key], tensor, atol=1e-4), key
+    together = first_sibling_matches_alone(graph, starts, task)
+    key = list(together[0][1])[-1]
     assert not torch.equal(together[0][1][key], together[1][1][key])
 
 
