@@ -101,19 +101,25 @@ class Breeder:
                 mutation="seed mutation",
                 detail="; ".join(details),
             )
+        # the very first graph is a conventional one, so a run always starts somewhere sane;
+        # after it a birth is a template with the run's template share, decided once per
+        # birth. Deciding on every draw let a random graph that fits win against a template
+        # that is shrunk only later: under a tight bound (MNIST ≤ 1,000 parameters) the
+        # first population was one template and fifteen random graphs, so the whole search
+        # grew from one template and its one draw of training genes (docs/decisions.md,
+        # session 16).
+        share = policy.template_share(
+            self.settings.template_fraction, index, self.settings.template_half_life
+        )
+        templated = index == 0 or self.rng.random() < share
         for attempt in range(FRESH_TRIES):
-            # the very first graph is a conventional one, so a run always starts somewhere
-            # sane. A template is drawn again while it is too big for the size bound; after
+            # A template is drawn again while it is too big for the size bound; after
             # SHRINK_AFTER draws it is shrunk to fit (narrower layers, a global average
             # head). Shrinking at once made digits' first graphs worse than a redraw
             # (docs/decisions.md, session 10). The last tries are random graphs.
             shrink = attempt >= SHRINK_AFTER
-            forced = index == 0 and attempt <= SHRINK_AFTER
             late = attempt >= FRESH_TRIES * 3 // 4
-            share = policy.template_share(
-                self.settings.template_fraction, index, self.settings.template_half_life
-            )
-            if forced or (not late and self.rng.random() < share):
+            if templated and not late:
                 g = template_graph(
                     self.rng,
                     t.inputs,

@@ -193,3 +193,27 @@ def test_fresh_graphs_are_templates_less_often_as_the_run_ages(tmp_path) -> None
         run.close()
     assert early.count("template") > 12  # about 0.8 · 0.5^(i/20) averaged: ~0.55
     assert late.count("template") <= 2  # 0.8 · 0.5^10: about 0.001
+
+
+def test_under_a_tight_bound_templates_keep_their_share_of_fresh_graphs(tmp_path) -> None:
+    """A digits template never fits 500 parameters until it is shrunk; a random graph
+    usually fits at once. The share is decided once per birth, so the shrunk template is
+    not outrun by random draws (before, one template in forty births)."""
+    from openbrains.engine.run import Run, RunSettings
+
+    settings = RunSettings(
+        task={"name": "digits"},
+        workers=0,
+        max_params=500,
+        template_fraction=0.5,
+        template_half_life=0,
+    )
+    run = Run(tmp_path / "run", settings)
+    try:
+        births = [run.breeder.fresh(i) for i in range(1, 41)]
+        fits = [run.breeder.fits(b.graph) for b in births]
+    finally:
+        run.close()
+    origins = [b.origin for b in births]
+    assert all(fits)
+    assert 10 <= origins.count("template") <= 30  # 0.5 of 40: 20 ± 3.2
