@@ -8,6 +8,14 @@ several leaves of one tree per call with a virtual loss; a brain pays its Python
 once per batch instead of once per leaf. Terminal positions are scored exactly by the
 game's ``outcome``, never by the evaluator, so forced wins are found without a trained net.
 
+Exact results also travel up the tree (MCTS-Solver, Winands, Björnsson and Saito 2008): a
+position is *proven* once one of its moves is a proven win for the player to move, or every
+legal move is proven (its value is then the best of them). A proven-losing move is never
+selected while another remains, and the move played is a proven win when there is one and
+never a proven loss while a move is unproven. Without this, a move whose reply wins at once
+keeps the average of all the replies it was tried with, and with a few dozen simulations
+that average can still look good.
+
 No torch here: ``engine.games.players.BrainEvaluator`` turns a brain into an evaluator.
 """
 
@@ -21,6 +29,9 @@ import numpy as np
 from openbrains.engine.tasks.game import Game, State
 
 Evaluator = Callable[[Sequence[State]], tuple[np.ndarray, np.ndarray]]
+
+# added to a proven win's selection score (subtracted from a loss's): beyond any Q + U
+PROVEN_WEIGHT = 1e9
 
 
 class Node:
@@ -37,6 +48,10 @@ class Node:
         "n_total",
         "player",
         "prior",
+        "proven",
+        "proven_in",
+        "solved",
+        "solved_in",
         "state",
         "terminal",
     )
@@ -47,6 +62,9 @@ class Node:
         outcome = game.outcome(state)
         # value of a finished game from the view of the player "to move" there
         self.terminal: float | None = None if outcome is None else float(outcome * self.player)
+        # the exact value from this node's player's view, once the search proved it
+        self.proven: float | None = self.terminal
+        self.proven_in = 0  # plies from here to the proven end
         self.expanded = False
         self.children: dict[int, Node] = {}
         self.n_total = 0
@@ -54,9 +72,16 @@ class Node:
         self.prior: np.ndarray | None = None
         self.N: np.ndarray | None = None
         self.W: np.ndarray | None = None
+        # per action: the proven value of playing it, from this node's player's view (NaN:
+        # not proven); ``None`` until a child is proven, so most nodes pay nothing for it
+        self.solved: np.ndarray | None = None
+        self.solved_in: np.ndarray | None = None  # plies to the end after each proven move
 
     def expand(self, game: Game, prior: np.ndarray) -> None:
-        """Store the evaluator's priors, masked to legal moves and renormalised."""
+        """Store the evaluator's priors, masked to legal moves and renormalised, and try
+        each move for a game that ends at once: those children are kept, proven, so a win
+        in one is seen on expansion and the move that allowed it is proven lost by the
+        parent without waiting for the search to visit that reply."""
         legal = np.asarray(game.legal(self.state), dtype=bool)
         p = np.where(legal, np.maximum(np.asarray(prior, dtype=np.float64), 0.0), 0.0)
         total = p.sum()
@@ -68,20 +93,66 @@ class Node:
         self.N = np.zeros(len(legal), dtype=np.float64)
         self.W = np.zeros(len(legal), dtype=np.float64)
         self.expanded = True
+        quick = getattr(game, "ending_moves", None)  # optional: the moves that end the game
+        for a in quick(self.state) if quick is not None else np.flatnonzero(legal):
+            child = self.children.get(int(a)) or Node(game, game.play(self.state, int(a)))
+            self.children[int(a)] = child  # kept: a later visit reuses it
+            if child.terminal is not None:
+                self.prove(int(a), child)
 
     def select(self, c_puct: float, fpu: float) -> int:
         """The action maximising Q + U (PUCT). Unvisited moves count as ``fpu``; with no
-        visits yet the exploration term still follows the priors."""
+        visits yet the exploration term still follows the priors. A proven move counts its
+        exact value, and a proven win or loss outranks (or falls below) every unproven move."""
         n = self.N
         q = np.where(n > 0, self.W / np.maximum(n, 1.0), fpu)
         u = c_puct * self.prior * math.sqrt(max(self.n_total, 1)) / (1.0 + n)
-        score = np.where(self.legal, q + u, -np.inf)
-        return int(np.argmax(score))
+        if self.solved is None:
+            score = q + u
+        else:
+            known = ~np.isnan(self.solved)
+            exact = np.where(known, self.solved, 0.0)
+            score = np.where(known, exact, q) + u + PROVEN_WEIGHT * np.trunc(exact)
+        return int(np.argmax(np.where(self.legal, score, -np.inf)))
+
+    def prove(self, action: int, child: Node) -> bool:
+        """Record that ``child`` (reached by ``action``) is proven; returns whether this
+        node is now proven too. A proven win counts the plies to its quickest end, any other
+        result those to its slowest."""
+        if self.solved is None:
+            self.solved = np.full(len(self.legal), np.nan)
+            self.solved_in = np.zeros(len(self.legal))
+        self.solved[action] = child.proven if child.player == self.player else -child.proven
+        self.solved_in[action] = child.proven_in + 1
+        known = self.solved[self.legal]
+        if (known >= 1.0).any():
+            self.proven = 1.0
+            self.proven_in = int(self.solved_in[self.legal & (self.solved >= 1.0)].min())
+        elif not np.isnan(known).any():
+            self.proven = float(known.max())
+            self.proven_in = int(self.solved_in[self.legal].max())
+        return self.proven is not None
+
+    def choices(self) -> np.ndarray:
+        """The moves worth playing: the quickest proven wins if there are any, else the
+        legal moves not proven lost, else (every move lost) those that lose slowest, for an
+        opponent may not see that far."""
+        legal = self.legal.copy()
+        if self.solved is None:
+            return legal
+        wins = legal & (self.solved >= 1.0)
+        if wins.any():
+            return wins & (self.solved_in == self.solved_in[wins].min())
+        alive = legal & ~(self.solved <= -1.0)
+        if alive.any():
+            return alive
+        return legal & (self.solved_in == self.solved_in[legal].max())
 
     def value(self) -> float:
-        """Mean value of the visits below this node, from its player's view."""
-        if self.terminal is not None:
-            return self.terminal
+        """Mean value of the visits below this node, from its player's view (the exact
+        value once proven)."""
+        if self.proven is not None:
+            return self.proven
         if not self.n_total:
             return 0.0
         return float(self.W.sum() / self.n_total)
@@ -197,8 +268,9 @@ class MCTS:
         seen: set[int] = set()
         for _ in range(min(self.leaves_per_call, room)):
             path, leaf = self._descend(root)
-            if leaf.terminal is not None:
-                _backup(path, leaf, leaf.terminal)
+            if leaf.proven is not None:
+                _backup(path, leaf, leaf.proven)
+                _prove(path)
                 continue
             if id(leaf) in seen:  # the same leaf again: this round is done
                 break
@@ -219,7 +291,9 @@ class MCTS:
 
     def _descend(self, root: Node) -> tuple[list[tuple[Node, int]], Node]:
         node, path = root, []
-        while node.expanded and node.terminal is None:
+        # a proven node is a leaf with an exact value; the root is searched on regardless, so
+        # its visits gather on the proven win (or spread over the lost moves)
+        while node.expanded and node.terminal is None and (node is root or node.proven is None):
             a = node.select(self.c_puct, self.fpu)
             path.append((node, a))
             child = node.children.get(a)
@@ -238,7 +312,11 @@ class MCTS:
         for (path, leaf), p, v in zip(pending, priors, values):
             if not leaf.expanded:
                 leaf.expand(self.game, p)
-            _backup(path, leaf, float(np.clip(v, -1.0, 1.0)))
+            if leaf.proven is not None:  # a win in one, seen on expansion
+                _backup(path, leaf, leaf.proven)
+                _prove(path)
+            else:
+                _backup(path, leaf, float(np.clip(v, -1.0, 1.0)))
 
     def _add_noise(self, root: Node, rng: np.random.Generator) -> None:
         legal = np.flatnonzero(root.legal)
@@ -249,6 +327,13 @@ class MCTS:
         mixed = root.prior.copy()
         mixed[legal] = (1 - self.noise_frac) * mixed[legal] + self.noise_frac * noise
         root.prior = mixed
+
+
+def _prove(path: list[tuple[Node, int]]) -> None:
+    """Carry a proof up the path, as far as each parent becomes proven in turn."""
+    for node, a in reversed(path):
+        if not node.prove(a, node.children[a]):
+            return
 
 
 def _backup(path: list[tuple[Node, int]], leaf: Node, value: float) -> None:
@@ -264,12 +349,15 @@ def visit_policy(
     root: Node, temperature: float = 1.0, rng: np.random.Generator | None = None
 ) -> np.ndarray:
     """Visits turned into a distribution: ``N^(1/τ)`` normalised; ``τ = 0`` puts all mass
-    on the most visited move (ties broken at random with ``rng``, else the first)."""
+    on the most visited move (ties broken at random with ``rng``, else the first). Only
+    ``root.choices()`` count: a proven win is played even when it was proven too late in
+    the search to gather the most visits, and a proven loss is not."""
     if root.N is None:
         return np.zeros(0)
-    n = root.N.copy()
-    if n.sum() <= 0:  # a root with no simulations yet: fall back to the priors
-        n = root.prior.copy()
+    allowed = root.choices()
+    n = np.where(allowed, root.N, 0.0)
+    if n.sum() <= 0:  # no simulations among them yet: fall back to the priors
+        n = np.where(allowed, root.prior, 0.0)
     if temperature <= 1e-6:
         best = np.flatnonzero(n == n.max())
         pick = int(rng.choice(best)) if rng is not None and len(best) > 1 else int(best[0])

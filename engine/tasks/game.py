@@ -50,6 +50,11 @@ class Game(Protocol):
     can share parents. ``outcome`` is ``None`` while the game runs, else ``+1`` / ``-1`` /
     ``0`` *from player +1's view*. ``encode`` is from the *player to move*'s view, shaped
     ``[T, C]`` with ``T = rows * cols`` so conv units can use the grid from ``spec()``.
+
+    Optional, found with ``getattr``: ``ordering(state)`` (legal moves, likely best first,
+    for alpha-beta), ``heuristic(state)`` (a guess in (-1, 1) for the player to move, for
+    minimax's leaves) and ``ending_moves(state)`` (the moves that end the game at once;
+    MCTS asks on every expansion, and without it plays every legal move to find them).
     """
 
     name: str

@@ -144,6 +144,20 @@ class ConnectFour:
         mirrored = self.from_board(np.ascontiguousarray(state.board[:, ::-1]), state.player)
         return [(state, pi.copy()), (mirrored, np.ascontiguousarray(pi[::-1]))]
 
+    def ending_moves(self, state: BoardState) -> list[int]:
+        """The columns whose disc ends the game (four in a row, or the board's last cell),
+        from the bitboards alone: MCTS asks this on every expansion."""
+        if state.result is not None:
+            return []
+        mine = state.extra[0] if state.player > 0 else state.extra[1]
+        heights = state.extra[2]
+        last = state.moves + 1 == ROWS * COLS
+        return [
+            c
+            for c in range(COLS)
+            if heights[c] < ROWS and (last or wins(mine | 1 << (c * H1 + heights[c])))
+        ]
+
     def ordering(self, state: BoardState) -> list[int]:
         """Legal moves, centre first: alpha-beta prunes far more with good moves first."""
         heights = state.extra[2]

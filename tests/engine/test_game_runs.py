@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -49,11 +50,17 @@ def test_short_tictactoe_run_champion_beats_random_more_often(tmp_path: Path) ->
     assert st["individuals"] == 8 and st["references"]["random"] == 0.0
     graph, brain = champion_brain(run_dir)
     game = TicTacToe()
-    fresh = compile_graph(graph, seed=123).eval()  # the same brain before any training
-    before = play_match(BrainPlayer(fresh, game), RandomPlayer(), game, 200, seed=7)
+    # the same brain before any training, over five draws of its first weights (one draw
+    # alone can already beat random three games in four)
+    before = [
+        play_match(
+            BrainPlayer(compile_graph(graph, seed=seed).eval(), game), RandomPlayer(), game, 200, 7
+        ).score
+        for seed in range(123, 128)
+    ]
     after = play_match(BrainPlayer(brain, game), RandomPlayer(), game, 200, seed=7)
     print(f"champion {st['best']['score']:.0f} elo; vs random before {before}, after {after}")
-    assert after.score > before.score + 0.15, (before, after)
+    assert after.score > float(np.mean(before)) + 0.15, (before, after)
     assert after.wins > 3 * after.losses and st["best"]["score"] > 100
 
 
