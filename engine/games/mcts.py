@@ -11,8 +11,9 @@ game's ``outcome``, never by the evaluator, so forced wins are found without a t
 Exact results also travel up the tree (MCTS-Solver, Winands, Björnsson and Saito 2008): a
 position is *proven* once one of its moves is a proven win for the player to move, or every
 legal move is proven (its value is then the best of them). A proven-losing move is never
-selected while another remains, and the move played is a proven win when there is one and
-never a proven loss while a move is unproven. Without this, a move whose reply wins at once
+selected while another remains, and the move played is a proven win when there is one,
+never a proven loss while a move is unproven, and the slowest loss when all are lost.
+Each expansion also looks for moves that end the game at once (``expand``). Without this, a move whose reply wins at once
 keeps the average of all the replies it was tried with, and with a few dozen simulations
 that average can still look good.
 
@@ -37,7 +38,8 @@ PROVEN_WEIGHT = 1e9
 class Node:
     """One position in a search tree. Edge statistics live in the parent, as arrays over
     actions: ``N`` (visits), ``W`` (summed value from *this node's* player's view) and
-    ``prior``; children are made when first visited."""
+    ``prior``; children are made when first visited, or on expansion where the move
+    ends the game (``expand``)."""
 
     __slots__ = (
         "N",
