@@ -15,6 +15,7 @@ import pytest
 
 from openbrains.engine.games.mcts import MCTS, visit_policy
 from openbrains.nodes.games.connect4 import ConnectFour
+from openbrains.nodes.games.tictactoe import TicTacToe
 
 C4 = ConnectFour()
 
@@ -121,20 +122,45 @@ def test_training_targets_give_proven_losses_nothing_and_wins_everything() -> No
             assert pi[lost].sum() == 0.0
 
 
-def test_connect4_ending_moves_agree_with_playing_each_move() -> None:
-    """The bitboard shortcut MCTS uses on every expansion names exactly the moves after
-    which the game is over, the board's last cell (a draw or a win) included."""
+@pytest.mark.parametrize("game", [C4, TicTacToe()], ids=lambda g: g.name)
+def test_ending_moves_agree_with_playing_each_move(game) -> None:
+    """The shortcut MCTS uses on every expansion names exactly the moves after which the
+    game is over, the board's last cell (a draw or a win) included."""
     rng = np.random.default_rng(3)
+    last = game.rows * game.cols - 1
     checked_last_cell = 0
     for _game in range(3000):
-        s = C4.initial()
-        while C4.outcome(s) is None:
-            legal = [int(a) for a in np.flatnonzero(C4.legal(s))]
-            ending = [a for a in legal if C4.outcome(C4.play(s, a)) is not None]
-            assert C4.ending_moves(s) == ending, C4.render(s)
-            checked_last_cell += s.moves == 41
-            s = C4.play(s, int(rng.choice(legal)))
-        assert C4.ending_moves(s) == []
+        s = game.initial()
+        while game.outcome(s) is None:
+            legal = [int(a) for a in np.flatnonzero(game.legal(s))]
+            ending = [a for a in legal if game.outcome(game.play(s, a)) is not None]
+            assert game.ending_moves(s) == ending, game.render(s)
+            checked_last_cell += s.moves == last
+            s = game.play(s, int(rng.choice(legal)))
+        assert game.ending_moves(s) == []
         if checked_last_cell >= 3:
             break
     assert checked_last_cell >= 3
+
+
+class WithoutShortcut:
+    """Connect Four without ``ending_moves``: MCTS then plays every move to find them."""
+
+    def __init__(self, game) -> None:
+        self.game = game
+        self.name, self.action_size = game.name, game.action_size
+
+    def __getattr__(self, name: str):
+        if name == "ending_moves":
+            raise AttributeError(name)
+        return getattr(self.game, name)
+
+
+def test_a_game_without_the_shortcut_is_searched_the_same() -> None:
+    plain = WithoutShortcut(C4)
+    assert not hasattr(plain, "ending_moves")
+    for s in random_positions(60, seed=2):
+        quick = MCTS(C4, misleading(C4), sims=50).search(s)
+        slow = MCTS(plain, misleading(C4), sims=50).search(s)
+        assert np.array_equal(quick.N, slow.N) and quick.proven == slow.proven
+        assert np.array_equal(visit_policy(quick, 1.0), visit_policy(slow, 1.0))
