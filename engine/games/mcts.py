@@ -13,9 +13,9 @@ position is *proven* once one of its moves is a proven win for the player to mov
 legal move is proven (its value is then the best of them). A proven-losing move is never
 selected while another remains, and the move played is a proven win when there is one,
 never a proven loss while a move is unproven, and the slowest loss when all are lost.
-Each expansion also looks for moves that end the game at once (``expand``). Without this, a move whose reply wins at once
-keeps the average of all the replies it was tried with, and with a few dozen simulations
-that average can still look good.
+Each expansion also looks for moves that end the game at once (``expand``). Without this,
+a move whose reply wins at once keeps the average of all the replies it was tried with,
+and with a few dozen simulations that average can still look good.
 
 No torch here: ``engine.games.players.BrainEvaluator`` turns a brain into an evaluator.
 """
