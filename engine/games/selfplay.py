@@ -1,8 +1,13 @@
 """Self-play: a candidate's brain plays itself through MCTS and learns from the games.
 
-Each move of a self-play game stores ``(encoded state, π, z)``: π is the visit-count
-distribution of the search (a better policy than the raw net), z the final result from
-the mover's view. Symmetries multiply the examples. The loss is AlphaZero's:
+Each move of a self-play game stores ``(encoded state, π, v)``: π is the visit-count
+distribution of the search (a better policy than the raw net), v the value target. v is
+the exact value when the search proved the position, else the mean of z, the final result
+from the mover's view, and q, the search's own value of the position (``value_mix``). z
+alone blames every move of a game for the one blunder that decided it, and early in
+training most games are decided by a blunder; q alone is only as good as the net. Their
+mean trained faster and stronger Connect Four nets ("Lessons from AlphaZero", part 4:
+Prasad, Young and Dogra 2018). Symmetries multiply the examples. The loss is AlphaZero's:
 cross-entropy of π against the policy logits plus the squared error of z against
 ``tanh(value)``. Everything takes plain brains, games and seeds, so a worker process can
 call ``selfplay_train`` directly and ship the new examples back as bytes.
@@ -220,6 +225,26 @@ class GameStats:
         return self.simulations / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass
+class Record:
+    """One searched position of a self-play game, until the game's result is known."""
+
+    state: object
+    policy: np.ndarray  # π, the visit distribution
+    mover: int  # +1 or -1
+    game: int  # which game of the batch
+    searched: float  # q: the root's value from the mover's view (exact when proven)
+    proven: bool
+
+
+def value_target(record: Record, result: int, value_mix: float) -> float:
+    """The value a position is trained towards: exact when proven, else z and q mixed."""
+    if record.proven:
+        return record.searched
+    z = float(result * record.mover)
+    return (1.0 - value_mix) * z + value_mix * record.searched
+
+
 def play_selfplay_games(
     game: Game,
     evaluator: Evaluator,
@@ -232,18 +257,23 @@ def play_selfplay_games(
     augment: bool = True,
     on_step: OnStep = None,
     max_moves: int = 10_000,
+    value_mix: float = 0.5,
 ) -> tuple[Examples, GameStats]:
     """``n_games`` games of MCTS self-play, ``parallel`` at a time (their leaves go to the
     evaluator together). Moves are sampled from the visits for the first ``temp_moves``
     moves (default: a third of the action count, at least 2), then the most visited move is
-    played; root priors get Dirichlet noise throughout, as in AlphaZero."""
+    played; root priors get Dirichlet noise throughout, as in AlphaZero. ``value_mix`` is
+    the weight of the search's value q against the result z in the value target (0: z
+    alone, as in AlphaZero); a proven position's target is its exact value."""
+    if not 0.0 <= value_mix <= 1.0:
+        raise ValueError(f"value_mix must be in [0, 1], got {value_mix}")
     rng = np.random.default_rng(seed)
     mcts = MCTS(game, evaluator, sims=sims, c_puct=c_puct)
     if temp_moves is None:  # enough opening variety without spoiling the results
         temp_moves = max(2, game.action_size // 3)
     stats = GameStats()
     start = time.perf_counter()
-    records: list[tuple[object, np.ndarray, int, int]] = []  # (state, π, mover, game no.)
+    records: list[Record] = []
     results: dict[int, int] = {}
     for first in range(0, n_games, max(1, parallel)):
         ids = list(range(first, min(n_games, first + max(1, parallel))))
@@ -256,7 +286,16 @@ def play_selfplay_games(
                 stats.simulations += root.n_total
                 s = states[g]
                 pi = visit_policy(root, 1.0)
-                records.append((s, pi.astype(np.float32), game.current_player(s), g))
+                records.append(
+                    Record(
+                        s,
+                        pi.astype(np.float32),
+                        game.current_player(s),
+                        g,
+                        root.value(),
+                        root.proven is not None,
+                    )
+                )
                 if moves[g] < temp_moves:
                     a = sample_action(pi, rng)
                 else:
@@ -280,25 +319,26 @@ def play_selfplay_games(
         stats.draws += r == 0
     stats.games = len(results)
     stats.evaluations = mcts.evaluations
-    examples = _examples(game, records, results, augment)
+    examples = _examples(game, records, results, augment, value_mix)
     stats.seconds = time.perf_counter() - start
     return examples, stats
 
 
 def _examples(
     game: Game,
-    records: list[tuple[object, np.ndarray, int, int]],
+    records: list[Record],
     results: dict[int, int],
     augment: bool,
+    value_mix: float,
 ) -> Examples:
     states, policies, values = [], [], []
-    for s, pi, mover, g in records:
-        z = float(results[g] * mover)
-        pairs = game.symmetries(s, pi) if augment else [(s, pi)]
+    for r in records:
+        v = value_target(r, results[r.game], value_mix)
+        pairs = game.symmetries(r.state, r.policy) if augment else [(r.state, r.policy)]
         for sym, p in pairs:
             states.append(game.encode(sym))
             policies.append(np.asarray(p, np.float32))
-            values.append(z)
+            values.append(v)
     spec = game.spec()
     if not states:
         return Examples.empty((int(spec.time or 1), spec.channels), game.action_size)

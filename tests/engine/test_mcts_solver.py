@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from openbrains.engine.games.mcts import MCTS, visit_policy
+from openbrains.engine.games.selfplay import Record, value_target
 from openbrains.nodes.games.connect4 import ConnectFour
 from openbrains.nodes.games.tictactoe import TicTacToe
 
@@ -168,3 +169,24 @@ def test_a_game_without_the_shortcut_is_searched_the_same() -> None:
         slow = MCTS(plain, misleading(C4), sims=50).search(s)
         assert np.array_equal(quick.N, slow.N) and quick.proven == slow.proven
         assert np.array_equal(visit_policy(quick, 1.0), visit_policy(slow, 1.0))
+
+
+def test_value_targets_are_exact_where_proven_and_mix_z_with_q_elsewhere() -> None:
+    proven = unproven = 0
+    for s in random_positions(60, seed=2):
+        _move, root = best_move(s, 50)
+        mover = C4.current_player(s)
+        record = Record(s, visit_policy(root, 1.0), mover, 0, root.value(), root.proven is not None)
+        for result in (1, -1, 0):  # whatever the game's end, a proof is the target
+            target = value_target(record, result, 0.5)
+            if root.proven is not None:
+                assert target == root.proven
+            else:
+                q = float(root.W.sum() / root.n_total)
+                assert target == pytest.approx(0.5 * result * mover + 0.5 * q)
+                assert value_target(record, result, 0.0) == result * mover
+        if wins_in_one(s):
+            assert record.proven and record.searched == 1.0
+        proven += record.proven
+        unproven += not record.proven
+    assert proven >= 5 and unproven >= 5, (proven, unproven)
