@@ -2,15 +2,17 @@
 
 Each move of a self-play game stores ``(encoded state, π, v)``: π is the visit-count
 distribution of the search (a better policy than the raw net), v the value target. v is
-the exact value when the search proved the position, else the mean of z, the final result
-from the mover's view, and q, the search's own value of the position (``value_mix``). z
-alone blames every move of a game for the one blunder that decided it, and early in
-training most games are decided by a blunder; q alone is only as good as the net. Their
-mean trained faster and stronger Connect Four nets ("Lessons from AlphaZero", part 4:
-Prasad, Young and Dogra 2018). Symmetries multiply the examples. The loss is AlphaZero's:
-cross-entropy of π against the policy logits plus the squared error of z against
-``tanh(value)``. Everything takes plain brains, games and seeds, so a worker process can
-call ``selfplay_train`` directly and ship the new examples back as bytes.
+the exact value when the search proved the position, else z, the final result from the
+mover's view (AlphaZero's target), or, with ``value_mix`` > 0, z mixed with q, the
+search's own value of the position. z alone blames every move of a game for the one
+blunder that decided it; the mean of z and q trained stronger Connect Four nets in
+"Lessons from AlphaZero", part 4 (Prasad, Young and Dogra 2018), but in one 30-minute
+Connect Four search here it did worse (0.21 against minimax:2, where z gave 0.35–0.38;
+docs/decisions.md, session 18), so z stays the default. Symmetries multiply the
+examples. The loss is AlphaZero's: cross-entropy of π against the policy logits plus the
+squared error of v against ``tanh(value)``. Everything takes plain brains, games and
+seeds, so a worker process can call ``selfplay_train`` directly and ship the new examples
+back as bytes.
 """
 
 from __future__ import annotations
@@ -257,7 +259,7 @@ def play_selfplay_games(
     augment: bool = True,
     on_step: OnStep = None,
     max_moves: int = 10_000,
-    value_mix: float = 0.5,
+    value_mix: float = 0.0,
 ) -> tuple[Examples, GameStats]:
     """``n_games`` games of MCTS self-play, ``parallel`` at a time (their leaves go to the
     evaluator together). Moves are sampled from the visits for the first ``temp_moves``

@@ -575,10 +575,10 @@ def test_selfplay_examples_are_augmented_and_valued() -> None:
     assert len(ex) == 8 * stats.moves, "eight symmetries per position"
     assert ex.states.shape[1:] == (9, 3) and ex.policies.shape[1] == 9
     assert np.allclose(ex.policies.sum(1), 1.0, atol=1e-5)
-    assert ex.values.min() >= -1.0 and ex.values.max() <= 1.0
-    assert len(set(np.unique(ex.values)) - {-1.0, 0.0, 1.0}) > 0, "z mixed with the search's q"
-    pure, _ = play_selfplay_games(TTT, ev, n_games=6, sims=20, seed=0, parallel=3, value_mix=0)
-    assert set(np.unique(pure.values)) <= {-1.0, 0.0, 1.0}, "value_mix=0: the result alone"
+    assert set(np.unique(ex.values)) <= {-1.0, 0.0, 1.0}, "the result, or a proof"
+    mixed, _ = play_selfplay_games(TTT, ev, n_games=6, sims=20, seed=0, parallel=3, value_mix=0.5)
+    assert mixed.values.min() >= -1.0 and mixed.values.max() <= 1.0
+    assert len(set(np.unique(mixed.values)) - {-1.0, 0.0, 1.0}) > 0, "z mixed with q"
     brain = tiny_brain(TTT)
     before = [p.detach().clone() for p in brain.parameters()]
     t = train_on_examples(brain, ex, steps=20, lr=1e-2, seed=0)
