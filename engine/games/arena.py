@@ -12,13 +12,13 @@ any pile of results (maximum likelihood), which does not depend on the order of 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from openbrains.engine.games.players import Player, reference_player
-from openbrains.engine.tasks.game import Game, State
+from openbrains.engine.tasks.game import Game, GameError, State, state_key
 
 DEFAULT_K = 16.0
 Q = math.log(10.0) / 400.0
@@ -98,18 +98,70 @@ def play_match(
     game: Game,
     n_games: int,
     seed: int = 0,
+    opening_plies: int = 0,
 ) -> MatchResult:
     """``n_games`` games; ``p1`` starts the even-numbered ones, ``p2`` the odd ones (use an
     even number for exact fairness). Game ``i`` draws its randomness from ``(seed, i)``,
-    so a match is reproducible and its games independent of each other."""
+    so a match is reproducible and its games independent of each other.
+
+    With ``opening_plies`` each pair of games starts from its own position after that many
+    random moves, once with each player first (positions repeat only when the game has
+    too few). Two players that pick their moves without chance (a greedy brain, a
+    depth-limited minimax, which seldom meets a tie) otherwise replay one game per side."""
+    starts = opening_cycle(game, (n_games + 1) // 2, seed, opening_plies)
     result = MatchResult()
     for i in range(n_games):
         rng = np.random.default_rng([seed, i])
+        state = starts[i // 2] if starts else None
         if i % 2 == 0:
-            result += MatchResult.of(play_game(game, p1, p2, rng))
+            result += MatchResult.of(play_game(game, p1, p2, rng, state=state))
         else:
-            result += MatchResult.of(-play_game(game, p2, p1, rng))
+            result += MatchResult.of(-play_game(game, p2, p1, rng, state=state))
     return result
+
+
+OPENING_TRIES = 50
+"""Random openings drawn per one asked for before deciding the game has too few."""
+
+
+def openings(game: Game, count: int, seed: int, plies: int) -> list[State]:
+    """``count`` distinct unfinished positions after ``plies`` random moves (seeded;
+    moves in another order that reach the same position count once).
+
+    Raises ``GameError`` when the game has fewer such positions than asked for."""
+    found = distinct_openings(game, count, seed, plies)
+    if len(found) < count:
+        raise GameError(
+            f"{game.name} has too few unfinished positions after {plies} moves for "
+            f"{count} openings (found {len(found)}); play fewer games or longer openings"
+        )
+    return found
+
+
+def opening_cycle(game: Game, count: int, seed: int, plies: int) -> list[State]:
+    """``count`` openings as ``openings`` draws them, the distinct ones repeated in turn
+    when the game has fewer; none for ``plies`` 0."""
+    if plies <= 0 or count <= 0:
+        return []
+    found = distinct_openings(game, count, seed, plies) or [game.initial()]
+    return [found[i % len(found)] for i in range(count)]
+
+
+def distinct_openings(game: Game, count: int, seed: int, plies: int) -> list[State]:
+    """Up to ``count`` distinct unfinished positions after ``plies`` random moves."""
+    rng = np.random.default_rng([seed, plies])
+    found: dict[Hashable, State] = {}
+    for _ in range(OPENING_TRIES * count):
+        if len(found) == count:
+            break
+        state = game.initial()
+        for _ in range(plies):
+            if game.outcome(state) is not None:
+                break
+            state = game.play(state, int(rng.choice(np.flatnonzero(game.legal(state)))))
+        if game.outcome(state) is None:
+            found.setdefault(state_key(game, state), state)
+    return list(found.values())
 
 
 # ----- Elo -----------------------------------------------------------------------------------

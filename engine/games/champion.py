@@ -9,7 +9,6 @@ line naming the file and what is wrong.
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from openbrains.engine.compile import Brain
 from openbrains.engine.errors import OpenBrainsError
-from openbrains.engine.games.arena import MatchResult, play_game
+from openbrains.engine.games.arena import MatchResult, openings, play_game
 from openbrains.engine.games.players import (
     BrainPlayer,
     MinimaxPlayer,
@@ -34,7 +33,6 @@ from openbrains.engine.tasks.game import (
     State,
     is_game,
     make_game,
-    state_key,
 )
 
 OPPONENT_HELP = "random, lookahead, minimax or minimax:DEPTH"
@@ -106,8 +104,6 @@ def champion_player(brain: Brain, game: Game, sims: int = DEFAULT_SIMS) -> Brain
 
 
 REFERENCE_NAMES = ("random", "lookahead", "onestep", "minimax")
-OPENING_TRIES = 50
-"""Random openings drawn per one asked for before deciding the game has too few."""
 
 
 def opponent(spec: str, game: Game | None = None) -> Player:
@@ -181,31 +177,6 @@ def sided_match(
         else:
             out.second += MatchResult.of(-play_game(game, other, player, rng, state=state))
     return out
-
-
-def openings(game: Game, count: int, seed: int, plies: int) -> list[State]:
-    """``count`` distinct unfinished positions after ``plies`` random moves (seeded;
-    moves in another order that reach the same position count once).
-
-    Raises ``GameError`` when the game has fewer such positions than asked for."""
-    rng = np.random.default_rng([seed, plies])
-    found: dict[Hashable, State] = {}
-    for _ in range(OPENING_TRIES * count):
-        if len(found) == count:
-            break
-        state = game.initial()
-        for _ in range(plies):
-            if game.outcome(state) is not None:
-                break
-            state = game.play(state, int(rng.choice(np.flatnonzero(game.legal(state)))))
-        if game.outcome(state) is None:
-            found.setdefault(state_key(game, state), state)
-    if len(found) < count:
-        raise GameError(
-            f"{game.name} has too few unfinished positions after {plies} moves for "
-            f"{count} openings (found {len(found)}); play fewer games or longer openings"
-        )
-    return list(found.values())
 
 
 @dataclass

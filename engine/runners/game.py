@@ -72,7 +72,9 @@ def rate(
     players.update({name: p for name, (p, _r) in opponents.items()})
     anchors.update({name: r for name, (_p, r) in opponents.items()})
     for i, (name, other) in enumerate(players.items()):
-        res = play_match(player, other, game, n_games, seed=seed * 1009 + i)
+        res = play_match(
+            player, other, game, n_games, seed=seed * 1009 + i, opening_plies=task.arena_openings
+        )
         results.append(("candidate", name, res))
     return fit_ratings(results, anchors=anchors)["candidate"], results
 

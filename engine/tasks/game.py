@@ -392,7 +392,10 @@ class GameTask:
     ``train_steps`` optimiser steps) and is then rated by ``arena_games`` games against
     others and against ``references`` (player names understood by
     ``engine.games.players.reference_player``); ``anchors`` pin reference ratings so Elo
-    is an absolute yardstick. For scored environments fitness is the mean ``score`` over
+    is an absolute yardstick. With ``arena_openings`` each pair of arena games starts
+    after that many random moves, once from each side: a greedy brain and a
+    depth-limited minimax choose without chance, so from the empty board their 20 games
+    are one game per side, replayed. For scored environments fitness is the mean ``score`` over
     ``episodes`` episodes.
     """
 
@@ -405,6 +408,7 @@ class GameTask:
     lr: float = 3e-3
     arena_games: int = 20
     arena_sims: int = 0
+    arena_openings: int = 0
     references: tuple[str, ...] = ("random", "onestep", "minimax:2")
     anchors: dict[str, float] = field(default_factory=lambda: {"random": 0.0})
     episodes: int = 20
@@ -479,6 +483,7 @@ class GameTask:
             "lr": self.lr,
             "arena_games": self.arena_games,
             "arena_sims": self.arena_sims,
+            "arena_openings": self.arena_openings,
             "references": list(self.references),
             "anchors": dict(self.anchors),
             "episodes": self.episodes,
@@ -500,6 +505,7 @@ class GameTask:
             "lr",
             "arena_games",
             "arena_sims",
+            "arena_openings",
             "references",
             "anchors",
             "episodes",

@@ -59,6 +59,14 @@ _GAME_OPTIONS = (
         0,
         2000,
     ),
+    Option(
+        "arena_openings",
+        int,
+        None,
+        "random moves before each pair of arena games (0 = from the empty board)",
+        0,
+        20,
+    ),
 )
 
 
@@ -71,6 +79,7 @@ def _game_task(game: str, **options: Any) -> Any:
             "references": ("random", "onestep", "minimax:2"),
             "sims": 40,
             "selfplay_games": 48,
+            "arena_openings": 2,
             "train_steps": 300,
         },
     }[game]

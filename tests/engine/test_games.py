@@ -21,6 +21,7 @@ from openbrains.engine.games.arena import (
     calibrate_references,
     expected,
     fit_ratings,
+    opening_cycle,
     play_game,
     play_match,
     rate_player,
@@ -365,6 +366,40 @@ def test_play_match_alternates_sides_and_is_reproducible() -> None:
             return int(np.flatnonzero(~game.legal(state))[0]) if game.legal(state).sum() < 9 else 0
 
     assert play_game(TTT, RandomPlayer(), Cheat(), np.random.default_rng(0)) == 1
+
+
+def test_matches_from_openings_start_each_pair_from_its_own_position() -> None:
+    class Recorder:
+        """minimax:2's moves, noting every position it is asked about."""
+
+        name = "recorder"
+
+        def __init__(self) -> None:
+            self.inner, self.seen = MinimaxPlayer(depth=2), []
+
+        def act(self, game, state, rng):
+            self.seen.append(state)
+            return self.inner.act(game, state, rng)
+
+    def pieces(state) -> int:
+        return int(np.abs(state.board).sum())
+
+    rec = Recorder()
+    res = play_match(rec, MinimaxPlayer(depth=2), C4, 20, seed=0, opening_plies=2)
+    starts = opening_cycle(C4, 10, seed=0, plies=2)
+    assert len({C4.key(s) for s in starts}) == 10 and all(pieces(s) == 2 for s in starts)
+    first = [s for s in rec.seen if pieces(s) == 2]  # the games it started: at the opening
+    assert [C4.key(s) for s in first] == [C4.key(s) for s in starts]
+    second = [s for s in rec.seen if pieces(s) == 3]  # the others: one reply later
+    assert len(second) == 10
+    assert all(int((b.board != a.board).sum()) == 1 for a, b in zip(starts, second))
+    assert res.games == 20 and res.wins + res.draws > 0 and res.losses + res.draws > 0
+    again = play_match(OneStepPlayer(), RandomPlayer(), C4, 8, seed=3, opening_plies=2)
+    assert again == play_match(OneStepPlayer(), RandomPlayer(), C4, 8, seed=3, opening_plies=2)
+    # a game with too few openings repeats them rather than failing a run's arena
+    few = opening_cycle(TTT, 12, seed=0, plies=1)
+    assert len(few) == 12 and len({TTT.key(s) for s in few}) == 9
+    assert opening_cycle(TTT, 12, seed=0, plies=0) == []
 
 
 def test_round_robin_and_swiss_with_anchored_reference() -> None:

@@ -29,7 +29,8 @@ from openbrains.engine.run.records import candidates
 from openbrains.engine.runners import RUNNERS, runner_for
 from openbrains.engine.runners.dataset import DatasetRunner
 from openbrains.engine.runners.environment import EnvironmentRunner
-from openbrains.engine.runners.game import GameRunner
+from openbrains.engine.runners.game import GameRunner, rate
+from openbrains.engine.tasks.game import GameTask
 from openbrains.engine.tasks.registry import load_task
 from openbrains.engine.train import genes
 from openbrains.engine.weights import decode_weights, encode_weights
@@ -173,6 +174,31 @@ def test_game_runner_plays_its_opponents_and_moves_them(tmp_path: Path) -> None:
         assert run.archive.get_meta("references") == out.references
     finally:
         run.close()
+
+
+def test_a_connect4_arena_starts_its_games_from_openings() -> None:
+    class Recorder:
+        """Plays the first legal move and notes how full each board it meets is."""
+
+        name = "recorder"
+
+        def __init__(self) -> None:
+            self.pieces: set[int] = set()
+
+        def act(self, game, state, rng):
+            self.pieces.add(int(abs(state.board).sum()))
+            return int(game.legal(state).argmax())
+
+    task = load_task("connect4", arena_games=4)
+    assert task.arena_openings == 2, "greedy brains and minimax:2 would replay one game a side"
+    assert GameTask.from_dict(task.describe()).arena_openings == 2
+    player = Recorder()
+    rate(player, task, {}, seed=0, n_games=4)
+    assert 0 not in player.pieces and 1 not in player.pieces and 2 in player.pieces
+    plain = load_task("connect4", arena_games=4, arena_openings=0)
+    player = Recorder()
+    rate(player, plain, {}, seed=0, n_games=4)
+    assert 0 in player.pieces, "arena_openings=0: from the empty board"
 
 
 def test_game_runner_loads_an_opponent_from_its_own_blob() -> None:
