@@ -12,7 +12,7 @@ any pile of results (maximum likelihood), which does not depend on the order of 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,14 +110,24 @@ def play_match(
     depth-limited minimax, which seldom meets a tie) otherwise replay one game per side."""
     starts = opening_cycle(game, (n_games + 1) // 2, seed, opening_plies)
     result = MatchResult()
+    for _i, outcome in match_games(p1, p2, game, n_games, seed, starts):
+        result += MatchResult.of(outcome)
+    return result
+
+
+def match_games(
+    p1: Player, p2: Player, game: Game, n_games: int, seed: int, starts: Sequence[State]
+) -> Iterator[tuple[int, int]]:
+    """Game number and outcome from ``p1``'s view of each game of a match: ``p1`` first in
+    the even-numbered ones, game ``i`` seeded ``(seed, i)``, pair ``k`` started from
+    ``starts[k]`` (the empty board when ``starts`` is empty)."""
     for i in range(n_games):
         rng = np.random.default_rng([seed, i])
         state = starts[i // 2] if starts else None
         if i % 2 == 0:
-            result += MatchResult.of(play_game(game, p1, p2, rng, state=state))
+            yield i, play_game(game, p1, p2, rng, state=state)
         else:
-            result += MatchResult.of(-play_game(game, p2, p1, rng, state=state))
-    return result
+            yield i, -play_game(game, p2, p1, rng, state=state)
 
 
 OPENING_TRIES = 50

@@ -16,7 +16,7 @@ import numpy as np
 
 from openbrains.engine.compile import Brain
 from openbrains.engine.errors import OpenBrainsError
-from openbrains.engine.games.arena import MatchResult, openings, play_game
+from openbrains.engine.games.arena import MatchResult, match_games, openings
 from openbrains.engine.games.players import (
     BrainPlayer,
     MinimaxPlayer,
@@ -167,15 +167,13 @@ def sided_match(
     random moves, played once from each side: against a deterministic opponent
     (depth-limited minimax seldom meets a tie to break at random) and a brain that plays
     its most visited move, games from the empty board are one game per side replayed."""
-    starts = openings(game, (n_games + 1) // 2, seed, opening_plies) if opening_plies else None
+    starts = openings(game, (n_games + 1) // 2, seed, opening_plies) if opening_plies else []
     out = SidedResult(MatchResult(), MatchResult())
-    for i in range(n_games):
-        rng = np.random.default_rng([seed, i])
-        state = starts[i // 2] if starts else None
+    for i, outcome in match_games(player, other, game, n_games, seed, starts):
         if i % 2 == 0:
-            out.first += MatchResult.of(play_game(game, player, other, rng, state=state))
+            out.first += MatchResult.of(outcome)
         else:
-            out.second += MatchResult.of(-play_game(game, other, player, rng, state=state))
+            out.second += MatchResult.of(outcome)
     return out
 
 
