@@ -35,6 +35,12 @@ def _export_args(sub: argparse._SubParsersAction) -> None:
         metavar="X",
         help="int8 only: refuse if the validation metric gets worse by more than X",
     )
+    p.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="a run's brain with the weights it was chosen with, not its refit's "
+        "(trained on with the validation data; see README, Runs)",
+    )
     p.add_argument("--task", help="int8: the task whose validation split calibrates it")
     p.add_argument("--data", help="int8: that task's data (file or folder)")
     p.add_argument("--label", help="int8: label column (csv)")
@@ -58,6 +64,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         args.output,
         format=args.format,
         best=args.best,
+        refit=not args.no_refit,
         id=args.id,
         quantize=args.quantize,
         max_drop=args.max_drop,

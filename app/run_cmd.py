@@ -128,6 +128,11 @@ def _run_args(sub: argparse._SubParsersAction) -> None:
         help="0..1: weight of people's ratings (openbrains rate) against the task's score",
     )
     p.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="do not train each new champion on with the validation data added (see README, Runs)",
+    )
+    p.add_argument(
         "--no-inherit",
         action="store_true",
         help="no weight inheritance: children and promoted survivors train from fresh weights (an ablation)",
@@ -301,6 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         template_half_life=args.template_half_life,
         rating_weight=min(1.0, max(0.0, rating_weight)),
         inherit=not args.no_inherit,
+        refit=not args.no_refit,
         seeds=seeds,
         keep=keep,
         device_budget=args.device_budget,

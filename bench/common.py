@@ -14,11 +14,12 @@ from openbrains.engine.run import Run, RunSettings
 
 @dataclass
 class Timeline:
-    """Champion (by validation) over wall time, from the run's events."""
+    """Champion (by validation) and its refit over wall time, from the run's events."""
 
     start: float = field(default_factory=time.monotonic)
     champions: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     births: list[float] = field(default_factory=list)
+    refits: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         now = time.monotonic() - self.start
@@ -26,6 +27,8 @@ class Timeline:
             self.births.append(now)
             if data.get("champion"):
                 self.champions.append((now, data))
+        elif kind == "refit":
+            self.refits.append((now, data))
 
     def champion_at(self, seconds: float) -> dict[str, Any] | None:
         best = None
@@ -33,6 +36,17 @@ class Timeline:
             if t <= seconds:
                 best = data
         return best
+
+    def refit_at(self, seconds: float) -> dict[str, Any] | None:
+        """The refit of the champion at ``seconds``, if it had landed by then."""
+        champ = self.champion_at(seconds)
+        if champ is None:
+            return None
+        found = None
+        for t, data in self.refits:
+            if t <= seconds and data.get("of") == champ["id"]:
+                found = data
+        return found
 
 
 def search(

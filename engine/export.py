@@ -21,6 +21,7 @@ from openbrains.engine.errors import GraphError, OpenBrainsError
 from openbrains.engine.format import GraphFile, load, save
 from openbrains.engine.gids import stamp_gids
 from openbrains.engine.graph import Graph
+from openbrains.engine.refits import RefitStore
 from openbrains.engine.store import Archive, ArchiveError, Record
 from openbrains.engine.taskrecord import record_of
 from openbrains.engine.tasks.registry import load_task
@@ -28,14 +29,19 @@ from openbrains.engine.train.trainer import evaluate
 from openbrains.engine.weights import decode_weights
 
 
-def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Path, Record]:
-    """Write individual ``ind`` (the champion when None) of ``run_dir`` to ``output``."""
+def export_individual(
+    run_dir: Path, ind: int | None, output: Path, refit: bool = True
+) -> tuple[Path, Record]:
+    """Write individual ``ind`` (the champion when None) of ``run_dir`` to ``output``:
+    with ``refit``, its refit's weights where the run made one (engine.refits), since that
+    is the same brain having learnt from the validation examples too."""
     archive = Archive(Path(run_dir), readonly=True)
     try:
         rec = archive.best() if ind is None else archive.get(ind)
         if rec is None:
             raise ArchiveError(f"{run_dir} has no finished individual yet")
         weights = archive.weights(rec.id)
+        refitted = RefitStore(archive).get(rec.id) if refit else None
         if weights is None:
             raise ArchiveError(
                 f"individual {rec.id} has no stored weights (status {rec.status}; "
@@ -55,6 +61,13 @@ def export_individual(run_dir: Path, ind: int | None, output: Path) -> tuple[Pat
             "params": rec.params,
             "splits": archive.scores(rec.id),
         }
+        if refitted is not None:
+            weights = refitted.weights
+            record.score.update(
+                test=refitted.test_metric,
+                steps=rec.steps + refitted.steps,
+                refit={"steps": refitted.steps, "validation_seen": refitted.val_metric},
+            )
         graph.tasks = {**{k: v for k, v in graph.tasks.items() if k != name}, name: record}
         graph.codecs = {**task_codecs(graph, task_info), **graph.codecs}
         stamp_gids(graph, run_key(archive, Path(run_dir)))

@@ -104,6 +104,8 @@ class JobSpec:
     # probes (safetensors); "" for a plain one-task job
     keep: str = ""
     probes: bytes = b""
+    # a refit (engine.refits): train on the training and validation data together
+    refit: bool = False
     format: int = JOB_FORMAT
 
     @property
@@ -134,6 +136,7 @@ class JobSpec:
                 {"id": o.id, "graph": o.graph, "rating": o.rating} for o in self.opponents
             ],
             "keep": self.keep,
+            "refit": self.refit,
         }
         return header, [self.weights, *(o.weights for o in self.opponents), self.probes]
 
@@ -160,6 +163,7 @@ class JobSpec:
             ),
             keep=str(header.get("keep") or ""),
             probes=blobs[-1],
+            refit=bool(header.get("refit", False)),
         )
 
 

@@ -87,7 +87,7 @@ def setting_problem(name: str, value: Any) -> str | None:
     """Why ``value`` cannot be setting ``name`` (None when it can, or has no rule here)."""
     if name == "task":
         return task_problem(value)
-    if name == "inherit":
+    if name in ("inherit", "refit"):
         return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
     if name == "seeds":
         ok = isinstance(value, list) and all(isinstance(s, str) for s in value)

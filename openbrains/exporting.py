@@ -24,11 +24,14 @@ def export(
     quantize: str | None = None,
     max_drop: float | None = None,
     task: dict[str, Any] | None = None,
+    refit: bool = True,
 ) -> ExportResult:
     """Write ``source`` (a ``Brain``, a `.graph` file, or a run folder with ``best=True`` or
     ``id=N``) to ``output``; the format follows ``format`` or the output's name, as on the
     command line. ``task`` (``{"name": ..., "data": ..., **options}``) is the calibration task
-    of an int8 C export. ``output`` must not exist; nothing is half-written on an error."""
+    of an int8 C export. ``refit=False``: a run's individual with the weights it was chosen
+    with, not its refit's (engine.refits). ``output`` must not exist; nothing is
+    half-written on an error."""
 
     def write(path: Path) -> ExportResult:
         return _export(
@@ -41,6 +44,7 @@ def export(
                 quantize=quantize,
                 max_drop=max_drop,
                 task=task,
+                refit=refit,
             )
         )
 

@@ -25,6 +25,7 @@ class ExportRequest:
     quantize: str | None = None  # None or "int8"
     max_drop: float | None = None
     task: dict[str, Any] | None = None  # calibration task named by the user
+    refit: bool = True  # a run's individual with its refit's weights (engine.refits)
 
 
 @dataclass
@@ -66,7 +67,7 @@ def export(req: ExportRequest) -> ExportResult:
     refuse_existing(Path(req.output))
     if fmt == "graph":
         return _graph(req)
-    src = open_source(req.source, req.best, req.individual)
+    src = open_source(req.source, req.best, req.individual, req.refit)
     if fmt == "onnx":
         return _onnx(req, src)
     if fmt == "web":
@@ -85,13 +86,15 @@ def _graph(req: ExportRequest) -> ExportResult:
                 raise ExportError(f"{path} is a run folder: add --best or --id N")
             from openbrains.engine.export import export_individual
 
-            _, rec = export_individual(path, None if req.best else req.individual, target)
+            _, rec = export_individual(
+                path, None if req.best else req.individual, target, req.refit
+            )
             line = (
                 f"wrote {req.output}: individual #{rec.id}, {rec.params:,} params, "
                 f"validation {rec.val_metric:.4f}"
             )
         else:
-            src = open_source(path, req.best, req.individual)
+            src = open_source(path, req.best, req.individual, req.refit)
             save(target, GraphFile(kind="graph", graph=src.graph, weights=src.weights))
             line = f"wrote {req.output}: {src.label}, {src.brain.param_count():,} params"
     return ExportResult(Path(req.output), "graph", [line])

@@ -40,12 +40,12 @@ def from_file(path: Path) -> BrainSource:
     return BrainSource(graph, brain, dict(doc.weights), path.name)
 
 
-def from_run(run_dir: Path, individual: int | None) -> BrainSource:
+def from_run(run_dir: Path, individual: int | None, refit: bool = True) -> BrainSource:
     """The run's champion (``individual`` None) or individual, through ``engine.export``."""
     from openbrains.engine.export import export_individual
 
     with tempfile.TemporaryDirectory(prefix="openbrains-export-") as tmp:
-        path, rec = export_individual(Path(run_dir), individual, Path(tmp) / "brain.graph")
+        path, rec = export_individual(Path(run_dir), individual, Path(tmp) / "brain.graph", refit)
         src = from_file(path)
     which = "champion" if individual is None else "individual"
     src.label = f"{which} #{rec.id} of {Path(run_dir).name}"
@@ -53,13 +53,14 @@ def from_run(run_dir: Path, individual: int | None) -> BrainSource:
     return src
 
 
-def open_source(path: Path, best: bool, individual: int | None) -> BrainSource:
-    """``RUN_DIR --best``, ``RUN_DIR --id N`` or ``FILE.graph``, with a clear line otherwise."""
+def open_source(path: Path, best: bool, individual: int | None, refit: bool = True) -> BrainSource:
+    """``RUN_DIR --best``, ``RUN_DIR --id N`` or ``FILE.graph``, with a clear line otherwise
+    (``refit``: a run's individual with its refit's weights where it has one)."""
     path = Path(path)
     if path.is_dir():
         if not best and individual is None:
             raise ExportError(f"{path} is a run folder: add --best or --id N")
-        return from_run(path, None if best else individual)
+        return from_run(path, None if best else individual, refit)
     if best or individual is not None:
         raise ExportError(f"--best and --id pick from a run folder; {path} is not one")
     return from_file(path)

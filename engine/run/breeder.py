@@ -55,6 +55,8 @@ class Breeder:
         self.budget = budget
         self.device = device  # every candidate's C build must fit it (--device-budget)
         self.injections: list[Birth] = []
+        # the run's phase of the template draw (policy.is_template): the same on a resume
+        self.template_offset = random.Random(settings.seed).random()
 
     @property
     def members(self) -> list[Member]:
@@ -107,11 +109,13 @@ class Breeder:
         # that is shrunk only later: under a tight bound (MNIST ≤ 1,000 parameters) the
         # first population was one template and fifteen random graphs, so the whole search
         # grew from one template and its one draw of training genes (docs/decisions.md,
-        # session 16).
-        share = policy.template_share(
-            self.settings.template_fraction, index, self.settings.template_half_life
+        # session 16). Which births are templates is spread evenly (session 19).
+        templated = index == 0 or policy.is_template(
+            self.settings.template_fraction,
+            index,
+            self.settings.template_half_life,
+            self.template_offset,
         )
-        templated = index == 0 or self.rng.random() < share
         for attempt in range(FRESH_TRIES):
             # A template is drawn again while it is too big for the size bound; after
             # SHRINK_AFTER draws it is shrunk to fit (narrower layers, a global average

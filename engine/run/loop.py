@@ -38,6 +38,7 @@ from openbrains.engine.run.feedback import FEEDBACK_POLL_S, Feedback
 from openbrains.engine.run.pace import Pace
 from openbrains.engine.run.population import Member, Population
 from openbrains.engine.run.records import candidates, outcomes, record_from
+from openbrains.engine.run.refitting import Refitting
 from openbrains.engine.run.scoring import Scorer
 from openbrains.engine.run.settings import RunSettings, Until, reconcile
 from openbrains.engine.run.teaching import Teaching
@@ -138,6 +139,7 @@ class Run(Controls):
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._backend_dirty = False
         self.best: Record | None = self.archive.best()
+        self.refitting = Refitting(self)
 
     # ----- what the run is made of ------------------------------------------------------
     @property
@@ -244,7 +246,13 @@ class Run(Controls):
 
     # ----- making work ------------------------------------------------------------------
     def next_job(self) -> JobSpec:
-        """The next birth, as the job a worker trains (kept in flight until it returns)."""
+        """The next birth, as the job a worker trains (kept in flight until it returns);
+        first the refit of a new champion, when there is one to make."""
+        if self.refitting.wanted():
+            self.job_counter += 1
+            refit = self.refitting.job(self.job_counter)
+            if refit is not None:
+                return refit
         self.job_counter += 1
         birth = self.breeder.next(self.births, self.archive.count(), len(self.inflight))
         graph = birth.graph
@@ -289,6 +297,8 @@ class Run(Controls):
     # ----- absorbing results ------------------------------------------------------------
     def absorb(self, result: JobResult) -> Record | None:
         """Store what came back; a sibling group becomes one individual per member."""
+        if self.refitting.absorb(result):
+            return None
         pending = self.inflight.pop(result.job, None)
         if pending is None:
             return None  # not a job of this run's (a backend from before a restart)

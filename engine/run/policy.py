@@ -72,6 +72,25 @@ def template_share(base: float, index: int, half_life: int) -> float:
     return base * 0.5 ** (index / half_life)
 
 
+def template_total(base: float, n: int, half_life: int) -> float:
+    """How many of the first ``n`` fresh graphs are templates on average: the sum of
+    ``template_share`` over indices 0 … n − 1."""
+    if half_life <= 0:
+        return base * n
+    r = 0.5 ** (1 / half_life)
+    return base * (1 - r**n) / (1 - r)
+
+
+def is_template(base: float, index: int, half_life: int, offset: float) -> bool:
+    """Whether fresh graph ``index`` is a template: systematic sampling of
+    ``template_share``, so any stretch of births holds its expected number of templates
+    to within one. ``offset`` in [0, 1) is the run's own draw. A coin per birth let seed 1
+    of the digits bench start with 2 templates in 16 births (4.5 expected) and spend its
+    first minute on random graphs (docs/decisions.md, session 19)."""
+    before = math.floor(offset + template_total(base, index, half_life))
+    return math.floor(offset + template_total(base, index + 1, half_life)) > before
+
+
 def promotable(
     members: Sequence[M],
     rung_history: Mapping[int, Sequence[float]],

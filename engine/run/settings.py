@@ -40,6 +40,8 @@ class RunSettings:
     tradeoff: float = 0.02
     max_params: int = 0
     inherit: bool = True
+    # each new champion of a dataset task trains on with its validation data (engine.refits)
+    refit: bool = True
     sibling_rate: float = 0.25
     siblings: int = 4
     workers: int = 1
@@ -64,6 +66,7 @@ class RunSettings:
         "tradeoff",
         "rating_weight",
         "novelty_weight",
+        "refit",
         *PolicySettings.KEYS,
     )
 

@@ -4,6 +4,7 @@ under vmap when that measures faster (engine.train.batched), else one after anot
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -25,6 +26,13 @@ def base_steps(task: Any) -> int:
     digits' 60 s champion from 0.960 to 0.968–0.977 test (docs/benchmarks.md).
     """
     return int(max(100, min(400, 20 * len(task.train) // 32)))
+
+
+def refit_view(task: Any) -> Any:
+    """``task`` with its validation examples added to its training ones (engine.refits).
+    A brain teacher's soft targets are indexed by training example, so a refit learns
+    from the labels and from any targets stored with the examples, not from the teacher."""
+    return replace(task, train=task.train.append(task.val), teacher=None)
 
 
 def _outcome(res: TrainResult, brain: Any, params: int, flops: int, latency: float) -> Outcome:
@@ -92,6 +100,8 @@ class DatasetRunner:
 
     # ----- worker side ------------------------------------------------------------------
     def train(self, spec: JobSpec, task: Any, on_step: OnStep | None = None) -> JobResult:
+        if spec.refit:
+            return guarded(spec, task, lambda: self._one(spec, refit_view(task), on_step))
         if spec.keep:
             return guarded(spec, task, lambda: self._continued(spec, task, on_step))
         if spec.siblings:
