@@ -85,7 +85,7 @@ def is_template(base: float, index: int, half_life: int, offset: float) -> bool:
     """Whether fresh graph ``index`` is a template: systematic sampling of
     ``template_share``, so any stretch of births holds its expected number of templates
     to within one. ``offset`` in [0, 1) is the run's own draw. A coin per birth let seed 1
-    of the digits bench start with 2 templates in 16 births (4.5 expected) and spend its
+    of the digits bench start with 2 templates in 16 births (6.25 expected) and spend its
     first minute on random graphs (docs/decisions.md, session 19)."""
     before = math.floor(offset + template_total(base, index, half_life))
     return math.floor(offset + template_total(base, index + 1, half_life)) > before
