@@ -238,6 +238,11 @@ class Progress:
                 self._line(self.format(data), final=not self.tty)
         elif kind == "stopped":
             self._line(self.format(data), final=True)
+        elif kind == "refit" and data.get("test_score") is not None:
+            self._line(
+                f"refit of #{data['of']} with the validation data: test {data['test_score']:.4f}",
+                final=True,
+            )
         elif kind == "teacher_error":
             self._line(f"teacher: {data.get('message', '')}", final=True)
         elif kind == "neighbour":
@@ -478,6 +483,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"best #{b['id']}: {b['metric']} {b['score']:.4f} (validation), {b['test_score']:.4f} (test), "
             f"{b['params']:,} params, {b['steps']} steps"
         )
+        refit = b.get("refit")
+        if refit and refit.get("test_score") is not None:  # what an export writes
+            print(
+                f"  refit with the validation data: {refit['test_score']:.4f} (test), "
+                f"{refit['steps']} more steps; export writes it (--no-refit: the chosen weights)"
+            )
         for name, values in (b.get("tasks") or {}).items():  # a continued run's old tasks
             shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items() if v is not None)
             print(f"  old task {name} ({st.get('keep')}): {shown}")

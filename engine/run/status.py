@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from openbrains.engine import runlock
+from openbrains.engine.refits import RefitStore
 from openbrains.engine.run.continued import TASK_SPLIT
 from openbrains.engine.store import Archive
 
@@ -43,6 +44,9 @@ def status_of(run_dir: Path) -> dict[str, Any]:
                 "origin": best.origin,
                 "steps": best.steps,
             }
+            refit = RefitStore(archive).get(best.id)
+            if refit is not None:  # what an export of it writes (engine.refits)
+                out["best"]["refit"] = refit.summary()
             if settings.get("keep"):  # a continued run: every old task's score too
                 out["keep"] = settings["keep"]
                 out["best"]["tasks"] = {

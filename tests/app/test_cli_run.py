@@ -210,3 +210,29 @@ def test_a_project_runs_on_the_data_given(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     status = json.loads(ob("status", str(run_dir), "--json").stdout)
     assert status["individuals"] == 1
+
+
+def test_status_shows_the_refit_and_export_writes_it_unless_told_not_to(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "digits"
+    common = ["--task", "digits", "--run-dir", str(run_dir), "--workers", "0"]
+    out = ob(
+        *("run", *common, "--individuals", "5", "--budget-steps", "40", "--max-params", "3000")
+    )
+    assert out.returncode == 0, out.stderr
+    best = json.loads(ob("status", str(run_dir), "--json").stdout)["best"]
+    if "refit" not in best:  # the champion changed with the last birth: one more refits it
+        out = ob(*("run", *common, "--individuals", "1"))
+        assert out.returncode == 0, out.stderr
+        best = json.loads(ob("status", str(run_dir), "--json").stdout)["best"]
+    assert "refit of #" in out.stderr
+    refit = best["refit"]
+    assert refit["of"] == best["id"] and refit["steps"] == 40
+    assert "refit with the validation data" in ob("status", str(run_dir)).stdout
+    for flags, want in (((), refit["test_score"]), (("--no-refit",), best["test_score"])):
+        graph = tmp_path / f"best{len(flags)}.graph"
+        done = ob("export", str(run_dir), "--best", "-o", str(graph), *flags)
+        assert done.returncode == 0, done.stderr
+        ev = json.loads(ob("eval", str(graph), "--task", "digits", "--json").stdout)
+        assert ev["test"] == pytest.approx(want, abs=1e-6)
