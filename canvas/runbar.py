@@ -205,6 +205,12 @@ class RunBar(QWidget):
                 f"&nbsp;&nbsp;<span style='color:{COLORS['champion']}'>★ champion "
                 f"{ident}{metric} <b>{float(best['score']):.4f}</b>{size}</span>"
             )
+            refit = best.get("refit")
+            if isinstance(refit, dict) and refit.get("test_score") is not None:
+                text += (
+                    f"<span style='color:{dim}'> · refit with the validation data: test "
+                    f"{float(refit['test_score']):.4f}</span>"
+                )
             text += old_tasks_html(best.get("tasks"), dim)
         return text
 

@@ -403,6 +403,9 @@ class Run(Controls):
 
     def _best_summary(self, rec: Record) -> dict[str, Any]:
         out = self._summary(rec)
+        refit = self.refitting.of(rec.id)
+        if refit is not None:  # what an export of the champion writes
+            out["refit"] = refit
         if self.continued is not None:  # every old task's score of the champion too
             out["tasks"] = self.continued.old_scores(self.archive.scores(rec.id))
         return out

@@ -27,9 +27,9 @@ class Refitting:
         self.store = RefitStore(run.archive)
         self.inflight: dict[int, int] = {}  # job → the individual it refits
         best = run.best
-        self.done_for: int | None = (
-            best.id if best is not None and self.store.get(best.id) is not None else None
-        )
+        kept = None if best is None else self.store.get(best.id)
+        self.done_for: int | None = None if kept is None else kept.individual
+        self.latest: dict[str, object] | None = None if kept is None else kept.summary()
 
     def wanted(self) -> bool:
         """A champion without a refit, none in flight, and a task that can have one."""
@@ -89,6 +89,12 @@ class Refitting:
             outcome.weights,
         )
         self.store.put(refit)
+        self.latest = refit.summary()
         self.run.archive.log_event("refit", refit.summary())
         self.run.on_event("refit", {**refit.summary(), "metric": metric})
         return True
+
+    def of(self, individual: int) -> dict[str, object] | None:
+        """The newest refit's summary, if it is ``individual``'s (progress shows it)."""
+        latest = self.latest
+        return latest if latest is not None and latest["of"] == individual else None

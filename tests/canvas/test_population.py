@@ -513,6 +513,12 @@ def test_runbar_progress_text(qtbot: Any) -> None:
     bar.set_progress({"individuals": 4, "per_minute": 1.0, "species": 1, "best": best})
     text = bar.status.text()
     assert "old tasks: digits: probe 0.994" in text and "&lt;b&gt;: probe 1.000" in text
+    # the champion's refit (engine.refits): what an export of it writes
+    best = {"id": 5, "score": 0.98, "params": 10, "metric": "accuracy"}
+    bar.set_progress({"individuals": 5, "best": {**best, "refit": {"of": 5, "test_score": 0.9811}}})
+    assert "refit with the validation data: test 0.9811" in bar.status.text()
+    bar.set_progress({"individuals": 6, "best": best})
+    assert "refit" not in bar.status.text()
 
 
 # ----- a long run's worth of events -----------------------------------------------------

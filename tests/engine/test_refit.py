@@ -59,6 +59,11 @@ def test_the_champion_is_refitted_with_its_validation_data_and_stays_one_individ
         refitted = decode_weights(stored.weights)
         assert own.keys() == refitted.keys()
         assert any(not torch.equal(own[k], refitted[k]) for k in own)
+        # progress carries the champion's refit, once it has one
+        shown = run.progress()["best"].get("refit")
+        assert shown is None or (shown["of"] == best.id and best.id == last["of"])
+        if best.id == last["of"]:
+            assert shown == stored.summary()
     finally:
         run.close()
 
