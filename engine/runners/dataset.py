@@ -30,9 +30,9 @@ def base_steps(task: Any) -> int:
 
 def refit_view(task: Any) -> Any:
     """``task`` with its validation examples added to its training ones (engine.refits).
-    A brain teacher's soft targets are indexed by training example, so a refit learns
-    from the labels and from any targets stored with the examples, not from the teacher."""
-    return replace(task, train=task.train.append(task.val), teacher=None)
+    A distilling brain teacher stays: it answers for the refit's training examples as
+    for any others (its table of answers follows the training split it is given)."""
+    return replace(task, train=task.train.append(task.val))
 
 
 def _outcome(res: TrainResult, brain: Any, params: int, flops: int, latency: float) -> Outcome:

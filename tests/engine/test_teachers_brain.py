@@ -296,3 +296,25 @@ def test_an_onnx_brain_teaches_like_its_graph(
     garbage.write_bytes(b"\x08\x07 not a model")
     with pytest.raises(TeacherError, match="not a usable ONNX model"):
         open_teacher(TeacherSpec.parse(f"onnx:{garbage}"))
+
+
+def test_a_distilling_refit_keeps_its_teacher_over_the_validation_images(
+    digits_teacher: tuple[Path, float],
+) -> None:
+    from dataclasses import replace
+
+    from openbrains.engine.runners.dataset import refit_view
+    from openbrains.engine.teachers.roles.distill import OnlineTeacher
+    from openbrains.engine.train.augment import shift_specs
+
+    task = load_task("digits")
+    online = OnlineTeacher(f"graph:{digits_teacher[0]}", task.classes)
+    view = refit_view(replace(task, teacher=online))
+    assert view.teacher is online and len(view.train) == len(task.train) + len(task.val)
+    shifts = shift_specs(view)
+    first_val = torch.tensor([len(task.train), len(view.train) - 1])
+    spec = shifts["image"]
+    still = torch.full((2,), spec.pixels * (2 * spec.pixels + 1) + spec.pixels)  # no move
+    got = online.targets(view.train, first_val, {"image": still}, shifts, {})
+    want = online.teacher.logp(view.train.inputs["image"][first_val], online.index)
+    assert torch.allclose(got, want, atol=1e-5)  # its answers on those very images
