@@ -80,7 +80,7 @@ def _game_task(game: str, **options: Any) -> Any:
             "sims": 40,
             "selfplay_games": 48,
             "arena_openings": 2,
-            "train_steps": 300,
+            "train_steps": 900,
         },
     }[game]
     return GameTask(name=game, game=game, **{**defaults, **options})
