@@ -56,13 +56,22 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sims", type=int, default=DEFAULT_SIMS)
+    ap.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a connect4 task option (as `openbrains run --option`), e.g. train_steps=1800",
+    )
     ap.add_argument("--save", type=Path, help="also write the champion to this .graph file")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
     timeline = Timeline()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = RunSettings(task={"name": "connect4"}, seed=args.seed, workers=args.workers)
+        options = dict(o.split("=", 1) for o in args.option)
+        task = {"name": "connect4", **options}
+        settings = RunSettings(task=task, seed=args.seed, workers=args.workers)
         run = Run(Path(tmp) / "c4", settings, on_event=timeline)
         timeline.start = time.monotonic()
         try:
@@ -119,7 +128,7 @@ def main() -> None:
     print(last)
     if not args.no_record:
         body = (
-            f"`--task connect4`, {args.workers} workers, seed {args.seed}, {args.minutes:g} "
+            f"`--task connect4`{''.join(f' --option {o}' for o in args.option)}, {args.workers} workers, seed {args.seed}, {args.minutes:g} "
             f"minutes; then the champion (MCTS {args.sims} sims guided by its heads) plays "
             f"one-step lookahead and minimax depth 2, {args.games} games each, half with "
             "each side first (against minimax:2 from distinct openings of "
@@ -127,7 +136,10 @@ def main() -> None:
             "(alpha-zero-general: 0.83 after about 5 hours), ≥ 0.5 against minimax:2.\n\n"
             f"{summary}.\n\n{tables}"
         )
-        record("connect4", f"python bench/connect4.py --minutes {args.minutes:g}", body, last)
+        command = f"python bench/connect4.py --minutes {args.minutes:g}" + "".join(
+            f" --option {o}" for o in args.option
+        )
+        record("connect4", command, body, last)
 
 
 if __name__ == "__main__":

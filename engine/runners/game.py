@@ -149,6 +149,7 @@ class GameRunner:
             train_steps=steps,
             lr=float(graph.hparams.get("lr", task.lr)),
             buffer=task_replay(task),
+            shared_ratio=float(task.replay_ratio),
         )
         brain.eval()
         opponents = {}

@@ -389,7 +389,9 @@ class GameTask:
     ``game`` is a built-in name or a ``"package.module:Class"`` entry (see
     ``load_user_game``); ``options`` go to its constructor. For two-player games each
     candidate trains by self-play (``selfplay_games`` games of ``sims`` MCTS simulations,
-    ``train_steps`` optimiser steps) and is then rated by ``arena_games`` games against
+    ``train_steps`` optimiser steps on its own games plus ``replay_ratio`` times as many
+    examples from its worker's replay of earlier candidates' games) and is then rated by
+    ``arena_games`` games against
     others and against ``references`` (player names understood by
     ``engine.games.players.reference_player``); ``anchors`` pin reference ratings so Elo
     is an absolute yardstick. With ``arena_openings`` each pair of arena games starts
@@ -405,6 +407,7 @@ class GameTask:
     selfplay_games: int = 32
     sims: int = 25
     train_steps: int = 200
+    replay_ratio: float = 1.0
     lr: float = 3e-3
     arena_games: int = 20
     arena_sims: int = 0
@@ -480,6 +483,7 @@ class GameTask:
             "selfplay_games": self.selfplay_games,
             "sims": self.sims,
             "train_steps": self.train_steps,
+            "replay_ratio": self.replay_ratio,
             "lr": self.lr,
             "arena_games": self.arena_games,
             "arena_sims": self.arena_sims,
@@ -502,6 +506,7 @@ class GameTask:
             "selfplay_games",
             "sims",
             "train_steps",
+            "replay_ratio",
             "lr",
             "arena_games",
             "arena_sims",

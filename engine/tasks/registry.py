@@ -50,6 +50,17 @@ _GAME_OPTIONS = (
         "selfplay_games", int, None, "self-play games per candidate at the base budget", 1, 10_000
     ),
     Option("sims", int, None, "MCTS simulations per move in self-play", 1, 2000),
+    Option(
+        "train_steps", int, None, "optimiser steps per candidate at the base budget", 1, 100_000
+    ),
+    Option(
+        "replay_ratio",
+        float,
+        None,
+        "examples from earlier candidates' games trained on per example of its own",
+        0,
+        16,
+    ),
     Option("arena_games", int, None, "arena games against each opponent", 1, 1000),
     Option(
         "arena_sims",

@@ -649,6 +649,36 @@ def test_short_selfplay_training_beats_random_more_often() -> None:
     assert searched.score > 0.8, searched
 
 
+def test_replay_ratio_sets_how_much_of_the_elders_games_a_candidate_trains_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each round trains on the candidate's own examples plus ``shared_ratio`` times as many
+    drawn from the worker's buffer (the ``replay_ratio`` of a game task)."""
+    from openbrains.engine.games import selfplay
+
+    elders = ReplayBuffer.for_game(TTT, capacity=20_000)
+    elders.add(play_selfplay_games(TTT, uniform_evaluator(TTT), 16, sims=4, seed=1)[0])
+    sizes: list[tuple[float, int]] = []
+    real = selfplay.train_on_examples
+
+    def counting(brain, data, steps, **kw):  # type: ignore[no-untyped-def]
+        sizes.append((ratio, len(data)))
+        return real(brain, data, steps, **kw)
+
+    monkeypatch.setattr(selfplay, "train_on_examples", counting)
+    own = {}
+    for ratio in (0.0, 1.0, 3.0):
+        buffer = ReplayBuffer.from_bytes(elders.to_bytes())  # the same elders each time
+        brain = tiny_brain(TTT, seed=0)
+        stats = selfplay_train(
+            brain, TTT, 4, sims=4, buffer=buffer, rounds=1, train_steps=5, shared_ratio=ratio
+        )
+        own[ratio] = len(stats.new_examples)
+    assert own[0.0] == own[1.0] == own[3.0] > 0, "the same seed plays the same games"
+    n = own[0.0]
+    assert sizes == [(0.0, n), (1.0, 2 * n), (3.0, 4 * n)]
+
+
 # ----- single-player environments -----------------------------------------------------------
 
 

@@ -212,6 +212,30 @@ def test_game_runner_loads_an_opponent_from_its_own_blob() -> None:
     assert set(out.matches) == {"#42", *task.references}
 
 
+def test_a_game_task_tunes_training_steps_and_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openbrains.engine.games import selfplay
+
+    task = load_task(**TINY_TTT, train_steps="7", replay_ratio="2.5")
+    assert (task.train_steps, task.replay_ratio) == (7, 2.5)
+    again = GameTask.from_dict(task.describe())
+    assert (again.train_steps, again.replay_ratio) == (7, 2.5)
+    assert load_task("connect4").replay_ratio == 1.0
+    with pytest.raises(OpenBrainsError, match="replay_ratio"):
+        load_task(**TINY_TTT, replay_ratio="lots")
+    seen: dict[str, object] = {}
+    real = selfplay.selfplay_train
+
+    def spying(*args, **kw):  # type: ignore[no-untyped-def]
+        seen.update(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(selfplay, "selfplay_train", spying)
+    spec = JobSpec(1, TaskRef(dict(TINY_TTT)), first_graph(task).to_json().decode(), 0, None)
+    (out,) = GameRunner().train(spec, task).outcomes
+    assert out.status == "done", out.error
+    assert seen["shared_ratio"] == 2.5 and seen["train_steps"] == 7 and out.steps == 7
+
+
 # ----- environment ------------------------------------------------------------------------
 def test_environment_runner_learns_alone_and_is_scored_on_fixed_episodes(tmp_path: Path) -> None:
     task = load_task("maze", size=4, episodes=4)
