@@ -243,6 +243,8 @@ class Progress:
                 f"refit of #{data['of']} with the validation data: test {data['test_score']:.4f}",
                 final=True,
             )
+        elif kind == "finishing":
+            self._line(f"finishing: refitting champion #{data['refit_of']}", final=True)
         elif kind == "teacher_error":
             self._line(f"teacher: {data.get('message', '')}", final=True)
         elif kind == "neighbour":

@@ -222,15 +222,16 @@ class Run(Controls):
                     self.archive.touch_session(session)
                     last_touch = now
                     self.on_event("progress", self.progress())
-                if deadline is not None and now >= deadline:
-                    break
                 if (
-                    until is not None
-                    and self.best is not None
-                    and until.met(self.task.metric, self.best.val_metric)
+                    (deadline is not None and now >= deadline)
+                    or (
+                        until is not None
+                        and self.best is not None
+                        and until.met(self.task.metric, self.best.val_metric)
+                    )
+                    or (max_individuals is not None and self.births >= max_individuals)
                 ):
-                    break
-                if max_individuals is not None and self.births >= max_individuals:
+                    self.refitting.finish(backend)  # it ended on its own: refit the last champion
                     break
         finally:
             self.teaching.stopped()

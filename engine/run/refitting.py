@@ -10,13 +10,18 @@ accuracy from 0.977 to 0.982 on average (docs/decisions.md, session 19).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from openbrains.engine.jobs import JobResult, JobSpec
 from openbrains.engine.refits import Refit, RefitStore
 
 if TYPE_CHECKING:
+    from openbrains.engine.backends.base import Backend
     from openbrains.engine.run.loop import Run
+
+SLOT_WAIT_S = 30.0
+"""Longest a run that has ended waits for a worker to come free for its last refit."""
 
 
 class Refitting:
@@ -93,6 +98,36 @@ class Refitting:
         self.run.archive.log_event("refit", refit.summary())
         self.run.on_event("refit", {**refit.summary(), "metric": metric})
         return True
+
+    def finish(self, backend: Backend) -> None:
+        """A run that ends on its own (out of time, goal met, enough births) still refits a
+        champion crowned in its last moments, so that an export of it writes a refit: the
+        refit in flight, or one on the first worker free within ``SLOT_WAIT_S``, each given
+        its time cap. Other results that land meanwhile are stored as at any time (and a
+        new champion among them is refitted too); jobs still out are dropped, as at any
+        stop. A stop asked for, a pause or the good-neighbour rules end it at once."""
+        run = self.run
+        cap = run.time_cap(run.budget(0)) or SLOT_WAIT_S
+        limit = time.monotonic() + SLOT_WAIT_S + cap
+        told: set[int] = set()
+        while not (run.stop_event.is_set() or run.paused.is_set() or run.neighbour.reasons):
+            if not self.inflight:
+                if not self.wanted():
+                    return
+                if backend.free() > 0:
+                    run.job_counter += 1
+                    spec = self.job(run.job_counter)
+                    if spec is None:
+                        return
+                    backend.submit(spec)
+                    limit = time.monotonic() + SLOT_WAIT_S + (spec.seconds or cap)
+            for individual in set(self.inflight.values()) - told:
+                told.add(individual)
+                run.on_event("finishing", {"refit_of": individual})
+            if time.monotonic() >= limit:
+                return
+            for result in backend.collect(timeout=0.2):
+                run.absorb(result)
 
     def of(self, individual: int) -> dict[str, object] | None:
         """The newest refit's summary, if it is ``individual``'s (progress shows it)."""

@@ -48,9 +48,9 @@ def test_the_champion_is_refitted_with_its_validation_data_and_stays_one_individ
         refits = [d for kind, d in events if kind == "refit"]
         assert refits, "no refit was made"
         assert run.archive.count() == run.births == 6  # a refit is no individual
-        # the newest refit belongs to the champion, unless the champion changed with the
-        # last birth, after which no job was asked for
+        # the run ended on its own, so even a champion of its last birth has its refit
         last = refits[-1]
+        assert last["of"] == best.id
         stored = RefitStore(run.archive).get(last["of"])
         assert stored is not None and stored.steps == run.budget(0) == 40
         assert last["test_score"] == stored.test_metric
@@ -59,11 +59,39 @@ def test_the_champion_is_refitted_with_its_validation_data_and_stays_one_individ
         refitted = decode_weights(stored.weights)
         assert own.keys() == refitted.keys()
         assert any(not torch.equal(own[k], refitted[k]) for k in own)
-        # progress carries the champion's refit, once it has one
-        shown = run.progress()["best"].get("refit")
-        assert shown is None or (shown["of"] == best.id and best.id == last["of"])
-        if best.id == last["of"]:
-            assert shown == stored.summary()
+        # progress carries the champion's refit
+        assert run.progress()["best"].get("refit") == stored.summary()
+    finally:
+        run.close()
+
+
+def test_a_run_that_ends_refits_the_champion_it_crowned_last(tmp_path: Path) -> None:
+    run, events = digits_run(tmp_path)
+    try:
+        run.run(max_individuals=1)  # the loop ends with the first champion, before any refit
+        best = run.best
+        assert best is not None and run.births == 1
+        assert ("finishing", {"refit_of": best.id}) in events
+        assert [d["of"] for kind, d in events if kind == "refit"] == [best.id]
+        assert RefitStore(run.archive).get(best.id) is not None
+    finally:
+        run.close()
+
+
+def test_a_stop_asked_for_does_not_wait_for_a_refit(tmp_path: Path) -> None:
+    run, events = digits_run(tmp_path)
+
+    def stop_at_the_first_champion(kind: str, data: dict) -> None:
+        events.append((kind, data))
+        if kind == "individual":
+            run.stop_event.set()
+
+    run.on_event = stop_at_the_first_champion
+    try:
+        run.run(max_individuals=1)
+        assert run.best is not None
+        assert not [kind for kind, _ in events if kind in ("finishing", "refit")]
+        assert RefitStore(run.archive).get(run.best.id) is None
     finally:
         run.close()
 
