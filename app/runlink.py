@@ -374,6 +374,10 @@ class RunLink:
         elif kind in ("paused", "stopped"):
             self.running = False
             self.runbar.set_running(False)
+        elif kind == "finishing":  # the run's time is up; its last champion is refitted
+            self.statusBar().showMessage(
+                f"finishing: refitting champion #{data.get('refit_of')}", 10_000
+            )
         elif kind == "error":
             message = str(data.get("message", "error"))
             self.append_log(message)

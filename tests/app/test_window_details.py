@@ -83,6 +83,8 @@ def test_errors_reach_people_in_words_with_the_detail_one_click_away(
     assert shown == [raw]
     w.on_engine_event("error", {"message": raw})
     assert "RuntimeError" not in w.statusBar().currentMessage()
+    w.on_engine_event("finishing", {"refit_of": 7})  # a run past its time, refitting
+    assert w.statusBar().currentMessage() == "finishing: refitting champion #7"
     # a seed naming a node by its uid is told by its name
     uid = next(u for u, n in w.editor.current_graph.nodes.items() if n.unit == "output")
     w._on_reply({"ok": False, "error": f"output node '{uid}' has no input"})
