@@ -269,12 +269,17 @@ def seed_graph_for_task(spec: dict[str, Any]) -> Graph:
     """A seed that compiles for the task: a conventional graph for its input
     (``engine.evolve.templates``), wired input to output, laid out."""
     from openbrains.engine.evolve.random import SizeBounds
-    from openbrains.engine.evolve.templates import template_graph
+    from openbrains.engine.evolve.templates import is_board, template_graph
     from openbrains.engine.tasks.registry import load_task
 
     task = load_task(**spec)
     graph = template_graph(
-        random.Random(0), task.inputs, task.outputs, SizeBounds(max_width=32), task.causal
+        random.Random(0),
+        task.inputs,
+        task.outputs,
+        SizeBounds(max_width=32),
+        task.causal,
+        board=is_board(task),
     )
     graph.codecs = dict(task.codecs)
     return auto_layout(graph)

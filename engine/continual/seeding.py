@@ -85,10 +85,10 @@ def continue_seed(doc: GraphFile, where: str, task: Any, keep: str, seed: int) -
 def _branch(task: Any, seed: Graph, rng: random.Random) -> Graph:
     """A conventional graph for the new task, sized from its data: the new branch."""
     from openbrains.engine.evolve.sizing import bounds_for
-    from openbrains.engine.evolve.templates import template_graph
+    from openbrains.engine.evolve.templates import is_board, template_graph
 
     bounds = bounds_for(task, None)
-    return template_graph(rng, task.inputs, task.outputs, bounds, task.causal)
+    return template_graph(rng, task.inputs, task.outputs, bounds, task.causal, board=is_board(task))
 
 
 def seed_bounds(bounds: Any, graph_json: str) -> Any:

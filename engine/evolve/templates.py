@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from openbrains.engine.evolve.random import SizeBounds, add_io
 from openbrains.engine.graph import Graph
@@ -38,14 +39,17 @@ def _chain(graph: Graph, start: str, layers: list[tuple[str, dict]], rng: random
 
 
 def _conv_stack(
-    rng: random.Random, bounds: SizeBounds, grid: tuple[int, ...], width: int
+    rng: random.Random, bounds: SizeBounds, grid: tuple[int, ...], width: int, board: bool
 ) -> list[tuple[str, dict]]:
     """Conv + batch-norm + max-pool blocks while the grid is at least 8 cells a side, each
     about 1.5× wider than the last, then flatten, sometimes a dense. Two blocks of 16 and 24
     are the best small brain measured on 8×8 digits (docs/benchmarks.md); batch norm gets it
-    there in a quarter of the steps (docs/decisions.md)."""
+    there in a quarter of the steps (docs/decisions.md). A game's board is never pooled
+    (``_board_stack``)."""
     hi = max(bounds.min_width, min(MAX_TEMPLATE_WIDTH, bounds.max_width))
     width_now = rng.randint(min(8, hi), min(16, hi))
+    if board:
+        return _board_stack(rng, bounds, width_now, hi)
     layers: list[tuple[str, dict]] = []
     side = min(grid)
     while True:
@@ -64,6 +68,32 @@ def _conv_stack(
     return layers
 
 
+def is_board(task: Any) -> bool:
+    """Whether ``task`` reads a game's board (two-player games and scored environments):
+    a grid where every cell matters, where an image's patches can be pooled."""
+    return getattr(task, "kind", None) == "game"
+
+
+def _board_stack(
+    rng: random.Random, bounds: SizeBounds, width: int, hi: int
+) -> list[tuple[str, dict]]:
+    """Two conv + batch-norm layers at full resolution, then flatten, sometimes a dense:
+    on a game board where a piece stands is the whole story, and a pool would blur a 6×7
+    board to 3×3 after one layer (and a 3×3 one to a single cell). Two 3×3 layers see 5×5
+    around each cell, a Connect Four line's reach; AlphaZero-style game nets do not pool
+    either."""
+    layers: list[tuple[str, dict]] = [
+        ("conv2d", {"width": width, "kernel": 3}),
+        ("batchnorm", {}),
+        ("conv2d", {"width": min(hi, width * 3 // 2), "kernel": 3}),
+        ("batchnorm", {}),
+        ("flatten", {}),
+    ]
+    if rng.random() < 0.5 and len(layers) + 3 <= bounds.max_nodes:
+        layers.append(("dense", {"width": _width(rng, bounds), "activation": "relu"}))
+    return layers
+
+
 def template_graph(
     rng: random.Random,
     inputs: dict[str, SignalSpec],
@@ -71,6 +101,7 @@ def template_graph(
     bounds: SizeBounds,
     causal: bool = False,
     fits: Callable[[Graph], bool] | None = None,
+    board: bool = False,
 ) -> Graph:
     """A conventional graph for the first input's modality (others join through a sum).
 
@@ -80,7 +111,7 @@ def template_graph(
     still not fit (the caller checks again)."""
     graph = Graph(causal=causal)
     ios = add_io(graph, inputs, outputs, rng)  # drawn first, as before sizes were fitted
-    layers = template_layers(rng, next(iter(inputs.values())), bounds, causal)
+    layers = template_layers(rng, next(iter(inputs.values())), bounds, causal, board)
     _wire(graph, *ios, layers, rng)
     if fits is None or fits(graph):
         return graph
@@ -93,9 +124,14 @@ def template_graph(
 
 
 def template_layers(
-    rng: random.Random, spec: SignalSpec, bounds: SizeBounds, causal: bool = False
+    rng: random.Random,
+    spec: SignalSpec,
+    bounds: SizeBounds,
+    causal: bool = False,
+    board: bool = False,
 ) -> Layers:
-    """The template's chain of ``(unit, params)`` for an input of ``spec``."""
+    """The template's chain of ``(unit, params)`` for an input of ``spec`` (``board``: a
+    game's, ``is_board``)."""
     w = _width(rng, bounds)
     if spec.meta.vocab:
         layers = [("embedding", {"width": w}), ("gru", {"width": _width(rng, bounds)})]
@@ -103,7 +139,7 @@ def template_layers(
             layers.append(("pool", {"kind": "avg", "scope": "global"}))
         layers.append(("dense", {"width": _width(rng, bounds), "activation": "relu"}))
     elif spec.meta.grid is not None and not causal:
-        layers = _conv_stack(rng, bounds, spec.meta.grid, w)
+        layers = _conv_stack(rng, bounds, spec.meta.grid, w, board)
     elif (spec.time or 0) > 1 or spec.time is None:
         layers = [("conv1d", {"width": w, "kernel": 3}), ("gru", {"width": _width(rng, bounds)})]
     else:

@@ -17,7 +17,7 @@ from openbrains.engine.errors import GraphError, OpenBrainsError
 from openbrains.engine.evolve.crossover import crossover
 from openbrains.engine.evolve.mutate import mutate
 from openbrains.engine.evolve.random import SizeBounds, random_graph
-from openbrains.engine.evolve.templates import template_graph
+from openbrains.engine.evolve.templates import is_board, template_graph
 from openbrains.engine.exporters.budget import DeviceGate
 from openbrains.engine.graph import Graph
 from openbrains.engine.jobs import Birth
@@ -131,6 +131,7 @@ class Breeder:
                     self.bounds,
                     t.causal,
                     fits=self.fits if shrink else None,
+                    board=is_board(t),
                 )
                 origin = "template"
             else:

@@ -149,3 +149,23 @@ def test_a_bound_the_plain_template_fits_keeps_full_convolutions() -> None:
     for graph in patch2_templates(10_000):
         assert not widths(graph, "sepconv2d")
         assert len(widths(graph, "conv2d")) == 2
+
+
+@pytest.mark.parametrize("game", ["connect4", "tictactoe", "maze"])
+def test_a_game_board_is_never_pooled(game: str) -> None:
+    """A board's every cell matters: two convolutions at full resolution, no pool; an image
+    with as small a grid (MNIST's 7×7 patches) is still pooled."""
+    from openbrains.engine.evolve.templates import is_board
+
+    task = load_task(game)
+    assert is_board(task) and not is_board(load_task("digits"))
+    for seed in range(4):
+        graph = template_graph(
+            random.Random(seed), task.inputs, task.outputs, SizeBounds(), board=True
+        )
+        assert units(graph)[:5] == ["conv2d", "batchnorm", "conv2d", "batchnorm", "flatten"]
+        assert "pool" not in units(graph) and template_like(graph)
+        brain = compile_graph(graph)
+        assert brain.param_count() > 0
+    image = template_graph(random.Random(0), *PATCHES, SizeBounds())
+    assert "pool" in units(image)
