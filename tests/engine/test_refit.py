@@ -65,6 +65,18 @@ def test_the_champion_is_refitted_with_its_validation_data_and_stays_one_individ
         run.close()
 
 
+def test_a_task_whose_validation_is_its_training_data_makes_no_refit(tmp_path: Path) -> None:
+    events: list[tuple[str, dict]] = []
+    settings = RunSettings(task={"name": "xor"}, workers=0)
+    run = Run(tmp_path / "xor", settings, on_event=lambda kind, data: events.append((kind, data)))
+    try:
+        run.run(max_individuals=3)
+        assert run.best is not None
+        assert not [kind for kind, _ in events if kind in ("finishing", "refit")]
+    finally:
+        run.close()
+
+
 def test_a_run_that_ends_refits_the_champion_it_crowned_last(tmp_path: Path) -> None:
     run, events = digits_run(tmp_path)
     try:
