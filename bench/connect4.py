@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Timeline
 from bench.record import record
+from openbrains.app.taskargs import add_option_arg, parse_options
 from openbrains.engine.compile import compile_graph
 from openbrains.engine.export import export_individual
 from openbrains.engine.games.champion import (
@@ -56,21 +57,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sims", type=int, default=DEFAULT_SIMS)
-    ap.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a connect4 task option (as `openbrains run --option`), e.g. train_steps=1800",
-    )
+    add_option_arg(ap, "connect4 task")
     ap.add_argument("--save", type=Path, help="also write the champion to this .graph file")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
     timeline = Timeline()
     with tempfile.TemporaryDirectory() as tmp:
-        options = dict(o.split("=", 1) for o in args.option)
-        task = {"name": "connect4", **options}
+        task = {"name": "connect4", **parse_options(args.option)}
         settings = RunSettings(task=task, seed=args.seed, workers=args.workers)
         run = Run(Path(tmp) / "c4", settings, on_event=timeline)
         timeline.start = time.monotonic()

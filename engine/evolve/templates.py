@@ -38,18 +38,21 @@ def _chain(graph: Graph, start: str, layers: list[tuple[str, dict]], rng: random
     return prev
 
 
+def _first_conv(rng: random.Random, bounds: SizeBounds) -> tuple[int, int]:
+    """The widest a template convolution may be, and the first one's width (8 to 16)."""
+    hi = max(bounds.min_width, min(MAX_TEMPLATE_WIDTH, bounds.max_width))
+    return hi, rng.randint(min(8, hi), min(16, hi))
+
+
 def _conv_stack(
-    rng: random.Random, bounds: SizeBounds, grid: tuple[int, ...], width: int, board: bool
+    rng: random.Random, bounds: SizeBounds, grid: tuple[int, ...], width: int
 ) -> list[tuple[str, dict]]:
     """Conv + batch-norm + max-pool blocks while the grid is at least 8 cells a side, each
     about 1.5× wider than the last, then flatten, sometimes a dense. Two blocks of 16 and 24
     are the best small brain measured on 8×8 digits (docs/benchmarks.md); batch norm gets it
-    there in a quarter of the steps (docs/decisions.md). A game's board is never pooled
-    (``_board_stack``)."""
-    hi = max(bounds.min_width, min(MAX_TEMPLATE_WIDTH, bounds.max_width))
-    width_now = rng.randint(min(8, hi), min(16, hi))
-    if board:
-        return _board_stack(rng, bounds, width_now, hi)
+    there in a quarter of the steps (docs/decisions.md). A game's board is never pooled:
+    ``_board_stack``."""
+    hi, width_now = _first_conv(rng, bounds)
     layers: list[tuple[str, dict]] = []
     side = min(grid)
     while True:
@@ -74,14 +77,13 @@ def is_board(task: Any) -> bool:
     return getattr(task, "kind", None) == "game"
 
 
-def _board_stack(
-    rng: random.Random, bounds: SizeBounds, width: int, hi: int
-) -> list[tuple[str, dict]]:
+def _board_stack(rng: random.Random, bounds: SizeBounds) -> list[tuple[str, dict]]:
     """Two conv + batch-norm layers at full resolution, then flatten, sometimes a dense:
     on a game board where a piece stands is the whole story, and a pool would blur a 6×7
     board to 3×3 after one layer (and a 3×3 one to a single cell). Two 3×3 layers see 5×5
     around each cell, a Connect Four line's reach; AlphaZero-style game nets do not pool
     either."""
+    hi, width = _first_conv(rng, bounds)
     layers: list[tuple[str, dict]] = [
         ("conv2d", {"width": width, "kernel": 3}),
         ("batchnorm", {}),
@@ -139,7 +141,7 @@ def template_layers(
             layers.append(("pool", {"kind": "avg", "scope": "global"}))
         layers.append(("dense", {"width": _width(rng, bounds), "activation": "relu"}))
     elif spec.meta.grid is not None and not causal:
-        layers = _conv_stack(rng, bounds, spec.meta.grid, w, board)
+        layers = _board_stack(rng, bounds) if board else _conv_stack(rng, bounds, spec.meta.grid, w)
     elif (spec.time or 0) > 1 or spec.time is None:
         layers = [("conv1d", {"width": w, "kernel": 3}), ("gru", {"width": _width(rng, bounds)})]
     else:
