@@ -44,7 +44,7 @@ class Refitting:
             run.settings.refit
             and run.runner.name == "dataset"
             and run.continued is None  # a multi-task brain keeps its old tasks its own way
-            and run.task.val is not run.task.train  # XOR's four points are both: nothing to add
+            and not run.task.validates_on_training
             and best is not None
             and best.status == "done"
             and best.id != self.done_for

@@ -103,6 +103,12 @@ class DatasetTask:
         return self.kind == "completion"
 
     @property
+    def validates_on_training(self) -> bool:
+        """Whether its validation examples are its training ones (XOR's four points): a
+        refit on training plus validation would then add nothing."""
+        return self.val is self.train
+
+    @property
     def metric(self) -> str:
         return {"classification": "accuracy", "regression": "r2", "completion": "bpc"}[self.kind]
 
