@@ -260,17 +260,27 @@ def play_selfplay_games(
     on_step: OnStep = None,
     max_moves: int = 10_000,
     value_mix: float = 0.0,
+    full_share: float = 1.0,
+    fast_sims: int = 0,
 ) -> tuple[Examples, GameStats]:
     """``n_games`` games of MCTS self-play, ``parallel`` at a time (their leaves go to the
     evaluator together). Moves are sampled from the visits for the first ``temp_moves``
     moves (default: a third of the action count, at least 2), then the most visited move is
     played; root priors get Dirichlet noise throughout, as in AlphaZero. ``value_mix`` is
     the weight of the search's value q against the result z in the value target (0: z
-    alone, as in AlphaZero); a proven position's target is its exact value."""
+    alone, as in AlphaZero); a proven position's target is its exact value.
+
+    ``full_share`` < 1 is playout cap randomisation (Wu 2019, KataGo): each move is a full
+    search (with noise, kept as examples) with that chance, else a fast one of
+    ``fast_sims`` (default a fifth of ``sims``) that is played and not kept, so the same
+    simulations give more games and fewer correlated examples from each."""
     if not 0.0 <= value_mix <= 1.0:
         raise ValueError(f"value_mix must be in [0, 1], got {value_mix}")
     rng = np.random.default_rng(seed)
+    if not 0.0 < full_share <= 1.0:
+        raise ValueError(f"full_share must be in (0, 1], got {full_share}")
     mcts = MCTS(game, evaluator, sims=sims, c_puct=c_puct)
+    fast = max(1, int(fast_sims) or sims // 5)
     if temp_moves is None:  # enough opening variety without spoiling the results
         temp_moves = max(2, game.action_size // 3)
     stats = GameStats()
@@ -283,21 +293,24 @@ def play_selfplay_games(
         moves = dict.fromkeys(ids, 0)
         while states:
             active = list(states)
-            roots = mcts.search_many([states[g] for g in active], rng, noise=True)
+            full = full_share >= 1.0 or rng.random() < full_share
+            mcts.sims = sims if full else fast
+            roots = mcts.search_many([states[g] for g in active], rng, noise=full)
             for g, root in zip(active, roots):
                 stats.simulations += root.n_total
                 s = states[g]
                 pi = visit_policy(root, 1.0)
-                records.append(
-                    Record(
-                        s,
-                        pi.astype(np.float32),
-                        game.current_player(s),
-                        g,
-                        root.value(),
-                        root.proven is not None,
+                if full:
+                    records.append(
+                        Record(
+                            s,
+                            pi.astype(np.float32),
+                            game.current_player(s),
+                            g,
+                            root.value(),
+                            root.proven is not None,
+                        )
                     )
-                )
                 if moves[g] < temp_moves:
                     a = sample_action(pi, rng)
                 else:
@@ -487,6 +500,8 @@ def selfplay_train(
     capacity: int = 50_000,
     shared_ratio: float = 1.0,
     temp_moves: int | None = None,
+    full_share: float = 1.0,
+    fast_sims: int = 0,
 ) -> SelfPlayStats:
     """Alternate self-play and training for ``budget_games`` games, in place.
 
@@ -523,6 +538,8 @@ def selfplay_train(
             temp_moves=temp_moves,
             parallel=parallel,
             on_step=on_step,
+            full_share=full_share,
+            fast_sims=fast_sims,
         )
         _merge(stats.games, gstats)
         own.add(ex)

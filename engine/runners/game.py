@@ -150,6 +150,8 @@ class GameRunner:
             lr=float(graph.hparams.get("lr", task.lr)),
             buffer=task_replay(task),
             shared_ratio=float(task.replay_ratio),
+            full_share=float(task.full_share),
+            fast_sims=int(task.fast_sims),
         )
         brain.eval()
         opponents = {}

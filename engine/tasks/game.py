@@ -390,7 +390,9 @@ class GameTask:
     ``load_user_game``); ``options`` go to its constructor. For two-player games each
     candidate trains by self-play (``selfplay_games`` games of ``sims`` MCTS simulations,
     ``train_steps`` optimiser steps on its own games plus ``replay_ratio`` times as many
-    examples from its worker's replay of earlier candidates' games) and is then rated by
+    examples from its worker's replay of earlier candidates' games; with ``full_share`` < 1
+    only that share of moves gets the full search and becomes an example, the others a
+    fast search of ``fast_sims``) and is then rated by
     ``arena_games`` games against
     others and against ``references`` (player names understood by
     ``engine.games.players.reference_player``); ``anchors`` pin reference ratings so Elo
@@ -408,6 +410,8 @@ class GameTask:
     sims: int = 25
     train_steps: int = 200
     replay_ratio: float = 1.0
+    full_share: float = 1.0
+    fast_sims: int = 0
     lr: float = 3e-3
     arena_games: int = 20
     arena_sims: int = 0
@@ -418,6 +422,12 @@ class GameTask:
     kind: str = "game"
     settings: dict[str, Any] = field(default_factory=dict)
     _instance: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.full_share <= 1.0:
+            raise GameError(f"full_share must be in (0, 1], got {self.full_share}")
+        if self.fast_sims < 0:
+            raise GameError(f"fast_sims must be 0 or more, got {self.fast_sims}")
 
     def make(self) -> Game | ScoredEnv:
         """The game object (built once per task instance; games are stateless, envs are
@@ -484,6 +494,8 @@ class GameTask:
             "sims": self.sims,
             "train_steps": self.train_steps,
             "replay_ratio": self.replay_ratio,
+            "full_share": self.full_share,
+            "fast_sims": self.fast_sims,
             "lr": self.lr,
             "arena_games": self.arena_games,
             "arena_sims": self.arena_sims,
@@ -507,6 +519,8 @@ class GameTask:
             "sims",
             "train_steps",
             "replay_ratio",
+            "full_share",
+            "fast_sims",
             "lr",
             "arena_games",
             "arena_sims",

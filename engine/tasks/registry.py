@@ -61,6 +61,22 @@ _GAME_OPTIONS = (
         0,
         16,
     ),
+    Option(
+        "full_share",
+        float,
+        None,
+        "share of self-play moves searched in full and kept as examples (the rest: fast_sims)",
+        0.01,
+        1,
+    ),
+    Option(
+        "fast_sims",
+        int,
+        None,
+        "MCTS simulations of the other self-play moves (0 = a fifth of sims)",
+        0,
+        2000,
+    ),
     Option("arena_games", int, None, "arena games against each opponent", 1, 1000),
     Option(
         "arena_sims",
@@ -91,6 +107,7 @@ def _game_task(game: str, **options: Any) -> Any:
             "sims": 40,
             "selfplay_games": 48,
             "arena_openings": 2,
+            "arena_sims": 8,
             "train_steps": 900,
         },
     }[game]

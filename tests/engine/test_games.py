@@ -621,6 +621,21 @@ def test_selfplay_examples_are_augmented_and_valued() -> None:
     assert any(not torch.equal(a, b) for a, b in zip(before, brain.parameters()))
 
 
+def test_fast_moves_are_played_but_not_kept() -> None:
+    """Playout cap randomisation: most moves get a fast search and are not examples."""
+    ev = uniform_evaluator(TTT)
+    full, fs = play_selfplay_games(TTT, ev, n_games=8, sims=20, seed=3, parallel=4)
+    capped, cs = play_selfplay_games(
+        TTT, ev, n_games=8, sims=20, seed=3, parallel=4, full_share=0.25, fast_sims=4
+    )
+    assert fs.games == cs.games == 8
+    assert len(full) == 8 * fs.moves, "every move is an example"
+    assert 0 < len(capped) < 8 * cs.moves and len(capped) % 8 == 0
+    assert cs.simulations < 20 * cs.moves, "fast moves searched less"
+    with pytest.raises(ValueError, match="full_share"):
+        play_selfplay_games(TTT, ev, n_games=1, sims=4, full_share=0.0)
+
+
 def test_short_selfplay_training_beats_random_more_often() -> None:
     torch.manual_seed(0)
     brain = tiny_brain(TTT, seed=0)

@@ -215,13 +215,17 @@ def test_game_runner_loads_an_opponent_from_its_own_blob() -> None:
 def test_a_game_task_tunes_training_steps_and_replay(monkeypatch: pytest.MonkeyPatch) -> None:
     from openbrains.engine.games import selfplay
 
-    task = load_task(**TINY_TTT, train_steps="7", replay_ratio="2.5")
-    assert (task.train_steps, task.replay_ratio) == (7, 2.5)
+    tuned = {"train_steps": "7", "replay_ratio": "2.5", "full_share": "0.5", "fast_sims": "3"}
+    task = load_task(**TINY_TTT, **tuned)
+    want = (7, 2.5, 0.5, 3)
+    assert (task.train_steps, task.replay_ratio, task.full_share, task.fast_sims) == want
     again = GameTask.from_dict(task.describe())
-    assert (again.train_steps, again.replay_ratio) == (7, 2.5)
+    assert (again.train_steps, again.replay_ratio, again.full_share, again.fast_sims) == want
     assert load_task("connect4").replay_ratio == 1.0
     with pytest.raises(OpenBrainsError, match="replay_ratio"):
         load_task(**TINY_TTT, replay_ratio="lots")
+    with pytest.raises(OpenBrainsError, match="full_share"):
+        load_task(**TINY_TTT, full_share="0")
     seen: dict[str, object] = {}
     real = selfplay.selfplay_train
 
@@ -234,6 +238,7 @@ def test_a_game_task_tunes_training_steps_and_replay(monkeypatch: pytest.MonkeyP
     (out,) = GameRunner().train(spec, task).outcomes
     assert out.status == "done", out.error
     assert seen["shared_ratio"] == 2.5 and seen["train_steps"] == 7 and out.steps == 7
+    assert seen["full_share"] == 0.5 and seen["fast_sims"] == 3
 
 
 # ----- environment ------------------------------------------------------------------------
