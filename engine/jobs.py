@@ -20,7 +20,7 @@ import orjson
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import Graph
 
-JOB_FORMAT = 1
+JOB_FORMAT = 2  # 2: a refit carries the peers it learns from
 STATUSES = ("done", "diverged", "failed")
 
 
@@ -78,6 +78,14 @@ class Sibling:
 
 
 @dataclass(frozen=True)
+class Peer:
+    """One of the run's best brains whose beliefs a refit learns from (engine.run.refitting)."""
+
+    graph: str
+    weights: bytes
+
+
+@dataclass(frozen=True)
 class Opponent:
     """A living member a game candidate meets in the arena, at its current rating."""
 
@@ -104,8 +112,10 @@ class JobSpec:
     # probes (safetensors); "" for a plain one-task job
     keep: str = ""
     probes: bytes = b""
-    # a refit (engine.refits): train on the training and validation data together
+    # a refit (engine.refits): train on the training and validation data together, with
+    # the averaged beliefs of ``peers`` as soft targets where there are any
     refit: bool = False
+    peers: tuple[Peer, ...] = ()
     format: int = JOB_FORMAT
 
     @property
@@ -137,14 +147,21 @@ class JobSpec:
             ],
             "keep": self.keep,
             "refit": self.refit,
+            "peers": [p.graph for p in self.peers],
         }
-        return header, [self.weights, *(o.weights for o in self.opponents), self.probes]
+        blobs = [
+            self.weights,
+            *(o.weights for o in self.opponents),
+            *(p.weights for p in self.peers),
+        ]
+        return header, [*blobs, self.probes]
 
     @classmethod
     def from_wire(cls, header: dict[str, Any], blobs: list[bytes]) -> JobSpec:
         _check_format(header, "job")
         opponents = header.get("opponents") or []
-        if len(blobs) != 2 + len(opponents):
+        peers = header.get("peers") or []
+        if len(blobs) != 2 + len(opponents) + len(peers):
             raise JobFormatError(f"job {header.get('job')}: {len(blobs)} weight blobs")
         return cls(
             job=int(header["job"]),
@@ -159,8 +176,9 @@ class JobSpec:
             ),
             opponents=tuple(
                 Opponent(int(o["id"]), str(o["graph"]), float(o["rating"]), w)
-                for o, w in zip(opponents, blobs[1:-1])
+                for o, w in zip(opponents, blobs[1 : 1 + len(opponents)])
             ),
+            peers=tuple(Peer(str(g), w) for g, w in zip(peers, blobs[1 + len(opponents) : -1])),
             keep=str(header.get("keep") or ""),
             probes=blobs[-1],
             refit=bool(header.get("refit", False)),
