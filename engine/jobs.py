@@ -20,7 +20,7 @@ import orjson
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.graph import Graph
 
-JOB_FORMAT = 2  # 2: a refit carries the peers it learns from
+JOB_FORMAT = 1
 STATUSES = ("done", "diverged", "failed")
 
 
@@ -78,14 +78,6 @@ class Sibling:
 
 
 @dataclass(frozen=True)
-class Peer:
-    """One of the run's best brains whose beliefs a refit learns from (engine.run.refitting)."""
-
-    graph: str
-    weights: bytes
-
-
-@dataclass(frozen=True)
 class Opponent:
     """A living member a game candidate meets in the arena, at its current rating."""
 
@@ -112,10 +104,8 @@ class JobSpec:
     # probes (safetensors); "" for a plain one-task job
     keep: str = ""
     probes: bytes = b""
-    # a refit (engine.refits): train on the training and validation data together, with
-    # the averaged beliefs of ``peers`` as soft targets where there are any
+    # a refit (engine.refits): train on the training and validation data together
     refit: bool = False
-    peers: tuple[Peer, ...] = ()
     format: int = JOB_FORMAT
 
     @property
@@ -147,21 +137,14 @@ class JobSpec:
             ],
             "keep": self.keep,
             "refit": self.refit,
-            "peers": [p.graph for p in self.peers],
         }
-        blobs = [
-            self.weights,
-            *(o.weights for o in self.opponents),
-            *(p.weights for p in self.peers),
-        ]
-        return header, [*blobs, self.probes]
+        return header, [self.weights, *(o.weights for o in self.opponents), self.probes]
 
     @classmethod
     def from_wire(cls, header: dict[str, Any], blobs: list[bytes]) -> JobSpec:
         _check_format(header, "job")
         opponents = header.get("opponents") or []
-        peers = header.get("peers") or []
-        if len(blobs) != 2 + len(opponents) + len(peers):
+        if len(blobs) != 2 + len(opponents):
             raise JobFormatError(f"job {header.get('job')}: {len(blobs)} weight blobs")
         return cls(
             job=int(header["job"]),
@@ -176,9 +159,8 @@ class JobSpec:
             ),
             opponents=tuple(
                 Opponent(int(o["id"]), str(o["graph"]), float(o["rating"]), w)
-                for o, w in zip(opponents, blobs[1 : 1 + len(opponents)])
+                for o, w in zip(opponents, blobs[1:-1])
             ),
-            peers=tuple(Peer(str(g), w) for g, w in zip(peers, blobs[1 + len(opponents) : -1])),
             keep=str(header.get("keep") or ""),
             probes=blobs[-1],
             refit=bool(header.get("refit", False)),

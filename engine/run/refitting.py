@@ -1,7 +1,5 @@
 """The run's refits (engine.refits): each new champion of a dataset task trains on for its
 rung-0 budget with the validation examples added, on the next free worker, one at a time.
-Where the run's best brains can teach it (a classification: engine.teachers.peers), the
-refit learns from their averaged beliefs as well, for ``PEER_BUDGET`` rung-0 budgets.
 
 A refit is not a birth: it is no member, never bred from, never ranked; the champion it
 came from keeps its place. It costs one short job per new champion, most of them early in
@@ -15,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from openbrains.engine.jobs import JobResult, JobSpec, Peer
+from openbrains.engine.jobs import JobResult, JobSpec
 from openbrains.engine.refits import Refit, RefitStore
 
 if TYPE_CHECKING:
@@ -24,15 +22,6 @@ if TYPE_CHECKING:
 
 SLOT_WAIT_S = 30.0
 """Longest a run that has ended waits for a worker to come free for its last refit."""
-PEERS = 8
-"""The best living members (the champion among them) whose beliefs a refit learns from."""
-PEER_MARGIN = 0.03
-"""A peer's validation metric is at most this far below the champion's: early in a run
-the living include random graphs at chance, whose beliefs would only blur the others'."""
-PEER_BUDGET = 3
-"""Rung-0 budgets a taught refit trains: distillation is patient (digits: 1,200 steps kept
-more of the peers' 0.985 than 400 did, 0.9811 against 0.9797 on average; a hard-label
-refit gains 0.001 from the longer budget; docs/decisions.md, session 22)."""
 
 
 class Refitting:
@@ -71,8 +60,7 @@ class Refitting:
         if not weights:
             self.done_for = best.id  # nothing to continue from: do not ask again
             return None
-        peers = self.peers()
-        steps = run.budget(0) * (PEER_BUDGET if peers else 1)
+        steps = run.budget(0)
         spec = JobSpec(
             job=job,
             task=run.feedback.task_ref(),
@@ -82,35 +70,9 @@ class Refitting:
             weights=weights,
             seconds=run.time_cap(steps),
             refit=True,
-            peers=peers,
         )
         self.inflight[job] = best.id
         return spec
-
-    def peers(self) -> tuple[Peer, ...]:
-        """The champion and the best living members near it, best first, when the task is
-        one they can teach (``teachers.peers.can_teach``); () otherwise."""
-        from openbrains.engine.teachers.peers import MIN_PEERS, can_teach
-
-        run = self.run
-        best = run.best
-        task = run.task
-        if best is None or best.val_metric is None:
-            return ()
-        if not can_teach(task, len(task.train) + len(task.val)):
-            return ()
-        floor = best.val_metric - PEER_MARGIN
-        near = [
-            m
-            for m in run.members
-            if m.record.status == "done"
-            and m.weights
-            and m.record.val_metric is not None
-            and m.record.val_metric >= floor
-        ]
-        near.sort(key=lambda m: (m.record.id != best.id, -(m.record.fitness or 0.0)))
-        chosen = tuple(Peer(m.graph.to_json().decode(), m.weights) for m in near[:PEERS])
-        return chosen if len(chosen) >= MIN_PEERS else ()
 
     def absorb(self, result: JobResult) -> bool:
         """Keep a refit that came back (False: not a refit job of this run's)."""
@@ -134,9 +96,8 @@ class Refitting:
         )
         self.store.put(refit)
         self.latest = refit.summary()
-        peers = {"peers": int(outcome.details.get("peers", 0))}
-        self.run.archive.log_event("refit", {**refit.summary(), **peers})
-        self.run.on_event("refit", {**refit.summary(), **peers, "metric": metric})
+        self.run.archive.log_event("refit", refit.summary())
+        self.run.on_event("refit", {**refit.summary(), "metric": metric})
         return True
 
     def finish(self, backend: Backend) -> None:

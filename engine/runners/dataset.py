@@ -101,7 +101,7 @@ class DatasetRunner:
     # ----- worker side ------------------------------------------------------------------
     def train(self, spec: JobSpec, task: Any, on_step: OnStep | None = None) -> JobResult:
         if spec.refit:
-            return guarded(spec, task, lambda: self._refit(spec, task, on_step))
+            return guarded(spec, task, lambda: self._one(spec, refit_view(task), on_step))
         if spec.keep:
             return guarded(spec, task, lambda: self._continued(spec, task, on_step))
         if spec.siblings:
@@ -135,32 +135,11 @@ class DatasetRunner:
         out.details["tasks"] = {k: v for k, v in done.tasks.items() if k != task.name}
         return JobResult(spec.job, [out])
 
-    def _refit(self, spec: JobSpec, task: Any, on_step: OnStep | None) -> JobResult:
-        """The champion on training + validation examples, learning from its peers' averaged
-        beliefs where they can teach it (engine.teachers.peers), else from the labels."""
-        from openbrains.engine.teachers.peers import REFIT_GENES, taught_by_peers
-
-        view = refit_view(task)
-        taught = taught_by_peers(view, spec.peers) if spec.peers else None
-        if taught is None:
-            return self._one(spec, view, on_step)
-        result = self._one(spec, taught, on_step, genes=REFIT_GENES)
-        result.outcomes[0].details["peers"] = len(taught.teacher.brains)
-        return result
-
-    def _one(
-        self,
-        spec: JobSpec,
-        task: Any,
-        on_step: OnStep | None,
-        genes: dict[str, Any] | None = None,
-    ) -> JobResult:
-        """One candidate (``genes``: training genes that override its own)."""
+    def _one(self, spec: JobSpec, task: Any, on_step: OnStep | None) -> JobResult:
         graph = Graph.from_json(spec.graph)
         brain, inherited = candidate(spec, graph)
         budget = Budget(steps=spec.steps, seconds=spec.seconds)
-        hparams = {**graph.hparams, **(genes or {})}
-        res = train(brain, task, budget, hparams, seed=spec.seed, on_step=on_step)
+        res = train(brain, task, budget, graph.hparams, seed=spec.seed, on_step=on_step)
         out = _outcome(
             res, brain, brain.param_count(), brain.flops(time=16), measure_latency(brain, task)
         )

@@ -12,7 +12,7 @@ learn from the task loss alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -122,38 +122,37 @@ class OnlineTeacher:
 
     def table(self, train: Any, name: str, shift: Any) -> torch.Tensor | None:
         """The teacher's answers for every shift of every training example (None: too many)."""
+        from openbrains.engine.train.augment import shift_by, variants
+
         x = train.inputs[name]
-        if self._source is not x:
-            self._source = x
-            self._table = view_table(lambda v: self.teacher.logp(v, self.index), x, shift)
-        return self._table
+        if self._source is x:
+            return self._table
+        n_views = variants(shift) if shift is not None else 1
+        table = None
+        if n_views * len(x) <= TABLE_LIMIT:
+            side = 2 * shift.pixels + 1 if shift is not None else 1
+            rows = []
+            for v in range(n_views):
+                if shift is not None:
+                    oy = torch.full((len(x),), v // side, dtype=torch.long)
+                    ox = torch.full((len(x),), v % side, dtype=torch.long)
+                    xv = shift_by(x, shift, oy, ox)
+                else:
+                    xv = x
+                rows.append(
+                    torch.cat(
+                        [
+                            self.teacher.logp(xv[i : i + 1024], self.index)
+                            for i in range(0, len(x), 1024)
+                        ]
+                    )
+                )
+            table = torch.stack(rows)
+        self._source, self._table = x, table
+        return table
 
     def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its spec, never pickled whole
         return (OnlineTeacher, (self.spec, self.classes))
-
-
-def view_table(
-    logp: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, shift: Any
-) -> torch.Tensor | None:
-    """``logp`` of every whole-pixel shift of every example of ``x``, ``[views, N, C]`` in
-    the order ``engine.train.augment`` numbers the views (one view without ``shift``);
-    None when that is more than ``TABLE_LIMIT`` answers."""
-    from openbrains.engine.train.augment import shift_by, variants
-
-    n_views = variants(shift) if shift is not None else 1
-    if n_views * len(x) > TABLE_LIMIT:
-        return None
-    side = 2 * shift.pixels + 1 if shift is not None else 1
-    rows = []
-    for v in range(n_views):
-        if shift is not None:
-            oy = torch.full((len(x),), v // side, dtype=torch.long)
-            ox = torch.full((len(x),), v % side, dtype=torch.long)
-            xv = shift_by(x, shift, oy, ox)
-        else:
-            xv = x
-        rows.append(torch.cat([logp(xv[i : i + 1024]) for i in range(0, len(x), 1024)]))
-    return torch.stack(rows)
 
 
 def with_soft_targets(task: Any, info: dict[str, Any]) -> Any:
