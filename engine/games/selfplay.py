@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from openbrains.engine.compile import Brain
 from openbrains.engine.games.mcts import MCTS, Evaluator, sample_action, visit_policy
 from openbrains.engine.games.players import BrainEvaluator, policy_value
-from openbrains.engine.tasks.game import Game, GameError
+from openbrains.engine.tasks.game import Game, GameError, check_full_share
 from openbrains.engine.train.trainer import descend, make_optimizer
 
 OnStep = Callable[[], None] | None
@@ -277,8 +277,7 @@ def play_selfplay_games(
     if not 0.0 <= value_mix <= 1.0:
         raise ValueError(f"value_mix must be in [0, 1], got {value_mix}")
     rng = np.random.default_rng(seed)
-    if not 0.0 < full_share <= 1.0:
-        raise ValueError(f"full_share must be in (0, 1], got {full_share}")
+    check_full_share(full_share)
     mcts = MCTS(game, evaluator, sims=sims, c_puct=c_puct)
     fast = max(1, int(fast_sims) or sims // 5)
     if temp_moves is None:  # enough opening variety without spoiling the results

@@ -39,6 +39,19 @@ class GameError(OpenBrainsError):
     """A game or environment that cannot be loaded or used: says which and why."""
 
 
+FULL_SHARE_RANGE = (0.01, 1.0)
+"""The share of self-play moves searched in full (playout cap randomisation): below a
+hundredth a candidate keeps too few examples to train on; 1 searches every move in full."""
+
+
+def check_full_share(value: float) -> float:
+    """``value`` as a share of full searches, or a one-line GameError saying the range."""
+    low, high = FULL_SHARE_RANGE
+    if not low <= value <= high:
+        raise GameError(f"full_share must be in [{low}, {high}], got {value}")
+    return value
+
+
 # ----- the protocols -----------------------------------------------------------------------
 
 
@@ -424,8 +437,7 @@ class GameTask:
     _instance: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.full_share <= 1.0:
-            raise GameError(f"full_share must be in (0, 1], got {self.full_share}")
+        check_full_share(self.full_share)
         if self.fast_sims < 0:
             raise GameError(f"fast_sims must be 0 or more, got {self.fast_sims}")
 

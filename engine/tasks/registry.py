@@ -17,6 +17,7 @@ from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.tasks.base import DatasetTask, TaskError
 from openbrains.engine.tasks.builtin import digits_task, xor_task
 from openbrains.engine.tasks.files import audio_task, csv_task, images_task, mnist_task, need_path
+from openbrains.engine.tasks.game import FULL_SHARE_RANGE
 from openbrains.engine.tasks.text import text_task
 
 
@@ -66,8 +67,7 @@ _GAME_OPTIONS = (
         float,
         None,
         "share of self-play moves searched in full and kept as examples (the rest: fast_sims)",
-        0.01,
-        1,
+        *FULL_SHARE_RANGE,
     ),
     Option(
         "fast_sims",

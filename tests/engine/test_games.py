@@ -632,7 +632,7 @@ def test_fast_moves_are_played_but_not_kept() -> None:
     assert len(full) == 8 * fs.moves, "every move is an example"
     assert 0 < len(capped) < 8 * cs.moves and len(capped) % 8 == 0
     assert cs.simulations < 20 * cs.moves, "fast moves searched less"
-    with pytest.raises(ValueError, match="full_share"):
+    with pytest.raises(GameError, match="full_share"):
         play_selfplay_games(TTT, ev, n_games=1, sims=4, full_share=0.0)
 
 
