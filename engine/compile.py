@@ -21,6 +21,7 @@ from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import INPUT_UNIT, Graph
 from openbrains.engine.shapes import Plan, infer_specs
 from openbrains.engine.signal import SignalSpec
+from openbrains.engine.views import image_views
 from openbrains.engine.weight_budget import WeightBudget
 
 BrainState = dict[str, Any]
@@ -95,6 +96,8 @@ class Brain(nn.Module):
         self.input_specs = {p.params["name"]: p.out for p in given}
         self.output_specs = {p.params["name"]: p.out for p in plan.outputs}
         self._no_state = (None,) * len(state_nodes)
+        # an image brain's answer in eval mode: the mean over shifted views (engine.views)
+        self.views = image_views([p.node.params for p in given], bool(state_nodes))
         # nodes that do not train keep their statistics too (batch norm's running means)
         held = getattr(core, "nodes", None)
         self._fixed = [
@@ -119,6 +122,8 @@ class Brain(nn.Module):
         return self
 
     def forward(self, *inputs: torch.Tensor) -> Any:
+        if self.views is not None and not self.training:
+            return self.views.merge(self.core(*self.views.expand(inputs)))
         if not self.state_nodes:
             return self.core(*inputs)
         result = self.core(*inputs, *self._no_state)
@@ -140,7 +145,10 @@ class Brain(nn.Module):
             args = list(inputs)
         state = state or {}
         states = [state.get(uid) for uid in self.state_nodes]
-        result = self.core(*args, *states)
+        if self.views is not None and not self.training:  # views only where there is no state
+            result = self.views.merge(self.core(*self.views.expand(args)))
+        else:
+            result = self.core(*args, *states)
         if not isinstance(result, tuple):
             result = (result,)
         n = len(self.output_names)

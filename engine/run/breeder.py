@@ -25,6 +25,7 @@ from openbrains.engine.run import policy
 from openbrains.engine.run.population import Member, Population
 from openbrains.engine.run.settings import RunSettings
 from openbrains.engine.train import genes
+from openbrains.engine.views import task_views, with_views
 from openbrains.engine.weights import decode_weights, encode_weights
 
 BREED_TRIES = 10  # children that exceed the size bound are drawn again this often
@@ -57,6 +58,7 @@ class Breeder:
         self.injections: list[Birth] = []
         # the run's phase of the template draw (policy.is_template): the same on a resume
         self.template_offset = random.Random(settings.seed).random()
+        self.views = task_views(task)  # image inputs that answer with views, by name
 
     @property
     def members(self) -> list[Member]:
@@ -64,7 +66,13 @@ class Breeder:
 
     def next(self, births: int, archived: int, inflight: int) -> Birth:
         """The next individual to train, given how many were born (this session), are in
-        the archive and are in flight."""
+        the archive and are in flight; an image brain answers with views where the task
+        says so (engine.views), whatever graph it came from."""
+        birth = self._next(births, archived, inflight)
+        graph = with_views(birth.graph, self.views)
+        return birth if graph is birth.graph else replace(birth, graph=graph)
+
+    def _next(self, births: int, archived: int, inflight: int) -> Birth:
         if self.injections:
             return self.injections.pop(0)
         if len(self.members) + inflight < self.settings.population:

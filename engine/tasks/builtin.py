@@ -29,7 +29,7 @@ def xor_task() -> DatasetTask:
     )
 
 
-def digits_task(seed: int = 0, labelled: int = 0) -> DatasetTask:
+def digits_task(seed: int = 0, labelled: int = 0, views: bool = True) -> DatasetTask:
     """8×8 digits with scikit-learn's own example split: first half train, second half test.
 
     Validation is the last 20 % of the train half, a contiguous block, so test images never
@@ -39,7 +39,8 @@ def digits_task(seed: int = 0, labelled: int = 0) -> DatasetTask:
     Each pixel is one patch: a grid of 8×8 steps with one channel, scaled to [0, 1].
     ``labelled`` > 0 keeps only that many training examples, the first of each class in
     turn (a person with a few labelled images; semi-supervised benchmarks): validation
-    and test stay as they are.
+    and test stay as they are. ``views`` off: its brains answer for the image alone, not
+    for the mean over its one-pixel shifts too (engine.views).
     """
     from sklearn.datasets import load_digits
 
@@ -79,6 +80,7 @@ def digits_task(seed: int = 0, labelled: int = 0) -> DatasetTask:
             "validation": DIGITS_VAL_FRACTION,
             "seed": seed,
             **({"labelled": labelled} if labelled > 0 else {}),
+            **({} if views else {"views": False}),
         },
         classes=[str(i) for i in range(10)],
     )

@@ -200,6 +200,7 @@ def mnist_task(
     patch: int = 4,
     validation: float = MNIST_VAL,
     augment: str = "shift",
+    views: bool = True,
 ) -> DatasetTask:
     """MNIST from the four idx files in ``data``: 28×28 grey digits as ``patch``² patches.
 
@@ -256,6 +257,7 @@ def mnist_task(
             "validation": validation,
             "validation_rule": "last",
             "augment": augment,
+            "views": bool(views),
         },
         classes=[str(i) for i in range(n_classes)],
     )
@@ -512,6 +514,7 @@ def images_task(
     color: bool = False,
     patch: int = 4,
     augment: str = "shift",
+    views: bool = True,
 ) -> DatasetTask:
     """A folder of class sub-folders of PNG/JPEG/BMP images, resized to ``size``×``size``,
     grey (or RGB with ``color``), cut into ``patch``×``patch`` patches; seeded stratified
@@ -543,6 +546,7 @@ def images_task(
             "color": color,
             "patch": patch,
             "augment": augment,
+            "views": bool(views),
             "split": list(SPLIT),
             "seed": seed,
         },

@@ -146,6 +146,13 @@ TASKS: dict[str, TaskInfo] = {
                     0,
                     "keep only this many labelled training images (0 = all 719)",
                 ),
+                Option(
+                    "views",
+                    bool,
+                    True,
+                    "answer with the mean over the image and its one-pixel shifts "
+                    "(5x the forward work; with augment shift)",
+                ),
             ),
         ),
         TaskInfo(
@@ -177,6 +184,13 @@ TASKS: dict[str, TaskInfo] = {
                     "shift",
                     "shift (random 1–2 pixel shifts in training) or none",
                     choices=("shift", "none"),
+                ),
+                Option(
+                    "views",
+                    bool,
+                    True,
+                    "answer with the mean over the image and its one-pixel shifts "
+                    "(5x the forward work; with augment shift)",
                 ),
             ),
         ),
@@ -214,6 +228,13 @@ TASKS: dict[str, TaskInfo] = {
                     "shift",
                     "shift (random pixel shifts in training) or none",
                     choices=("shift", "none"),
+                ),
+                Option(
+                    "views",
+                    bool,
+                    True,
+                    "answer with the mean over the image and its one-pixel shifts "
+                    "(5x the forward work; with augment shift)",
                 ),
             ),
         ),

@@ -100,6 +100,8 @@ def measure(prog: Program, int8: bool | None = None) -> Footprint:
         + MATH_FUNCTION * len(math_functions(prog))
     )
     io = 4 * sum(prog.values[n].size for n in (*prog.inputs, *prog.outputs))
+    if prog.views:  # one moved copy of each image and one view's outputs (render.views)
+        io += 4 * sum(prog.values[n].size for n in (*prog.views, *prog.outputs))
     return Footprint(
         weights=weights,
         code=code,

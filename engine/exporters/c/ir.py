@@ -93,6 +93,9 @@ class Program:
     outputs: list[str] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)  # static state arrays, floats
     stream: bool = False  # state carries across calls (free-length inputs)
+    # image inputs the brain answers for with views (engine.views): value name →
+    # (grid rows, grid columns, patch, channels per pixel); brain_run averages the views
+    views: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     arena: int = 0  # floats, set by memory.plan
 
     def value(self, name: str, time: int, channels: int, kind: str = "arena") -> str:

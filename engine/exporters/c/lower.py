@@ -33,6 +33,8 @@ class Lowering:
         self.values: dict[str, str] = {}
         self.counter = 0
         self.prog.stream = any(s.time is None for s in brain.input_specs.values())
+        views = brain.views.images if brain.views is not None else ()
+        self.views = {brain.input_names[v.index]: (*v.grid, v.patch, v.channels) for v in views}
         core = brain.core
         self.keys = {id(t): k for k, t in [*core.named_parameters(), *core.named_buffers()]}
 
@@ -122,6 +124,8 @@ class Lowering:
             name = self.prog.value(f"in_{index}", spec.time or 1, spec.channels, "input")
             self.prog.inputs.append(name)
             self.values[uid] = name
+            if np_.node.params.get("name") in self.views:
+                self.prog.views[name] = self.views[np_.node.params["name"]]
             return
         ports: list[Any] = []
         for pp in np_.ports:

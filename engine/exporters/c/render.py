@@ -13,6 +13,7 @@ from openbrains.engine.exporters.c.ir import Program
 from openbrains.engine.exporters.c.kernels import KERNEL_MACRO, body, conv_function
 from openbrains.engine.exporters.errors import ExportError
 from openbrains.engine.exporters.meta import BrainMeta
+from openbrains.engine.views import OFFSETS
 
 PER_LINE = 8
 
@@ -123,11 +124,11 @@ def arg_names(meta: BrainMeta) -> list[str]:
     return names
 
 
-def _signature(meta: BrainMeta) -> str:
+def _signature(meta: BrainMeta, function: str = "brain_run") -> str:
     names = arg_names(meta)
     n = len(meta.inputs)
     args = [f"const float *{a}" for a in names[:n]] + [f"float *{a}" for a in names[n:]]
-    return f"void brain_run({', '.join(args)})"
+    return f"void {function}({', '.join(args)})"
 
 
 def header(prog: Program, meta: BrainMeta, footprint: dict[str, int], stem: str) -> str:
@@ -150,6 +151,11 @@ def header(prog: Program, meta: BrainMeta, footprint: dict[str, int], stem: str)
         ]
     else:
         lines += [" * Each call of brain_run answers one whole example (memory starts empty)."]
+    if prog.views:
+        lines += [
+            f" * It answers with the mean of its outputs for the image and its {len(OFFSETS) - 1}",
+            " * one-pixel shifts (test-time views, as the brain was scored).",
+        ]
     for p in meta.inputs:
         lines.append(f" * input  {p.signal}: {p.meaning}")
     for p in meta.outputs:
@@ -235,7 +241,7 @@ def _code(prog: Program, meta: BrainMeta, e: Emit) -> list[str]:
     for name, size in prog.states.items():
         lines.append(f"  for (int i = 0; i < {size}; ++i) {name}[i] = 0.0f;")
     lines += ["}", ""]
-    lines.append(f"{_signature(meta)} {{")
+    lines.append(f"{'static ' if prog.views else ''}{_signature(meta, one_view(prog))} {{")
     names = arg_names(meta)
     for name, arg in zip(prog.inputs, names):
         lines.append(f"  const float *{name} = {arg};")
@@ -248,4 +254,63 @@ def _code(prog: Program, meta: BrainMeta, e: Emit) -> list[str]:
         lines += ["    " + line for line in body(e, op, i)]
         lines.append("  }")
     lines += ["}", ""]
+    if prog.views:
+        lines += views(prog, meta)
     return lines
+
+
+def one_view(prog: Program) -> str:
+    """The function that runs the brain once: brain_run itself, or, for a brain with views,
+    the one brain_run calls once per view."""
+    return "brain_view" if prog.views else "brain_run"
+
+
+MOVE_VIEW = """static void move_view(const float *src, float *dst, int gh, int gw, int p, int ch,
+                      int dy, int dx) {
+  int h = gh * p, w = gw * p, y, x, c;
+  for (y = 0; y < h; ++y)
+    for (x = 0; x < w; ++x) {
+      int sy = y - dy, sx = x - dx, inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+      int at = ((y / p) * gw + x / p) * p * p * ch + ((y % p) * p + x % p) * ch;
+      int from = inside ? ((sy / p) * gw + sx / p) * p * p * ch + ((sy % p) * p + sx % p) * ch : 0;
+      for (c = 0; c < ch; ++c) dst[at + c] = inside ? src[from + c] : 0.0f;
+    }
+}"""
+
+
+def views(prog: Program, meta: BrainMeta) -> list[str]:
+    """``brain_run`` for a brain with views (engine.views): ``brain_view`` on each image
+    moved by each offset, the outputs summed in static buffers, then divided."""
+    names = arg_names(meta)
+    n_in = len(prog.inputs)
+    moved = {name: f"view_in_{i}" for i, name in enumerate(prog.inputs) if name in prog.views}
+    outs = [f"view_out_{j}" for j in range(len(prog.outputs))]
+    sizes = [prog.values[name].size for name in prog.outputs]
+    args = [moved.get(name, arg) for name, arg in zip(prog.inputs, names)] + outs
+    n = len(OFFSETS)
+    lines = [
+        *(f"static float {moved[name]}[{prog.values[name].size}];" for name in moved),
+        *(f"static float {out}[{size}];" for out, size in zip(outs, sizes)),
+        "",
+        MOVE_VIEW,
+        "",
+        f"{_signature(meta)} {{",
+        f"  static const int dy[{n}] = {{{', '.join(str(o[0]) for o in OFFSETS)}}};",
+        f"  static const int dx[{n}] = {{{', '.join(str(o[1]) for o in OFFSETS)}}};",
+        "  int v, i;",
+        *(f"  for (i = 0; i < {k}; ++i) {arg}[i] = 0.0f;" for arg, k in zip(names[n_in:], sizes)),
+        f"  for (v = 0; v < {n}; ++v) {{",
+    ]
+    for name, arg in zip(prog.inputs, names):
+        if name in moved:
+            gh, gw, p, ch = prog.views[name]
+            lines.append(
+                f"    move_view({arg}, {moved[name]}, {gh}, {gw}, {p}, {ch}, dy[v], dx[v]);"
+            )
+    lines.append(f"    brain_view({', '.join(args)});")
+    for arg, out, k in zip(names[n_in:], outs, sizes):
+        lines.append(f"    for (i = 0; i < {k}; ++i) {arg}[i] += {out}[i];")
+    lines.append("  }")
+    for arg, k in zip(names[n_in:], sizes):
+        lines.append(f"  for (i = 0; i < {k}; ++i) {arg}[i] /= {n}.0f;")
+    return [*lines, "}", ""]
