@@ -19,6 +19,8 @@ def _io_line(node_params: dict[str, Any]) -> str:
         extra.append(f"grid {p['grid_h']}x{p.get('grid_w')}")
     if p.get("vocab"):
         extra.append(f"vocab {p['vocab']}")
+    if p.get("views") == 1:
+        extra.append("answers with views: the mean over the image and its one-pixel shifts")
     rate = p.get("rate")
     if isinstance(rate, int | float) and not isinstance(rate, bool) and rate:
         extra.append(f"{rate:g}/s")

@@ -108,6 +108,9 @@ def _task_of(graph: Graph, output: str) -> dict[str, Any] | None:
     return tasks[-1] if len(tasks) == 1 else None
 
 
+VIEWED = "; the brain answers with the mean over this image and its four one-pixel shifts"
+
+
 def _meaning(spec: SignalSpec, role: str, classes: tuple[str, ...], kind: str | None) -> str:
     m = spec.meta
     steps = f"{spec.time} steps" if spec.time else "any number of steps"
@@ -135,6 +138,10 @@ def describe(brain: Brain, graph: Graph, source: str = "") -> BrainMeta:
     inputs = tuple(
         _port(name, brain.input_specs[name], "input", codecs.get(name), None)
         for name in brain.input_names
+    )
+    viewed = {brain.input_names[v.index] for v in brain.views.images} if brain.views else set()
+    inputs = tuple(
+        replace(p, meaning=p.meaning + VIEWED) if p.name in viewed else p for p in inputs
     )
     taken = set(brain.input_names)
     outputs = tuple(

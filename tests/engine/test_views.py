@@ -172,3 +172,16 @@ def test_the_onnx_export_of_a_brain_with_views_matches_pytorch() -> None:
             want = brain(batch).numpy()
         (got,) = sess.run(None, {ex.meta.inputs[0].name: batch.numpy()})
         assert float(np.abs(got - want).max()) <= LIMIT
+
+
+def test_inspect_says_a_brain_answers_with_views() -> None:
+    from openbrains.app.describe import describe_graph
+    from openbrains.engine.exporters.meta import VIEWED, describe
+
+    for views in (True, False):
+        graph = digits_graph(views)
+        (image,) = describe(compile_graph(graph), graph).inputs
+        assert image.meaning.endswith(VIEWED) == views  # ONNX metadata, C header, web page
+    said = "\n".join(describe_graph(digits_graph(True)))
+    assert "answers with views" in said
+    assert "answers with views" not in "\n".join(describe_graph(digits_graph(False)))
