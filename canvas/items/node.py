@@ -79,6 +79,8 @@ def summary(node: Node, spec: UnitSpec) -> str:
             parts.append(f"vocab {p['vocab']}")
         elif p.get("grid_h") and p.get("grid_w"):
             parts.append(f"{p['grid_h']}×{p['grid_w']}")
+            if p.get("views") == 1:  # engine.views: it answers for the image's shifts too
+                parts.append("views")
         else:
             parts.append(f"{p.get('channels', '?')} ch")
         return " · ".join(x for x in parts if x)
