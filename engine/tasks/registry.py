@@ -46,6 +46,14 @@ class TaskInfo:
     options: tuple[Option, ...] = ()
 
 
+VIEWS_OPTION = Option(
+    "views",
+    bool,
+    True,
+    "answer with the mean over the image and its one-pixel shifts (engine.views; 5x the "
+    "forward work; where training shifts images)",
+)
+
 _GAME_OPTIONS = (
     Option(
         "selfplay_games", int, None, "self-play games per candidate at the base budget", 1, 10_000
@@ -146,13 +154,7 @@ TASKS: dict[str, TaskInfo] = {
                     0,
                     "keep only this many labelled training images (0 = all 719)",
                 ),
-                Option(
-                    "views",
-                    bool,
-                    True,
-                    "answer with the mean over the image and its one-pixel shifts "
-                    "(5x the forward work; with augment shift)",
-                ),
+                VIEWS_OPTION,
             ),
         ),
         TaskInfo(
@@ -185,13 +187,7 @@ TASKS: dict[str, TaskInfo] = {
                     "shift (random 1–2 pixel shifts in training) or none",
                     choices=("shift", "none"),
                 ),
-                Option(
-                    "views",
-                    bool,
-                    True,
-                    "answer with the mean over the image and its one-pixel shifts "
-                    "(5x the forward work; with augment shift)",
-                ),
+                VIEWS_OPTION,
             ),
         ),
         TaskInfo(
@@ -229,13 +225,7 @@ TASKS: dict[str, TaskInfo] = {
                     "shift (random pixel shifts in training) or none",
                     choices=("shift", "none"),
                 ),
-                Option(
-                    "views",
-                    bool,
-                    True,
-                    "answer with the mean over the image and its one-pixel shifts "
-                    "(5x the forward work; with augment shift)",
-                ),
+                VIEWS_OPTION,
             ),
         ),
         TaskInfo(
