@@ -4,13 +4,16 @@ scikit-learn's example split (first half train, second half test). Open Brains c
 validation set from the train half and selects by validation only; the test accuracy of
 the champion *at that moment* is reported at 10, 30, 60 and 300 s, that of its refit (the
 champion trained on with the validation images added, what an export writes) where it had
-landed by then, else the champion's own. Peers: SVC(gamma=0.001)
+landed by then, else the champion's own; every brain answers with views (the mean over
+the image and its one-pixel shifts, engine.views; `--no-views` leaves them off, as
+searches before session 23 ran). Peers: SVC(gamma=0.001)
 as in scikit-learn's example, and MLPClassifier, both trained on the whole first half.
 
 One search's champion at 60 s varies by about ±0.01 with the seed, so ``acc_60s`` is the
 median over ``--seeds`` searches (the long one, then 60 s ones with the next seeds).
 
-    .venv/bin/python bench/digits.py [--seconds 300] [--seeds 3] [--max-params 5000] [--no-record]
+    .venv/bin/python bench/digits.py [--seconds 300] [--seeds 3] [--max-params 5000]
+        [--no-views] [--no-record]
 """
 
 from __future__ import annotations
@@ -51,9 +54,8 @@ def peers() -> dict[str, tuple[float, float]]:
 
 
 def settings_for(args: argparse.Namespace, seed: int) -> RunSettings:
-    return RunSettings(
-        task={"name": "digits"}, seed=seed, workers=args.workers, max_params=args.max_params
-    )
+    task = {"name": "digits", **({"views": False} if args.no_views else {})}
+    return RunSettings(task=task, seed=seed, workers=args.workers, max_params=args.max_params)
 
 
 def at(timeline: Timeline, seconds: float) -> dict:
@@ -98,6 +100,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--seeds", type=int, default=3, help="60 s searches whose median is acc_60s (first: --seed)"
+    )
+    ap.add_argument(
+        "--no-views", action="store_true", help="brains answer for the image alone (engine.views)"
     )
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
