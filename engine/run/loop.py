@@ -290,10 +290,28 @@ class Run(Controls):
         return self.feedback.validate(graph_json, weights)
 
     def moved(self, member: Member, metric: float) -> None:
+        """A member's score moved outside its own training (a game's Elo, after a newcomer
+        played it): store it, and crown whoever now stands first. The champion is the
+        archive's best by current fitness, what `export --best` writes; keeping the last
+        newcomer that beat a champion's score, which has moved since, delivered another
+        brain than the export (docs/decisions.md, session 23)."""
         rec = member.record
         rec.val_metric = metric
         rec.fitness = self.scorer.score(metric, None, rec.params, rec.latency_ms)
         self.archive.update_score(rec.id, metric, rec.fitness)
+        self._recrown()
+
+    def _recrown(self) -> None:
+        best = self.archive.best()
+        if best is None:
+            return
+        changed = self.best is None or best.id != self.best.id
+        self.best = best  # its score as it stands now, either way
+        if changed:
+            self.archive.log_event(
+                "champion", {"id": best.id, "fitness": best.fitness, "metric": best.val_metric}
+            )
+            self.on_event("individual", {**self._summary(best), "champion": True, "retired": []})
 
     # ----- absorbing results ------------------------------------------------------------
     def absorb(self, result: JobResult) -> Record | None:

@@ -176,6 +176,31 @@ def test_game_runner_plays_its_opponents_and_moves_them(tmp_path: Path) -> None:
         run.close()
 
 
+def test_a_champion_whose_elo_falls_below_a_member_hands_over_the_crown(tmp_path: Path) -> None:
+    """The run's champion is the archive's best as scores stand now (what `export --best`
+    writes), not the last newcomer that beat a score which has moved since."""
+    events: list[tuple[str, dict]] = []
+    settings = RunSettings(task=dict(TINY_TTT), workers=0, population=2, budget_steps=4, max_rung=0)
+    run = Run(tmp_path / "ttt", settings, on_event=lambda kind, data: events.append((kind, data)))
+    try:
+        run.run(max_individuals=2)
+        champion = run.best
+        assert champion is not None and champion.id == run.archive.best().id
+        other = next(m for m in run.members if m.record.id != champion.id)
+        held = next(m for m in run.members if m.record.id == champion.id)
+        events.clear()
+        run.moved(other, other.record.val_metric)  # a move that changes no order
+        assert run.best.id == champion.id and not events
+        run.moved(held, other.record.val_metric - 300)  # the champion lost its games
+        assert run.best.id == other.record.id == run.archive.best().id
+        assert run.best.val_metric == pytest.approx(other.record.val_metric)
+        ((kind, data),) = events
+        assert kind == "individual" and data["champion"] and data["id"] == other.record.id
+        assert run.archive.last_event("champion")["id"] == other.record.id
+    finally:
+        run.close()
+
+
 def test_a_connect4_arena_starts_its_games_from_openings() -> None:
     class Recorder:
         """Plays the first legal move and notes how full each board it meets is."""
