@@ -111,8 +111,13 @@ def test_new_project_form_offers_options_as_widgets_and_says_what_is_wrong(
 
     choose("xor")
     assert not dialog.data_row.isVisible() and not dialog.options_box.isVisible()
-    choose("digits")  # no data to choose; one option (keep only N labelled images)
-    assert not dialog.data_row.isVisible() and list(dialog.option_widgets) == ["labelled"]
+    choose("digits")  # no data to choose; keep only N labelled images, answer with views
+    assert not dialog.data_row.isVisible()
+    assert list(dialog.option_widgets) == ["labelled", "views"]
+    views = dialog.option_widgets["views"]
+    assert isinstance(views, QCheckBox) and views.isChecked()  # on unless unticked
+    views.setChecked(False)
+    assert dialog.task_spec()["views"] is False
     choose("mnist")
     assert dialog.data_row.isVisible() and "idx" in dialog.data_help.text()
     assert isinstance(dialog.option_widgets["patch"], QComboBox)
