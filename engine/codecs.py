@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from openbrains.engine.errors import FormatError
+from openbrains.engine.patches import to_images, to_patches
 from openbrains.engine.signal import Signal, SignalMeta, SignalSpec
 
 # ----- settings checks ---------------------------------------------------------------------
@@ -569,7 +570,7 @@ class ImageCodec(Codec):
     def encode(self, images: Any) -> Signal:
         """One image or a batch (numpy/torch, uint8/uint16/float) → ``[B, T, patch²·ch]``."""
         x = self._batch(images)
-        b, h, w, ch = x.shape
+        h, w = x.shape[1:3]
         p = self.patch
         if h % p or w % p:
             raise ValueError(f"image {h}×{w} is not divisible by patch {p}; crop or pad it first")
@@ -579,9 +580,7 @@ class ImageCodec(Codec):
             x = x - torch.tensor(self.mean)
         if self.std is not None:
             x = x / torch.tensor(self.std)
-        gh, gw = h // p, w // p
-        patches = x.reshape(b, gh, p, gw, p, ch).permute(0, 1, 3, 2, 4, 5)
-        return Signal(patches.reshape(b, gh * gw, p * p * ch), SignalMeta("image", grid=(gh, gw)))
+        return Signal(to_patches(x, p), SignalMeta("image", grid=(h // p, w // p)))
 
     def decode(
         self, x: torch.Tensor | Signal, as_uint8: bool = False, grid: tuple[int, int] | None = None
@@ -597,18 +596,14 @@ class ImageCodec(Codec):
             grid = (self.height // self.patch, self.width // self.patch)
         if grid is None:
             raise ValueError("unknown image grid: pass grid=(rows, cols) or set height and width")
-        b, t, c = data.shape
+        t, c = data.shape[1:]
         p, ch = self.patch, self.channels
         gh, gw = grid
         if t != gh * gw or c != p * p * ch:
             raise ValueError(
                 f"expected [B, {gh * gw}, {p * p * ch}] patches, got {tuple(data.shape)}"
             )
-        x01 = (
-            data.reshape(b, gh, gw, p, p, ch)
-            .permute(0, 1, 3, 2, 4, 5)
-            .reshape(b, gh * p, gw * p, ch)
-        )
+        x01 = to_images(data, (gh, gw), p, ch)
         if self.std is not None:
             x01 = x01 * torch.tensor(self.std)
         if self.mean is not None:

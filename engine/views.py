@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from openbrains.engine.graph import Graph
+from openbrains.engine.patches import to_images, to_patches
 
 OFFSETS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 """The views: the image itself, then moved one pixel up, down, left and right."""
@@ -44,12 +45,10 @@ class ImageLayout:
         (pads and slices only, so every exporter traces it)."""
         if dy == 0 and dx == 0:
             return x
-        (gh, gw), p, ch = self.grid, self.patch, self.channels
-        h, w = gh * p, gw * p
-        img = x.reshape(-1, gh, gw, p, p, ch).permute(0, 1, 3, 2, 4, 5).reshape(-1, h, w, ch)
+        img = to_images(x, self.grid, self.patch, self.channels)
+        h, w = img.shape[1:3]
         img = F.pad(img, (0, 0, 1, 1, 1, 1))[:, 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
-        patches = img.reshape(-1, gh, p, gw, p, ch).permute(0, 1, 3, 2, 4, 5)
-        return patches.reshape(-1, gh * gw, p * p * ch)
+        return to_patches(img, self.patch)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import Graph
 from openbrains.engine.tasks.base import DatasetTask, Split
 from openbrains.engine.train import genes
-from openbrains.engine.train.augment import ShiftSpec, shift_specs, variant_of
+from openbrains.engine.train.augment import ShiftSpec, shift_by, shift_specs, variant_of
 from openbrains.engine.train.trainer import (
     DIVERGED_LOSS,
     Budget,
@@ -360,23 +360,7 @@ class _Feeder:
         draws = torch.stack([torch.randint(0, span, (2 * b,), generator=g) for g in self.gens])
         oy, ox = draws[:, :b].reshape(-1), draws[:, b:].reshape(-1)
         self.views[name] = variant_of(s, oy, ox).view(k, b)
-        return _shift_by(x.reshape(k * b, *x.shape[2:]), s, oy, ox).view(x.shape)
-
-
-def _shift_by(x: torch.Tensor, s: ShiftSpec, oy: torch.Tensor, ox: torch.Tensor) -> torch.Tensor:
-    """Each example of patches ``x [b, gh·gw, p·p·ch]`` moved by ``(oy, ox) - pixels``, zeros
-    shifted in: one ``gather`` from the zero-padded images (advanced indexing as in
-    ``random_shift`` was the slowest part of a batched step)."""
-    b = x.shape[0]
-    gh, gw, p, ch = s.grid[0], s.grid[1], s.patch, s.channels
-    h, w, k = gh * p, gw * p, s.pixels
-    img = x.reshape(b, gh, gw, p, p, ch).permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, ch)
-    padded = F.pad(img, (0, 0, k, k, k, k)).reshape(b, (h + 2 * k) * (w + 2 * k), ch)
-    rows = (oy[:, None] + torch.arange(h)) * (w + 2 * k)
-    index = (rows[:, :, None] + ox[:, None, None] + torch.arange(w)).reshape(b, h * w, 1)
-    shifted = torch.gather(padded, 1, index.expand(-1, -1, ch))
-    out = shifted.reshape(b, gh, p, gw, p, ch).permute(0, 1, 3, 2, 4, 5)
-    return out.reshape(b, gh * gw, p * p * ch)
+        return shift_by(x.reshape(k * b, *x.shape[2:]), s, oy, ox).view(x.shape)
 
 
 P = ParamSpec("P")
