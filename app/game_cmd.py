@@ -14,6 +14,7 @@ import numpy as np
 from openbrains.app import argtypes
 from openbrains.app.cli import command
 from openbrains.app.taskargs import add_option_arg, grant_if_code, parse_options
+from openbrains.engine.games.play_budget import DEFAULT_SIMS
 
 if TYPE_CHECKING:  # the engine (and torch) load only when a command runs
     from openbrains.engine.games.players import Player
@@ -34,7 +35,7 @@ def _game_args(p: argparse.ArgumentParser) -> None:
         "--sims",
         type=int,
         default=None,
-        help="MCTS simulations per brain move (default 50; 0 = its raw policy)",
+        help=f"MCTS simulations per brain move (default {DEFAULT_SIMS}; 0 = its raw policy)",
     )
     p.add_argument("--seed", type=int, default=0)
 
@@ -47,8 +48,6 @@ def _play_args(sub: argparse._SubParsersAction) -> None:
 
 
 def _sims(args: argparse.Namespace) -> int:
-    from openbrains.engine.games.champion import DEFAULT_SIMS
-
     return DEFAULT_SIMS if args.sims is None else int(args.sims)
 
 

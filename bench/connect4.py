@@ -15,12 +15,16 @@ heuristic, so it almost never meets a tie to break at random, and the brain's MC
 its most visited move, so from the empty board each side would replay one game 50 times.
 (The lookahead player breaks its many ties at random, so those games differ on their own.)
 
+`--also-sims N` (default 50, the default before session 24) plays minimax:2 a second time
+with the champion searching N simulations a move, and the last line adds its median
+(`minimax2_simsN`): how much of the win rate the play-time search gives.
+
 `--seeds N` runs N searches one after another (seeds `--seed`, `--seed`+1, …; about 33
 minutes each at the defaults) and the last line gives the medians over them, as issue 18
 asks of each goal, with the worst and best seed against minimax:2.
 
     .venv/bin/python bench/connect4.py [--minutes 30] [--seeds 3] [--seed 0] [--games 100]
-        [--save FILE.graph] [--no-record]
+        [--sims N] [--also-sims 50] [--save FILE.graph] [--no-record]
 """
 
 from __future__ import annotations
@@ -98,6 +102,11 @@ def one_seed(args: argparse.Namespace, seed: int) -> SeedResult:
             player, opponent("minimax:2"), game, args.games, seed, OPENING_PLIES
         ),
     }
+    if args.also_sims and args.also_sims != args.sims:  # how much of it is the search's
+        fewer = champion_player(brain, game, args.also_sims)
+        matches[also_key(args)] = sided_match(
+            fewer, opponent("minimax:2"), game, args.games, seed, OPENING_PLIES
+        )
     rates = {name: r.total.wins / r.total.games for name, r in matches.items()}
     rows = {
         name: [
@@ -121,19 +130,26 @@ def one_seed(args: argparse.Namespace, seed: int) -> SeedResult:
     return SeedResult(seed, rates, summary, tables)
 
 
+def also_key(args: argparse.Namespace) -> str:
+    return f"minimax:2 at {args.also_sims} sims"
+
+
 def saved_path(path: Path, seed: int, args: argparse.Namespace) -> Path:
     """``path`` itself for one seed; FILE-seedN.graph for each of several."""
     return path if args.seeds == 1 else path.with_name(f"{path.stem}-seed{seed}{path.suffix}")
 
 
-def last_line(results: list[SeedResult], minutes: float) -> str:
-    """Medians over seeds under the keys one seed always had, then the minimax:2 spread."""
-    when = f"{minutes:g}min"
+def last_line(results: list[SeedResult], args: argparse.Namespace) -> str:
+    """Medians over seeds under the keys one seed always had, then the minimax:2 spread,
+    then the median at ``--also-sims`` simulations where it was played."""
+    when = f"{args.minutes:g}min"
     look = statistics.median(r.rates["lookahead"] for r in results)
     mm2 = [r.rates["minimax:2"] for r in results]
+    fewer = [r.rates[also_key(args)] for r in results if also_key(args) in r.rates]
+    also = f" minimax2_sims{args.also_sims}={statistics.median(fewer):.3f}" if fewer else ""
     return (
         f"winrate_{when}={look:.3f} winrate_minimax2_{when}={statistics.median(mm2):.3f} "
-        f"minimax2_worst={min(mm2):.3f} minimax2_best={max(mm2):.3f} seeds={len(results)}"
+        f"minimax2_worst={min(mm2):.3f} minimax2_best={max(mm2):.3f}{also} seeds={len(results)}"
     )
 
 
@@ -147,6 +163,12 @@ def main() -> None:
         "--seeds", type=int, default=3, help="searches, one after another, whose median counts"
     )
     ap.add_argument("--sims", type=int, default=DEFAULT_SIMS)
+    ap.add_argument(
+        "--also-sims",
+        type=int,
+        default=50,
+        help="also play minimax:2 at this many simulations (0: not), to show the search's share",
+    )
     add_option_arg(ap, "connect4 task")
     ap.add_argument("--save", type=Path, help="also write the champion to this .graph file")
     ap.add_argument("--no-record", action="store_true")
@@ -165,7 +187,7 @@ def main() -> None:
             flush=True,
         )
         results.append(result)
-    last = last_line(results, args.minutes)
+    last = last_line(results, args)
     print(last)
     if not args.no_record:
         seeds = (
@@ -178,8 +200,14 @@ def main() -> None:
             f"minutes each; then each champion (MCTS {args.sims} sims guided by its heads) plays "
             f"one-step lookahead and minimax depth 2, {args.games} games each, half with "
             "each side first (against minimax:2 from distinct openings of "
-            f"{OPENING_PLIES} random moves, each played from both sides). The last line's win "
-            "rates are medians over the seeds, with the worst and best seed against minimax:2. "
+            f"{OPENING_PLIES} random moves, each played from both sides)"
+            + (
+                f", and minimax:2 again at {args.also_sims} sims"
+                if args.also_sims and args.also_sims != args.sims
+                else ""
+            )
+            + ". The last line's win rates are medians over the seeds, with the worst and "
+            "best seed against minimax:2. "
             "Goals: win rate ≥ 0.8 against lookahead after 30 minutes "
             "(alpha-zero-general: 0.83 after about 5 hours), ≥ 0.5 against minimax:2.\n\n"
             + "\n\n".join(f"{r.summary}.\n\n{r.tables}" for r in results)

@@ -17,6 +17,7 @@ import numpy as np
 from openbrains.engine.compile import Brain
 from openbrains.engine.errors import OpenBrainsError
 from openbrains.engine.games.arena import MatchResult, match_games, openings
+from openbrains.engine.games.play_budget import DEFAULT_SIMS
 from openbrains.engine.games.players import (
     BrainPlayer,
     MinimaxPlayer,
@@ -36,9 +37,6 @@ from openbrains.engine.tasks.game import (
 )
 
 OPPONENT_HELP = "random, lookahead, minimax or minimax:DEPTH"
-DEFAULT_SIMS = 50
-"""MCTS simulations per move when a champion plays a person or a reference: enough for
-the brain's value head to look a few moves ahead, quick enough to answer at once."""
 
 
 def two_player_game(name: str, options: dict[str, Any] | None = None) -> Game:

@@ -13,6 +13,7 @@ import pytest
 from openbrains.app.cli import main
 from openbrains.app.game_cmd import play_terminal, show
 from openbrains.app.run_cmd import yardstick
+from openbrains.engine.games.play_budget import DEFAULT_SIMS
 from openbrains.nodes.games.tictactoe import TicTacToe
 from tests.cli_kit import ROOT, ob
 from tests.game_brains import write_game_graph
@@ -61,7 +62,10 @@ def test_arena_table_against_each_reference(ttt_graph: Path, opponent: str, caps
     )
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
-    assert f"vs {opponent} at tictactoe, 4 games" in lines[0] and "MCTS 50 sims" in lines[0]
+    assert (
+        f"vs {opponent} at tictactoe, 4 games" in lines[0]
+        and f"MCTS {DEFAULT_SIMS} sims" in lines[0]
+    )
     counts = {}
     for line in lines[2:]:
         words = line.split()
