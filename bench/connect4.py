@@ -102,7 +102,7 @@ def one_seed(args: argparse.Namespace, seed: int) -> SeedResult:
             player, opponent("minimax:2"), game, args.games, seed, OPENING_PLIES
         ),
     }
-    if args.also_sims and args.also_sims != args.sims:  # how much of it is the search's
+    if plays_also(args):  # how much of it is the search's
         fewer = champion_player(brain, game, args.also_sims)
         matches[also_key(args)] = sided_match(
             fewer, opponent("minimax:2"), game, args.games, seed, OPENING_PLIES
@@ -128,6 +128,11 @@ def one_seed(args: argparse.Namespace, seed: int) -> SeedResult:
         for name, r in rows.items()
     )
     return SeedResult(seed, rates, summary, tables)
+
+
+def plays_also(args: argparse.Namespace) -> bool:
+    """Whether the champion meets minimax:2 a second time, at ``--also-sims``."""
+    return bool(args.also_sims) and args.also_sims != args.sims
 
 
 def also_key(args: argparse.Namespace) -> str:
@@ -201,11 +206,7 @@ def main() -> None:
             f"one-step lookahead and minimax depth 2, {args.games} games each, half with "
             "each side first (against minimax:2 from distinct openings of "
             f"{OPENING_PLIES} random moves, each played from both sides)"
-            + (
-                f", and minimax:2 again at {args.also_sims} sims"
-                if args.also_sims and args.also_sims != args.sims
-                else ""
-            )
+            + (f", and minimax:2 again at {args.also_sims} sims" if plays_also(args) else "")
             + ". The last line's win rates are medians over the seeds, with the worst and "
             "best seed against minimax:2. "
             "Goals: win rate ≥ 0.8 against lookahead after 30 minutes "
