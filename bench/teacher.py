@@ -21,8 +21,13 @@ search. The neighbour count was chosen by the teacher's validation accuracy (k 7
 test it lifted the student by a third of the gap.)
 
 Distillation: the all-labels search runs with ``--max-params 5000``; its champion is the
-teacher. Two ≤ 1,000-parameter searches of equal wall time: one on hard labels, one with
-``--teach distill`` (α·T²·KL + (1 − α)·CE, α and T as genes).
+teacher. Two ≤ 1,000-parameter searches of equal wall time (``--student-seconds``, the
+same as ``--seconds`` unless given): one on hard labels, one with ``--teach distill``
+(α·T²·KL + (1 − α)·CE, α and T as genes). A small student gains from a teacher with
+training length (Beyer et al. 2022's "patient" teacher): the hard search's 810-parameter
+champion trained from fresh weights with views gains 0.3 points from distillation at
+1,200 steps, 0.5 at 4,000 and 0.6 at 10,000 while hard labels level off (docs/benchmarks.md,
+teacher), so the student searches may be given longer than the others.
 
 Goals: distill_acc closes at least half the gap from hard_acc to teacher_acc, and semi_acc
 at least half the gap from fifty_acc to all_acc. Accuracies are test accuracies of each
@@ -31,7 +36,7 @@ refits (README, Using it): a refit learns from the validation labels too, which 
 the 50-label searches 230.
 
     .venv/bin/python bench/teacher.py [--seconds 90] [--workers 1] [--semi-teacher spread]
-        [--seeds 0,1,2,3 --jobs 2] [--no-record]
+        [--student-seconds 300] [--seeds 0,1,2,3 --jobs 2] [--no-record]
 
 With ``--seeds`` each seed runs in its own process (``--jobs`` at a time) and the last line
 holds the medians over seeds; each seed's table and gap closures are printed too.
@@ -161,8 +166,10 @@ def one(
     max_params: int = 0,
     teacher: TeacherOrder | None = None,
     seeds: list[str] | None = None,
+    seconds: float | None = None,
 ) -> tuple[dict[str, Any], Path, int]:
-    """One search for ``args.seconds``: its champion's summary, run folder and births."""
+    """One search for ``seconds`` (``args.seconds`` unless given): its champion's summary,
+    run folder and births."""
     run_dir = tmp / name
     settings = RunSettings(
         task=task,
@@ -176,7 +183,7 @@ def one(
         refit=False,
     )
     t0 = time.perf_counter()
-    timeline = search(run_dir, settings, args.seconds, teacher=teacher)
+    timeline = search(run_dir, settings, seconds or args.seconds, teacher=teacher)
     champ = champion(run_dir)
     print(
         f"{name}: test {champ['test_score']:.4f} (validation {champ['score']:.4f}), "
@@ -221,6 +228,11 @@ def teacher_stats(run_dir: Path) -> str:
 KEYS = ("semi", "fifty", "all", "distill", "hard", "teacher")
 
 
+def student_seconds(args: argparse.Namespace) -> float:
+    """Wall time of each of the two student searches (hard labels, distillation)."""
+    return float(args.student_seconds or args.seconds)
+
+
 def run_seed(args: argparse.Namespace) -> dict[str, Any]:
     """The five searches of one seed: accuracies, the table's rows and the teacher's figures
     (plain data, so a seed run in its own process can hand them back as JSON)."""
@@ -256,7 +268,13 @@ def run_seed(args: argparse.Namespace) -> dict[str, Any]:
         kept = f"{teacher_stats(semi_dir)}, {server.requests} requests"
         seed = [student_seed()]
         hard, _, nhard = one(
-            tmp, "hard", {"name": "digits"}, args, max_params=STUDENT_PARAMS, seeds=seed
+            tmp,
+            "hard",
+            {"name": "digits"},
+            args,
+            max_params=STUDENT_PARAMS,
+            seeds=seed,
+            seconds=student_seconds(args),
         )
         distill, _, ndis = one(
             tmp,
@@ -266,6 +284,7 @@ def run_seed(args: argparse.Namespace) -> dict[str, Any]:
             max_params=STUDENT_PARAMS,
             teacher=TeacherOrder(f"graph:{big_teacher}", "distill"),
             seeds=seed,
+            seconds=student_seconds(args),
         )
     acc = {
         "semi": semi["test_score"],
@@ -301,7 +320,13 @@ def seed_table(res: dict[str, Any], args: argparse.Namespace) -> str:
     acc = res["acc"]
     return "\n".join(
         [
-            f"Seed {res['seed']}: each search {args.seconds:g} s on {args.workers} worker(s), "
+            f"Seed {res['seed']}: each search {args.seconds:g} s"
+            + (
+                f" (the two student searches {student_seconds(args):g} s)"
+                if student_seconds(args) != args.seconds
+                else ""
+            )
+            + f" on {args.workers} worker(s), "
             f"{STEPS} steps per new candidate, labels kept from confidence "
             f"{args.min_confidence:g}:",
             "",
@@ -360,6 +385,7 @@ def seeds_in_processes(args: argparse.Namespace, seeds: list[int]) -> list[dict[
 
     passed = [
         *("--seconds", str(args.seconds), "--workers", str(args.workers)),
+        *("--student-seconds", str(student_seconds(args))),
         *("--min-confidence", str(args.min_confidence), "--semi-teacher", args.semi_teacher),
     ]
     results: list[dict[str, Any]] = []
@@ -382,6 +408,12 @@ def seeds_in_processes(args: argparse.Namespace, seeds: list[int]) -> list[dict[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=90)
+    ap.add_argument(
+        "--student-seconds",
+        type=float,
+        default=0,
+        help="wall time of each ≤ 1,000-parameter student search (default: --seconds)",
+    )
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
