@@ -1,17 +1,22 @@
 """Distillation outside a search: one ≤ 1,000-parameter student architecture trained from
-fresh weights on hard labels, on a teacher's beliefs (function matching), and on those
-beliefs over a transfer set of new digit images, at two step counts.
+fresh weights on hard labels, with the run's distillation loss (the trainer's own path, at
+two settings of α and T), and on a teacher's beliefs over a transfer set of new digit
+images, at several step counts.
 
 Why: ``bench/teacher.py`` compares searches, where the two arms' champions differ in
 architecture and luck as well as in targets; here the architecture is fixed (the hard
 search's champion) and only the targets and the training length change, over several
-weight seeds. The transfer set is MNIST's training images drawn the way scikit-learn's
+weight seeds. ``hard``, ``match`` and ``distill`` train as a run does
+(``engine.train.trainer.train``: its schedule, label smoothing, shifts and the teacher's
+table of beliefs about each shifted view); every student answers with views, as brains
+do. The transfer set is MNIST's training images drawn the way scikit-learn's
 digits were (the digit's box scaled to 32×32, thresholded, on-pixels counted in 4×4
 blocks, 0–16): images the 5k teacher never saw and the student has no labels for, as in
 Hinton et al. 2015's transfer set.
 
     .venv/bin/python bench/distill_fixed.py --data ../shared/data/mnist [--run DIR]
-        [--steps 4000,16000] [--seeds 5] [--transfer 60000] [--jobs 2]
+        [--steps 1200,4000,10000] [--seeds 4] [--modes hard,match,distill,transfer]
+        [--transfer 60000] [--jobs 2]
 
 ``--run DIR`` reuses a folder holding ``teacher.graph`` and a ``hard`` search; without it
 the two 150-second searches of ``bench/teacher.py`` (seed ``--search-seed``, 2 by default:
@@ -21,6 +26,7 @@ the seed where distillation fell short) are made first.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -40,12 +46,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.record import record
 from openbrains.engine.tasks.files import MNIST_FILES, read_idx
 
-MODES = ("hard", "match", "transfer")
+MODES = ("hard", "start", "match", "distill", "transfer")
 MODE_WHAT = {
-    "hard": "hard labels (the task's own loss)",
-    "match": "the teacher's beliefs about each shifted view (KL at T 1, α 1)",
-    "transfer": "the same, half of each batch drawn from the transfer set",
+    "hard": "hard labels (the task's own loss, label smoothing as the graph's gene says)",
+    "start": "the run's loss at the α and T a distilling run starts its graphs with",
+    "match": "the teacher's beliefs about each shifted view alone (α 1, T 1)",
+    "distill": "the run's loss at α 0.7, T 1 (0.7·KL + 0.3·the task's loss)",
+    "transfer": "the teacher's beliefs (KL at T 1) with half of each batch drawn from the "
+    "transfer set (a loop of its own)",
 }
+# (α, T) of the modes that train through the run's trainer with the teacher's table
+TAUGHT = {"match": (1.0, 1.0), "distill": (0.7, 1.0)}
+
+
+def taught(mode: str) -> tuple[float, float] | None:
+    """(α, T) a mode trains with, None for hard labels and the transfer loop's own."""
+    if mode == "start":
+        from openbrains.engine.train import genes
+
+        start = genes.distilling()
+        return float(start["distill_alpha"]), float(start["distill_temperature"])
+    return TAUGHT.get(mode)
 
 
 def digits_like(image: np.ndarray) -> np.ndarray:
@@ -114,16 +135,21 @@ def one_trial(trial: Trial) -> tuple[Trial, float, float]:
     torch.set_num_threads(1)
     graph, task, teacher = student_and_teacher(Path(trial.run))
     brain = compile_graph(graph, task.inputs, task.outputs, seed=trial.seed)
-    if trial.mode == "hard":
-        result = train(brain, task, Budget(steps=trial.steps), dict(graph.hparams), seed=trial.seed)
+    if trial.mode != "transfer":
+        hparams = dict(graph.hparams)
+        alpha_t = taught(trial.mode)
+        if alpha_t is not None:
+            task = dataclasses.replace(task, teacher=teacher)
+            hparams["distill_alpha"], hparams["distill_temperature"] = alpha_t
+        result = train(brain, task, Budget(steps=trial.steps), hparams, seed=trial.seed)
         return trial, result.val["accuracy"], result.test["accuracy"]
-    extra = transfer_set(Path(trial.data), trial.transfer)[0] if trial.mode == "transfer" else None
+    extra = transfer_set(Path(trial.data), trial.transfer)[0]
     h = genes.resolve(dict(graph.hparams))
     opt = make_optimizer(brain, h)
     gen = torch.Generator().manual_seed(trial.seed)
     shifts = shift_specs(task)
     batch = int(h["batch_size"])
-    borrowed = batch // 2 if extra is not None else 0
+    borrowed = batch // 2
     budget = Budget(steps=trial.steps)
     brain.train()
     for step in range(trial.steps):
@@ -131,8 +157,7 @@ def one_trial(trial: Trial) -> tuple[Trial, float, float]:
             group["lr"] = float(h["lr"]) * lr_factor(str(h["schedule"]), budget, step, 0.0)
         x = task.train.take(torch.randint(0, len(task.train), (batch - borrowed,), generator=gen))
         x = x.inputs["image"]
-        if extra is not None:
-            x = torch.cat([x, extra[torch.randint(0, len(extra), (borrowed,), generator=gen)]])
+        x = torch.cat([x, extra[torch.randint(0, len(extra), (borrowed,), generator=gen)]])
         for spec in shifts.values():
             oy, ox = random_offsets(len(x), spec, gen)
             x = shift_by(x, spec, oy, ox)
@@ -152,6 +177,12 @@ def one_trial(trial: Trial) -> tuple[Trial, float, float]:
     )
 
 
+def _values(mode: str) -> str:
+    """The α and T of the ``start`` mode, which the genes declare (not this file)."""
+    alpha_t = taught(mode) if mode == "start" else None
+    return f" (α {alpha_t[0]:g}, T {alpha_t[1]:g})" if alpha_t else ""
+
+
 def make_run(folder: Path, seed: int) -> None:
     """The teacher (5k all-labels champion) and the hard ≤ 1k search of bench/teacher.py's
     seed ``seed``, 150 s each on one worker."""
@@ -169,13 +200,19 @@ def main() -> None:
     ap.add_argument("--data", required=True, help="folder of the MNIST idx files")
     ap.add_argument("--run", help="a folder made by this script before (teacher.graph, hard/)")
     ap.add_argument("--search-seed", type=int, default=2, help="seed of the two searches")
-    ap.add_argument("--steps", default="4000,16000")
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--steps", default="1200,4000,10000")
+    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument(
+        "--modes", default=",".join(MODES), help="which targets, of " + ", ".join(MODES)
+    )
     ap.add_argument("--transfer", type=int, default=60_000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
+    modes = [m for m in args.modes.split(",") if m]
+    if not modes or any(m not in MODES for m in modes):
+        raise SystemExit(f"distill_fixed: --modes takes {', '.join(MODES)}")
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.run) if args.run else Path(tmp)
         if not args.run:
@@ -190,7 +227,7 @@ def main() -> None:
         trials = [
             Trial(str(run), mode, n, seed, str(Path(args.data).resolve()), args.transfer)
             for n in steps
-            for mode in MODES
+            for mode in modes
             for seed in range(args.seeds)
         ]
         t0 = time.perf_counter()
@@ -202,23 +239,23 @@ def main() -> None:
     test: dict[tuple[str, int], list[float]] = {}
     for trial, _, accuracy in done:
         test.setdefault((trial.mode, trial.steps), []).append(accuracy)
-    rows = ["| steps | " + " | ".join(MODES) + " |", "|---:|" + "---:|" * len(MODES)]
+    rows = ["| steps | " + " | ".join(modes) + " |", "|---:|" + "---:|" * len(modes)]
     for n in steps:
         cells = []
-        for mode in MODES:
+        for mode in modes:
             got = test[(mode, n)]
             cells.append(f"{statistics.mean(got):.4f} ({min(got):.4f}–{max(got):.4f})")
         rows.append(f"| {n:,} | " + " | ".join(cells) + " |")
     last = (
         " ".join(
-            f"{mode}_{n}={statistics.mean(test[(mode, n)]):.4f}" for n in steps for mode in MODES
+            f"{mode}_{n}={statistics.mean(test[(mode, n)]):.4f}" for n in steps for mode in modes
         )
         + f" teacher={teacher_acc:.4f}"
     )
     body = (
         f"The hard search's {params:,}-parameter champion trained from fresh weights, "
         f"{args.seeds} weight seeds each (mean test accuracy, lowest–highest); targets: "
-        + "; ".join(f"{m}: {MODE_WHAT[m]}" for m in MODES)
+        + "; ".join(f"{m}: {MODE_WHAT[m]}" + _values(m) for m in modes)
         + f". Teacher test accuracy {teacher_acc:.4f}; it agrees with the MNIST labels of "
         f"{agree:.1%} of the {args.transfer:,} transfer images. {len(trials)} trainings in "
         f"{time.perf_counter() - t0:.0f} s on {args.jobs} processes.\n\n" + "\n".join(rows)
