@@ -50,8 +50,8 @@ MODES = ("hard", "start", "match", "distill", "transfer")
 MODE_WHAT = {
     "hard": "hard labels (the task's own loss, label smoothing as the graph's gene says)",
     "start": "the run's loss at the α and T a distilling run starts its graphs with",
-    "match": "the teacher's beliefs about each shifted view alone (α 1, T 1)",
-    "distill": "the run's loss at α 0.7, T 1 (0.7·KL + 0.3·the task's loss)",
+    "match": "the teacher's beliefs about each shifted view alone",
+    "distill": "the run's loss at a lower temperature than the start",
     "transfer": "the teacher's beliefs (KL at T 1) with half of each batch drawn from the "
     "transfer set (a loop of its own)",
 }
@@ -178,8 +178,8 @@ def one_trial(trial: Trial) -> tuple[Trial, float, float]:
 
 
 def _values(mode: str) -> str:
-    """The α and T of the ``start`` mode, which the genes declare (not this file)."""
-    alpha_t = taught(mode) if mode == "start" else None
+    """The α and T a mode trains with, for its description ("" where it has none)."""
+    alpha_t = taught(mode)
     return f" (α {alpha_t[0]:g}, T {alpha_t[1]:g})" if alpha_t else ""
 
 
