@@ -28,8 +28,10 @@ with how long it trains (Beyer et al. 2022's "patient" teacher): the hard search
 810-parameter champion trained from fresh weights at the run's starting α and T gains 0.6
 points from distillation at 1,200 and 4,000 steps and 0.5 at 10,000, while on hard labels
 it closes on its teacher, so the same gain is 31 % of the gap at 1,200 steps and half of it
-at 10,000 (docs/benchmarks.md, distill-fixed). The student searches may therefore be given
-longer than the others, so that their champions train longer.
+at 10,000 (docs/benchmarks.md, distill-fixed; another seed-2 teacher of the same accuracy
+gave that kind of student nothing at 10,000 steps: docs/decisions.md, Teachers). The
+student searches may therefore be given longer than the others, so that their champions
+train longer.
 
 Goals: distill_acc closes at least half the gap from hard_acc to teacher_acc, and semi_acc
 at least half the gap from fifty_acc to all_acc. Accuracies are test accuracies of each
