@@ -23,15 +23,13 @@ test it lifted the student by a third of the gap.)
 Distillation: the all-labels search runs with ``--max-params 5000``; its champion is the
 teacher. Two ≤ 1,000-parameter searches of equal wall time (``--student-seconds``, the
 same as ``--seconds`` unless given): one on hard labels, one with ``--teach distill``
-(α·T²·KL + (1 − α)·CE, α and T as genes). The share of the gap a student closes grows
-with how long it trains (Beyer et al. 2022's "patient" teacher): the hard search's
-810-parameter champion trained from fresh weights at the run's starting α and T gains 0.6
-points from distillation at 1,200 and 4,000 steps and 0.5 at 10,000, while on hard labels
-it closes on its teacher, so the same gain is 31 % of the gap at 1,200 steps and half of it
-at 10,000 (docs/benchmarks.md, distill-fixed; another seed-2 teacher of the same accuracy
-gave that kind of student nothing at 10,000 steps: docs/decisions.md, Teachers). The
-student searches may therefore be given longer than the others, so that their champions
-train longer.
+(α·T²·KL + (1 − α)·CE, α and T as genes). How long the students train changes the share
+of the gap: on one pair of seed-2 searches the hard champion, trained from fresh weights at
+the run's starting α and T, gained 0.6 points at 1,200 and 4,000 steps and 0.5 at 10,000
+while hard labels closed on the teacher (31 % of the gap, then 50 %; docs/benchmarks.md,
+distill-fixed); on another pair, with a teacher of the same accuracy, it gained nothing at
+10,000 steps (docs/decisions.md, Teachers). ``--student-seconds`` lets the two student
+searches train longer than the others.
 
 Goals: distill_acc closes at least half the gap from hard_acc to teacher_acc, and semi_acc
 at least half the gap from fifty_acc to all_acc. Accuracies are test accuracies of each
@@ -368,14 +366,14 @@ def summary(results: list[dict[str, Any]]) -> tuple[str, str]:
         ),
         "| median | "
         + " | ".join(f"{med[k]:.4f}" for k in KEYS)
-        + f" | {_median(semi):.0%} | {_median(dist):.0%} |",
+        + f" | {np.nanmedian(semi):.0%} | {np.nanmedian(dist):.0%} |",
     ]
     text = (
         "\n".join(rows) + f"\n\nOn the medians: semi_acc closes "
         f"{_closed(med['fifty'], med['semi'], med['all']):.0%} of the gap from fifty_acc to "
         f"all_acc, distill_acc {_closed(med['hard'], med['distill'], med['teacher']):.0%} of "
         f"the gap from hard_acc to teacher_acc (goals ≥ 50 %); the median of each seed's "
-        f"share (over the seeds with a gap): {_median(semi):.0%} and {_median(dist):.0%}."
+        f"share (over the seeds with a gap): {np.nanmedian(semi):.0%} and {np.nanmedian(dist):.0%}."
     )
     last = " ".join(f"{k}_acc={med[k]:.4f}" for k in KEYS)
     return text, last
@@ -471,13 +469,6 @@ def _load() -> str:
     import os
 
     return ", ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-def _median(shares: list[float]) -> float:
-    """The median of per-seed shares, leaving out seeds without a gap (their share is NaN:
-    a student level with or above its teacher)."""
-    kept = [v for v in shares if not np.isnan(v)]
-    return float(np.median(kept)) if kept else float("nan")
 
 
 def _closed(low: float, got: float, high: float) -> float:
