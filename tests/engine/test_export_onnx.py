@@ -34,8 +34,8 @@ from tests.engine.test_random_graphs import draw
 
 LIMIT = 1e-5
 BUNDLE = 10  # random graphs per trace: the exporter's fixed cost is most of a small brain's
-# every FREE_EVERY-th bundle is also traced with free batch and time: that trace takes three
-# times as long (two in four made these bundles a quarter of the suite's time)
+# every FREE_EVERY-th bundle is traced with free batch and time instead of at batch 1 and one
+# length: three times as long (at two in four, the 200 graphs took a quarter of the suite's CPU)
 FREE_EVERY = 4
 SAMPLES = sorted((ROOT / "sample_graphs").glob("*.graph"))
 
