@@ -1,4 +1,4 @@
-"""Tasks that need no files: XOR and scikit-learn's handwritten digits."""
+"""Tasks that need no files: XOR and the 8×8 handwritten digits (engine.datasets.digits)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def xor_task() -> DatasetTask:
 
 
 def digits_task(seed: int = 0, labelled: int = 0, views: bool = True) -> DatasetTask:
-    """8×8 digits with scikit-learn's own example split: first half train, second half test.
+    """8×8 digits with scikit-learn's example split: first half train, second half test.
 
     Validation is the last 20 % of the train half, a contiguous block, so test images never
     steer selection and validation, like test, comes from writers the brains did not train
@@ -42,11 +42,10 @@ def digits_task(seed: int = 0, labelled: int = 0, views: bool = True) -> Dataset
     and test stay as they are. ``views`` off: its brains answer for the image alone, not
     for the mean over its one-pixel shifts too (engine.views).
     """
-    from sklearn.datasets import load_digits
+    from openbrains.engine.datasets.digits import digits
 
-    digits = load_digits()
-    images = digits.images.astype(np.float32) / 16.0
-    labels = digits.target.astype(np.int64)
+    pixels, labels = digits()
+    images = pixels.astype(np.float32) / 16.0
     half = len(images) // 2
     n_val = int(round(half * DIGITS_VAL_FRACTION))
     train_idx, val_idx = np.arange(half - n_val), np.arange(half - n_val, half)

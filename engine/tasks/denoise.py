@@ -83,10 +83,10 @@ def noisy_examples(x0: torch.Tensor, schedule: Schedule, draws: int, seed: int) 
 
 
 def digit_images(seed: int = 0) -> dict[str, np.ndarray]:
-    """scikit-learn's digits in [0, 1] as ``[N, 64]``: halves as ``digits``, random validation."""
-    from sklearn.datasets import load_digits
+    """The 8×8 digits in [0, 1] as ``[N, 64]``: halves as ``digits``, random validation."""
+    from openbrains.engine.datasets.digits import digits
 
-    images = load_digits().images.reshape(-1, 64).astype(np.float32) / 16.0
+    images = digits()[0].reshape(-1, 64).astype(np.float32) / 16.0
     half = len(images) // 2
     perm = np.random.default_rng(seed).permutation(half)
     n_val = int(round(half * DIGITS_VAL_FRACTION))

@@ -113,6 +113,11 @@ def test_the_bundle_starts_without_the_venv(bundle: Path, tmp_path: Path) -> Non
     assert (image.width(), image.height()) == (1200, 800)
     assert len({image.pixel(x, 400) for x in range(0, 1200, 40)}) > 3, "a blank window"
 
+    # the digits the package ships, read inside the bundle (scikit-learn is not in it)
+    scored = run("eval", str(sample), "--task", "digits")
+    assert scored.returncode == 0, scored.stderr.decode()[-2000:]
+    assert b"899 examples, task digits" in scored.stdout, scored.stdout
+
     # the engine service the window starts: `-m openbrains.engine.service` in the bundle
     frames = encode_frame({"id": 1, "cmd": "hello"}) + encode_frame({"id": 2, "cmd": "quit"})
     served = run("-m", "openbrains.engine.service", stdin=frames)
