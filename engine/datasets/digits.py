@@ -4,8 +4,8 @@ The data are the test half of the UCI "Optical Recognition of Handwritten Digits
 (E. Alpaydin and C. Kaynak, 1998; CC BY 4.0), the file scikit-learn ships as
 ``load_digits`` (``digits.csv.gz``, 57 KB: 1,797 rows of 64 pixels 0–16 and the class).
 Why a copy of our own: scikit-learn's loader imports SciPy and scikit-learn first, 1.3 s
-of every process that opens the flagship task (each worker of a run), and makes both a
-dependency of the program. Reading the same file gives the same arrays
+of every process that opens the flagship task (each worker of a run), and it made
+scikit-learn a dependency of the program. Reading the same file gives the same arrays
 (``tests/engine/test_digits_data.py`` compares them with scikit-learn's).
 """
 

@@ -308,9 +308,9 @@ def test_two_hundred_random_graphs_match_pytorch_over_chunked_streams(start: int
 
 
 def test_a_graph_traced_at_one_length_records_it_and_matches() -> None:
-    """Random graph ``ONE_LENGTH``: a text input whose time arithmetic torch.export cannot express for
-    every chunk length. The free trace fails; ``export_onnx`` traces the example's length
-    and the model's metadata says so."""
+    """Random graph ``ONE_LENGTH``: a text input whose time arithmetic torch.export cannot
+    express for every chunk length. The free trace fails; ``export_onnx`` traces the
+    example's length and the model's metadata says so."""
     graph = draw(ONE_LENGTH)[0]
     brain = compile_graph(graph, seed=ONE_LENGTH).eval()
     assert describe(brain, graph).inputs[0].time is None  # any length in PyTorch
