@@ -6,17 +6,19 @@ images, at several step counts.
 Why: ``bench/teacher.py`` compares searches, where the two arms' champions differ in
 architecture and luck as well as in targets; here the architecture is fixed (the hard
 search's champion) and only the targets and the training length change, over several
-weight seeds. ``hard``, ``match`` and ``distill`` train as a run does
-(``engine.train.trainer.train``: its schedule, label smoothing, shifts and the teacher's
-table of beliefs about each shifted view); every student answers with views, as brains
-do. The transfer set is MNIST's training images drawn the way scikit-learn's
+weight seeds. ``hard``, ``start``, ``mixes``, ``match`` and ``distill`` train as a run
+does (``engine.train.trainer.train``: its schedule, label smoothing, shifts and the
+teacher's table of beliefs about each shifted view, or for ``mixes`` its belief about each
+mix of two views, asked on every batch); every student answers with views, as brains do.
+``--labelled N`` gives the student only N of the 718 training labels (its teacher learnt
+from all of them): a person's small corpus and someone's bigger brain. The transfer set is MNIST's training images drawn the way scikit-learn's
 digits were (the digit's box scaled to 32×32, thresholded, on-pixels counted in 4×4
 blocks, 0–16): images the 5k teacher never saw and the student has no labels for, as in
 Hinton et al. 2015's transfer set.
 
     .venv/bin/python bench/distill_fixed.py --data ../shared/data/mnist [--run DIR]
-        [--steps 1200,4000,10000] [--seeds 4] [--modes hard,match,distill,transfer]
-        [--transfer 60000] [--jobs 2]
+        [--steps 1200,4000,10000] [--seeds 4] [--modes hard,start,mixes,match,distill,transfer]
+        [--transfer 60000] [--labelled 50] [--jobs 2]
 
 ``--run DIR`` reuses a folder holding ``teacher.graph`` and a ``hard`` search; without it
 the two 150-second searches of ``bench/teacher.py`` (seed ``--search-seed``, 2 by default:
@@ -46,10 +48,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.record import record
 from openbrains.engine.tasks.files import MNIST_FILES, read_idx
 
-MODES = ("hard", "start", "match", "distill", "transfer")
+MODES = ("hard", "start", "mixes", "match", "distill", "transfer")
 MODE_WHAT = {
     "hard": "hard labels (the task's own loss, label smoothing as the graph's gene says)",
-    "start": "the run's loss at the α and T a distilling run starts its graphs with",
+    "start": "the run's loss at the α and T a distilling run starts its graphs with, the "
+    "teacher asked about each shifted view",
+    "mixes": "the same, the teacher asked about mixes of two views (function matching, "
+    "what a distilling run starts with)",
     "match": "the teacher's beliefs about each shifted view alone",
     "distill": "the run's loss at a lower temperature than the start",
     "transfer": "the teacher's beliefs (KL at T 1) with half of each batch drawn from the "
@@ -59,14 +64,17 @@ MODE_WHAT = {
 TAUGHT = {"match": (1.0, 1.0), "distill": (0.7, 1.0)}
 
 
-def taught(mode: str) -> tuple[float, float] | None:
-    """(α, T) a mode trains with, None for hard labels and the transfer loop's own."""
-    if mode == "start":
+def taught(mode: str) -> tuple[float, float, str] | None:
+    """(α, T, what the teacher is asked about) a mode trains with, None for hard labels
+    and the transfer loop's own."""
+    if mode in ("start", "mixes"):
         from openbrains.engine.train import genes
 
         start = genes.distilling()
-        return float(start["distill_alpha"]), float(start["distill_temperature"])
-    return TAUGHT.get(mode)
+        inputs = "mixup" if mode == "mixes" else "views"
+        return float(start["distill_alpha"]), float(start["distill_temperature"]), inputs
+    alpha_t = TAUGHT.get(mode)
+    return (*alpha_t, "views") if alpha_t else None
 
 
 def digits_like(image: np.ndarray) -> np.ndarray:
@@ -106,10 +114,12 @@ class Trial:
     seed: int
     data: str
     transfer: int
+    labelled: int = 0
 
 
-def student_and_teacher(run: Path) -> tuple[Any, Any, Any]:
-    """The hard search's champion graph, the digits task and the folder's teacher."""
+def student_and_teacher(run: Path, labelled: int = 0) -> tuple[Any, Any, Any]:
+    """The hard search's champion graph, the digits task (``labelled`` > 0: only that
+    many training labels, ``digits labelled=N``) and the folder's teacher."""
     from openbrains.engine.graph import Graph
     from openbrains.engine.store import Archive
     from openbrains.engine.tasks.registry import load_task
@@ -120,7 +130,7 @@ def student_and_teacher(run: Path) -> tuple[Any, Any, Any]:
         best = archive.best()
     finally:
         archive.close()
-    task = load_task("digits")
+    task = load_task("digits", labelled=labelled)
     teacher = OnlineTeacher(f"graph:{run / 'teacher.graph'}", task.classes)
     return Graph.from_json(best.graph_json), task, teacher
 
@@ -133,14 +143,15 @@ def one_trial(trial: Trial) -> tuple[Trial, float, float]:
     from openbrains.engine.train.trainer import Budget, evaluate, lr_factor, make_optimizer, train
 
     torch.set_num_threads(1)
-    graph, task, teacher = student_and_teacher(Path(trial.run))
+    graph, task, teacher = student_and_teacher(Path(trial.run), trial.labelled)
     brain = compile_graph(graph, task.inputs, task.outputs, seed=trial.seed)
     if trial.mode != "transfer":
         hparams = dict(graph.hparams)
         alpha_t = taught(trial.mode)
         if alpha_t is not None:
             task = dataclasses.replace(task, teacher=teacher)
-            hparams["distill_alpha"], hparams["distill_temperature"] = alpha_t
+            keys = ("distill_alpha", "distill_temperature", "distill_inputs")
+            hparams.update(zip(keys, alpha_t))
         result = train(brain, task, Budget(steps=trial.steps), hparams, seed=trial.seed)
         return trial, result.val["accuracy"], result.test["accuracy"]
     extra = transfer_set(Path(trial.data), trial.transfer)[0]
@@ -206,6 +217,13 @@ def main() -> None:
         "--modes", default=",".join(MODES), help="which targets, of " + ", ".join(MODES)
     )
     ap.add_argument("--transfer", type=int, default=60_000)
+    ap.add_argument(
+        "--labelled",
+        type=int,
+        default=0,
+        help="train the student on only this many labelled digits (the first of each class "
+        "in turn, as bench/teacher.py's 50); the teacher learnt from all 718",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
@@ -217,7 +235,7 @@ def main() -> None:
         run = Path(args.run) if args.run else Path(tmp)
         if not args.run:
             make_run(run, args.search_seed)
-        graph, task, teacher = student_and_teacher(run)
+        graph, task, teacher = student_and_teacher(run, args.labelled)
         x, labels = transfer_set(Path(args.data), args.transfer)
         with torch.no_grad():
             agree = float((teacher({"image": x}).argmax(-1).numpy() == labels).mean())
@@ -225,7 +243,15 @@ def main() -> None:
                 (teacher(task.test.inputs).argmax(-1) == task.test.target).float().mean()
             )
         trials = [
-            Trial(str(run), mode, n, seed, str(Path(args.data).resolve()), args.transfer)
+            Trial(
+                str(run),
+                mode,
+                n,
+                seed,
+                str(Path(args.data).resolve()),
+                args.transfer,
+                args.labelled,
+            )
             for n in steps
             for mode in modes
             for seed in range(args.seeds)
@@ -253,7 +279,9 @@ def main() -> None:
         + f" teacher={teacher_acc:.4f}"
     )
     body = (
-        f"The hard search's {params:,}-parameter champion trained from fresh weights, "
+        f"The hard search's {params:,}-parameter champion trained from fresh weights"
+        + (f" on {args.labelled} labelled digits" if args.labelled else "")
+        + ", "
         f"{args.seeds} weight seeds each (mean test accuracy, lowest–highest); targets: "
         + "; ".join(f"{m}: {MODE_WHAT[m]}" + _values(m) for m in modes)
         + f". Teacher test accuracy {teacher_acc:.4f}; it agrees with the MNIST labels of "

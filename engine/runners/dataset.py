@@ -155,7 +155,7 @@ class DatasetRunner:
         budget = Budget(steps=spec.steps, seconds=spec.seconds)
         hparams = [g.hparams for g in graphs]
         # soft targets (distillation) batch too: their loss is computed on the stacked
-        # outputs (engine.train.batched.stacked_distill_loss), grouped by α and T
+        # outputs (engine.train.batched.stacked_distill_loss), grouped by α, T and inputs
         batched = should_batch(graphs[0], len(graphs), task, hparams[0])
         if batched:
             starts = [b.weights() for b in brains]

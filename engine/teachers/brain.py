@@ -90,8 +90,11 @@ class BrainTeacher(Teacher):
     @torch.no_grad()
     def logp(self, x: torch.Tensor, index: Sequence[int]) -> torch.Tensor:
         """Log-probabilities ``[B, len(index)]`` over the task's classes (``class_index``)
-        for encoded inputs ``[B, T, C]``: the teacher's outputs for them, renormalised."""
-        return log_probs(self.logits(x.float()), index).float()
+        for encoded inputs ``[B, T, C]``: the teacher's outputs for them, renormalised.
+        Never differentiated: a student asking on every batch builds no graph through the
+        teacher (that cost as much as the teacher's forward pass again)."""
+        with torch.no_grad():
+            return log_probs(self.logits(x.float()), index).float()
 
     # ----- roles -------------------------------------------------------------------
     def soft(self, items: Sequence[Item], classes: Sequence[str]) -> list[Answer]:

@@ -39,7 +39,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -49,16 +49,20 @@ from openbrains.engine.compile import Brain, compile_graph
 from openbrains.engine.errors import GraphError
 from openbrains.engine.graph import Graph
 from openbrains.engine.tasks.base import DatasetTask, Split
-from openbrains.engine.train import genes
+from openbrains.engine.train import genes, mixup
 from openbrains.engine.train.augment import ShiftSpec, shift_by, shift_specs, variant_of
 from openbrains.engine.train.trainer import (
     DIVERGED_LOSS,
     Budget,
     TrainResult,
+    asks_about_mixes,
     evaluate,
     lr_factor,
     make_optimizer,
 )
+
+if TYPE_CHECKING:
+    from openbrains.engine.teachers.roles.distill import Taught
 
 Tensors = dict[str, torch.Tensor]
 
@@ -319,11 +323,21 @@ class _Optimizer:
 
 # ----- data: per-model order and augmentation, gathered in one go ---------------------------
 class _Feeder:
-    """Batches for K models: each model's example order and shift offsets come from its own
-    generator, in exactly the sequence ``train`` draws them."""
+    """Batches for K models: each model's example order, shift offsets and (``mixing``, a
+    distilling group asking its teacher about mixes) mixes come from its own generator, in
+    exactly the sequence ``train`` draws them."""
 
-    def __init__(self, task: DatasetTask, names: list[str], batch: int, seeds: Sequence[int]):
+    def __init__(
+        self,
+        task: DatasetTask,
+        names: list[str],
+        batch: int,
+        seeds: Sequence[int],
+        mixing: bool = False,
+    ):
         self.data = task.train
+        self.mixing = mixing
+        self.mixes: list[mixup.Mix] | None = None
         self.names = names
         self.n = len(self.data)
         self.batch = batch
@@ -338,7 +352,8 @@ class _Feeder:
     def next(self) -> tuple[list[torch.Tensor], torch.Tensor]:
         """The next batch of every model: inputs ``[K, B, ...]`` and targets ``[K, B, ...]``
         (``index`` and ``views`` then hold where its examples are in the training split and
-        which shift each got, for a distilling teacher's targets)."""
+        which shift each got, for a distilling teacher's targets; ``mixes`` how each batch
+        was mixed, when mixing; the targets are the examples' own)."""
         if self.pos + self.batch > self.n:
             self.orders, self.pos = self._shuffle(), 0
         idx = self.orders[:, self.pos : self.pos + self.batch]  # [K, B]
@@ -348,6 +363,9 @@ class _Feeder:
         inputs = {name: self.data.inputs[name][idx] for name in self.names}
         for name, spec in self.shifts.items():  # every shifted input draws, as in ``train``
             inputs[name] = self._shift(inputs.get(name, self.data.inputs[name][idx]), spec, name)
+        if self.mixing:
+            self.mixes = [mixup.draw(self.batch, g) for g in self.gens]
+            inputs = {name: mixup.mixed_stack(x, self.mixes) for name, x in inputs.items()}
         self.inputs = inputs
         return [inputs[n] for n in self.names], self.data.target[idx]
 
@@ -439,19 +457,22 @@ def stacked_distill_loss(
 
 class _Distiller:
     """A distilling task's soft targets for K batches (``Split.soft`` rows, or a brain
-    teacher's belief about each shifted view) and the group's α and T."""
+    teacher's belief about each shifted view or each mix) and the group's genes."""
 
-    def __init__(self, task: DatasetTask, alpha: float, temperature: float) -> None:
-        self.task, self.alpha, self.temperature = task, alpha, temperature
+    def __init__(self, task: DatasetTask, taught: Taught) -> None:
+        self.task, self.alpha, self.temperature = task, taught.alpha, taught.temperature
         self.shifts = shift_specs(task)
+        self.mixup = asks_about_mixes(task, taught)
 
     def targets(self, feed: _Feeder) -> torch.Tensor | None:
         idx = feed.index  # [K, B]
         k, b = idx.shape
         teacher = self.task.teacher
         if teacher is not None:
-            views = {n: v.reshape(-1) for n, v in feed.views.items()}
             inputs = {n: x.reshape(k * b, *x.shape[2:]) for n, x in feed.inputs.items()}
+            if feed.mixes is not None:
+                return teacher(inputs).reshape(k, b, -1)
+            views = {n: v.reshape(-1) for n, v in feed.views.items()}
             flat = teacher.targets(self.task.train, idx.reshape(-1), views, self.shifts, inputs)
             return flat.reshape(k, b, -1)
         soft = self.task.train.soft
@@ -541,7 +562,12 @@ class _Stepper:
             grads, losses = self._grads(detached, consts, xs, target)
             return losses.detach(), self.stack.flat_grad(list(grads.values()))
         out = self._forward(params, consts, xs)
-        losses = stacked_loss(self.task, out, target, self.smoothing)
+        if feed is not None and feed.mixes is not None:
+            losses = mixup.mixed_stack_loss(
+                lambda t: stacked_loss(self.task, out, t, self.smoothing), target, feed.mixes
+            )
+        else:
+            losses = stacked_loss(self.task, out, target, self.smoothing)
         if distill is not None:
             losses = distill(out, losses, feed)  # type: ignore[arg-type]
         grads = torch.autograd.grad(losses.sum(), list(params.values()), allow_unused=True)
@@ -625,7 +651,7 @@ def train_siblings(
 def _train_group(
     layout: _Layout,
     starts: list[dict[str, torch.Tensor]],
-    rule: tuple[str, str, float, tuple[float, float] | None],
+    rule: tuple[str, str, float, Taught | None],
     lrs: list[float],
     batch: int,
     task: DatasetTask,
@@ -646,9 +672,10 @@ def _train_group(
     kind, schedule, smoothing, taught = rule
     if stack.width:
         opt = _Optimizer(kind, lrs, stack)
-        distill = _Distiller(task, *taught) if taught is not None else None
+        distill = _Distiller(task, taught) if taught is not None else None
         step = _Stepper(stack, task, gradients, smoothing, distill)
-        feed = _Feeder(task, brain.input_names, batch, seeds)
+        mixing = distill is not None and distill.mixup
+        feed = _Feeder(task, brain.input_names, batch, seeds, mixing)
         brain.train()
         steps = 0
         while True:

@@ -12,13 +12,13 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from openbrains.engine.compile import Brain
 from openbrains.engine.tasks.base import DatasetTask, Split
-from openbrains.engine.train import genes
+from openbrains.engine.train import genes, mixup
 from openbrains.engine.train.augment import (
     ShiftSpec,
     random_offsets,
@@ -26,6 +26,9 @@ from openbrains.engine.train.augment import (
     shift_specs,
     variant_of,
 )
+
+if TYPE_CHECKING:
+    from openbrains.engine.teachers.roles.distill import Taught
 
 DIVERGED_LOSS = 1e6
 
@@ -191,6 +194,7 @@ def train(
     base_lr = float(h["lr"])
     smoothing = float(h["label_smoothing"])
     distill = distiller(task, h, shifts)
+    mixing = distill is not None and distill.mixup
     while opt is not None:
         elapsed = time.perf_counter() - start
         if budget.steps is not None and result.steps >= budget.steps:
@@ -210,10 +214,16 @@ def train(
             oy, ox = random_offsets(len(part), spec, gen)
             part.inputs[name] = shift_by(part.inputs[name], spec, oy, ox)
             views[name] = variant_of(spec, oy, ox)
+        mix = mixup.draw(len(part), gen) if mixing else None
+        if mix is not None:
+            part.inputs = {name: mixup.mixed(x, mix) for name, x in part.inputs.items()}
         out = _first_output(brain(*_inputs(brain, part)))
-        loss = task.loss(out, part.target, smoothing)
+        if mix is None:
+            loss = task.loss(out, part.target, smoothing)
+        else:
+            loss = mixup.mixed_loss(task.loss, out, part.target, smoothing, mix)
         if distill is not None:
-            loss = distill(out, part, loss, index, views)
+            loss = distill(out, part, loss, index, views, mix is not None)
         if extra_loss is not None:
             loss = loss + extra_loss(gen)
         value, stepped = descend(opt, loss)
@@ -239,38 +249,56 @@ def train(
     return result
 
 
-Distill = Callable[
-    [torch.Tensor, Split, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor
-]
+class Distill:
+    """The distillation loss with a brain's α and T genes, when the task has a teacher's
+    targets (``engine.teachers.roles.distill``): a brain teacher's belief about each
+    augmented example (the batch's ``index`` in the training split and its shift
+    ``views``) or about the mixed batch itself (``mixup``: the student sees mixes of two
+    views, ``engine.train.mixup``), or soft targets stored with the training split."""
 
+    def __init__(self, task: DatasetTask, taught: Taught, shifts: dict[str, ShiftSpec]) -> None:
+        self.task, self.taught, self.shifts = task, taught, shifts
+        self.mixup = asks_about_mixes(task, taught)
 
-def distiller(task: DatasetTask, h: dict[str, Any], shifts: dict[str, ShiftSpec]) -> Distill | None:
-    """The distillation loss with this brain's α and T genes, when the task has a teacher's
-    targets (``engine.teachers.roles.distill``): a brain's belief about each augmented
-    example (the batch's ``index`` in the training split and its shift ``views``), or soft
-    targets stored with the training split. None otherwise."""
-    if task.kind != "classification" or (task.teacher is None and task.train.soft is None):
-        return None
-    from openbrains.engine.teachers.roles.distill import distill_loss, genes_of
-
-    alpha, temperature = genes_of(h)
-
-    def loss(
+    def __call__(
+        self,
         out: torch.Tensor,
         part: Split,
         task_loss: torch.Tensor,
         index: torch.Tensor,
         views: dict[str, torch.Tensor],
+        mixed: bool = False,
     ) -> torch.Tensor:
-        if task.teacher is not None:
-            soft = task.teacher.targets(task.train, index, views, shifts, part.inputs)
+        teacher = self.task.teacher
+        if teacher is not None and mixed:
+            soft = teacher(part.inputs)
+        elif teacher is not None:
+            soft = teacher.targets(self.task.train, index, views, self.shifts, part.inputs)
         else:
             soft = part.soft
         if soft is None:
             return task_loss
-        return distill_loss(out[:, -1, :], soft, task_loss, alpha, temperature)
+        from openbrains.engine.teachers.roles.distill import distill_loss
 
-    return loss
+        t = self.taught
+        return distill_loss(out[:, -1, :], soft, task_loss, t.alpha, t.temperature)
+
+
+def asks_about_mixes(task: DatasetTask, taught: Taught) -> bool:
+    """Whether a distilling student is shown mixes of views (``engine.train.mixup``): its
+    gene says so, its teacher is a brain (only a brain can be asked about a new input; an
+    API teacher's answers are about the examples) and every input is real-valued."""
+    return taught.mixup and task.teacher is not None and mixup.mixable(task.train.inputs)
+
+
+def distiller(task: DatasetTask, h: dict[str, Any], shifts: dict[str, ShiftSpec]) -> Distill | None:
+    """A ``Distill`` with this brain's genes when the task has a teacher's targets; None
+    otherwise."""
+    if task.kind != "classification" or (task.teacher is None and task.train.soft is None):
+        return None
+    from openbrains.engine.teachers.roles.distill import genes_of
+
+    return Distill(task, genes_of(h), shifts)
 
 
 def _weights_finite(brain: Brain) -> bool:

@@ -156,8 +156,9 @@ def test_distilling_siblings_match_training_each_alone(
     digits: DatasetTask, tmp_path: pathlib.Path
 ) -> None:
     """Soft targets batch too: stored ones (``Split.soft``, some rows unanswered) and a
-    brain teacher's belief about each shifted view; siblings with other α and T genes
-    form their own groups, and each ends where ``train`` leaves it alone."""
+    brain teacher's belief about each mix of views (the default) or each shifted view;
+    siblings with other distillation genes form their own groups, and each ends where
+    ``train`` leaves it alone."""
     from openbrains.engine.format import save_brain
     from openbrains.engine.taskrecord import record_of
     from openbrains.engine.teachers.roles.distill import OnlineTeacher
@@ -178,7 +179,13 @@ def test_distilling_siblings_match_training_each_alone(
     hs = [
         {"lr": 3e-3, "optimizer": "adam", "distill_alpha": 0.7, "distill_temperature": 2.0},
         {"lr": 1e-2, "optimizer": "adam", "distill_alpha": 0.7, "distill_temperature": 2.0},
-        {"lr": 3e-3, "optimizer": "adam", "distill_alpha": 0.9, "distill_temperature": 4.0},
+        {
+            "lr": 3e-3,
+            "optimizer": "adam",
+            "distill_alpha": 0.9,
+            "distill_temperature": 4.0,
+            "distill_inputs": "views",
+        },
         {"lr": 3e-3, "optimizer": "adam", "distill_alpha": 1.0, "distill_temperature": 1.0},
     ]
     seeds = [1, 2, 3, 4]

@@ -225,9 +225,62 @@ def test_an_online_brain_answers_each_shifted_view(digits_teacher: tuple[Path, f
     )
     graph = load(ROOT / "sample_graphs" / "digits.graph").graph
     brain = compile_graph(graph, inputs=task.inputs, outputs=task.outputs, seed=1)
-    genes = {**graph.hparams, "distill_alpha": 1.0, "distill_temperature": 2.0}
+    genes = {
+        **graph.hparams,
+        "distill_alpha": 1.0,
+        "distill_temperature": 2.0,
+        "distill_inputs": "views",
+    }
     train(brain, blind, Budget(steps=150), genes, seed=1, measure_test=False)
     assert evaluate(brain, task, task.test)["accuracy"] > 0.4
+
+
+class _Recording(OnlineTeacher):
+    """An online teacher that keeps what it was asked about, and how."""
+
+    def __init__(self, spec: str, classes: list[str]) -> None:
+        super().__init__(spec, classes)
+        self.asked: list[torch.Tensor] = []
+        self.looked_up = 0
+
+    def __call__(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        self.asked.append(inputs["image"])
+        return super().__call__(inputs)
+
+    def targets(self, *args: object, **kwargs: object) -> torch.Tensor:
+        self.looked_up += 1
+        return super().targets(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_brain_teacher_is_asked_about_mixes_of_views(
+    digits_teacher: tuple[Path, float],
+) -> None:
+    """Function matching (the default): the student is shown mixes of two views, the
+    teacher is asked about each mix itself (pixels off the digits' sixteenths) rather than
+    looked up in its table of views, and those beliefs alone teach the digits (the labels
+    here are all wrong); with ``distill_inputs`` "views" the table answers instead."""
+    task = load_task("digits", labelled=200)
+    wrong = torch.zeros_like(task.train.target)
+    blind = dataclasses.replace(task, train=dataclasses.replace(task.train, target=wrong))
+    graph = load(ROOT / "sample_graphs" / "digits.graph").graph
+    steps = 300
+
+    def student(inputs: str) -> tuple[float, _Recording]:
+        online = _Recording(f"graph:{digits_teacher[0]}", task.classes)
+        taught = dataclasses.replace(blind, teacher=online)
+        genes = {**graph.hparams, "distill_alpha": 1.0, "distill_temperature": 1.0}
+        genes["distill_inputs"] = inputs
+        brain = compile_graph(graph, inputs=task.inputs, outputs=task.outputs, seed=1)
+        train(brain, taught, Budget(steps=steps), genes, seed=1, measure_test=False)
+        return evaluate(brain, task, task.test)["accuracy"], online
+
+    accuracy, mixes = student("mixup")
+    assert len(mixes.asked) == steps and mixes.looked_up == 0
+    sixteenths = torch.cat(mixes.asked) * 16
+    assert (sixteenths - sixteenths.round()).abs().max() > 0.1  # not a view of a digit
+    assert accuracy > 0.4
+    _, views = student("views")
+    assert views.looked_up == steps and not views.asked
 
 
 class _Softmaxed(torch.nn.Module):

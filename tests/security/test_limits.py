@@ -385,6 +385,9 @@ def test_the_schema_states_the_same_limits() -> None:
     assert genes["lr"]["exclusiveMinimum"] == gene("lr").param.low and gene("lr").param.open_low
     smoothing = gene("label_smoothing").param
     assert genes["label_smoothing"]["exclusiveMaximum"] == smoothing.high and smoothing.open_high
+    for name in genes:  # every gene the schema names, with the default a graph trains with
+        assert genes[name]["default"] == gene(name).param.default, name
+    assert genes["distill_inputs"]["enum"] == list(gene("distill_inputs").param.choices)
     docs = (hostile.ROOT / "docs" / "format.md").read_text()
     for number in (
         LIMITS.max_nodes,

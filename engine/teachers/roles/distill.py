@@ -5,6 +5,12 @@ softened at temperature T. α and T are genes (``distill_alpha``,
 ``distill_temperature``, declared in ``engine.train.genes``) that a distilling run adds to
 every graph and that mutation may change, so evolution tunes them like the learning rate.
 
+A brain teacher (``graph:``/``onnx:``) can be asked about any input, so by default
+(``distill_inputs`` "mixup", a third gene) the student is shown mixes of two training views
+and learns the teacher's belief about each mix (function matching, ``engine.train.mixup``);
+with "views" it learns the teacher's belief about each shifted view. An API teacher's
+answers are about the examples as they are.
+
 Examples the teacher did not answer (it went down, or skipped them) have a row of NaN and
 learn from the task loss alone.
 """
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -60,14 +67,25 @@ def distill_loss(
     return a * t * t * kl * share + (1.0 - a) * task_loss
 
 
-def genes_of(hparams: dict[str, Any]) -> tuple[float, float]:
-    """(α, T) from a graph's genes, the defaults where it carries none."""
+@dataclass(frozen=True)
+class Taught:
+    """A distilling brain's genes: α, T and whether a brain teacher is asked about mixes
+    of views (``engine.train.mixup``) rather than the views themselves."""
+
+    alpha: float
+    temperature: float
+    mixup: bool
+
+
+def genes_of(hparams: dict[str, Any]) -> Taught:
+    """The distillation genes of a graph, the defaults where it carries none."""
     from openbrains.engine.train import genes
 
     default = genes.distilling()
     alpha = float(hparams.get("distill_alpha", default["distill_alpha"]))
     temperature = float(hparams.get("distill_temperature", default["distill_temperature"]))
-    return min(1.0, max(0.0, alpha)), max(0.05, temperature)
+    inputs = str(hparams.get("distill_inputs", default["distill_inputs"]))
+    return Taught(min(1.0, max(0.0, alpha)), max(0.05, temperature), inputs == "mixup")
 
 
 TABLE_LIMIT = 200_000  # examples × shifts a brain teacher answers ahead of training, at most
@@ -75,9 +93,10 @@ TABLE_LIMIT = 200_000  # examples × shifts a brain teacher answers ahead of tra
 
 class OnlineTeacher:
     """A brain teacher that gives each training batch, as it is augmented (shifted
-    images), its belief about *that* view: consistent targets are what make distillation
-    work (Beyer et al. 2022). Only brains are asked this way: they are local and cheap; an
-    API teacher's answers come from the cache.
+    images, or mixes of them: called with the batch itself), its belief about *that*
+    view: consistent targets are what make distillation work (Beyer et al. 2022). Only
+    brains are asked this way: they are local and cheap; an API teacher's answers come
+    from the cache.
 
     Shifts are whole pixels (``engine.train.augment``: 9 views of an 8×8 digit), so the
     teacher answers every view of every training example once, ahead of training (a table
