@@ -21,15 +21,19 @@ search. The neighbour count was chosen by the teacher's validation accuracy (k 7
 test it lifted the student by a third of the gap.)
 
 Distillation: the all-labels search runs with ``--max-params 5000``; its champion is the
-teacher. Two ≤ 1,000-parameter searches of equal wall time (``--student-seconds``, the
-same as ``--seconds`` unless given): one on hard labels, one with ``--teach distill``
-(α·T²·KL + (1 − α)·CE, α and T as genes). How long the students train changes the share
-of the gap: on one pair of seed-2 searches the hard champion, trained from fresh weights at
-the run's starting α and T, gained 0.6 points at 1,200 and 4,000 steps and 0.5 at 10,000
-while hard labels closed on the teacher (31 % of the gap, then 50 %; docs/benchmarks.md,
-distill-fixed); on another pair, with a teacher of the same accuracy, it gained nothing at
-10,000 steps (docs/decisions.md, Teachers). ``--student-seconds`` lets the two student
-searches train longer than the others.
+teacher, a bigger brain that learnt from all 718 labels (someone's shared brain). The
+students are the person's: two ≤ 1,000-parameter searches of equal wall time
+(``--student-seconds``, the same as ``--seconds`` unless given) on the same 50 labelled
+images as the semi-supervised searches, one on hard labels, one with ``--teach distill``
+(α·T²·KL + (1 − α)·CE; α, T and what the teacher is asked about are genes, and a
+distilling run starts by asking it about mixes of two views: function matching,
+engine/train/mixup.py). Why 50 labels (docs/decisions.md, Teachers, session 29): a student
+given all 718 labels learns from the very images its teacher did, and a ≤ 1,000-parameter
+net on hard labels then ends within its weight seed's spread (0.44 points) of the
+teacher; no teacher, loss or length closed half that gap (sessions 25–27). A small corpus
+and a brain that learnt from more is the case a teacher is for (Hinton et al. 2015, §5:
+soft targets on 3 % of the data). ``--student-seconds`` lets the two student searches
+train longer than the others.
 
 Goals: distill_acc closes at least half the gap from hard_acc to teacher_acc, and semi_acc
 at least half the gap from fifty_acc to all_acc. Accuracies are test accuracies of each
@@ -272,7 +276,7 @@ def run_seed(args: argparse.Namespace) -> dict[str, Any]:
         hard, _, nhard = one(
             tmp,
             "hard",
-            {"name": "digits"},
+            {"name": "digits", "labelled": FIFTY},
             args,
             max_params=STUDENT_PARAMS,
             seeds=seed,
@@ -281,7 +285,7 @@ def run_seed(args: argparse.Namespace) -> dict[str, Any]:
         distill, _, ndis = one(
             tmp,
             "distill",
-            {"name": "digits"},
+            {"name": "digits", "labelled": FIFTY},
             args,
             max_params=STUDENT_PARAMS,
             teacher=TeacherOrder(f"graph:{big_teacher}", "distill"),
@@ -305,8 +309,8 @@ def run_seed(args: argparse.Namespace) -> dict[str, Any]:
             nsemi,
         ),
         ("all", "all 718 labels, ≤ 5,000 params (the distillation teacher)", every, nall),
-        ("hard", "all labels, ≤ 1,000 params, from a 796-param seed", hard, nhard),
-        ("distill", "the same + soft targets of the all champion", distill, ndis),
+        ("hard", "the 50 labels, ≤ 1,000 params, from a 796-param seed", hard, nhard),
+        ("distill", "the same + the all champion's beliefs (about mixes of views)", distill, ndis),
     ]
     return {
         "seed": args.seed,
