@@ -223,7 +223,7 @@ def train(
         else:
             loss = mixup.mixed_loss(task.loss, out, part.target, smoothing, mix)
         if distill is not None:
-            loss = distill(out, part, loss, index, views, mix is not None)
+            loss = distill(out, part, loss, index, views)
         if extra_loss is not None:
             loss = loss + extra_loss(gen)
         value, stepped = descend(opt, loss)
@@ -267,10 +267,9 @@ class Distill:
         task_loss: torch.Tensor,
         index: torch.Tensor,
         views: dict[str, torch.Tensor],
-        mixed: bool = False,
     ) -> torch.Tensor:
         teacher = self.task.teacher
-        if teacher is not None and mixed:
+        if teacher is not None and self.mixup:  # the batch is mixes
             soft = teacher(part.inputs)
         elif teacher is not None:
             soft = teacher.targets(self.task.train, index, views, self.shifts, part.inputs)
